@@ -1,0 +1,173 @@
+//! `gatehouse check` and `gatehouse bundle`.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use gatehouse_core::{
+    BundleSource, Diagnostic, Engine, EngineOptions, EvaluationContext, HistoryEntry, Limits,
+    Outcome, Timestamp,
+};
+use serde_json::{Value, json};
+
+use crate::Format;
+use crate::cli_error::CliError;
+use crate::human;
+
+/// Wall-clock guard per policy package on top of the instruction limit.
+const TIME_LIMIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Loads a bundle directory into an engine.
+pub fn load_engine(dir: &Path) -> Result<Engine, CliError> {
+    let source = BundleSource::from_dir(dir)?;
+    let options = EngineOptions {
+        limits: Limits {
+            time_limit: Some(TIME_LIMIT),
+            ..Limits::default()
+        },
+        ..EngineOptions::default()
+    };
+    Engine::load_with(&source, options).map_err(|source| CliError::Bundle {
+        dir: dir.to_path_buf(),
+        source: with_dir_spans(dir, source),
+    })
+}
+
+/// Makes bundle-relative spans relative to the working directory.
+fn with_dir_spans(dir: &Path, error: gatehouse_core::BundleError) -> gatehouse_core::BundleError {
+    use gatehouse_core::BundleError as E;
+    let fix = |span: Option<gatehouse_core::Span>| {
+        span.map(|mut s| {
+            s.file = dir.join(&s.file).display().to_string();
+            s
+        })
+    };
+    match error {
+        E::RegoParse { message, span } => E::RegoParse {
+            message,
+            span: fix(span),
+        },
+        E::RegoCompile { message, span } => E::RegoCompile {
+            message,
+            span: fix(span),
+        },
+        other => other,
+    }
+}
+
+fn read(path: &Path) -> Result<String, CliError> {
+    std::fs::read_to_string(path).map_err(|source| CliError::Read {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+fn context(now: Option<&str>, history: Option<&Path>) -> Result<EvaluationContext, CliError> {
+    let now = match now {
+        Some(text) => Timestamp::parse(text).map_err(|e| CliError::Usage(format!("--now: {e}")))?,
+        None => {
+            let seconds = time::OffsetDateTime::now_utc().unix_timestamp();
+            Timestamp::from_unix_seconds(seconds)
+                .map_err(|e| CliError::Usage(format!("system clock: {e}")))?
+        }
+    };
+    let mut context = EvaluationContext::at(now);
+    if let Some(path) = history {
+        let text = read(path)?;
+        context.history = serde_json::from_str::<Vec<HistoryEntry>>(&text).map_err(|e| {
+            CliError::Usage(format!(
+                "--history `{}`: {e} (expected a JSON list of {{deployment_id, service, environment, artifact, state, finished_at}})",
+                path.display()
+            ))
+        })?;
+    }
+    Ok(context)
+}
+
+/// Evaluates every file; see `Command::Check` for the exit codes.
+pub fn run(
+    policies: &Path,
+    now: Option<&str>,
+    history: Option<&Path>,
+    format: Format,
+    files: &[PathBuf],
+) -> Result<ExitCode, CliError> {
+    let engine = load_engine(policies)?;
+    let context = context(now, history)?;
+    let mut results = Vec::new();
+    let mut worst = Outcome::Allow;
+    let mut broken = false;
+    for file in files {
+        let display = file.display().to_string();
+        let outcome = read(file).and_then(|text| {
+            engine.evaluate_text(&text, &context).map_err(|e| CliError::Details {
+                summary: format!("cannot read intent `{display}`"),
+                details: e.details(),
+            })
+        });
+        match outcome {
+            Ok(decision) => {
+                worst = worst.max(decision.outcome);
+                results.push((display, Ok(decision)));
+            }
+            Err(err) => {
+                broken = true;
+                results.push((display, Err(err)));
+            }
+        }
+    }
+    match format {
+        Format::Json => {
+            let items: Vec<Value> = results
+                .iter()
+                .map(|(file, r)| match r {
+                    Ok(d) => json!({"file": file, "decision": d}),
+                    Err(e) => json!({"file": file, "error": error_json(e)}),
+                })
+                .collect();
+            let doc = json!({"results": items});
+            crate::write_stdout(&serde_json::to_string_pretty(&doc).unwrap_or_default());
+        }
+        Format::Human => {
+            let text = human::render(&results, engine.info());
+            crate::write_stdout(&text);
+        }
+    }
+    Ok(if broken {
+        ExitCode::from(2)
+    } else if worst == Outcome::Allow {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn error_json(e: &CliError) -> Value {
+    match e {
+        CliError::Details { details, .. } => json!(details),
+        other => json!([{"code": "read_error", "message": other.to_string()}]),
+    }
+}
+
+/// `gatehouse bundle`: one JSON document holding the bundle's decision files and digest.
+pub fn pack(policies: &Path) -> Result<ExitCode, CliError> {
+    let engine = load_engine(policies)?;
+    let source = BundleSource::from_dir(policies)?;
+    let files: serde_json::Map<String, Value> = source
+        .files
+        .iter()
+        .filter(|(path, _)| {
+            gatehouse_core::bundle::file_role(path) != Some(gatehouse_core::bundle::FileRole::Test)
+        })
+        .map(|(p, c)| (p.clone(), Value::String(c.clone())))
+        .collect();
+    let info = engine.info();
+    let doc = json!({
+        "format": "gatehouse.bundle/v1",
+        "name": info.name,
+        "revision": info.revision,
+        "digest": info.digest,
+        "files": files,
+    });
+    crate::write_stdout(&serde_json::to_string_pretty(&doc).unwrap_or_default());
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,404 @@
+//! Governance bundles: a manifest, Rego modules and JSON data, given as a map of path to text.
+//! The core never reads files; the CLI and the HTTP adapter collect them.
+//!
+//! Layout of a bundle (paths relative to its root):
+//! - `bundle.json` — manifest `{"name", "revision", "description"?}`;
+//! - `*.rego` anywhere — policy modules; `*_test.rego` are Rego unit tests, run by
+//!   `gatehouse test` and not part of the decision bundle;
+//! - `data/**/*.json` — objects deep-merged into `data` (reference data under
+//!   `governance.reference`, policy metadata under `governance.catalog`, exemptions under
+//!   `governance.exemptions`).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::canonical::sha256_hex;
+use crate::catalog::CatalogError;
+use crate::error::{Diagnostic, ErrorDetail, Span};
+use crate::exemption::ExemptionError;
+
+/// The manifest's file name.
+pub const MANIFEST_FILE: &str = "bundle.json";
+
+/// Largest bundle accepted, all files together (16 MiB).
+pub const MAX_BUNDLE_BYTES: usize = 16 * 1024 * 1024;
+
+/// A bundle as files: path (with `/` separators) to text.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BundleSource {
+    /// Path to content.
+    pub files: BTreeMap<String, String>,
+}
+
+/// The manifest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    /// Bundle name.
+    pub name: String,
+    /// Revision chosen by the authors (a date, a version, a commit).
+    pub revision: String,
+    /// What the bundle governs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+/// Identity of the bundle that made a decision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BundleInfo {
+    /// From the manifest.
+    pub name: String,
+    /// From the manifest.
+    pub revision: String,
+    /// `sha256:<hex>` over the bundle's files (see [`BundleSource::digest`]).
+    pub digest: String,
+}
+
+/// What kind of file a bundle path holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileRole {
+    /// `bundle.json`.
+    Manifest,
+    /// A policy module.
+    Policy,
+    /// A Rego test module (`*_test.rego`).
+    Test,
+    /// A JSON data file under `data/`.
+    Data,
+}
+
+/// Classifies a bundle path; `None` for files a bundle may not contain.
+pub fn file_role(path: &str) -> Option<FileRole> {
+    if path == MANIFEST_FILE {
+        Some(FileRole::Manifest)
+    } else if path.ends_with("_test.rego") {
+        Some(FileRole::Test)
+    } else if path.ends_with(".rego") {
+        Some(FileRole::Policy)
+    } else if path.starts_with("data/") && path.ends_with(".json") {
+        Some(FileRole::Data)
+    } else {
+        None
+    }
+}
+
+/// A bundle that cannot be loaded. Loading fails closed: no engine, so no decision, so nothing is
+/// allowed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BundleError {
+    /// No `bundle.json`.
+    #[error("bundle has no `bundle.json` manifest")]
+    MissingManifest,
+    /// A file with an unexpected name.
+    #[error(
+        "bundle file `{path}` is neither `bundle.json`, a `.rego` module nor a `data/*.json` file"
+    )]
+    UnexpectedFile {
+        /// The path.
+        path: String,
+    },
+    /// A path that is absolute or climbs out of the bundle.
+    #[error("bundle path `{path}` must be relative and stay inside the bundle")]
+    BadPath {
+        /// The path.
+        path: String,
+    },
+    /// Too much text.
+    #[error("bundle is {size} bytes; the limit is {limit} bytes")]
+    TooLarge {
+        /// Total size.
+        size: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// A JSON file that does not parse or does not match its format.
+    #[error("{file}: {message}")]
+    InvalidJson {
+        /// The file.
+        file: String,
+        /// Where and what.
+        message: String,
+        /// Position, when the parser knows it.
+        span: Option<Span>,
+    },
+    /// A data file whose top level is not an object.
+    #[error("{file}: data files must hold a JSON object at the top level")]
+    DataNotObject {
+        /// The file.
+        file: String,
+    },
+    /// Two data files set the same key to different non-object values.
+    #[error("{file}: `{key}` is already set by another data file")]
+    DataConflict {
+        /// The file.
+        file: String,
+        /// Dotted key.
+        key: String,
+    },
+    /// No policy modules.
+    #[error("bundle has no policy modules (`*.rego` outside tests)")]
+    NoPolicies,
+    /// Rego that does not parse.
+    #[error("{message}")]
+    RegoParse {
+        /// The parser's message, with the offending line.
+        message: String,
+        /// Position.
+        span: Option<Span>,
+    },
+    /// Rego that parses but does not compile (unknown functions, unsafe variables, ...).
+    #[error("{message}")]
+    RegoCompile {
+        /// The compiler's message.
+        message: String,
+        /// Position, when known.
+        span: Option<Span>,
+    },
+    /// A policy package without a `deny` rule.
+    #[error("policy package `{package}` has no `deny` rule")]
+    MissingDenyRule {
+        /// The package path, e.g. `data.gatehouse.policies.tags_required`.
+        package: String,
+    },
+    /// The catalogue is invalid.
+    #[error(transparent)]
+    Catalog(#[from] CatalogError),
+    /// The exemption list is invalid.
+    #[error(transparent)]
+    Exemption(#[from] ExemptionError),
+}
+
+impl Diagnostic for BundleError {
+    fn code(&self) -> &'static str {
+        match self {
+            Self::MissingManifest => "bundle_manifest_missing",
+            Self::UnexpectedFile { .. } => "bundle_unexpected_file",
+            Self::BadPath { .. } => "bundle_bad_path",
+            Self::TooLarge { .. } => "bundle_too_large",
+            Self::InvalidJson { .. } => "bundle_invalid_json",
+            Self::DataNotObject { .. } => "bundle_data_not_object",
+            Self::DataConflict { .. } => "bundle_data_conflict",
+            Self::NoPolicies => "bundle_no_policies",
+            Self::RegoParse { .. } => "rego_parse",
+            Self::RegoCompile { .. } => "rego_compile",
+            Self::MissingDenyRule { .. } => "policy_missing_deny",
+            Self::Catalog(_) => "catalog_invalid",
+            Self::Exemption(_) => "exemption_invalid",
+        }
+    }
+
+    fn details(&self) -> Vec<ErrorDetail> {
+        let detail = ErrorDetail::new(self.code(), self.to_string());
+        let detail = match self {
+            Self::MissingManifest => detail.with_help(
+                "add `bundle.json` with `{\"name\": \"...\", \"revision\": \"...\"}` at the bundle root",
+            ),
+            Self::InvalidJson { file, span, .. } => {
+                detail.with_span(span.clone().or_else(|| Some(file_span(file))))
+            }
+            Self::DataNotObject { file } | Self::DataConflict { file, .. } => {
+                detail.with_span(Some(file_span(file)))
+            }
+            Self::RegoParse { span, .. } | Self::RegoCompile { span, .. } => {
+                detail.with_span(span.clone())
+            }
+            Self::MissingDenyRule { .. } => detail.with_help(
+                "every package under `gatehouse.policies` is a policy and must define `deny contains violation if { ... }`; move helpers to another package",
+            ),
+            Self::Catalog(CatalogError::SoftWithoutOverrideRole { .. }) => {
+                detail.with_help("add `override_role` to the policy's catalogue entry")
+            }
+            _ => detail,
+        };
+        vec![detail]
+    }
+}
+
+fn file_span(file: &str) -> Span {
+    Span {
+        file: file.to_owned(),
+        line: 1,
+        column: 1,
+    }
+}
+
+impl BundleSource {
+    /// Adds or replaces one file.
+    pub fn insert(&mut self, path: impl Into<String>, content: impl Into<String>) {
+        self.files.insert(path.into(), content.into());
+    }
+
+    /// `sha256:<hex>` over the decision bundle (manifest, policy modules and data; tests are not
+    /// part of it), in path order: for each file, its path, a NUL byte, its length in decimal, a
+    /// NUL byte and its content.
+    pub fn digest(&self) -> String {
+        let mut buf = Vec::new();
+        for (path, content) in &self.files {
+            if matches!(file_role(path), None | Some(FileRole::Test)) {
+                continue;
+            }
+            buf.extend_from_slice(path.as_bytes());
+            buf.push(0);
+            buf.extend_from_slice(content.len().to_string().as_bytes());
+            buf.push(0);
+            buf.extend_from_slice(content.as_bytes());
+        }
+        format!("sha256:{}", sha256_hex(&buf))
+    }
+
+    /// Checks paths and size, and reads the manifest.
+    pub fn manifest(&self) -> Result<Manifest, BundleError> {
+        let size: usize = self.files.values().map(String::len).sum();
+        if size > MAX_BUNDLE_BYTES {
+            return Err(BundleError::TooLarge {
+                size,
+                limit: MAX_BUNDLE_BYTES,
+            });
+        }
+        for path in self.files.keys() {
+            if path.starts_with('/')
+                || path.contains('\\')
+                || path.split('/').any(|part| part == ".." || part.is_empty())
+            {
+                return Err(BundleError::BadPath { path: path.clone() });
+            }
+            if file_role(path).is_none() {
+                return Err(BundleError::UnexpectedFile { path: path.clone() });
+            }
+        }
+        let text = self
+            .files
+            .get(MANIFEST_FILE)
+            .ok_or(BundleError::MissingManifest)?;
+        serde_json::from_str(text).map_err(|e| json_error(MANIFEST_FILE, &e))
+    }
+
+    /// Files of one role, in path order.
+    pub fn files_of(&self, role: FileRole) -> impl Iterator<Item = (&str, &str)> {
+        self.files
+            .iter()
+            .filter(move |(path, _)| file_role(path) == Some(role))
+            .map(|(p, c)| (p.as_str(), c.as_str()))
+    }
+
+    /// All data files deep-merged into one object.
+    pub fn merged_data(&self) -> Result<Value, BundleError> {
+        let mut merged = Value::Object(serde_json::Map::new());
+        for (path, text) in self.files_of(FileRole::Data) {
+            let value: Value = serde_json::from_str(text).map_err(|e| json_error(path, &e))?;
+            if !value.is_object() {
+                return Err(BundleError::DataNotObject {
+                    file: path.to_owned(),
+                });
+            }
+            merge(&mut merged, value, path, &mut Vec::new())?;
+        }
+        Ok(merged)
+    }
+}
+
+fn json_error(file: &str, e: &serde_json::Error) -> BundleError {
+    BundleError::InvalidJson {
+        file: file.to_owned(),
+        message: e.to_string(),
+        span: (e.line() > 0).then(|| Span {
+            file: file.to_owned(),
+            line: e.line(),
+            column: e.column(),
+        }),
+    }
+}
+
+fn merge(
+    into: &mut Value,
+    from: Value,
+    file: &str,
+    key_path: &mut Vec<String>,
+) -> Result<(), BundleError> {
+    match (into, from) {
+        (Value::Object(a), Value::Object(b)) => {
+            for (k, v) in b {
+                key_path.push(k.clone());
+                match a.get_mut(&k) {
+                    Some(existing) => merge(existing, v, file, key_path)?,
+                    None => {
+                        a.insert(k, v);
+                    }
+                }
+                key_path.pop();
+            }
+            Ok(())
+        }
+        (existing, new) if *existing == new => Ok(()),
+        _ => Err(BundleError::DataConflict {
+            file: file.to_owned(),
+            key: key_path.join("."),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn source(files: &[(&str, &str)]) -> BundleSource {
+        BundleSource {
+            files: files
+                .iter()
+                .map(|(p, c)| ((*p).to_owned(), (*c).to_owned()))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn digest_ignores_tests_and_depends_on_content() {
+        let a = source(&[("bundle.json", "{}"), ("p.rego", "package p")]);
+        let mut b = a.clone();
+        b.insert("p_test.rego", "package p_test");
+        assert_eq!(a.digest(), b.digest());
+        b.insert("p.rego", "package p\n");
+        assert_ne!(a.digest(), b.digest());
+    }
+
+    #[test]
+    fn digest_separates_path_and_content() {
+        let a = source(&[("a.rego", "bc")]);
+        let b = source(&[("a.regob", "c")]);
+        assert_ne!(a.digest(), b.digest());
+    }
+
+    #[test]
+    fn data_conflicts_are_reported() {
+        let s = source(&[
+            ("data/a.json", r#"{"x": {"y": 1}}"#),
+            ("data/b.json", r#"{"x": {"y": 2, "z": 3}}"#),
+        ]);
+        let err = s.merged_data().unwrap_err();
+        assert_eq!(
+            err,
+            BundleError::DataConflict {
+                file: "data/b.json".into(),
+                key: "x.y".into()
+            }
+        );
+    }
+
+    #[test]
+    fn paths_may_not_escape() {
+        let s = source(&[("bundle.json", "{}"), ("../x.rego", "")]);
+        assert!(matches!(s.manifest(), Err(BundleError::BadPath { .. })));
+    }
+
+    #[test]
+    fn unexpected_files_are_named() {
+        let s = source(&[("bundle.json", "{}"), ("notes.txt", "")]);
+        assert!(matches!(
+            s.manifest(),
+            Err(BundleError::UnexpectedFile { path }) if path == "notes.txt"
+        ));
+    }
+}

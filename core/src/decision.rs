@@ -1,0 +1,152 @@
+//! The decision contract: the JSON every front end returns for an evaluated intent.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::bundle::BundleInfo;
+use crate::catalog::{Enforcement, Severity};
+use crate::error::ErrorDetail;
+use crate::timestamp::Timestamp;
+
+/// The verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Nothing blocks.
+    Allow,
+    /// Only soft-mandatory violations block; the right approval lifts them.
+    NeedsApproval,
+    /// A hard-mandatory violation, a schema error or an evaluation error blocks.
+    Deny,
+}
+
+impl Outcome {
+    /// The contract's spelling: `allow`, `needs_approval`, `deny`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Allow => "allow",
+            Self::NeedsApproval => "needs_approval",
+            Self::Deny => "deny",
+        }
+    }
+}
+
+/// What a violation does to this decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ViolationStatus {
+    /// Hard-mandatory and not exempted: denies.
+    Blocking,
+    /// Soft-mandatory without a valid override: needs approval.
+    PendingApproval,
+    /// Advisory: reported only.
+    Advisory,
+    /// Lifted by an unexpired exemption.
+    Exempted,
+    /// Soft-mandatory, lifted by an approval in the override role.
+    Overridden,
+}
+
+/// One policy violation, with the catalogue's metadata and what lifted it, if anything.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Violation {
+    /// Policy id, e.g. `tags.required`.
+    pub policy: String,
+    /// Policy title.
+    pub title: String,
+    /// Severity.
+    pub severity: Severity,
+    /// Enforcement level in the intent's environment.
+    pub enforcement: Enforcement,
+    /// What this violation does to the decision.
+    pub status: ViolationStatus,
+    /// What is wrong, with the value and the bound it broke.
+    pub message: String,
+    /// Field path in the intent (`spec.resources[1].encrypted`); empty for the whole intent.
+    pub path: String,
+    /// How to fix it.
+    pub remediation: String,
+    /// The role whose approval overrides it (soft-mandatory policies).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub override_role: Option<String>,
+    /// The exemption that lifts it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exempted_by: Option<String>,
+    /// An exemption that matches but has expired (so it does not lift the violation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expired_exemption: Option<String>,
+    /// Who approved the override.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overridden_by: Option<String>,
+    /// The org unit a guardrail was inherited from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inherited_from: Option<String>,
+    /// The facts behind the violation (input value, the bound, the data entry that applied).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<Value>,
+}
+
+impl Violation {
+    /// Whether this violation stops the deployment (denies or waits for approval).
+    pub fn blocks(&self) -> bool {
+        matches!(
+            self.status,
+            ViolationStatus::Blocking | ViolationStatus::PendingApproval
+        )
+    }
+}
+
+/// A governed decision.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Decision {
+    /// The verdict.
+    pub outcome: Outcome,
+    /// Every violation, sorted by policy, path and message.
+    pub violations: Vec<Violation>,
+    /// Evaluation errors (any error denies).
+    pub errors: Vec<ErrorDetail>,
+    /// The bundle that decided.
+    pub bundle: BundleInfo,
+    /// `sha256:<hex>` of the intent's canonical JSON.
+    pub intent_digest: String,
+    /// The injected decision time.
+    pub evaluated_at: Timestamp,
+}
+
+impl Decision {
+    /// Whether the deployment may proceed now.
+    pub fn allowed(&self) -> bool {
+        self.outcome == Outcome::Allow
+    }
+
+    /// The decision as compact JSON, the contract's byte form.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// The decision as a JSON value.
+    pub fn to_value(&self) -> Value {
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+}
+
+/// The outcome implied by violations and errors: deny on any error or blocking violation, else
+/// needs approval on any pending soft-mandatory violation, else allow.
+pub fn outcome_of(violations: &[Violation], errors: &[ErrorDetail]) -> Outcome {
+    if !errors.is_empty()
+        || violations
+            .iter()
+            .any(|v| v.status == ViolationStatus::Blocking)
+    {
+        Outcome::Deny
+    } else if violations
+        .iter()
+        .any(|v| v.status == ViolationStatus::PendingApproval)
+    {
+        Outcome::NeedsApproval
+    } else {
+        Outcome::Allow
+    }
+}

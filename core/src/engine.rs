@@ -1,0 +1,353 @@
+//! The engine: a loaded bundle that turns intents into decisions.
+
+use serde_json::{Value, json};
+
+use crate::bundle::{BundleError, BundleInfo, BundleSource, FileRole, Manifest};
+use crate::catalog::{Catalog, Enforcement, SCHEMA_POLICY};
+use crate::context::EvaluationContext;
+use crate::decision::{Decision, Violation, ViolationStatus, outcome_of};
+use crate::error::{ErrorDetail, IntentError};
+use crate::exemption::{Exemption, ScopeFacts, exemptions_from_data};
+use crate::intent::{intent_digest, parse_intent};
+use crate::rego::{Backend, CompiledPolicies, Limits, TestResult};
+use crate::schema::IntentSchema;
+
+/// How to load a bundle.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EngineOptions {
+    /// Which regorus evaluator to use.
+    pub backend: Backend,
+    /// Evaluation limits.
+    pub limits: Limits,
+}
+
+/// A loaded, compiled bundle. Immutable, `Send + Sync`, cheap to share behind an `Arc`; every
+/// method takes `&self`.
+pub struct Engine {
+    info: BundleInfo,
+    manifest: Manifest,
+    catalog: Catalog,
+    exemptions: Vec<Exemption>,
+    policies: CompiledPolicies,
+    schema: IntentSchema,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("bundle", &self.info)
+            .field("backend", &self.policies.backend())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    /// Loads a bundle with default options.
+    pub fn load(source: &BundleSource) -> Result<Self, BundleError> {
+        Self::load_with(source, EngineOptions::default())
+    }
+
+    /// Loads a bundle: checks the files, merges data, reads the catalogue and exemptions, and
+    /// compiles the policies.
+    pub fn load_with(source: &BundleSource, options: EngineOptions) -> Result<Self, BundleError> {
+        let manifest = source.manifest()?;
+        let data = source.merged_data()?;
+        let governance = data.get("governance");
+        let catalog = Catalog::from_data(governance.and_then(|g| g.get("catalog")))?;
+        let exemptions = exemptions_from_data(governance.and_then(|g| g.get("exemptions")))?;
+        let modules: Vec<(&str, &str)> = source.files_of(FileRole::Policy).collect();
+        let policies = CompiledPolicies::compile(&modules, &data, options.backend, options.limits)?;
+        Ok(Self {
+            info: BundleInfo {
+                name: manifest.name.clone(),
+                revision: manifest.revision.clone(),
+                digest: source.digest(),
+            },
+            manifest,
+            catalog,
+            exemptions,
+            policies,
+            schema: IntentSchema::new(),
+        })
+    }
+
+    /// Name, revision and digest of the bundle.
+    pub fn info(&self) -> &BundleInfo {
+        &self.info
+    }
+
+    /// The bundle's manifest.
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    /// Policy metadata.
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    /// Exemptions, sorted by id.
+    pub fn exemptions(&self) -> &[Exemption] {
+        &self.exemptions
+    }
+
+    /// The evaluator in use.
+    pub fn backend(&self) -> Backend {
+        self.policies.backend()
+    }
+
+    /// The policy packages (`data.gatehouse.policies.*`).
+    pub fn packages(&self) -> &[String] {
+        self.policies.packages()
+    }
+
+    /// The compiled intent schema.
+    pub fn schema(&self) -> &IntentSchema {
+        &self.schema
+    }
+
+    /// Parses intent text (JSON or YAML) and evaluates it.
+    pub fn evaluate_text(
+        &self,
+        text: &str,
+        context: &EvaluationContext,
+    ) -> Result<Decision, IntentError> {
+        let intent = parse_intent(text)?;
+        Ok(self.evaluate(&intent, context))
+    }
+
+    /// Evaluates an intent. Never fails: schema errors, policy errors and limits all give `deny`
+    /// with the reason listed.
+    pub fn evaluate(&self, intent: &Value, context: &EvaluationContext) -> Decision {
+        let schema_errors = self.schema.validate(intent);
+        let (violations, errors) = if schema_errors.is_empty() {
+            self.evaluate_policies(intent, context)
+        } else {
+            let violations = schema_errors
+                .into_iter()
+                .map(|e| {
+                    self.violation(
+                        SCHEMA_POLICY,
+                        e.message,
+                        e.path,
+                        Some(json!({"keyword": e.keyword})),
+                        None,
+                        None,
+                    )
+                })
+                .collect();
+            (violations, Vec::new())
+        };
+        let mut violations: Vec<Violation> = violations.into_iter().flatten().collect();
+        violations.sort_by(|a, b| {
+            (&a.policy, &a.path, &a.message).cmp(&(&b.policy, &b.path, &b.message))
+        });
+        violations.dedup();
+        let mut errors = errors;
+        errors.sort_by(|a, b| {
+            (&a.policy, &a.code, &a.message).cmp(&(&b.policy, &b.code, &b.message))
+        });
+        Decision {
+            outcome: outcome_of(&violations, &errors),
+            violations,
+            errors,
+            bundle: self.info.clone(),
+            intent_digest: intent_digest(intent),
+            evaluated_at: context.now,
+        }
+    }
+
+    fn evaluate_policies(
+        &self,
+        intent: &Value,
+        context: &EvaluationContext,
+    ) -> (Vec<Option<Violation>>, Vec<ErrorDetail>) {
+        let input = json!({"intent": intent, "context": context.to_input_value()});
+        let facts = scope_facts(intent);
+        let requester = intent
+            .pointer("/metadata/requested_by")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let approvals = approvals_of(intent, context);
+        let mut violations = Vec::new();
+        let mut errors = Vec::new();
+        for (package, result) in self
+            .policies
+            .packages()
+            .iter()
+            .zip(self.policies.evaluate(&input))
+        {
+            let package_name = package.trim_start_matches("data.");
+            match result {
+                Err(e) => {
+                    let mut e = *e;
+                    e.message = format!("package `{package_name}`: {}", e.message);
+                    errors.push(e);
+                }
+                Ok(raw) => {
+                    for item in raw {
+                        match self.violation_from_raw(&item, &facts, context, requester, &approvals)
+                        {
+                            Ok(v) => violations.push(Some(v)),
+                            Err(e) => errors.push(ErrorDetail {
+                                message: format!("package `{package_name}`: {}", e.message),
+                                ..*e
+                            }),
+                        }
+                    }
+                }
+            }
+        }
+        (violations, errors)
+    }
+
+    /// Turns one `deny` entry into a violation, applying enforcement, exemptions and overrides.
+    fn violation_from_raw(
+        &self,
+        raw: &Value,
+        facts: &ScopeFacts<'_>,
+        context: &EvaluationContext,
+        requester: &str,
+        approvals: &[(String, String)],
+    ) -> Result<Violation, Box<ErrorDetail>> {
+        let field = |name: &str| raw.get(name).and_then(Value::as_str);
+        let (Some(policy), Some(message)) = (field("policy"), field("message")) else {
+            return Err(Box::new(ErrorDetail::new(
+                "malformed_violation",
+                format!("a `deny` entry lacks string fields `policy` and `message`: {raw}"),
+            )
+            .with_help("build entries with `{\"policy\": id, \"message\": text, \"path\": field, \"evidence\": {...}}`")));
+        };
+        if policy == SCHEMA_POLICY {
+            return Err(Box::new(
+                ErrorDetail::new(
+                    "malformed_violation",
+                    "policies may not report `schema.valid`; it is reserved for schema errors",
+                )
+                .with_policy(policy),
+            ));
+        }
+        let Some(meta) = self.catalog.get(policy) else {
+            return Err(Box::new(
+                ErrorDetail::new(
+                    "unknown_policy",
+                    format!("policy `{policy}` reported a violation but has no catalogue entry"),
+                )
+                .with_policy(policy)
+                .with_help(
+                    "add the policy's metadata under `governance.catalog` in the bundle data",
+                ),
+            ));
+        };
+        let mut violation = self
+            .violation(
+                policy,
+                message.to_owned(),
+                field("path").unwrap_or_default().to_owned(),
+                raw.get("evidence").cloned(),
+                field("inherited_from").map(str::to_owned),
+                facts.environment,
+            )
+            .ok_or_else(|| Box::new(ErrorDetail::new("unknown_policy", policy)))?;
+
+        let matching = self.exemptions.iter().filter(|e| e.covers(policy, facts));
+        let (active, expired): (Vec<&Exemption>, Vec<&Exemption>) =
+            matching.partition(|e| e.active_at(context.now));
+        if let Some(exemption) = active.first() {
+            violation.exempted_by = Some(exemption.id.clone());
+            violation.status = ViolationStatus::Exempted;
+            return Ok(violation);
+        }
+        violation.expired_exemption = expired.first().map(|e| e.id.clone());
+        if violation.enforcement == Enforcement::SoftMandatory
+            && let Some(role) = &meta.override_role
+        {
+            violation.overridden_by = approvals
+                .iter()
+                .find(|(by, r)| r == role && !by.eq_ignore_ascii_case(requester))
+                .map(|(by, _)| by.clone());
+            if violation.overridden_by.is_some() {
+                violation.status = ViolationStatus::Overridden;
+            }
+        }
+        Ok(violation)
+    }
+
+    fn violation(
+        &self,
+        policy: &str,
+        message: String,
+        path: String,
+        evidence: Option<Value>,
+        inherited_from: Option<String>,
+        environment: Option<&str>,
+    ) -> Option<Violation> {
+        let meta = self.catalog.get(policy)?;
+        let enforcement = meta.enforcement_in(environment);
+        Some(Violation {
+            policy: policy.to_owned(),
+            title: meta.title.clone(),
+            severity: meta.severity,
+            enforcement,
+            status: match enforcement {
+                Enforcement::HardMandatory => ViolationStatus::Blocking,
+                Enforcement::SoftMandatory => ViolationStatus::PendingApproval,
+                Enforcement::Advisory => ViolationStatus::Advisory,
+            },
+            message,
+            path,
+            remediation: meta.remediation.clone(),
+            override_role: (enforcement == Enforcement::SoftMandatory)
+                .then(|| meta.override_role.clone())
+                .flatten(),
+            exempted_by: None,
+            expired_exemption: None,
+            overridden_by: None,
+            inherited_from,
+            evidence,
+        })
+    }
+}
+
+fn scope_facts(intent: &Value) -> ScopeFacts<'_> {
+    let text = |pointer: &str| intent.pointer(pointer).and_then(Value::as_str);
+    ScopeFacts {
+        service: text("/spec/service"),
+        account: text("/spec/target/account").or_else(|| text("/spec/target/subscription")),
+        environment: text("/spec/environment"),
+    }
+}
+
+/// (approver, role) pairs from the intent and the context, sorted so overrides are deterministic.
+fn approvals_of(intent: &Value, context: &EvaluationContext) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = intent
+        .pointer("/spec/approvals")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|a| {
+            Some((
+                a.get("by")?.as_str()?.to_owned(),
+                a.get("role")?.as_str()?.to_owned(),
+            ))
+        })
+        .chain(
+            context
+                .approvals
+                .iter()
+                .map(|a| (a.by.clone(), a.role.clone())),
+        )
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Runs the bundle's Rego unit tests (`test_*` rules in `*_test.rego` files).
+pub fn run_bundle_tests(source: &BundleSource) -> Result<Vec<TestResult>, BundleError> {
+    source.manifest()?;
+    let data = source.merged_data()?;
+    let modules: Vec<(&str, &str)> = source.files_of(FileRole::Policy).collect();
+    let tests: Vec<(&str, &str)> = source.files_of(FileRole::Test).collect();
+    crate::rego::run_tests(&modules, &tests, &data)
+}

@@ -1,0 +1,44 @@
+#![doc = include_str!("../README.md")]
+
+pub mod bundle;
+#[cfg(feature = "fs")]
+pub mod bundle_dir;
+mod canonical;
+pub mod catalog;
+pub mod conformance;
+pub mod context;
+pub mod decision;
+mod engine;
+pub mod error;
+pub mod events;
+pub mod exemption;
+pub mod intent;
+pub mod lifecycle;
+pub mod path;
+mod rego;
+pub mod schema;
+pub mod timestamp;
+
+pub use bundle::{BundleError, BundleInfo, BundleSource, Manifest};
+pub use canonical::to_canonical_json;
+pub use catalog::{Catalog, Enforcement, PolicyMeta, Severity};
+pub use context::{Approval, EvaluationContext, HistoryEntry};
+pub use decision::{Decision, Outcome, Violation, ViolationStatus};
+pub use engine::{Engine, EngineOptions, run_bundle_tests};
+pub use error::{ContextError, Diagnostic, ErrorDetail, IntentError, Span};
+pub use events::{ChainError, DeploymentStatus, Event, NewEvent, replay, verify_chain};
+pub use intent::{intent_digest, parse_intent};
+pub use lifecycle::{EventType, State, TransitionError, next_state};
+pub use rego::{Backend, Limits, TestResult};
+pub use schema::{INTENT_SCHEMA, IntentSchema, SchemaError};
+pub use timestamp::{Timestamp, TimestampError};
+
+#[cfg(test)]
+mod send_sync {
+    #[test]
+    fn engine_is_send_and_sync() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<crate::Engine>();
+        assert_send_sync::<crate::Decision>();
+    }
+}

@@ -1,0 +1,172 @@
+//! The DeploymentIntent JSON Schema (draft 2020-12) and validation against it.
+
+use jsonschema::error::ValidationErrorKind;
+use jsonschema::paths::LocationSegment;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::path::{self, PathSegment};
+
+/// The intent schema's text, as shipped in `core/schema/intent.schema.json`.
+pub const INTENT_SCHEMA: &str = include_str!("../schema/intent.schema.json");
+
+/// One way an intent fails the schema.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SchemaError {
+    /// Field path of the offending value (see [`crate::path`]); empty for the document itself.
+    pub path: String,
+    /// What is wrong, for people.
+    pub message: String,
+    /// The schema keyword that failed (`required`, `enum`, `pattern`, ...).
+    pub keyword: String,
+}
+
+/// A compiled intent schema. Compile once and reuse: compiling costs far more than validating.
+pub struct IntentSchema {
+    validator: jsonschema::Validator,
+}
+
+impl std::fmt::Debug for IntentSchema {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("IntentSchema")
+    }
+}
+
+impl IntentSchema {
+    /// Compiles the built-in intent schema.
+    pub fn new() -> Self {
+        Self {
+            validator: compile_builtin(),
+        }
+    }
+
+    /// The schema as a JSON value.
+    pub fn as_json() -> Value {
+        serde_json::from_str(INTENT_SCHEMA).unwrap_or(Value::Null)
+    }
+
+    /// Every schema error in `intent`, sorted by path then message. Empty when valid.
+    pub fn validate(&self, intent: &Value) -> Vec<SchemaError> {
+        let mut errors: Vec<SchemaError> = self
+            .validator
+            .iter_errors(intent)
+            .filter(|e| !matches!(e.kind(), ValidationErrorKind::FalseSchema))
+            .map(|e| describe(&e))
+            .collect();
+        errors.sort_by(|a, b| (&a.path, &a.message).cmp(&(&b.path, &b.message)));
+        errors.dedup();
+        errors
+    }
+}
+
+impl Default for IntentSchema {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[expect(
+    clippy::expect_used,
+    reason = "the schema is a compile-time constant; a unit test proves it compiles"
+)]
+fn compile_builtin() -> jsonschema::Validator {
+    let schema: Value = serde_json::from_str(INTENT_SCHEMA).expect("built-in schema is JSON");
+    jsonschema::options()
+        .with_draft(jsonschema::Draft::Draft202012)
+        .should_validate_formats(true)
+        .build(&schema)
+        .expect("built-in schema compiles")
+}
+
+fn describe(error: &jsonschema::ValidationError<'_>) -> SchemaError {
+    let mut segments: Vec<PathSegment> = error
+        .instance_path()
+        .iter()
+        .map(|s| match s {
+            LocationSegment::Property(p) => PathSegment::Key(p.into_owned()),
+            LocationSegment::Index(i) => PathSegment::Index(i),
+        })
+        .collect();
+    let keyword = error.kind().keyword().to_owned();
+    let message = match error.kind() {
+        ValidationErrorKind::Required { property } => {
+            let name = property.as_str().unwrap_or_default().to_owned();
+            segments.push(PathSegment::Key(name.clone()));
+            format!("required field `{name}` is missing")
+        }
+        ValidationErrorKind::AdditionalProperties { unexpected } => {
+            let names: Vec<String> = unexpected.iter().map(|n| format!("`{n}`")).collect();
+            if let [only] = unexpected.as_slice() {
+                segments.push(PathSegment::Key(only.clone()));
+            }
+            format!(
+                "unknown field{} {} (check the spelling; `gatehouse schema` lists the fields)",
+                if names.len() == 1 { "" } else { "s" },
+                names.join(", ")
+            )
+        }
+        ValidationErrorKind::Enum { options } => {
+            format!("{} is not one of {}", short(error.instance()), options)
+        }
+        ValidationErrorKind::Constant { expected_value } => {
+            format!("{} must be {}", short(error.instance()), expected_value)
+        }
+        ValidationErrorKind::Type { .. } => {
+            format!(
+                "{} has the wrong type: {}",
+                short(error.instance()),
+                error.masked()
+            )
+        }
+        _ => error.masked().to_string(),
+    };
+    SchemaError {
+        path: path::render(&segments),
+        message,
+        keyword,
+    }
+}
+
+fn short(value: &Value) -> String {
+    let text = value.to_string();
+    if text.chars().count() > 80 {
+        let cut: String = text.chars().take(77).collect();
+        format!("{cut}...")
+    } else {
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn builtin_schema_compiles() {
+        let _ = IntentSchema::new();
+    }
+
+    #[test]
+    fn missing_fields_point_at_the_field() {
+        let errors = IntentSchema::new().validate(&json!({
+            "apiVersion": "gatehouse.dev/v1", "kind": "DeploymentIntent",
+            "metadata": {"name": "x"}, "spec": {}
+        }));
+        let paths: Vec<&str> = errors.iter().map(|e| e.path.as_str()).collect();
+        assert!(paths.contains(&"metadata.requested_by"), "{paths:?}");
+        assert!(paths.contains(&"spec.service"), "{paths:?}");
+    }
+
+    #[test]
+    fn unknown_field_is_named() {
+        let errors = IntentSchema::new().validate(&json!({"apiVersion": "gatehouse.dev/v1", "kind": "DeploymentIntent", "metadata": {"name": "x", "requested_by": "a@b.co", "owner": 1}, "spec": {}}));
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.path == "metadata.owner" && e.message.contains("`owner`")),
+            "{errors:?}"
+        );
+    }
+}
