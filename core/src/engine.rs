@@ -9,14 +9,12 @@ use crate::decision::{Decision, Violation, ViolationStatus, outcome_of};
 use crate::error::{ErrorDetail, IntentError};
 use crate::exemption::{Exemption, ScopeFacts, exemptions_from_data};
 use crate::intent::{intent_digest, parse_intent};
-use crate::rego::{Backend, CompiledPolicies, Limits, TestResult};
+use crate::rego::{CompiledPolicies, Limits, TestResult};
 use crate::schema::IntentSchema;
 
 /// How to load a bundle.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct EngineOptions {
-    /// Which regorus evaluator to use.
-    pub backend: Backend,
     /// Evaluation limits.
     pub limits: Limits,
 }
@@ -36,7 +34,6 @@ impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Engine")
             .field("bundle", &self.info)
-            .field("backend", &self.policies.backend())
             .finish_non_exhaustive()
     }
 }
@@ -56,7 +53,7 @@ impl Engine {
         let catalog = Catalog::from_data(governance.and_then(|g| g.get("catalog")))?;
         let exemptions = exemptions_from_data(governance.and_then(|g| g.get("exemptions")))?;
         let modules: Vec<(&str, &str)> = source.files_of(FileRole::Policy).collect();
-        let policies = CompiledPolicies::compile(&modules, &data, options.backend, options.limits)?;
+        let policies = CompiledPolicies::compile(&modules, &data, options.limits)?;
         Ok(Self {
             info: BundleInfo {
                 name: manifest.name.clone(),
@@ -89,11 +86,6 @@ impl Engine {
     /// Exemptions, sorted by id.
     pub fn exemptions(&self) -> &[Exemption] {
         &self.exemptions
-    }
-
-    /// The evaluator in use.
-    pub fn backend(&self) -> Backend {
-        self.policies.backend()
     }
 
     /// The policy packages (`data.gatehouse.policies.*`).

@@ -22,9 +22,7 @@ pub fn load_engine(dir: &Path) -> Result<Engine, CliError> {
     let options = EngineOptions {
         limits: Limits {
             time_limit: Some(TIME_LIMIT),
-            ..Limits::default()
         },
-        ..EngineOptions::default()
     };
     Engine::load_with(&source, options).map_err(|source| CliError::Bundle {
         dir: dir.to_path_buf(),
@@ -99,10 +97,12 @@ pub fn run(
     for file in files {
         let display = file.display().to_string();
         let outcome = read(file).and_then(|text| {
-            engine.evaluate_text(&text, &context).map_err(|e| CliError::Details {
-                summary: format!("cannot read intent `{display}`"),
-                details: e.details(),
-            })
+            engine
+                .evaluate_text(&text, &context)
+                .map_err(|e| CliError::Details {
+                    summary: format!("cannot read intent `{display}`"),
+                    details: e.details(),
+                })
         });
         match outcome {
             Ok(decision) => {

@@ -60,7 +60,10 @@ pub fn render_detail(d: &ErrorDetail) -> String {
     let mut text = format!("  [{}] {}\n", d.code, d.message.replace('\n', "\n    "));
     if let Some(span) = &d.span {
         if span.file.is_empty() {
-            text.push_str(&format!("    --> line {}, column {}\n", span.line, span.column));
+            text.push_str(&format!(
+                "    --> line {}, column {}\n",
+                span.line, span.column
+            ));
         } else {
             text.push_str(&format!(
                 "    --> {}:{}:{}\n",

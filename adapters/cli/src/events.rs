@@ -26,10 +26,16 @@ pub fn verify(file: &Path) -> Result<ExitCode, CliError> {
                 "each line is one event: {seq, deployment_id, type, at, actor, data, prev_hash, hash}",
             )],
         })?;
-        chains.entry(event.deployment_id.clone()).or_default().push(event);
+        chains
+            .entry(event.deployment_id.clone())
+            .or_default()
+            .push(event);
     }
     if chains.is_empty() {
-        return Err(CliError::Usage(format!("`{}` holds no events", file.display())));
+        return Err(CliError::Usage(format!(
+            "`{}` holds no events",
+            file.display()
+        )));
     }
     let mut out = String::new();
     let mut broken = 0;

@@ -117,7 +117,10 @@ fn render_decision(out: &mut String, decision: &Decision, style: &Style) {
                 let _ = writeln!(out, "      overridden by {by}");
             } else {
                 if let Some(role) = &v.override_role {
-                    let _ = writeln!(out, "      needs approval from role `{role}` (not the requester)");
+                    let _ = writeln!(
+                        out,
+                        "      needs approval from role `{role}` (not the requester)"
+                    );
                 }
                 if let Some(id) = &v.expired_exemption {
                     let _ = writeln!(out, "      exemption {id} matched but has expired");

@@ -12,7 +12,6 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-
 /// Policy-as-code for deployments: governed decisions for AWS and Azure intents.
 #[derive(Parser)]
 #[command(name = "gatehouse", version, about)]
@@ -92,7 +91,13 @@ fn main() -> ExitCode {
             history,
             format,
             files,
-        } => check::run(&policies, now.as_deref(), history.as_deref(), format, &files),
+        } => check::run(
+            &policies,
+            now.as_deref(),
+            history.as_deref(),
+            format,
+            &files,
+        ),
         Command::Test { dir } => test_cmd::run(&dir),
         Command::Schema => {
             write_stdout(gatehouse_core::INTENT_SCHEMA);

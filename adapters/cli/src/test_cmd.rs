@@ -18,7 +18,10 @@ pub fn run(dir: &Path) -> Result<ExitCode, CliError> {
     let failed = results.iter().filter(|r| !r.passed).count();
     for r in &results {
         let verdict = if r.passed { "PASS" } else { "FAIL" };
-        text.push_str(&format!("{verdict} {}.{} ({})\n", r.package, r.name, r.file));
+        text.push_str(&format!(
+            "{verdict} {}.{} ({})\n",
+            r.package, r.name, r.file
+        ));
         if let Some(error) = &r.error {
             text.push_str(&render_detail(error));
         }
@@ -26,7 +29,10 @@ pub fn run(dir: &Path) -> Result<ExitCode, CliError> {
     if results.is_empty() {
         text.push_str("no tests found (test rules are `test_*` in `*_test.rego` files)\n");
     }
-    text.push_str(&format!("rego: {} passed, {failed} failed\n", results.len() - failed));
+    text.push_str(&format!(
+        "rego: {} passed, {failed} failed\n",
+        results.len() - failed
+    ));
     crate::write_stdout(&text);
     Ok(if failed == 0 && !results.is_empty() {
         ExitCode::SUCCESS
