@@ -1,4 +1,8 @@
 //! One decision end to end on the reference bundle: intent JSON text in, decision JSON out.
+#![expect(
+    clippy::expect_used,
+    reason = "a benchmark with a broken fixture should stop at once"
+)]
 
 use std::path::Path;
 

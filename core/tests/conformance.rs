@@ -1,4 +1,8 @@
 //! Runs every case of `policies/conformance/` against the reference bundle, one test per case.
+#![expect(
+    clippy::expect_used,
+    reason = "a test harness with a missing corpus should stop at once"
+)]
 
 use std::path::{Path, PathBuf};
 

@@ -73,6 +73,9 @@ fn short_digest(digest: &str) -> &str {
     digest.get(..19).unwrap_or(digest)
 }
 
+/// A group of violations in the report: its heading and who belongs to it.
+type Group = (&'static str, fn(&Violation) -> bool);
+
 fn render_decision(out: &mut String, decision: &Decision, style: &Style) {
     for error in &decision.errors {
         let _ = writeln!(
@@ -83,7 +86,7 @@ fn render_decision(out: &mut String, decision: &Decision, style: &Style) {
             error.message.replace('\n', "\n      ")
         );
     }
-    let groups: [(&str, fn(&Violation) -> bool); 4] = [
+    let groups: [Group; 4] = [
         ("hard-mandatory", |v| {
             v.enforcement == Enforcement::HardMandatory && v.status == ViolationStatus::Blocking
         }),
