@@ -4,9 +4,10 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use gatehouse_core::{
-    BundleSource, Diagnostic, Engine, EngineOptions, EvaluationContext, HistoryEntry, Limits,
-    Outcome, Timestamp,
+    BundleSource, Decision, Diagnostic, Engine, EngineOptions, ErrorDetail, EvaluationContext,
+    HistoryEntry, Limits, Outcome, Timestamp,
 };
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::Format;
@@ -91,10 +92,11 @@ pub fn run(
 ) -> Result<ExitCode, CliError> {
     let engine = load_engine(policies)?;
     let context = context(now, history)?;
+    let files = expand(files)?;
     let mut results = Vec::new();
     let mut worst = Outcome::Allow;
     let mut broken = false;
-    for file in files {
+    for file in &files {
         let display = file.display().to_string();
         let outcome = read(file).and_then(|text| {
             engine
@@ -117,14 +119,16 @@ pub fn run(
     }
     match format {
         Format::Json => {
-            let items: Vec<Value> = results
-                .iter()
-                .map(|(file, r)| match r {
-                    Ok(d) => json!({"file": file, "decision": d}),
-                    Err(e) => json!({"file": file, "error": error_json(e)}),
-                })
-                .collect();
-            let doc = json!({"results": items});
+            let doc = JsonReport {
+                results: results
+                    .iter()
+                    .map(|(file, r)| JsonResult {
+                        file,
+                        decision: r.as_ref().ok(),
+                        errors: r.as_ref().err().map(error_details),
+                    })
+                    .collect(),
+            };
             crate::write_stdout(&serde_json::to_string_pretty(&doc).unwrap_or_default());
         }
         Format::Human => {
@@ -141,11 +145,61 @@ pub fn run(
     })
 }
 
-fn error_json(e: &CliError) -> Value {
+/// `--format json`: `{"results": [{"file", "decision"} | {"file", "errors"}]}`. Decisions keep
+/// the contract's field order, so they are byte-identical to every other front end's.
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    results: Vec<JsonResult<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonResult<'a> {
+    file: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    decision: Option<&'a Decision>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    errors: Option<Vec<ErrorDetail>>,
+}
+
+fn error_details(e: &CliError) -> Vec<ErrorDetail> {
     match e {
-        CliError::Details { details, .. } => json!(details),
-        other => json!([{"code": "read_error", "message": other.to_string()}]),
+        CliError::Details { details, .. } => details.clone(),
+        other => vec![ErrorDetail::new("read_error", other.to_string())],
     }
+}
+
+/// Replaces directories by the intent files (`.yaml`, `.yml`, `.json`) directly inside them.
+fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, CliError> {
+    let mut out = Vec::new();
+    for path in paths {
+        if !path.is_dir() {
+            out.push(path.clone());
+            continue;
+        }
+        let read_error = |source| CliError::Read {
+            path: path.clone(),
+            source,
+        };
+        let mut found: Vec<PathBuf> = std::fs::read_dir(path)
+            .map_err(read_error)?
+            .filter_map(|entry| entry.ok().map(|e| e.path()))
+            .filter(|p| {
+                p.is_file()
+                    && p.extension()
+                        .and_then(|e| e.to_str())
+                        .is_some_and(|e| matches!(e, "yaml" | "yml" | "json"))
+            })
+            .collect();
+        if found.is_empty() {
+            return Err(CliError::Usage(format!(
+                "`{}` holds no intent files (.yaml, .yml, .json)",
+                path.display()
+            )));
+        }
+        found.sort();
+        out.extend(found);
+    }
+    Ok(out)
 }
 
 /// `gatehouse bundle`: one JSON document holding the bundle's decision files and digest.

@@ -47,7 +47,7 @@ enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
-        /// Intent files.
+        /// Intent files, or directories of them (.yaml, .yml, .json).
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
