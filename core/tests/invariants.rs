@@ -1,0 +1,231 @@
+//! Property tests of the engine's invariants: lifecycle replay equals folding, any single
+//! mutation or reordering of a stored chain is detected, evaluation is deterministic, a decision
+//! never allows past a blocking violation, and an advisory policy never changes an outcome.
+
+use std::path::Path;
+use std::sync::LazyLock;
+
+use gatehouse_core::{
+    BundleSource, DeploymentStatus, Engine, EvaluationContext, Event, EventType, NewEvent, Outcome,
+    State, Timestamp, ViolationStatus, next_state, replay, verify_chain,
+};
+use proptest::prelude::*;
+use serde_json::{Value, json};
+
+fn reference_source() -> BundleSource {
+    BundleSource::from_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies")).unwrap()
+}
+
+static ENGINE: LazyLock<Engine> = LazyLock::new(|| Engine::load(&reference_source()).unwrap());
+
+/// The reference bundle plus an advisory policy that fires on every intent.
+static WITH_ADVISORY: LazyLock<Engine> = LazyLock::new(|| {
+    let mut source = reference_source();
+    source.insert(
+        "rules/zz_advisory.rego",
+        "package gatehouse.policies.zz_advisory\n\ndeny contains {\"policy\": \"zz.advisory\", \"path\": \"spec.service\", \"message\": \"noted\"} if {\n\tinput.intent.spec.service\n}\n",
+    );
+    source.insert(
+        "data/zz_catalog.json",
+        r#"{"governance": {"catalog": {"zz.advisory": {"title": "Always", "severity": "low", "enforcement": "advisory", "remediation": "None needed."}}}}"#,
+    );
+    Engine::load(&source).unwrap()
+});
+
+fn base_intent() -> Value {
+    json!({
+        "apiVersion": "gatehouse.dev/v1", "kind": "DeploymentIntent",
+        "metadata": {"name": "payments-api-1", "requested_by": "alice@example.com", "change_ticket": "CHG-1"},
+        "spec": {
+            "service": "payments-api", "version": "1.4.2",
+            "artifact": "registry.example.com/payments/api@sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+            "environment": "prod",
+            "target": {"cloud": "aws", "account": "444444444444", "region": "eu-west-1"},
+            "resources": [{"type": "compute.instance", "name": "api", "size": "m5.large", "count": 3}],
+            "tags": {"owner": "team-payments", "cost-center": "CC-1042", "data-classification": "pii"},
+            "estimated_monthly_cost": 1840.5, "strategy": "rolling",
+            "approvals": [{"by": "bob@example.com", "role": "release-approver"}]
+        }
+    })
+}
+
+/// Intents spread over every policy's passing and failing side, and some schema errors.
+fn intents() -> impl Strategy<Value = Value> {
+    (
+        prop::sample::select(vec!["dev", "staging", "prod", "qa"]),
+        prop::sample::select(vec!["eu-west-1", "us-east-1", "us-west-2", "ap-south-1"]),
+        prop::sample::select(vec!["t3.small", "m5.large", "m5.2xlarge", "D8s_v5"]),
+        0.0f64..15000.0,
+        prop::sample::select(vec!["pii", "internal", "secret", ""]),
+        prop::sample::select(vec![
+            "registry.example.com/payments/api@sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+            "registry.example.com/payments/api:1.4.2",
+            "docker.io/library/api@sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+        ]),
+        prop::sample::select(vec!["bob@example.com", "alice@example.com"]),
+        any::<bool>(),
+        any::<bool>(),
+        prop::option::of(prop::sample::select(vec!["CHG-7", "JIRA-7"])),
+    )
+        .prop_map(
+            |(env, region, size, cost, class, artifact, approver, db_public, finops, ticket)| {
+                let mut intent = base_intent();
+                let spec = &mut intent["spec"];
+                spec["environment"] = json!(env);
+                spec["target"]["region"] = json!(region);
+                spec["resources"][0]["size"] = json!(size);
+                spec["estimated_monthly_cost"] = json!((cost * 100.0).round() / 100.0);
+                spec["tags"]["data-classification"] = json!(class);
+                spec["artifact"] = json!(artifact);
+                spec["approvals"][0]["by"] = json!(approver);
+                if finops {
+                    spec["approvals"]
+                        .as_array_mut()
+                        .unwrap()
+                        .push(json!({"by": "carol@example.com", "role": "finops-approver"}));
+                }
+                spec["resources"].as_array_mut().unwrap().push(
+                    json!({"type": "database.postgres", "name": "db", "encrypted": true, "public": db_public}),
+                );
+                match ticket {
+                    Some(t) => intent["metadata"]["change_ticket"] = json!(t),
+                    None => {
+                        intent["metadata"].as_object_mut().unwrap().remove("change_ticket");
+                    }
+                }
+                intent
+            },
+        )
+}
+
+fn now() -> EvaluationContext {
+    EvaluationContext::at(Timestamp::parse("2026-11-23T12:00:00Z").unwrap())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn evaluation_is_deterministic(intent in intents()) {
+        let a = ENGINE.evaluate(&intent, &now()).to_json();
+        let b = ENGINE.evaluate(&intent, &now()).to_json();
+        prop_assert_eq!(&a, &b);
+        // Key order in the input does not matter either.
+        let reordered: Value = serde_json::from_str(&gatehouse_core::to_canonical_json(&intent)).unwrap();
+        prop_assert_eq!(a, ENGINE.evaluate(&reordered, &now()).to_json());
+    }
+
+    #[test]
+    fn never_allows_past_a_blocking_violation(intent in intents()) {
+        let decision = ENGINE.evaluate(&intent, &now());
+        let blocking = decision.violations.iter().any(|v| v.status == ViolationStatus::Blocking);
+        let pending = decision.violations.iter().any(|v| v.status == ViolationStatus::PendingApproval);
+        if blocking || !decision.errors.is_empty() {
+            prop_assert_eq!(decision.outcome, Outcome::Deny);
+        } else if pending {
+            prop_assert_eq!(decision.outcome, Outcome::NeedsApproval);
+        } else {
+            prop_assert_eq!(decision.outcome, Outcome::Allow);
+        }
+    }
+
+    #[test]
+    fn an_advisory_policy_never_changes_the_outcome(intent in intents()) {
+        let plain = ENGINE.evaluate(&intent, &now());
+        let advised = WITH_ADVISORY.evaluate(&intent, &now());
+        prop_assert_eq!(plain.outcome, advised.outcome);
+        if plain.violations.iter().all(|v| v.policy != "schema.valid") {
+            prop_assert!(advised.violations.iter().any(|v| v.policy == "zz.advisory"));
+        }
+    }
+}
+
+/// Legal event sequences: follow the transition table from REQUESTED with random choices.
+fn lifecycles() -> impl Strategy<Value = Vec<(EventType, u32, String)>> {
+    prop::collection::vec((0usize..9, 0u32..3600, "[a-z]{1,8}"), 0..12).prop_map(|steps| {
+        let mut state = State::Requested;
+        let mut out = Vec::new();
+        for (choice, dt, actor) in steps {
+            let legal: Vec<EventType> = EventType::ALL
+                .into_iter()
+                .filter(|e| next_state(Some(state), *e).is_ok())
+                .collect();
+            let Some(event) = legal.get(choice % legal.len().max(1)).copied() else {
+                break;
+            };
+            state = next_state(Some(state), event).unwrap();
+            out.push((event, dt, actor));
+        }
+        out
+    })
+}
+
+fn build_chain(steps: &[(EventType, u32, String)]) -> (DeploymentStatus, Vec<Event>) {
+    let start = Timestamp::parse("2026-11-23T10:00:00Z").unwrap();
+    let (mut status, first) =
+        DeploymentStatus::start("dep-1", start, "alice@example.com", json!({"intent": 1}));
+    let mut events = vec![first];
+    let mut seconds = start.unix_nanos() / 1_000_000_000;
+    for (kind, dt, actor) in steps {
+        seconds += i128::from(*dt);
+        let at = Timestamp::from_unix_seconds(i64::try_from(seconds).unwrap()).unwrap();
+        let (next, event) = status
+            .append(NewEvent {
+                kind: *kind,
+                at,
+                actor: actor.clone(),
+                data: json!({"dt": dt}),
+            })
+            .unwrap();
+        status = next;
+        events.push(event);
+    }
+    (status, events)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn replay_equals_folding(steps in lifecycles()) {
+        let (folded, events) = build_chain(&steps);
+        prop_assert_eq!(replay(&events).unwrap(), folded);
+    }
+
+    #[test]
+    fn any_single_field_mutation_is_detected(steps in lifecycles(), index in any::<prop::sample::Index>(), field in 0usize..8) {
+        let (_, mut events) = build_chain(&steps);
+        let i = index.index(events.len());
+        let e = &mut events[i];
+        match field {
+            0 => e.seq += 1,
+            1 => e.deployment_id.push('x'),
+            2 => e.kind = if e.kind == EventType::Cancelled { EventType::Failed } else { EventType::Cancelled },
+            3 => e.at = Timestamp::from_unix_seconds(e.at.unix_nanos() as i64 / 1_000_000_000 + 1).unwrap(),
+            4 => e.actor.push('x'),
+            5 => e.data = json!({"tampered": true}),
+            6 => e.prev_hash = "f".repeat(64),
+            _ => e.hash = "0".repeat(64),
+        }
+        prop_assert!(verify_chain(&events).is_err(), "mutation of field {} at {} went unnoticed", field, i);
+    }
+
+    #[test]
+    fn reordering_is_detected(steps in lifecycles(), a in any::<prop::sample::Index>(), b in any::<prop::sample::Index>()) {
+        let (_, mut events) = build_chain(&steps);
+        prop_assume!(events.len() >= 2);
+        let (i, j) = (a.index(events.len()), b.index(events.len()));
+        prop_assume!(i != j);
+        events.swap(i, j);
+        prop_assert!(verify_chain(&events).is_err());
+    }
+
+    #[test]
+    fn dropping_an_event_is_detected(steps in lifecycles(), index in any::<prop::sample::Index>()) {
+        let (_, mut events) = build_chain(&steps);
+        prop_assume!(events.len() >= 2);
+        let i = index.index(events.len() - 1);
+        events.remove(i);
+        prop_assert!(verify_chain(&events).is_err());
+    }
+}
