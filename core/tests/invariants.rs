@@ -1,6 +1,11 @@
 //! Property tests of the engine's invariants: lifecycle replay equals folding, any single
 //! mutation or reordering of a stored chain is detected, evaluation is deterministic, a decision
 //! never allows past a blocking violation, and an advisory policy never changes an outcome.
+#![expect(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    reason = "fixtures and generators: a broken fixture should fail the test at once"
+)]
 
 use std::path::Path;
 use std::sync::LazyLock;
