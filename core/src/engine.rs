@@ -118,14 +118,18 @@ impl Engine {
             let violations = schema_errors
                 .into_iter()
                 .map(|e| {
-                    self.violation(
+                    let mut violation = self.violation(
                         SCHEMA_POLICY,
                         e.message,
                         e.path,
                         Some(json!({"keyword": e.keyword})),
                         None,
                         None,
-                    )
+                    );
+                    if let (Some(v), Some(expected)) = (violation.as_mut(), e.expected) {
+                        v.remediation = format!("`{}`: {expected}", v.path);
+                    }
+                    violation
                 })
                 .collect();
             (violations, Vec::new())

@@ -20,11 +20,15 @@ pub struct SchemaError {
     pub message: String,
     /// The schema keyword that failed (`required`, `enum`, `pattern`, ...).
     pub keyword: String,
+    /// What the field should hold, from the schema's `description`, where it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected: Option<String>,
 }
 
 /// A compiled intent schema. Compile once and reuse: compiling costs far more than validating.
 pub struct IntentSchema {
     validator: jsonschema::Validator,
+    document: Value,
 }
 
 impl std::fmt::Debug for IntentSchema {
@@ -36,8 +40,10 @@ impl std::fmt::Debug for IntentSchema {
 impl IntentSchema {
     /// Compiles the built-in intent schema.
     pub fn new() -> Self {
+        let document = Self::as_json();
         Self {
-            validator: compile_builtin(),
+            validator: compile_builtin(&document),
+            document,
         }
     }
 
@@ -52,7 +58,7 @@ impl IntentSchema {
             .validator
             .iter_errors(intent)
             .filter(|e| !matches!(e.kind(), ValidationErrorKind::FalseSchema))
-            .map(|e| describe(&e))
+            .map(|e| describe(&e, &self.document))
             .collect();
         errors.sort_by(|a, b| (&a.path, &a.message).cmp(&(&b.path, &b.message)));
         errors.dedup();
@@ -70,16 +76,49 @@ impl Default for IntentSchema {
     clippy::expect_used,
     reason = "the schema is a compile-time constant; a unit test proves it compiles"
 )]
-fn compile_builtin() -> jsonschema::Validator {
-    let schema: Value = serde_json::from_str(INTENT_SCHEMA).expect("built-in schema is JSON");
+fn compile_builtin(schema: &Value) -> jsonschema::Validator {
     jsonschema::options()
         .with_draft(jsonschema::Draft::Draft202012)
         .should_validate_formats(true)
-        .build(&schema)
+        .build(schema)
         .expect("built-in schema compiles")
 }
 
-fn describe(error: &jsonschema::ValidationError<'_>) -> SchemaError {
+/// The `description` of the subschema whose keyword failed, following `$ref`s on the way.
+fn description_of(error: &jsonschema::ValidationError<'_>, root: &Value) -> Option<String> {
+    let mut node = root;
+    let segments: Vec<LocationSegment<'_>> = error.schema_path().iter().collect();
+    let (_keyword, parents) = segments.split_last()?;
+    for segment in parents {
+        node = match segment {
+            LocationSegment::Property(p) if p == "$ref" => {
+                let target = node.get("$ref")?.as_str()?.strip_prefix('#')?;
+                root.pointer(target)?
+            }
+            LocationSegment::Property(p) => node.get(p.as_ref())?,
+            LocationSegment::Index(i) => node.get(*i)?,
+        };
+    }
+    if let Some(target) = node.get("$ref").and_then(Value::as_str)
+        && node.get("description").is_none()
+    {
+        node = root.pointer(target.strip_prefix('#')?)?;
+    }
+    node.get("description")?.as_str().map(str::to_owned)
+}
+
+fn type_name(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn describe(error: &jsonschema::ValidationError<'_>, root: &Value) -> SchemaError {
     let mut segments: Vec<PathSegment> = error
         .instance_path()
         .iter()
@@ -112,11 +151,24 @@ fn describe(error: &jsonschema::ValidationError<'_>) -> SchemaError {
         ValidationErrorKind::Constant { expected_value } => {
             format!("{} must be {}", short(error.instance()), expected_value)
         }
-        ValidationErrorKind::Type { .. } => {
+        ValidationErrorKind::Type { kind } => {
+            let wanted = match kind {
+                jsonschema::error::TypeKind::Single(t) => format!("{t}"),
+                jsonschema::error::TypeKind::Multiple(ts) => format!("{ts:?}"),
+            };
             format!(
-                "{} has the wrong type: {}",
-                short(error.instance()),
-                error.masked()
+                "expected {wanted}, got {} {}",
+                type_name(error.instance()),
+                short(error.instance())
+            )
+        }
+        ValidationErrorKind::Pattern { .. } => {
+            format!("{} is not in the expected format", short(error.instance()))
+        }
+        ValidationErrorKind::MinItems { limit } => {
+            format!(
+                "needs at least {limit} item{}",
+                if *limit == 1 { "" } else { "s" }
             )
         }
         _ => error.masked().to_string(),
@@ -125,6 +177,7 @@ fn describe(error: &jsonschema::ValidationError<'_>) -> SchemaError {
         path: path::render(&segments),
         message,
         keyword,
+        expected: description_of(error, root),
     }
 }
 
