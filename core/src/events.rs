@@ -71,9 +71,9 @@ pub enum ChainError {
     #[error("the chain is empty")]
     Empty,
     /// Sequence numbers must run 1, 2, 3, ...
-    #[error("event #{index}: seq is {found}, expected {expected}")]
+    #[error("event at position {} in the chain: seq is {found}, expected {expected}", index + 1)]
     Sequence {
-        /// Position in the list, from 0.
+        /// Position in the list, from 0 (messages count from 1).
         index: usize,
         /// Expected seq.
         expected: u64,
@@ -81,7 +81,7 @@ pub enum ChainError {
         found: u64,
     },
     /// All events of a chain belong to one deployment.
-    #[error("event #{index}: deployment `{found}` in the chain of `{expected}`")]
+    #[error("event at position {} in the chain: deployment `{found}` in the chain of `{expected}`", index + 1)]
     Deployment {
         /// Position.
         index: usize,
@@ -91,7 +91,7 @@ pub enum ChainError {
         found: String,
     },
     /// `prev_hash` does not name the previous event.
-    #[error("event #{index} (seq {seq}): prev_hash does not match the previous event's hash")]
+    #[error("event seq {seq} (position {} in the chain): prev_hash does not match the previous event's hash", index + 1)]
     PrevHash {
         /// Position.
         index: usize,
@@ -99,7 +99,7 @@ pub enum ChainError {
         seq: u64,
     },
     /// The stored hash does not match the content: the event was altered.
-    #[error("event #{index} (seq {seq}): hash does not match its content (altered event)")]
+    #[error("event seq {seq} (position {} in the chain): hash does not match its content (altered event)", index + 1)]
     Hash {
         /// Position.
         index: usize,
@@ -107,7 +107,7 @@ pub enum ChainError {
         seq: u64,
     },
     /// Time went backwards.
-    #[error("event #{index} (seq {seq}): `at` is earlier than the previous event's")]
+    #[error("event seq {seq} (position {} in the chain): `at` is earlier than the previous event's", index + 1)]
     Time {
         /// Position.
         index: usize,
@@ -115,7 +115,7 @@ pub enum ChainError {
         seq: u64,
     },
     /// The chain is intact but holds an illegal transition.
-    #[error("event #{index} (seq {seq}): {source}")]
+    #[error("event seq {seq} (position {} in the chain): {source}", index + 1)]
     Transition {
         /// Position.
         index: usize,

@@ -32,7 +32,10 @@ pub fn load_engine(dir: &Path) -> Result<Engine, CliError> {
 }
 
 /// Makes bundle-relative spans relative to the working directory.
-fn with_dir_spans(dir: &Path, error: gatehouse_core::BundleError) -> gatehouse_core::BundleError {
+pub fn with_dir_spans(
+    dir: &Path,
+    error: gatehouse_core::BundleError,
+) -> gatehouse_core::BundleError {
     use gatehouse_core::BundleError as E;
     let fix = |span: Option<gatehouse_core::Span>| {
         span.map(|mut s| {

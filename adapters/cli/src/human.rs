@@ -60,8 +60,9 @@ pub fn render(results: &[(String, Result<Decision, CliError>)], bundle: &BundleI
     let [allow, approval, deny, errors] = counts;
     let _ = writeln!(
         out,
-        "{} files: {allow} allowed, {approval} need approval, {deny} denied, {errors} unreadable  (bundle {} {} {})",
+        "{} file{}: {allow} allowed, {approval} need approval, {deny} denied, {errors} unreadable  (bundle {} {} {})",
         results.len(),
+        if results.len() == 1 { "" } else { "s" },
         bundle.name,
         bundle.revision,
         short_digest(&bundle.digest)

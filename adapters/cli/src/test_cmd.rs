@@ -12,7 +12,7 @@ pub fn run(dir: &Path) -> Result<ExitCode, CliError> {
     let source = BundleSource::from_dir(dir)?;
     let results = run_bundle_tests(&source).map_err(|source| CliError::Bundle {
         dir: dir.to_path_buf(),
-        source,
+        source: crate::check::with_dir_spans(dir, source),
     })?;
     let mut text = String::new();
     let failed = results.iter().filter(|r| !r.passed).count();

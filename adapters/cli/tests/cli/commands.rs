@@ -1,0 +1,117 @@
+//! `gatehouse test`, `gatehouse schema` and `gatehouse bundle`.
+
+use gatehouse_core::bundle::{FileRole, file_role};
+use gatehouse_core::{BundleSource, Engine, INTENT_SCHEMA};
+use serde_json::Value;
+
+use crate::support::{assert_code, bundle_copy, engine, gatehouse, run};
+
+#[test]
+fn rego_tests_of_the_reference_bundle_pass() {
+    let out = run(gatehouse().args(["test", "policies"]));
+    assert_code(&out, 0);
+    assert_eq!(out.stderr, "");
+    let summary = out.stdout.lines().last().expect("a summary line");
+    let passed: usize = summary
+        .strip_prefix("rego: ")
+        .and_then(|rest| rest.strip_suffix(" passed, 0 failed"))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("unexpected summary `{summary}`\n{out}"));
+    assert!(passed > 100, "only {passed} Rego tests");
+    let pass_lines = out
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("PASS "))
+        .count();
+    assert_eq!(pass_lines, passed, "{out}");
+    assert!(!out.stdout.contains("FAIL "), "{out}");
+}
+
+#[test]
+fn a_failing_rego_test_exits_1() {
+    let (_tmp, bundle) = bundle_copy();
+    std::fs::write(
+        bundle.join("rules").join("failing_test.rego"),
+        "package gatehouse.failing_test\n\ntest_one_is_two if {\n  1 == 2\n}\n",
+    )
+    .expect("write the failing test");
+    let out = run(gatehouse().arg("test").arg(&bundle));
+    assert_code(&out, 1);
+    assert!(
+        out.stdout
+            .lines()
+            .any(|l| l
+                == "FAIL data.gatehouse.failing_test.test_one_is_two (rules/failing_test.rego)"),
+        "{out}"
+    );
+    let summary = out.stdout.lines().last().expect("a summary line");
+    assert!(
+        summary.starts_with("rego: ") && summary.ends_with(" passed, 1 failed"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_rego_syntax_error_in_test_exits_2_naming_the_file() {
+    let (_tmp, bundle) = bundle_copy();
+    std::fs::write(
+        bundle.join("rules").join("broken.rego"),
+        "package gatehouse.policies.broken\n\ndeny contains v if {\n  v := \n}\n",
+    )
+    .expect("write the broken module");
+    let out = run(gatehouse().arg("test").arg(&bundle));
+    assert_code(&out, 2);
+    assert_eq!(out.stdout, "");
+    assert!(out.stderr.contains("[rego_parse]"), "{out}");
+    // Same location as `check` gives: relative to the working directory, not the bundle.
+    let location = format!("--> {}:4:5", bundle.join("rules/broken.rego").display());
+    assert!(out.stderr.contains(&location), "want `{location}`\n{out}");
+}
+
+#[test]
+fn schema_prints_the_intent_schema() {
+    let out = run(gatehouse().arg("schema"));
+    assert_code(&out, 0);
+    assert_eq!(out.stderr, "");
+    let printed: Value = serde_json::from_str(&out.stdout).expect("the schema is JSON");
+    let schema: Value = serde_json::from_str(INTENT_SCHEMA).expect("INTENT_SCHEMA is JSON");
+    assert_eq!(printed, schema);
+}
+
+#[test]
+fn bundle_packs_the_decision_files_with_the_engine_digest() {
+    let out = run(gatehouse().arg("bundle"));
+    assert_code(&out, 0);
+    assert_eq!(out.stderr, "");
+    let doc: Value = serde_json::from_str(&out.stdout).expect("the bundle is JSON");
+    let info = engine().info();
+    assert_eq!(doc["format"], "gatehouse.bundle/v1");
+    assert_eq!(doc["name"], info.name.as_str());
+    assert_eq!(doc["revision"], info.revision.as_str());
+    assert_eq!(doc["digest"], info.digest.as_str());
+
+    let files = doc["files"].as_object().expect("`files` is an object");
+    assert!(files.contains_key("bundle.json"));
+    assert!(files.keys().any(|p| p.starts_with("data/")));
+    assert!(files.keys().any(|p| p.ends_with(".rego")));
+    let tests: Vec<&String> = files.keys().filter(|p| p.ends_with("_test.rego")).collect();
+    assert!(tests.is_empty(), "test modules in the bundle: {tests:?}");
+
+    // The packed files are the directory's decision files, and load to the same digest.
+    let mut packed = BundleSource::default();
+    for (path, content) in files {
+        packed.insert(
+            path.clone(),
+            content.as_str().expect("file contents are text"),
+        );
+    }
+    let on_disk = BundleSource::from_dir(&crate::support::policies()).expect("policies/");
+    let decision_files: Vec<&String> = on_disk
+        .files
+        .keys()
+        .filter(|p| file_role(p) != Some(FileRole::Test))
+        .collect();
+    assert_eq!(packed.files.keys().collect::<Vec<_>>(), decision_files);
+    let reloaded = Engine::load(&packed).expect("the packed bundle loads");
+    assert_eq!(reloaded.info().digest, info.digest);
+}

@@ -1,0 +1,15 @@
+//! Integration tests of the `gatehouse` binary: each test runs the real executable from the
+//! workspace root and checks its exit code, stdout and stderr. One test binary holds every
+//! module, so the CLI and the reference bundle are built and loaded once.
+#![expect(
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test helpers outside `#[test]` functions should stop the test at the first failure"
+)]
+
+mod check;
+mod commands;
+mod conformance;
+mod events;
+mod human;
+mod support;
