@@ -43,6 +43,7 @@ fn run_case(path: &Path) -> Result<(), Failed> {
         (Ok(_), Some(code)) => return Err(format!("bundle loaded, want error `{code}`").into()),
     };
     let decision = engine.evaluate(&case.intent, &case.context);
+    check_golden(path, &decision.to_json())?;
     case.want.check(&decision).map_err(|problems| {
         format!(
             "{}\n{problems}\ndecision: {}",
@@ -56,6 +57,38 @@ fn run_case(path: &Path) -> Result<(), Failed> {
         return Err("evaluation is not deterministic".into());
     }
     Ok(())
+}
+
+/// Every front end must return these exact bytes: the golden file holds the decision's compact
+/// JSON. `GATEHOUSE_BLESS=1` rewrites the golden files after an intended change.
+fn check_golden(case_path: &Path, json: &str) -> Result<(), Failed> {
+    let name = case_path.file_name().unwrap_or_default();
+    let golden = case_path
+        .parent()
+        .unwrap_or(Path::new("."))
+        .join("golden")
+        .join(name);
+    let want = format!("{json}\n");
+    if std::env::var_os("GATEHOUSE_BLESS").is_some() {
+        std::fs::create_dir_all(golden.parent().unwrap_or(Path::new(".")))?;
+        std::fs::write(&golden, want)?;
+        return Ok(());
+    }
+    match std::fs::read_to_string(&golden) {
+        Ok(have) if have == want => Ok(()),
+        Ok(have) => Err(format!(
+            "decision differs from {}:\n  golden: {}\n  now:    {}\nif the change is intended, run `GATEHOUSE_BLESS=1 cargo test -p gatehouse-core --test conformance`",
+            golden.display(),
+            have.trim_end(),
+            json
+        )
+        .into()),
+        Err(e) => Err(format!(
+            "cannot read {} ({e}); create it with `GATEHOUSE_BLESS=1 cargo test -p gatehouse-core --test conformance`",
+            golden.display()
+        )
+        .into()),
+    }
 }
 
 fn main() {
