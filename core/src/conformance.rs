@@ -20,12 +20,33 @@ pub struct ConformanceCase {
     pub intent: Value,
     /// The evaluation context.
     pub context: EvaluationContext,
+    /// What is evaluated: admission policies (the default) or the release gates over
+    /// `context.evidence`.
+    #[serde(default, skip_serializing_if = "CaseStage::is_admission")]
+    pub stage: CaseStage,
     /// Files added to (or replacing files of) the reference bundle for this case, e.g. a policy
     /// with a bug to show that evaluation fails closed.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub bundle_overlay: BTreeMap<String, String>,
     /// The expected result.
     pub want: Want,
+}
+
+/// Which evaluation a case exercises.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaseStage {
+    /// `Engine::evaluate`.
+    #[default]
+    Admission,
+    /// `Engine::evaluate_gates`.
+    Gates,
+}
+
+impl CaseStage {
+    fn is_admission(&self) -> bool {
+        *self == Self::Admission
+    }
 }
 
 /// The expected result of a case.
@@ -70,6 +91,9 @@ pub struct WantViolation {
     /// Approver who overrode it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub overridden_by: Option<String>,
+    /// Org unit whose guardrail it comes from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inherited_from: Option<String>,
     /// A substring the message must contain.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message_contains: Option<String>,
@@ -105,6 +129,7 @@ impl Want {
                     && want.exempted_by == v.exempted_by
                     && want.expired_exemption == v.expired_exemption
                     && want.overridden_by == v.overridden_by
+                    && want.inherited_from == v.inherited_from
                     && want
                         .message_contains
                         .as_ref()

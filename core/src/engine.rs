@@ -9,7 +9,7 @@ use crate::decision::{Decision, Violation, ViolationStatus, outcome_of};
 use crate::error::{ErrorDetail, IntentError};
 use crate::exemption::{Exemption, ScopeFacts, exemptions_from_data};
 use crate::intent::{intent_digest, parse_intent};
-use crate::rego::{CompiledPolicies, Limits, TestResult};
+use crate::rego::{CompiledPolicies, Limits, Stage, TestResult};
 use crate::schema::IntentSchema;
 
 /// How to load a bundle.
@@ -88,9 +88,10 @@ impl Engine {
         &self.exemptions
     }
 
-    /// The policy packages (`data.gatehouse.policies.*`).
-    pub fn packages(&self) -> &[String] {
-        self.policies.packages()
+    /// The packages of a stage: admission policies (`data.gatehouse.policies.*`) or release
+    /// gates (`data.gatehouse.gates.*`).
+    pub fn packages(&self, stage: Stage) -> &[String] {
+        self.policies.packages(stage)
     }
 
     /// The compiled intent schema.
@@ -108,12 +109,24 @@ impl Engine {
         Ok(self.evaluate(&intent, context))
     }
 
-    /// Evaluates an intent. Never fails: schema errors, policy errors and limits all give `deny`
-    /// with the reason listed.
+    /// Evaluates an intent for admission. Never fails: schema errors, policy errors and limits
+    /// all give `deny` with the reason listed.
     pub fn evaluate(&self, intent: &Value, context: &EvaluationContext) -> Decision {
+        self.decide(Stage::Admission, intent, context)
+    }
+
+    /// Evaluates the release gates (`gatehouse.gates.*`) for an approved intent over the
+    /// pipeline's evidence (`context.evidence`), when the pipeline reports success. `allow` means
+    /// the deployment may become SUCCESS; anything else turns it into FAILED, with the gate
+    /// violations to record on the event. Missing evidence fails the gates that need it.
+    pub fn evaluate_gates(&self, intent: &Value, context: &EvaluationContext) -> Decision {
+        self.decide(Stage::Gates, intent, context)
+    }
+
+    fn decide(&self, stage: Stage, intent: &Value, context: &EvaluationContext) -> Decision {
         let schema_errors = self.schema.validate(intent);
         let (violations, errors) = if schema_errors.is_empty() {
-            self.evaluate_policies(intent, context)
+            self.evaluate_packages(stage, intent, context)
         } else {
             let violations = schema_errors
                 .into_iter()
@@ -153,8 +166,9 @@ impl Engine {
         }
     }
 
-    fn evaluate_policies(
+    fn evaluate_packages(
         &self,
+        stage: Stage,
         intent: &Value,
         context: &EvaluationContext,
     ) -> (Vec<Option<Violation>>, Vec<ErrorDetail>) {
@@ -169,9 +183,9 @@ impl Engine {
         let mut errors = Vec::new();
         for (package, result) in self
             .policies
-            .packages()
+            .packages(stage)
             .iter()
-            .zip(self.policies.evaluate(&input))
+            .zip(self.policies.evaluate(stage, &input))
         {
             let package_name = package.trim_start_matches("data.");
             match result {

@@ -29,7 +29,7 @@ pub use error::{ContextError, Diagnostic, ErrorDetail, IntentError, Span};
 pub use events::{ChainError, DeploymentStatus, Event, NewEvent, replay, verify_chain};
 pub use intent::{intent_digest, parse_intent};
 pub use lifecycle::{EventType, State, TransitionError, next_state};
-pub use rego::{Limits, TestResult};
+pub use rego::{Limits, Stage, TestResult};
 pub use schema::{INTENT_SCHEMA, IntentSchema, SchemaError};
 pub use timestamp::{Timestamp, TimestampError};
 

@@ -24,13 +24,36 @@ use serde_json::Value;
 use crate::bundle::BundleError;
 use crate::error::{ErrorDetail, Span};
 
-/// Prefix of the packages that hold policies.
-pub const POLICY_PACKAGE_PREFIX: &str = "data.gatehouse.policies.";
+/// Which set of packages a decision evaluates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Stage {
+    /// Admission policies (`gatehouse.policies.*`), evaluated when an intent is submitted.
+    Admission,
+    /// Release gates (`gatehouse.gates.*`), evaluated over pipeline evidence when a deployment
+    /// reports success.
+    Gates,
+}
+
+impl Stage {
+    /// Package prefix of this stage's packages.
+    pub fn package_prefix(self) -> &'static str {
+        match self {
+            Self::Admission => "data.gatehouse.policies.",
+            Self::Gates => "data.gatehouse.gates.",
+        }
+    }
+
+    fn gather_rule(self) -> &'static str {
+        match self {
+            Self::Admission => "admission",
+            Self::Gates => "gates",
+        }
+    }
+}
 
 /// Package reserved for the generated module that gathers all `deny` sets.
 const GATHER_PACKAGE: &str = "gatehouse_internal";
 const GATHER_FILE: &str = "<gatehouse>/gather.rego";
-const GATHER_RULE: &str = "data.gatehouse_internal.violations";
 
 /// Evaluation limits. A policy that exceeds them fails closed (`limit_exceeded`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -45,7 +68,9 @@ pub struct Limits {
 pub(crate) struct CompiledPolicies {
     prepared: regorus::Engine,
     /// Package paths (`data.gatehouse.policies.x`), sorted.
-    packages: Vec<String>,
+    admission: Vec<String>,
+    /// Package paths (`data.gatehouse.gates.x`), sorted.
+    gates: Vec<String>,
 }
 
 /// What one policy package returned.
@@ -58,8 +83,9 @@ impl CompiledPolicies {
         data: &Value,
         limits: Limits,
     ) -> Result<Self, BundleError> {
-        let mut engine = new_engine(limits);
-        let mut packages = Vec::new();
+        let mut engine = new_engine(limits)?;
+        let mut admission = Vec::new();
+        let mut gates = Vec::new();
         for (path, text) in modules {
             let package = add_module(&mut engine, path, text)?;
             if package == format!("data.{GATHER_PACKAGE}") {
@@ -72,27 +98,33 @@ impl CompiledPolicies {
                     }),
                 });
             }
-            if package.starts_with(POLICY_PACKAGE_PREFIX) && !packages.contains(&package) {
-                packages.push(package);
+            for (stage, list) in [
+                (Stage::Admission, &mut admission),
+                (Stage::Gates, &mut gates),
+            ] {
+                if package.starts_with(stage.package_prefix()) && !list.contains(&package) {
+                    list.push(package.clone());
+                }
             }
         }
-        if packages.is_empty() {
+        if admission.is_empty() {
             return Err(BundleError::NoPolicies);
         }
-        packages.sort();
+        admission.sort();
+        gates.sort();
         engine
             .add_data(to_rego(data))
             .map_err(|e| compile_error(&e))?;
 
-        // Check that every policy package defines `deny` and that everything compiles.
+        // Check that every package defines `deny` and that everything compiles.
         let probe: Arc<str> = Arc::from(format!(
             "{}.deny",
-            packages.first().map_or("", String::as_str)
+            admission.first().map_or("", String::as_str)
         ));
         let compiled = engine
             .compile_with_entrypoint(&probe)
             .map_err(|e| compile_error(&e))?;
-        for package in &packages {
+        for package in admission.iter().chain(&gates) {
             if !compiled
                 .get_rules()
                 .contains_key(format!("{package}.deny").as_str())
@@ -103,37 +135,52 @@ impl CompiledPolicies {
             }
         }
 
-        let entries: Vec<String> = packages
-            .iter()
-            .map(|p| format!("\t{:?}: {p}.deny,", p.trim_start_matches("data.")))
-            .collect();
+        let gather_rule = |stage: Stage, packages: &[String]| {
+            let entries: Vec<String> = packages
+                .iter()
+                .map(|p| format!("\t{:?}: {p}.deny,", p.trim_start_matches("data.")))
+                .collect();
+            format!(
+                "{} := {{\n{}\n}}\n",
+                stage.gather_rule(),
+                entries.join("\n")
+            )
+        };
         let gather = format!(
-            "package {GATHER_PACKAGE}\n\nviolations := {{\n{}\n}}\n",
-            entries.join("\n")
+            "package {GATHER_PACKAGE}\n\n{}\n{}",
+            gather_rule(Stage::Admission, &admission),
+            gather_rule(Stage::Gates, &gates)
         );
         add_module(&mut engine, GATHER_FILE, &gather)?;
         // The first evaluation prepares the analysis; clones share it.
         engine.set_input(regorus::Value::new_object());
-        let _ = engine.eval_rule(GATHER_RULE.to_owned());
+        for stage in [Stage::Admission, Stage::Gates] {
+            let _ = engine.eval_rule(format!("data.{GATHER_PACKAGE}.{}", stage.gather_rule()));
+        }
         Ok(Self {
             prepared: engine,
-            packages,
+            admission,
+            gates,
         })
     }
 
-    /// The policy packages, in evaluation order.
-    pub(crate) fn packages(&self) -> &[String] {
-        &self.packages
+    /// The packages of a stage, in evaluation order.
+    pub(crate) fn packages(&self, stage: Stage) -> &[String] {
+        match stage {
+            Stage::Admission => &self.admission,
+            Stage::Gates => &self.gates,
+        }
     }
 
-    /// Evaluates every package's `deny` against `input`; one result per package, in
+    /// Evaluates every package's `deny` of `stage` against `input`; one result per package, in
     /// [`Self::packages`] order.
-    pub(crate) fn evaluate(&self, input: &Value) -> Vec<PackageResult> {
+    pub(crate) fn evaluate(&self, stage: Stage, input: &Value) -> Vec<PackageResult> {
+        let packages = self.packages(stage);
         let mut engine = self.prepared.clone();
         engine.set_input(to_rego(input));
-        if let Ok(regorus::Value::Object(all)) = engine.eval_rule(GATHER_RULE.to_owned()) {
-            let results: Option<Vec<PackageResult>> = self
-                .packages
+        let gather = format!("data.{GATHER_PACKAGE}.{}", stage.gather_rule());
+        if let Ok(regorus::Value::Object(all)) = engine.eval_rule(gather) {
+            let results: Option<Vec<PackageResult>> = packages
                 .iter()
                 .map(|p| {
                     let key = regorus::Value::from(p.trim_start_matches("data."));
@@ -145,7 +192,7 @@ impl CompiledPolicies {
             }
         }
         // Something failed: evaluate package by package to say which.
-        self.packages
+        packages
             .iter()
             .map(|p| {
                 let mut engine = self.prepared.clone();
@@ -171,14 +218,33 @@ fn add_module(engine: &mut regorus::Engine, path: &str, text: &str) -> Result<St
         })
 }
 
-fn new_engine(limits: Limits) -> regorus::Engine {
+fn new_engine(limits: Limits) -> Result<regorus::Engine, BundleError> {
     let mut engine = regorus::Engine::new();
     engine.set_rego_v0(false);
     engine.set_strict_builtin_errors(true);
+    // OPA's `time.parse_rfc3339_ns`, without regorus's `time` feature (chrono and a time-zone
+    // database): policies compare instants (freeze windows, expiries) the way OPA bundles do.
+    engine
+        .add_extension(
+            "time.parse_rfc3339_ns".to_owned(),
+            1,
+            Box::new(|args: Vec<regorus::Value>| {
+                let text = args
+                    .first()
+                    .and_then(|a| a.as_string().ok())
+                    .ok_or_else(|| anyhow::anyhow!("time.parse_rfc3339_ns expects a string"))?;
+                let t =
+                    crate::timestamp::Timestamp::parse(text).map_err(|e| anyhow::anyhow!("{e}"))?;
+                let nanos = i64::try_from(t.unix_nanos())
+                    .map_err(|_| anyhow::anyhow!("`{text}` is out of range"))?;
+                Ok(regorus::Value::from(nanos))
+            }),
+        )
+        .map_err(|e| compile_error(&e))?;
     if let Some(limit) = limits.time_limit {
         engine.set_execution_timer_config(timer(limit));
     }
-    engine
+    Ok(engine)
 }
 
 fn timer(limit: std::time::Duration) -> regorus::utils::limits::ExecutionTimerConfig {
@@ -310,7 +376,7 @@ pub(crate) fn run_tests(
     tests: &[(&str, &str)],
     data: &Value,
 ) -> Result<Vec<TestResult>, BundleError> {
-    let mut engine = new_engine(Limits::default());
+    let mut engine = new_engine(Limits::default())?;
     for (path, text) in modules.iter().chain(tests) {
         add_module(&mut engine, path, text)?;
     }

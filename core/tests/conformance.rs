@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use gatehouse_core::conformance::ConformanceCase;
+use gatehouse_core::conformance::{CaseStage, ConformanceCase};
 use std::time::Duration;
 
 use gatehouse_core::{BundleSource, Diagnostic, Engine, EngineOptions, Limits};
@@ -42,7 +42,11 @@ fn run_case(path: &Path) -> Result<(), Failed> {
         }
         (Ok(_), Some(code)) => return Err(format!("bundle loaded, want error `{code}`").into()),
     };
-    let decision = engine.evaluate(&case.intent, &case.context);
+    let decide = |engine: &Engine| match case.stage {
+        CaseStage::Admission => engine.evaluate(&case.intent, &case.context),
+        CaseStage::Gates => engine.evaluate_gates(&case.intent, &case.context),
+    };
+    let decision = decide(&engine);
     check_golden(path, &decision.to_json())?;
     case.want.check(&decision).map_err(|problems| {
         format!(
@@ -52,7 +56,7 @@ fn run_case(path: &Path) -> Result<(), Failed> {
         )
     })?;
     // Same inputs, same bytes.
-    let again = engine.evaluate(&case.intent, &case.context);
+    let again = decide(&engine);
     if again.to_json() != decision.to_json() {
         return Err("evaluation is not deterministic".into());
     }

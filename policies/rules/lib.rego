@@ -38,3 +38,77 @@ violation(policy, path, message, evidence) := {
 resource_path(i, field) := sprintf("spec.resources[%d].%s", [i, field])
 
 is_blank(s) if trim_space(s) == ""
+
+# A violation that a guardrail of an org unit caused.
+violation_inherited(policy, path, message, evidence, unit) := {
+	"policy": policy,
+	"path": path,
+	"message": message,
+	"evidence": evidence,
+	"inherited_from": unit,
+}
+
+# Glob of the form `prefix*` or an exact value (guardrail patterns such as `ap-*`, `database.*`).
+matches_pattern(value, pattern) if {
+	endswith(pattern, "*")
+	startswith(value, trim_suffix(pattern, "*"))
+}
+
+matches_pattern(value, pattern) if {
+	not endswith(pattern, "*")
+	value == pattern
+}
+
+# The digest of an image reference (`sha256:<hex>`), when it is pinned.
+artifact_digest(artifact) := concat("", ["sha256:", parts[1]]) if {
+	parts := split(artifact, "@sha256:")
+	count(parts) == 2
+}
+
+# --- Landing zone ---------------------------------------------------------------------------
+
+# The target account: an AWS account id or an Azure subscription id.
+account_id := input.intent.spec.target.account if cloud == "aws"
+
+account_id := input.intent.spec.target.subscription if cloud == "azure"
+
+account_path := "spec.target.account" if cloud == "aws"
+
+account_path := "spec.target.subscription" if cloud == "azure"
+
+org_units := data.governance.org.units
+
+# The account's record; undefined when the account is not in the org.
+account := data.governance.org.accounts[account_id]
+
+# The org units above the account, nearest first. Rego has no recursion, so the walk is unrolled:
+# AWS Organizations nests OUs at most 5 deep under the root and Azure management groups at most
+# 6, so 8 levels cover both (an org data test checks the depth).
+parent_of(unit) := object.get(object.get(org_units, unit, {}), "parent", null)
+
+level_1 := account.parent
+
+level_2 := parent_of(level_1)
+
+level_3 := parent_of(level_2)
+
+level_4 := parent_of(level_3)
+
+level_5 := parent_of(level_4)
+
+level_6 := parent_of(level_5)
+
+level_7 := parent_of(level_6)
+
+level_8 := parent_of(level_7)
+
+ancestors := [unit |
+	some unit in [level_1, level_2, level_3, level_4, level_5, level_6, level_7, level_8]
+	unit != null
+]
+
+# Guardrails of each org unit above the account: (unit, guardrails) pairs, nearest first.
+guardrails := [[unit, g] |
+	some unit in ancestors
+	g := org_units[unit].guardrails
+]

@@ -115,6 +115,9 @@ fn render_decision(out: &mut String, decision: &Decision, style: &Style) {
             };
             let _ = writeln!(out, "    {}{location}", style.paint("36", &v.policy));
             let _ = writeln!(out, "      {}", v.message);
+            if let Some(unit) = &v.inherited_from {
+                let _ = writeln!(out, "      inherited from org unit `{unit}`");
+            }
             if let Some(by) = &v.exempted_by {
                 let _ = writeln!(out, "      exempted by {by}");
             } else if let Some(by) = &v.overridden_by {

@@ -3,15 +3,25 @@
 
 use gatehouse_core::Outcome;
 
-use crate::support::{NOW, Output, assert_code, engine, gatehouse, report, run};
+use crate::support::{HISTORY, NOW, Output, assert_code, engine, gatehouse, report, run};
 
 fn check(files: &[&str]) -> Output {
-    run(gatehouse().args(["check", "--now", NOW]).args(files))
+    run(gatehouse()
+        .args(["check", "--now", NOW, "--history", HISTORY])
+        .args(files))
 }
 
 fn check_json(files: &[&str]) -> Output {
     run(gatehouse()
-        .args(["check", "--format", "json", "--now", NOW])
+        .args([
+            "check",
+            "--format",
+            "json",
+            "--now",
+            NOW,
+            "--history",
+            HISTORY,
+        ])
         .args(files))
 }
 
@@ -166,7 +176,7 @@ fn broken_bundle_exits_2_naming_the_file_line_and_column() {
     )
     .expect("write the broken module");
     let out = run(gatehouse()
-        .args(["check", "--now", NOW, "--policies"])
+        .args(["check", "--now", NOW, "--history", HISTORY, "--policies"])
         .arg(&bundle)
         .arg("policies/examples/payments-api-prod-allowed.yaml"));
     assert_code(&out, 2);
@@ -201,7 +211,11 @@ fn every_example_matches_its_name() {
     let checked: Vec<&str> = report.results.iter().map(|e| e.name()).collect();
     assert_eq!(checked, on_disk, "check reads every example, in name order");
 
-    let context = gatehouse_core::EvaluationContext::at(NOW.parse().expect("a timestamp"));
+    let mut context = gatehouse_core::EvaluationContext::at(NOW.parse().expect("a timestamp"));
+    context.history = serde_json::from_str(
+        &std::fs::read_to_string(crate::support::root().join(HISTORY)).expect("the history"),
+    )
+    .expect("a history list");
     let mut problems = Vec::new();
     for entry in &report.results {
         let stem = entry.name().trim_end_matches(".yaml");

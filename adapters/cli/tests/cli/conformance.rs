@@ -1,10 +1,11 @@
-//! The conformance corpus through the CLI: every case the CLI can express (no bundle overlay, a
-//! context holding only `now`) gives the same decision bytes as the engine in-process.
+//! The conformance corpus through the CLI: every case the CLI can express (admission, no bundle
+//! overlay, a context holding only `now` and `history`) gives the same decision bytes as the
+//! engine in-process.
 
 use std::collections::BTreeMap;
 use std::fmt;
 
-use gatehouse_core::conformance::ConformanceCase;
+use gatehouse_core::conformance::{CaseStage, ConformanceCase};
 use gatehouse_core::{EvaluationContext, Outcome};
 use serde::Deserialize;
 use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
@@ -56,7 +57,8 @@ struct KeyEntry {
     decision: Option<Keys>,
 }
 
-/// The cases the CLI can run: the reference bundle as is, and nothing in the context but `now`.
+/// The cases the CLI can run: the reference bundle as is, and nothing in the context but `now`
+/// and `history` (`--now`, `--history`).
 fn cli_cases() -> Vec<(String, ConformanceCase)> {
     let dir = policies().join("conformance");
     let mut cases = Vec::new();
@@ -68,7 +70,13 @@ fn cli_cases() -> Vec<(String, ConformanceCase)> {
         let text = std::fs::read_to_string(&path).expect("read a case");
         let case =
             ConformanceCase::from_json(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        if case.bundle_overlay.is_empty() && case.context == EvaluationContext::at(case.context.now)
+        let expressible = EvaluationContext {
+            history: case.context.history.clone(),
+            ..EvaluationContext::at(case.context.now)
+        };
+        if case.bundle_overlay.is_empty()
+            && case.stage == CaseStage::Admission
+            && case.context == expressible
         {
             let name = path
                 .file_name()
@@ -91,26 +99,32 @@ fn cli_decisions_are_byte_identical_to_the_engine() {
         cases.len()
     );
 
-    // One run per distinct `now`, each over a directory of that group's intents.
-    let mut groups: BTreeMap<String, Vec<&(String, ConformanceCase)>> = BTreeMap::new();
+    // One run per distinct `now` and history, each over a directory of that group's intents.
+    let mut groups: BTreeMap<(String, String), Vec<&(String, ConformanceCase)>> = BTreeMap::new();
     for case in &cases {
+        let history = serde_json::to_string(&case.1.context.history).expect("history as JSON");
         groups
-            .entry(case.1.context.now.to_string())
+            .entry((case.1.context.now.to_string(), history))
             .or_default()
             .push(case);
     }
 
     let mut problems = Vec::new();
     let mut compared = 0;
-    for (now, group) in &groups {
+    for ((now, history), group) in &groups {
         let tmp = tempfile::tempdir().expect("a temporary directory");
+        let intents = tmp.path().join("intents");
+        std::fs::create_dir(&intents).expect("an intents directory");
         for (name, case) in group {
             let text = serde_json::to_string_pretty(&case.intent).expect("an intent as JSON");
-            std::fs::write(tmp.path().join(name), text).expect("write an intent");
+            std::fs::write(intents.join(name), text).expect("write an intent");
         }
+        let history_file = tmp.path().join("history.json");
+        std::fs::write(&history_file, history).expect("write the history");
         let out = run(gatehouse()
-            .args(["check", "--format", "json", "--now", now])
-            .arg(tmp.path()));
+            .args(["check", "--format", "json", "--now", now, "--history"])
+            .arg(&history_file)
+            .arg(&intents));
         let report = report(&out);
         assert_eq!(report.results.len(), group.len(), "{out}");
 
@@ -128,6 +142,11 @@ fn cli_decisions_are_byte_identical_to_the_engine() {
         for ((name, case), entry) in group.iter().zip(&report.results) {
             assert_eq!(entry.name(), name, "files are checked in name order");
             let want = engine().evaluate(&case.intent, &case.context).to_json();
+            let golden = std::fs::read_to_string(policies().join("conformance/golden").join(name))
+                .expect("a golden decision");
+            if golden.trim_end() != want {
+                problems.push(format!("{name}: the engine differs from the golden file"));
+            }
             let Some(decision) = &entry.decision else {
                 problems.push(format!("{name}: no decision: {:?}", entry.errors));
                 continue;
