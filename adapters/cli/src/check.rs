@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use gatehouse_core::{
     BundleSource, Decision, Diagnostic, Engine, EngineOptions, ErrorDetail, EvaluationContext,
-    HistoryEntry, Limits, Outcome, Timestamp,
+    HistoryEntry, Limits, Timestamp,
 };
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -56,14 +56,14 @@ pub fn with_dir_spans(
     }
 }
 
-fn read(path: &Path) -> Result<String, CliError> {
+pub fn read(path: &Path) -> Result<String, CliError> {
     std::fs::read_to_string(path).map_err(|source| CliError::Read {
         path: path.to_path_buf(),
         source,
     })
 }
 
-fn context(now: Option<&str>, history: Option<&Path>) -> Result<EvaluationContext, CliError> {
+pub fn context(now: Option<&str>, history: Option<&Path>) -> Result<EvaluationContext, CliError> {
     let now = match now {
         Some(text) => Timestamp::parse(text).map_err(|e| CliError::Usage(format!("--now: {e}")))?,
         None => {
@@ -91,35 +91,40 @@ pub fn run(
     now: Option<&str>,
     history: Option<&Path>,
     format: Format,
+    github: &crate::github::GithubArgs,
     files: &[PathBuf],
 ) -> Result<ExitCode, CliError> {
     let engine = load_engine(policies)?;
     let context = context(now, history)?;
     let files = expand(files)?;
     let mut results = Vec::new();
-    let mut worst = Outcome::Allow;
+    let mut texts = Vec::new();
     let mut broken = false;
     for file in &files {
         let display = file.display().to_string();
-        let outcome = read(file).and_then(|text| {
-            engine
-                .evaluate_text(&text, &context)
-                .map_err(|e| CliError::Details {
-                    summary: format!("cannot read intent `{display}`"),
-                    details: e.details(),
-                })
-        });
-        match outcome {
-            Ok(decision) => {
-                worst = worst.max(decision.outcome);
-                results.push((display, Ok(decision)));
+        let (text, outcome) = match read(file) {
+            Ok(text) => {
+                let outcome =
+                    engine
+                        .evaluate_text(&text, &context)
+                        .map_err(|e| CliError::Details {
+                            summary: format!("cannot read intent `{display}`"),
+                            details: e.details(),
+                        });
+                (Some(text), outcome)
             }
-            Err(err) => {
-                broken = true;
-                results.push((display, Err(err)));
-            }
-        }
+            Err(err) => (None, Err(err)),
+        };
+        broken |= outcome.is_err();
+        texts.push(text);
+        results.push((display, outcome));
     }
+    let checked = crate::github::checked_files(&results, &texts);
+    let report = gatehouse_action::Report {
+        files: &checked,
+        bundle: engine.info(),
+        catalog: engine.catalog(),
+    };
     match format {
         Format::Json => {
             let doc = JsonReport {
@@ -138,13 +143,17 @@ pub fn run(
             let text = human::render(&results, engine.info());
             crate::write_stdout(&text);
         }
+        Format::Github | Format::Sarif | Format::Markdown | Format::Junit => {
+            crate::write_stdout(&crate::github::render(format, &report)?);
+        }
     }
+    crate::github::write_files(github, &report)?;
     Ok(if broken {
         ExitCode::from(2)
-    } else if worst == Outcome::Allow {
-        ExitCode::SUCCESS
-    } else {
+    } else if report.fails(github.fail_on.into()) {
         ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
     })
 }
 
@@ -164,7 +173,7 @@ struct JsonResult<'a> {
     errors: Option<Vec<ErrorDetail>>,
 }
 
-fn error_details(e: &CliError) -> Vec<ErrorDetail> {
+pub fn error_details(e: &CliError) -> Vec<ErrorDetail> {
     match e {
         CliError::Details { details, .. } => details.clone(),
         other => vec![ErrorDetail::new("read_error", other.to_string())],
@@ -172,7 +181,7 @@ fn error_details(e: &CliError) -> Vec<ErrorDetail> {
 }
 
 /// Replaces directories by the intent files (`.yaml`, `.yml`, `.json`) directly inside them.
-fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, CliError> {
+pub fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, CliError> {
     let mut out = Vec::new();
     for path in paths {
         if !path.is_dir() {

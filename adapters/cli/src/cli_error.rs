@@ -26,6 +26,9 @@ pub enum CliError {
         /// The error.
         source: gatehouse_core::BundleError,
     },
+    /// A GitHub report could not be rendered or written.
+    #[error(transparent)]
+    Action(#[from] gatehouse_action::ActionError),
     /// A flag value is invalid.
     #[error("{0}")]
     Usage(String),

@@ -3,7 +3,9 @@
 
 mod check;
 mod cli_error;
+mod diff;
 mod events;
+mod github;
 mod human;
 mod test_cmd;
 
@@ -27,12 +29,22 @@ enum Format {
     Human,
     /// One JSON document: `{"results": [{"file", "decision"}]}`.
     Json,
+    /// GitHub workflow commands: annotations at each violation's line and column, per file.
+    Github,
+    /// SARIF 2.1.0 for code scanning.
+    Sarif,
+    /// The Markdown job summary.
+    Markdown,
+    /// JUnit XML: one test suite per intent file, one test case per policy.
+    Junit,
 }
 
 #[derive(Subcommand)]
 enum Command {
-    /// Evaluate intent files (YAML or JSON); exit 0 when all are allowed, 1 when any is denied or
-    /// needs approval, 2 on usage or load errors.
+    /// Evaluate intent files (YAML or JSON); exit 0 when the check passes, 1 when it fails per
+    /// `--fail-on` (by default: any intent denied or waiting for an approval), 2 on usage, load or
+    /// unreadable-intent errors. With `GITHUB_STEP_SUMMARY` / `GITHUB_OUTPUT` set (in a GitHub
+    /// Actions step), also appends the Markdown summary and the step outputs there.
     Check {
         /// The bundle directory.
         #[arg(long, default_value = "policies")]
@@ -47,10 +59,16 @@ enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
+        #[command(flatten)]
+        github: github::GithubArgs,
         /// Intent files, or directories of them (.yaml, .yml, .json).
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Replay intents against a base and a head bundle and report every decision that changes
+    /// (outcome flips, new and lifted violations); exit 0 unless `--fail-on-stricter` and a
+    /// decision got stricter (1), 2 on usage, bundle or unreadable-intent errors.
+    Diff(diff::DiffArgs),
     /// Run the bundle's Rego unit tests (`test_*` rules in `*_test.rego`).
     Test {
         /// The bundle directory.
@@ -90,14 +108,17 @@ fn main() -> ExitCode {
             now,
             history,
             format,
+            github,
             files,
         } => check::run(
             &policies,
             now.as_deref(),
             history.as_deref(),
             format,
+            &github,
             &files,
         ),
+        Command::Diff(args) => diff::run(&args),
         Command::Test { dir } => test_cmd::run(&dir),
         Command::Schema => {
             write_stdout(gatehouse_core::INTENT_SCHEMA);

@@ -7,9 +7,12 @@
     reason = "test helpers outside `#[test]` functions should stop the test at the first failure"
 )]
 
+mod action;
 mod check;
 mod commands;
 mod conformance;
+mod diff;
 mod events;
+mod github;
 mod human;
 mod support;

@@ -1,0 +1,383 @@
+//! Policy-change impact: the decisions of a base and a head bundle on the same intents, compared.
+//!
+//! Presentation-neutral: [`compare`] takes two decisions the core made and says what flipped
+//! (outcome, new violations, lifted ones, violations whose status, enforcement or message
+//! changed, evaluation errors that appeared or went away). Violations are matched on policy, field
+//! path and message first, then on policy and field path, so a message that only quotes a new
+//! bound shows as a change rather than as one lifted and one new violation.
+
+use gatehouse_core::{BundleInfo, Decision, ErrorDetail, Outcome, Violation};
+use serde::Serialize;
+
+use crate::spans::{SourceIndex, SourcePosition};
+
+/// How a decision moved from the base bundle to the head bundle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Change {
+    /// A worse outcome, or the same outcome with something new that blocks (a blocking or
+    /// pending-approval violation, an evaluation error).
+    Stricter,
+    /// A better outcome, or the same outcome with fewer things that block and nothing new.
+    Looser,
+    /// Something else changed (advisory or lifted violations, messages) without blocking more or
+    /// less.
+    Changed,
+    /// The same verdict and the same violations.
+    Unchanged,
+    /// The intent could not be read, so neither bundle decided.
+    Unreadable,
+}
+
+/// A violation in both decisions that is not the same in both.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ViolationChange {
+    /// Under the base bundle.
+    pub before: Violation,
+    /// Under the head bundle.
+    pub after: Violation,
+}
+
+/// What changed between the base and the head decision on one intent.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DecisionDiff {
+    /// The base bundle's verdict.
+    pub base_outcome: Outcome,
+    /// The head bundle's verdict.
+    pub head_outcome: Outcome,
+    /// Violations only the head bundle reports.
+    pub added: Vec<Violation>,
+    /// Violations only the base bundle reports.
+    pub lifted: Vec<Violation>,
+    /// Violations both report, with a different status, enforcement, message or other field.
+    pub changed: Vec<ViolationChange>,
+    /// Evaluation errors only under the head bundle.
+    pub errors_added: Vec<ErrorDetail>,
+    /// Evaluation errors only under the base bundle.
+    pub errors_lifted: Vec<ErrorDetail>,
+}
+
+impl DecisionDiff {
+    /// Whether anything differs.
+    pub fn is_empty(&self) -> bool {
+        self.base_outcome == self.head_outcome
+            && self.added.is_empty()
+            && self.lifted.is_empty()
+            && self.changed.is_empty()
+            && self.errors_added.is_empty()
+            && self.errors_lifted.is_empty()
+    }
+
+    /// Violations that block under the head bundle and did not under the base bundle.
+    pub fn new_blocking(&self) -> impl Iterator<Item = &Violation> {
+        self.added.iter().filter(|v| v.blocks()).chain(
+            self.changed
+                .iter()
+                .filter(|c| c.after.blocks() && !c.before.blocks())
+                .map(|c| &c.after),
+        )
+    }
+
+    /// How the decision moved.
+    pub fn change(&self) -> Change {
+        if self.head_outcome > self.base_outcome {
+            return Change::Stricter;
+        }
+        if self.head_outcome < self.base_outcome {
+            return Change::Looser;
+        }
+        let gone_blocking = self.lifted.iter().any(Violation::blocks)
+            || self
+                .changed
+                .iter()
+                .any(|c| c.before.blocks() && !c.after.blocks())
+            || !self.errors_lifted.is_empty();
+        if self.new_blocking().next().is_some() || !self.errors_added.is_empty() {
+            Change::Stricter
+        } else if gone_blocking {
+            Change::Looser
+        } else if self.is_empty() {
+            Change::Unchanged
+        } else {
+            Change::Changed
+        }
+    }
+}
+
+/// Compares the base and the head decision on the same intent.
+pub fn compare(base: &Decision, head: &Decision) -> DecisionDiff {
+    let mut base_left: Vec<Option<&Violation>> = base.violations.iter().map(Some).collect();
+    let mut head_left: Vec<Option<&Violation>> = head.violations.iter().map(Some).collect();
+    let mut changed = Vec::new();
+    let same_finding = |a: &Violation, b: &Violation| {
+        (&a.policy, &a.path, &a.message) == (&b.policy, &b.path, &b.message)
+    };
+    let same_place = |a: &Violation, b: &Violation| (&a.policy, &a.path) == (&b.policy, &b.path);
+    for matches in [
+        &same_finding as &dyn Fn(&Violation, &Violation) -> bool,
+        &same_place,
+    ] {
+        for slot in &mut head_left {
+            let Some(after) = *slot else { continue };
+            let found = base_left
+                .iter_mut()
+                .find(|b| b.is_some_and(|before| matches(before, after)));
+            if let Some(base_slot) = found {
+                if let Some(before) = base_slot.take()
+                    && before != after
+                {
+                    changed.push(ViolationChange {
+                        before: before.clone(),
+                        after: after.clone(),
+                    });
+                }
+                *slot = None;
+            }
+        }
+    }
+    let same_error = |a: &ErrorDetail, b: &ErrorDetail| {
+        (&a.code, &a.policy, &a.message) == (&b.code, &b.policy, &b.message)
+    };
+    DecisionDiff {
+        base_outcome: base.outcome,
+        head_outcome: head.outcome,
+        added: head_left.into_iter().flatten().cloned().collect(),
+        lifted: base_left.into_iter().flatten().cloned().collect(),
+        changed,
+        errors_added: head
+            .errors
+            .iter()
+            .filter(|e| !base.errors.iter().any(|b| same_error(b, e)))
+            .cloned()
+            .collect(),
+        errors_lifted: base
+            .errors
+            .iter()
+            .filter(|e| !head.errors.iter().any(|h| same_error(h, e)))
+            .cloned()
+            .collect(),
+    }
+}
+
+/// One intent replayed against both bundles.
+#[derive(Debug, Clone, Serialize)]
+pub struct IntentImpact {
+    /// The path as given.
+    pub file: String,
+    /// How the decision moved.
+    pub change: Change,
+    /// What changed; absent when the intent could not be read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diff: Option<DecisionDiff>,
+    /// Why the intent could not be read.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<ErrorDetail>,
+    /// Where each of [`DecisionDiff::new_blocking`] is in the file (same order).
+    #[serde(skip)]
+    pub new_blocking_positions: Vec<SourcePosition>,
+}
+
+impl IntentImpact {
+    /// Compares two decisions on the intent `text` read from `file`.
+    pub fn compared(file: impl Into<String>, text: &str, base: &Decision, head: &Decision) -> Self {
+        let diff = compare(base, head);
+        let index = SourceIndex::new(text);
+        let new_blocking_positions = diff.new_blocking().map(|v| index.locate(&v.path)).collect();
+        Self {
+            file: file.into(),
+            change: diff.change(),
+            diff: Some(diff),
+            errors: Vec::new(),
+            new_blocking_positions,
+        }
+    }
+
+    /// An intent that could not be read.
+    pub fn unreadable(file: impl Into<String>, errors: Vec<ErrorDetail>) -> Self {
+        Self {
+            file: file.into(),
+            change: Change::Unreadable,
+            diff: None,
+            errors,
+            new_blocking_positions: Vec::new(),
+        }
+    }
+
+    /// How the decision moved.
+    pub fn change(&self) -> Change {
+        self.change
+    }
+}
+
+/// Intents by how their decision moved.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct ImpactCounts {
+    /// Decisions that got stricter.
+    pub stricter: usize,
+    /// Decisions that got looser.
+    pub looser: usize,
+    /// Decisions that changed otherwise.
+    pub changed: usize,
+    /// Decisions that did not change.
+    pub unchanged: usize,
+    /// Intents that could not be read.
+    pub unreadable: usize,
+}
+
+/// The impact of replacing the base bundle by the head bundle on a set of intents.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImpactReport {
+    /// The bundle in force.
+    pub base: BundleInfo,
+    /// The proposed bundle.
+    pub head: BundleInfo,
+    /// How many intents moved which way.
+    pub counts: ImpactCounts,
+    /// Every intent, in the order given.
+    pub intents: Vec<IntentImpact>,
+}
+
+impl ImpactReport {
+    /// Builds the report and its counts.
+    pub fn new(base: BundleInfo, head: BundleInfo, intents: Vec<IntentImpact>) -> Self {
+        let mut counts = ImpactCounts::default();
+        for intent in &intents {
+            let slot = match intent.change {
+                Change::Stricter => &mut counts.stricter,
+                Change::Looser => &mut counts.looser,
+                Change::Changed => &mut counts.changed,
+                Change::Unchanged => &mut counts.unchanged,
+                Change::Unreadable => &mut counts.unreadable,
+            };
+            *slot += 1;
+        }
+        Self {
+            base,
+            head,
+            counts,
+            intents,
+        }
+    }
+
+    /// How many intents moved which way.
+    pub fn counts(&self) -> ImpactCounts {
+        self.counts
+    }
+
+    /// Whether any decision got stricter.
+    pub fn any_stricter(&self) -> bool {
+        self.counts.stricter > 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gatehouse_core::decision::outcome_of;
+    use gatehouse_core::{Enforcement, Severity, Timestamp, ViolationStatus};
+
+    fn violation(policy: &str, path: &str, message: &str, status: ViolationStatus) -> Violation {
+        Violation {
+            policy: policy.into(),
+            title: "t".into(),
+            severity: Severity::High,
+            enforcement: match status {
+                ViolationStatus::Advisory => Enforcement::Advisory,
+                ViolationStatus::PendingApproval | ViolationStatus::Overridden => {
+                    Enforcement::SoftMandatory
+                }
+                _ => Enforcement::HardMandatory,
+            },
+            status,
+            message: message.into(),
+            path: path.into(),
+            remediation: "r".into(),
+            override_role: None,
+            exempted_by: None,
+            expired_exemption: None,
+            overridden_by: None,
+            inherited_from: None,
+            evidence: None,
+        }
+    }
+
+    fn decision(violations: Vec<Violation>) -> Decision {
+        Decision {
+            outcome: outcome_of(&violations, &[]),
+            violations,
+            errors: Vec::new(),
+            bundle: BundleInfo {
+                name: "b".into(),
+                revision: "1".into(),
+                digest: "sha256:0".into(),
+            },
+            intent_digest: "sha256:1".into(),
+            evaluated_at: Timestamp::parse("2026-11-23T12:00:00Z").unwrap(),
+        }
+    }
+
+    #[test]
+    fn same_decisions_are_unchanged() {
+        let d = decision(vec![violation(
+            "a.b",
+            "spec.x",
+            "m",
+            ViolationStatus::Advisory,
+        )]);
+        let diff = compare(&d, &d);
+        assert!(diff.is_empty());
+        assert_eq!(diff.change(), Change::Unchanged);
+    }
+
+    #[test]
+    fn a_new_bound_in_the_message_is_a_change_not_a_flip() {
+        let base = decision(vec![violation(
+            "cost.budget-warning",
+            "spec.estimated_monthly_cost",
+            "8500 above 80% of 10000",
+            ViolationStatus::Advisory,
+        )]);
+        let head = decision(vec![
+            violation(
+                "cost.budget-warning",
+                "spec.estimated_monthly_cost",
+                "8500 above 80% of 9000",
+                ViolationStatus::Advisory,
+            ),
+            violation(
+                "cost.ceiling",
+                "spec.estimated_monthly_cost",
+                "8500 > 8000",
+                ViolationStatus::PendingApproval,
+            ),
+        ]);
+        let diff = compare(&base, &head);
+        assert_eq!(diff.changed.len(), 1);
+        assert_eq!(diff.added.len(), 1);
+        assert_eq!(diff.added[0].policy, "cost.ceiling");
+        assert!(diff.lifted.is_empty());
+        assert_eq!(diff.change(), Change::Stricter);
+        assert_eq!(diff.new_blocking().count(), 1);
+        let back = compare(&head, &base);
+        assert_eq!(back.lifted.len(), 1);
+        assert_eq!(back.change(), Change::Looser);
+    }
+
+    #[test]
+    fn a_new_blocking_violation_on_a_denied_intent_is_stricter() {
+        let base = decision(vec![violation("a.b", "x", "m", ViolationStatus::Blocking)]);
+        let head = decision(vec![
+            violation("a.b", "x", "m", ViolationStatus::Blocking),
+            violation("c.d", "y", "n", ViolationStatus::Blocking),
+        ]);
+        assert_eq!(compare(&base, &head).change(), Change::Stricter);
+        assert_eq!(compare(&head, &base).change(), Change::Looser);
+    }
+
+    #[test]
+    fn an_advisory_only_difference_is_changed() {
+        let base = decision(vec![]);
+        let head = decision(vec![violation("a.b", "x", "m", ViolationStatus::Advisory)]);
+        assert_eq!(compare(&base, &head).change(), Change::Changed);
+    }
+}
