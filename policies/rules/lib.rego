@@ -59,8 +59,10 @@ matches_pattern(value, pattern) if {
 	value == pattern
 }
 
-# The digest of an image reference (`sha256:<hex>`), when it is pinned.
+# The digest of an image reference (`sha256:<hex>`), when it is pinned; undefined for anything
+# else, including a value that is not a string (pipeline evidence is not schema-checked).
 artifact_digest(artifact) := concat("", ["sha256:", parts[1]]) if {
+	is_string(artifact)
 	parts := split(artifact, "@sha256:")
 	count(parts) == 2
 }

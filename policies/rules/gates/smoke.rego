@@ -11,14 +11,16 @@ reported := object.get(evidence, "smoke", [])
 
 required := object.get(data.governance.release.required_smoke_checks, env, [])
 
+# A check that did not report `passed: true` failed, named or not (evidence is not schema-checked).
 deny contains lib.violation(
 	"gate.smoke",
 	sprintf("evidence.smoke[%d]", [i]),
-	sprintf("smoke check `%s` failed%s", [check.name, details(check)]),
-	{"check": check.name, "passed": object.get(check, "passed", null)},
+	sprintf("smoke check `%v` failed%s", [name, details(check)]),
+	{"check": name, "passed": object.get(check, "passed", null)},
 ) if {
 	some i, check in reported
 	object.get(check, "passed", false) != true
+	name := object.get(check, "name", null)
 }
 
 deny contains lib.violation(
@@ -31,6 +33,6 @@ deny contains lib.violation(
 	not name in {c.name | some c in reported}
 }
 
-details(check) := sprintf(": %s", [check.details]) if check.details
+details(check) := sprintf(": %v", [check.details]) if not object.get(check, "details", "") in {"", null, false}
 
-details(check) := "" if not check.details
+details(check) := "" if object.get(check, "details", "") in {"", null, false}

@@ -25,6 +25,7 @@ deny contains lib.violation(
 	sprintf("%s needs artifact %s of `%s` to have reached SUCCESS in %s first; no such deployment in the history", [env, digest, spec.service, previous]),
 	{"value": digest, "required_environment": previous, "history_entries": count(history)},
 ) if {
+	previous
 	digest
 	not proven
 }
