@@ -66,6 +66,26 @@ pub struct PolicyMeta {
     /// Longer description.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// When the policy is evaluated: at admission (the default) or as a release gate.
+    #[serde(default, skip_serializing_if = "PolicyStage::is_admission")]
+    pub stage: PolicyStage,
+}
+
+/// When a policy is evaluated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PolicyStage {
+    /// When an intent is submitted (`gatehouse.policies.*`).
+    #[default]
+    Admission,
+    /// When a pipeline reports success (`gatehouse.gates.*`).
+    Gates,
+}
+
+impl PolicyStage {
+    fn is_admission(&self) -> bool {
+        *self == Self::Admission
+    }
 }
 
 impl PolicyMeta {
@@ -86,6 +106,7 @@ impl PolicyMeta {
             remediation: "Fix the field named in `path` so the intent matches the DeploymentIntent schema (`gatehouse schema` prints it).".to_owned(),
             override_role: None,
             description: None,
+            stage: PolicyStage::Admission,
         }
     }
 }

@@ -9,7 +9,7 @@ use crate::decision::{Decision, Violation, ViolationStatus, outcome_of};
 use crate::error::{ErrorDetail, IntentError};
 use crate::exemption::{Exemption, ScopeFacts, exemptions_from_data};
 use crate::intent::{intent_digest, parse_intent};
-use crate::rego::{CompiledPolicies, Limits, Stage, TestResult};
+use crate::rego::{CompiledPolicies, Limits, Stage, TestReport};
 use crate::schema::IntentSchema;
 
 /// How to load a bundle.
@@ -121,6 +121,23 @@ impl Engine {
     /// violations to record on the event. Missing evidence fails the gates that need it.
     pub fn evaluate_gates(&self, intent: &Value, context: &EvaluationContext) -> Decision {
         self.decide(Stage::Gates, intent, context)
+    }
+
+    /// Evaluates an intent for admission and reports every catalogue policy's verdict.
+    pub fn explain(
+        &self,
+        intent: &Value,
+        context: &EvaluationContext,
+    ) -> (Decision, Vec<crate::explain::PolicyVerdict>) {
+        let decision = self.evaluate(intent, context);
+        let environment = intent.pointer("/spec/environment").and_then(Value::as_str);
+        let verdicts = crate::explain::explain(
+            &self.catalog,
+            &decision,
+            crate::catalog::PolicyStage::Admission,
+            environment,
+        );
+        (decision, verdicts)
     }
 
     fn decide(&self, stage: Stage, intent: &Value, context: &EvaluationContext) -> Decision {
@@ -353,11 +370,12 @@ fn approvals_of(intent: &Value, context: &EvaluationContext) -> Vec<(String, Str
     out
 }
 
-/// Runs the bundle's Rego unit tests (`test_*` rules in `*_test.rego` files).
-pub fn run_bundle_tests(source: &BundleSource) -> Result<Vec<TestResult>, BundleError> {
+/// Runs the bundle's Rego unit tests (`test_*` rules in `*_test.rego` files), with per-file line
+/// coverage of the policy files when `coverage` is set.
+pub fn run_bundle_tests(source: &BundleSource, coverage: bool) -> Result<TestReport, BundleError> {
     source.manifest()?;
     let data = source.merged_data()?;
     let modules: Vec<(&str, &str)> = source.files_of(FileRole::Policy).collect();
     let tests: Vec<(&str, &str)> = source.files_of(FileRole::Test).collect();
-    crate::rego::run_tests(&modules, &tests, &data)
+    crate::rego::run_tests(&modules, &tests, &data, coverage)
 }

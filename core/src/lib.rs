@@ -12,6 +12,7 @@ mod engine;
 pub mod error;
 pub mod events;
 pub mod exemption;
+pub mod explain;
 pub mod intent;
 pub mod lifecycle;
 pub mod path;
@@ -21,7 +22,7 @@ pub mod timestamp;
 
 pub use bundle::{BundleError, BundleInfo, BundleSource, Manifest};
 pub use canonical::to_canonical_json;
-pub use catalog::{Catalog, Enforcement, PolicyMeta, Severity};
+pub use catalog::{Catalog, Enforcement, PolicyMeta, PolicyStage, Severity};
 pub use context::{Approval, EvaluationContext, HistoryEntry};
 pub use decision::{Decision, Outcome, Violation, ViolationStatus};
 pub use engine::{Engine, EngineOptions, run_bundle_tests};
@@ -29,7 +30,7 @@ pub use error::{ContextError, Diagnostic, ErrorDetail, IntentError, Span};
 pub use events::{ChainError, DeploymentStatus, Event, NewEvent, replay, verify_chain};
 pub use intent::{intent_digest, parse_intent};
 pub use lifecycle::{EventType, State, TransitionError, next_state};
-pub use rego::{Limits, Stage, TestResult};
+pub use rego::{FileCoverage, Limits, Stage, TestReport, TestResult};
 pub use schema::{INTENT_SCHEMA, IntentSchema, SchemaError};
 pub use timestamp::{Timestamp, TimestampError};
 

@@ -370,12 +370,52 @@ pub struct TestResult {
     pub error: Option<ErrorDetail>,
 }
 
-/// Runs every `test_*` rule of the test modules with the bundle's policies and data.
+/// Line coverage of one policy file by the bundle's tests.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileCoverage {
+    /// The policy file.
+    pub file: String,
+    /// Lines the tests evaluated.
+    pub covered: Vec<u32>,
+    /// Lines with code the tests never evaluated.
+    pub not_covered: Vec<u32>,
+}
+
+impl FileCoverage {
+    /// Covered lines as a percentage of lines with code (100 for a file without code).
+    pub fn percent(&self) -> f64 {
+        let total = self.covered.len() + self.not_covered.len();
+        if total == 0 {
+            100.0
+        } else {
+            // Line counts are far below 2^52, so the conversion is exact.
+            #[expect(clippy::cast_precision_loss, reason = "line counts are small")]
+            let ratio = self.covered.len() as f64 / total as f64;
+            ratio * 100.0
+        }
+    }
+}
+
+/// The results of a bundle's Rego tests.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestReport {
+    /// One entry per `test_*` rule, in file and source order.
+    pub results: Vec<TestResult>,
+    /// Line coverage of each policy file (tests excluded), when asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub coverage: Option<Vec<FileCoverage>>,
+}
+
+/// Runs every `test_*` rule of the test modules with the bundle's policies and data, on one
+/// engine (so coverage accumulates across tests).
 pub(crate) fn run_tests(
     modules: &[(&str, &str)],
     tests: &[(&str, &str)],
     data: &Value,
-) -> Result<Vec<TestResult>, BundleError> {
+    coverage: bool,
+) -> Result<TestReport, BundleError> {
     let mut engine = new_engine(Limits::default())?;
     for (path, text) in modules.iter().chain(tests) {
         add_module(&mut engine, path, text)?;
@@ -383,6 +423,7 @@ pub(crate) fn run_tests(
     engine
         .add_data(to_rego(data))
         .map_err(|e| compile_error(&e))?;
+    engine.set_enable_coverage(coverage);
     let mut results = Vec::new();
     for (path, text) in tests {
         let Some(package) = package_of(text) else {
@@ -390,8 +431,7 @@ pub(crate) fn run_tests(
         };
         for name in test_rule_names(text) {
             let rule = format!("data.{package}.{name}");
-            let mut run = engine.clone();
-            let (passed, error) = match run.eval_rule(rule) {
+            let (passed, error) = match engine.eval_rule(rule) {
                 Ok(regorus::Value::Bool(true)) => (true, None),
                 Ok(_) => (false, None),
                 Err(e) => (false, Some(interpreter_error(&e))),
@@ -405,7 +445,52 @@ pub(crate) fn run_tests(
             });
         }
     }
-    Ok(results)
+    let coverage = if coverage {
+        let report = engine
+            .get_coverage_report()
+            .map_err(|e| compile_error(&e))?;
+        let mut files: Vec<FileCoverage> = report
+            .files
+            .into_iter()
+            .filter(|f| modules.iter().any(|(path, _)| *path == f.path))
+            .map(|f| FileCoverage {
+                file: f.path,
+                covered: f.covered.into_iter().collect(),
+                not_covered: f.not_covered.into_iter().collect(),
+            })
+            .collect();
+        // regorus reports only files the tests reached; a file they never reached has every line
+        // with code uncovered (code: not blank, not a comment, not `package` or `import`).
+        for (path, text) in modules {
+            if files.iter().all(|f| f.file != *path) {
+                files.push(FileCoverage {
+                    file: (*path).to_owned(),
+                    covered: Vec::new(),
+                    not_covered: code_lines(text),
+                });
+            }
+        }
+        files.sort_by(|a, b| a.file.cmp(&b.file));
+        Some(files)
+    } else {
+        None
+    };
+    Ok(TestReport { results, coverage })
+}
+
+/// Line numbers (from 1) holding code: not blank, not a comment, not `package` or `import`.
+fn code_lines(text: &str) -> Vec<u32> {
+    (1u32..)
+        .zip(text.lines())
+        .filter(|(_, line)| {
+            let t = line.trim();
+            !(t.is_empty()
+                || t.starts_with('#')
+                || t.starts_with("package ")
+                || t.starts_with("import "))
+        })
+        .map(|(n, _)| n)
+        .collect()
 }
 
 /// The `package` line of a module.

@@ -5,6 +5,7 @@ mod check;
 mod cli_error;
 mod diff;
 mod events;
+mod explain;
 mod github;
 mod human;
 mod test_cmd;
@@ -37,6 +38,15 @@ enum Format {
     Markdown,
     /// JUnit XML: one test suite per intent file, one test case per policy.
     Junit,
+}
+
+/// Output formats of `explain`.
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum ExplainFormat {
+    /// One line per policy.
+    Human,
+    /// `{"file", "decision", "policies": [{policy, title, enforcement, verdict, violations}]}`.
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -74,6 +84,30 @@ enum Command {
         /// The bundle directory.
         #[arg(default_value = "policies")]
         dir: PathBuf,
+        /// Report per-file line coverage of the policy files by the tests.
+        #[arg(long)]
+        coverage: bool,
+        /// With --coverage: fail (exit 1) when a policy file's coverage is below this percentage.
+        #[arg(long, value_name = "PERCENT", requires = "coverage")]
+        min_coverage: Option<f64>,
+    },
+    /// Evaluate one intent and list every policy of the catalogue with its verdict (pass, fail,
+    /// pending approval, advisory, exempted, overridden); exit codes as for `check`.
+    Explain {
+        /// The bundle directory.
+        #[arg(long, default_value = "policies")]
+        policies: PathBuf,
+        /// Decision time (RFC 3339); defaults to the current time.
+        #[arg(long)]
+        now: Option<String>,
+        /// Earlier deployments (JSON list), as for `check`.
+        #[arg(long)]
+        history: Option<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ExplainFormat::Human)]
+        format: ExplainFormat,
+        /// The intent file.
+        file: PathBuf,
     },
     /// Print the DeploymentIntent JSON Schema.
     Schema,
@@ -119,7 +153,18 @@ fn main() -> ExitCode {
             &files,
         ),
         Command::Diff(args) => diff::run(&args),
-        Command::Test { dir } => test_cmd::run(&dir),
+        Command::Test {
+            dir,
+            coverage,
+            min_coverage,
+        } => test_cmd::run(&dir, coverage, min_coverage),
+        Command::Explain {
+            policies,
+            now,
+            history,
+            format,
+            file,
+        } => explain::run(&policies, now.as_deref(), history.as_deref(), format, &file),
         Command::Schema => {
             write_stdout(gatehouse_core::INTENT_SCHEMA);
             Ok(ExitCode::SUCCESS)

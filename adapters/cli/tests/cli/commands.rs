@@ -115,3 +115,96 @@ fn bundle_packs_the_decision_files_with_the_engine_digest() {
     let reloaded = Engine::load(&packed).expect("the packed bundle loads");
     assert_eq!(reloaded.info().digest, info.digest);
 }
+
+#[test]
+fn coverage_lists_every_policy_file_and_enforces_the_minimum() {
+    let out = run(gatehouse().args(["test", "--coverage", "--min-coverage", "90", "policies"]));
+    assert_code(&out, 0);
+    let source = BundleSource::from_dir(&crate::support::policies()).expect("the bundle");
+    for (path, _) in source.files_of(FileRole::Policy) {
+        assert!(
+            out.stdout
+                .lines()
+                .any(|l| l.contains('%') && l.ends_with(&format!("policies/{path}"))),
+            "no coverage line for {path}\n{out}"
+        );
+    }
+    assert!(out.stdout.contains("total: "), "{out}");
+
+    // No file can reach 101%: every file is reported below the minimum and the run fails.
+    let out = run(gatehouse().args(["test", "--coverage", "--min-coverage", "101", "policies"]));
+    assert_code(&out, 1);
+    assert!(out.stdout.contains("BELOW THE MINIMUM"), "{out}");
+}
+
+#[test]
+fn an_untested_policy_file_has_zero_coverage() {
+    let (_tmp, bundle) = bundle_copy();
+    std::fs::write(
+        bundle.join("rules").join("untested.rego"),
+        "package gatehouse.policies.untested\n\n# never reached\ndeny contains \"x\" if {\n\tinput.nothing\n}\n",
+    )
+    .expect("write the module");
+    let out = run(gatehouse().args(["test", "--coverage"]).arg(&bundle));
+    assert_code(&out, 0);
+    assert!(
+        out.stdout
+            .lines()
+            .any(|l| l.trim_start().starts_with("0.0%") && l.contains("untested.rego")),
+        "{out}"
+    );
+}
+
+#[test]
+fn explain_lists_every_policy_with_its_verdict() {
+    let out = run(gatehouse().args([
+        "explain",
+        "--now",
+        crate::support::NOW,
+        "--history",
+        crate::support::HISTORY,
+        "policies/examples/sandbox-database-denied.yaml",
+    ]));
+    assert_code(&out, 1);
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(
+        lines.first().copied(),
+        Some("policies/examples/sandbox-database-denied.yaml: deny")
+    );
+    let fail = lines
+        .iter()
+        .position(|l| l.trim_start().starts_with("FAIL") && l.contains("landing-zone.guardrail"))
+        .unwrap_or_else(|| panic!("no FAIL line for the guardrail\n{out}"));
+    assert!(
+        lines
+            .get(fail + 1)
+            .is_some_and(|l| l.contains("denied by org unit `ou-sandbox`")),
+        "{out}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("(release gate)") && l.contains("gate.smoke")),
+        "{out}"
+    );
+
+    let out = run(gatehouse().args([
+        "explain",
+        "--format",
+        "json",
+        "--now",
+        crate::support::NOW,
+        "policies/examples/web-frontend-dev-allowed.yaml",
+    ]));
+    assert_code(&out, 0);
+    let doc: Value = serde_json::from_str(&out.stdout).expect("JSON");
+    let policies = doc["policies"].as_array().expect("a policy list");
+    assert_eq!(policies.len(), engine().catalog().len());
+    assert!(
+        policies
+            .iter()
+            .filter(|p| p["policy"] != "gate.smoke" && p["policy"] != "gate.deployment-truth")
+            .all(|p| p["verdict"] == "pass"),
+        "{doc:#}"
+    );
+}
