@@ -208,3 +208,60 @@ fn explain_lists_every_policy_with_its_verdict() {
         "{doc:#}"
     );
 }
+
+/// The README's policy tutorial (docs/tutorial/) works as written: its files added to the
+/// reference bundle pass their Rego tests and deny the tutorial's intent.
+#[test]
+fn the_policy_tutorial_works() {
+    fn copy_into(from: &std::path::Path, to: &std::path::Path) {
+        for entry in std::fs::read_dir(from).expect("a tutorial folder") {
+            let path = entry.expect("an entry").path();
+            let target = to.join(path.file_name().expect("a name"));
+            if path.is_dir() {
+                std::fs::create_dir_all(&target).expect("a folder");
+                copy_into(&path, &target);
+            } else {
+                std::fs::copy(&path, &target).expect("copy a file");
+            }
+        }
+    }
+    let (_tmp, bundle) = bundle_copy();
+    let tutorial = crate::support::root().join("docs/tutorial");
+    copy_into(&tutorial.join("rules"), &bundle.join("rules"));
+    copy_into(&tutorial.join("data"), &bundle.join("data"));
+
+    let out = run(gatehouse().arg("test").arg(&bundle));
+    assert_code(&out, 0);
+    for name in [
+        "test_within_the_limit_is_allowed",
+        "test_over_the_limit_is_denied",
+        "test_prod_has_a_higher_limit",
+    ] {
+        assert!(
+            out.stdout
+                .lines()
+                .any(|l| l.starts_with("PASS ") && l.contains(name)),
+            "{name}\n{out}"
+        );
+    }
+
+    let out = run(gatehouse()
+        .args([
+            "check",
+            "--format",
+            "json",
+            "--now",
+            crate::support::NOW,
+            "--policies",
+        ])
+        .arg(&bundle)
+        .arg("docs/tutorial/too-many-instances.yaml"));
+    assert_code(&out, 1);
+    let doc: Value = serde_json::from_str(&out.stdout).expect("JSON");
+    let violations = doc["results"][0]["decision"]["violations"]
+        .as_array()
+        .expect("violations");
+    assert_eq!(violations.len(), 1, "{doc:#}");
+    assert_eq!(violations[0]["policy"], "compute.max-instances");
+    assert_eq!(violations[0]["path"], "spec.resources[0].count");
+}

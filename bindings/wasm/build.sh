@@ -1,0 +1,194 @@
+#!/usr/bin/env bash
+# Builds the gatehouse-wasm npm packages from the crate in this folder:
+#   bindings/wasm/pkg/       browsers (wasm-bindgen --target web: an ES module + init())
+#   bindings/wasm/pkg-node/  Node (wasm-bindgen --target nodejs: CommonJS, loads synchronously)
+# each with package.json, the JS glue, the .d.ts types and the optimised .wasm.
+#
+# Usage: bash bindings/wasm/build.sh        (from anywhere)
+#
+# Idempotent; prints every command and its duration. Two routes, picked automatically:
+#   1. rustup has the wasm32-unknown-unknown target (a laptop after `rustup target add
+#      wasm32-unknown-unknown`): plain `cargo build --target wasm32-unknown-unknown`.
+#   2. Otherwise (this machine kind: rustup cannot add targets): Debian's rustc-web route from
+#      /work/shared/wasm/README.md. As root it installs rustc-web cargo-web rust-web-src
+#      rust-web-llvm lld-22 if they are missing, then builds std from source (-Zbuild-std) with
+#      Debian's compiler and cargo. Cold, the std build is the slow part (several minutes).
+# wasm-bindgen-cli is built once at exactly the crate's wasm-bindgen version (from Cargo.lock)
+# into bindings/wasm/.tools/ (without --locked: its lockfile pins a crate the registry lacks).
+# npm dev tools (binaryen's wasm-opt, typescript, playwright-core) come from `npm ci`, run only
+# when package-lock.json changed. The cargo profile is `wasm-release` (root Cargo.toml: opt-level
+# "z", LTO, one codegen unit, panic = "abort"); names and producers sections are removed.
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/../.." && pwd)"
+cd "$ROOT"
+
+TARGET=wasm32-unknown-unknown
+PROFILE=wasm-release
+TARGET_DIR="$ROOT/target/wasm"
+CRATE=gatehouse-wasm
+STEM=gatehouse_wasm
+DEB_PACKAGES=(rustc-web cargo-web rust-web-src rust-web-llvm lld-22)
+# wasm-opt flags that binaryen 132 needs for what rustc emits (never --all-features: stringref).
+WASM_OPT_FLAGS=(-Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext
+    --enable-mutable-globals --enable-reference-types --enable-multivalue)
+
+log() { printf '[wasm-build] %s\n' "$*"; }
+now() { printf '%s' "$EPOCHREALTIME"; }
+elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+START="$(now)"
+
+# step NAME CMD... : print the command, run it, print how long it took.
+step() {
+    local name=$1 t0
+    shift
+    t0="$(now)"
+    log "step: $name"
+    printf '+'
+    printf ' %q' "$@"
+    printf '\n'
+    "$@"
+    log "step '$name' took $(elapsed "$t0")s"
+}
+
+as_root() {
+    if [[ $EUID -eq 0 ]]; then
+        "$@"
+    elif command -v sudo >/dev/null 2>&1; then
+        sudo "$@"
+    else
+        log "need root to run: $*" >&2
+        return 1
+    fi
+}
+
+# --------------------------------------------------------------------------- wasm-bindgen-cli
+WB_VERSION="$(awk '$0 == "name = \"wasm-bindgen\"" { getline; gsub(/[^0-9.]/, ""); print; exit }' Cargo.lock)"
+if [[ -z "$WB_VERSION" ]]; then
+    log "no wasm-bindgen in Cargo.lock" >&2
+    exit 1
+fi
+WB_ROOT="$HERE/.tools/wasm-bindgen-$WB_VERSION"
+WASM_BINDGEN="$WB_ROOT/bin/wasm-bindgen"
+if [[ "$("$WASM_BINDGEN" --version 2>/dev/null || true)" != "wasm-bindgen $WB_VERSION" ]]; then
+    step "install wasm-bindgen-cli $WB_VERSION" \
+        cargo install wasm-bindgen-cli --version "$WB_VERSION" --root "$WB_ROOT"
+else
+    log "wasm-bindgen-cli $WB_VERSION already in ${WB_ROOT#"$ROOT"/}"
+fi
+
+# --------------------------------------------------------------------------- npm dev tools
+installed_lock="$HERE/node_modules/.package-lock.json"
+if [[ ! -f "$installed_lock" || "$HERE/package-lock.json" -nt "$installed_lock" ]]; then
+    step "npm ci" npm ci --prefix "$HERE" --no-audit --no-fund
+else
+    log "node_modules is up to date with package-lock.json"
+fi
+
+# --------------------------------------------------------------------------- cargo build
+installed_targets=""
+if command -v rustup >/dev/null 2>&1; then
+    installed_targets="$(rustup target list --installed 2>/dev/null || true)"
+fi
+if grep -qx "$TARGET" <<<"$installed_targets"; then
+    log "route: rustup target $TARGET is installed"
+    step "cargo build ($TARGET, rustup)" \
+        cargo build --locked -p "$CRATE" --target "$TARGET" --profile "$PROFILE" \
+        --target-dir "$TARGET_DIR"
+else
+    log "route: no rustup $TARGET target; Debian's rustc-web with -Zbuild-std"
+    missing=()
+    for pkg in "${DEB_PACKAGES[@]}"; do
+        if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -qx 'install ok installed'; then
+            missing+=("$pkg")
+        fi
+    done
+    if ((${#missing[@]})); then
+        step "apt-get update" as_root env DEBIAN_FRONTEND=noninteractive \
+            apt-get -o DPkg::Lock::Timeout=600 update
+        step "apt-get install ${missing[*]}" as_root env DEBIAN_FRONTEND=noninteractive \
+            apt-get -o DPkg::Lock::Timeout=600 install -y "${DEB_PACKAGES[@]}"
+    else
+        log "Debian packages already installed: ${DEB_PACKAGES[*]}"
+    fi
+    rustc_ver="$(dpkg-query -W -f='${Version}' rustc-web)"
+    src_ver="$(dpkg-query -W -f='${Version}' rust-web-src)"
+    if [[ "$rustc_ver" != "$src_ver" ]]; then
+        log "rustc-web ($rustc_ver) and rust-web-src ($src_ver) differ; install matching versions" >&2
+        exit 1
+    fi
+    # Debian's cargo and rustc, not rustup's proxies (first on PATH): build-std must be driven by
+    # the toolchain that matches the std source.
+    step "cargo build ($TARGET, Debian rustc-web $rustc_ver, -Zbuild-std)" \
+        env "PATH=/usr/bin:$PATH" RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc RUSTC_BOOTSTRAP=1 \
+        /usr/bin/cargo build --locked -p "$CRATE" --target "$TARGET" --profile "$PROFILE" \
+        --target-dir "$TARGET_DIR" -Zbuild-std=std,panic_abort
+fi
+WASM="$TARGET_DIR/$TARGET/$PROFILE/$STEM.wasm"
+[[ -f "$WASM" ]] || { log "cargo reported success but $WASM is missing" >&2; exit 1; }
+
+# --------------------------------------------------------------------------- packages
+# wasm-bindgen and wasm-opt are skipped when their inputs (the cargo artefact, this script, the
+# tool versions) are what the packages were made from.
+WASM_OPT="$HERE/node_modules/.bin/wasm-opt"
+stamp="$({
+    for input in "$WASM" "$HERE/build.sh" "$HERE/package.json"; do sha256sum <"$input"; done
+    "$WASM_BINDGEN" --version
+    [[ -x "$WASM_OPT" ]] && "$WASM_OPT" --version
+} | sha256sum | cut -d' ' -f1)"
+VERSION="$(awk -F'"' '/^\[workspace.package\]/ { s = 1 } s && /^version *=/ { print $2; exit }' Cargo.toml)"
+
+write_package_json() { # DIR TYPE DESCRIPTION
+    cat >"$1/package.json" <<EOF
+{
+  "name": "gatehouse-wasm",
+  "version": "$VERSION",
+  "description": "$3",
+  "license": "Apache-2.0",
+  "type": "$2",
+  "main": "$STEM.js",
+  "types": "$STEM.d.ts",
+  "files": ["$STEM.js", "$STEM.d.ts", "${STEM}_bg.wasm", "${STEM}_bg.wasm.d.ts"],
+  "sideEffects": false
+}
+EOF
+}
+
+make_packages() {
+    local tmp="$TARGET_DIR/bindgen"
+    rm -rf "$HERE/pkg" "$HERE/pkg-node" "$tmp"
+    step "wasm-bindgen --target web" "$WASM_BINDGEN" --target web --out-dir "$HERE/pkg" \
+        --remove-name-section --remove-producers-section "$WASM"
+    step "wasm-bindgen --target nodejs" "$WASM_BINDGEN" --target nodejs --out-dir "$HERE/pkg-node" \
+        --remove-name-section --remove-producers-section "$WASM"
+    local web="$HERE/pkg/${STEM}_bg.wasm" node="$HERE/pkg-node/${STEM}_bg.wasm"
+    if [[ -x "$WASM_OPT" ]]; then
+        step "wasm-opt -Oz (binaryen from npm)" "$WASM_OPT" "${WASM_OPT_FLAGS[@]}" "$web" -o "$web.opt"
+        if cmp -s "$web" "$node"; then
+            # Both targets carry the same module; optimise it once.
+            mv "$web.opt" "$web"
+            cp "$web" "$node"
+        else
+            mv "$web.opt" "$web"
+            step "wasm-opt -Oz (nodejs module)" "$WASM_OPT" "${WASM_OPT_FLAGS[@]}" "$node" -o "$node"
+        fi
+    else
+        log "no wasm-opt in node_modules; shipping wasm-bindgen's output as is"
+    fi
+    write_package_json "$HERE/pkg" module "Gatehouse policy engine for browsers (ES module; call the default export init() first)"
+    write_package_json "$HERE/pkg-node" commonjs "Gatehouse policy engine for Node (CommonJS)"
+    printf '%s\n' "$stamp" >"$HERE/pkg/.stamp"
+}
+
+if [[ "$(cat "$HERE/pkg/.stamp" 2>/dev/null || true)" == "$stamp" && -f "$HERE/pkg-node/package.json" ]]; then
+    log "pkg/ and pkg-node/ are up to date with $STEM.wasm"
+else
+    make_packages
+fi
+
+raw="$(stat -c %s "$HERE/pkg/${STEM}_bg.wasm")"
+gz="$(gzip -9 -c "$HERE/pkg/${STEM}_bg.wasm" | wc -c)"
+log "cargo artefact: ${WASM#"$ROOT"/} ($(stat -c %s "$WASM") bytes)"
+log "size: pkg/${STEM}_bg.wasm $raw bytes raw, $gz bytes gzip -9"
+log "built pkg/ (web) and pkg-node/ (nodejs) in $(elapsed "$START")s"

@@ -1,0 +1,313 @@
+//! Values in and out. JS values cross as JSON text: `JSON.stringify` in, the core's compact JSON
+//! and `JSON.parse` out. A number therefore reads exactly as the server reads the same intent
+//! sent as JSON (`12400` stays an integer; a direct JS-value conversion would see the double
+//! `12400.0` and print it so in evidence), and the decision bytes are the core's.
+//!
+//! The parsing and checking is plain Rust (`*_from_json`), tested on the host; the thin
+//! `*_from_js` wrappers only call `JSON.stringify`.
+
+use std::collections::BTreeMap;
+
+use gatehouse_core::intent::MAX_INTENT_BYTES;
+use gatehouse_core::{BundleSource, ContextError, ErrorDetail, EvaluationContext, IntentError};
+use serde::Deserialize;
+use serde_json::Value;
+use wasm_bindgen::{JsCast, JsValue};
+
+use crate::error::{Failure, code};
+
+/// The `format` of a `gatehouse bundle` document.
+pub(crate) const PACKED_FORMAT: &str = "gatehouse.bundle/v1";
+
+/// The document `gatehouse bundle` prints (adapters/cli `pack`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PackedBundle {
+    format: String,
+    name: String,
+    revision: String,
+    digest: String,
+    files: BTreeMap<String, String>,
+}
+
+/// `JSON.stringify(value)`; only objects (not arrays, not `null`) are accepted.
+fn stringify_object(value: &JsValue, what: &str, not_object: &str) -> Result<String, Failure> {
+    if !value.is_object() || js_sys::Array::is_array(value) {
+        return Err(Failure::new(
+            ErrorDetail::new(
+                not_object,
+                format!("{what} must be an object, got {}", js_type(value)),
+            )
+            .with_help(format!(
+                "pass the {what} as a plain object, not as JSON text"
+            )),
+        ));
+    }
+    match js_sys::JSON::stringify(value) {
+        Ok(text) => text
+            .as_string()
+            .ok_or_else(|| not_json(what, "it has no JSON form")),
+        Err(e) => {
+            let reason = e
+                .dyn_ref::<js_sys::Error>()
+                .and_then(|e| e.message().as_string())
+                .unwrap_or_else(|| "JSON.stringify failed".to_owned());
+            Err(not_json(what, &reason))
+        }
+    }
+}
+
+fn not_json(what: &str, reason: &str) -> Failure {
+    Failure::new(
+        ErrorDetail::new(
+            code::NOT_JSON,
+            format!("the {what} cannot be written as JSON: {reason}"),
+        )
+        .with_help("use only JSON values: objects, arrays, strings, numbers, booleans and null"),
+    )
+}
+
+/// What `typeof` would say, with `null` and arrays told apart.
+fn js_type(value: &JsValue) -> String {
+    if value.is_null() {
+        "null".to_owned()
+    } else if js_sys::Array::is_array(value) {
+        "an array".to_owned()
+    } else {
+        value.js_typeof().as_string().unwrap_or_default()
+    }
+}
+
+/// A string argument; anything else is an `argument_not_string` error.
+pub(crate) fn text_from_js(value: &JsValue, name: &str) -> Result<String, Failure> {
+    value.as_string().ok_or_else(|| {
+        Failure::new(
+            ErrorDetail::new(
+                code::ARGUMENT_NOT_STRING,
+                format!(
+                    "`{name}` must be JSON text (a string), got {}",
+                    js_type(value)
+                ),
+            )
+            .with_help("pass `JSON.stringify(value)`, or use `evaluate` with objects"),
+        )
+    })
+}
+
+/// The JSON text of an intent given as a JS object.
+pub(crate) fn intent_from_js(value: &JsValue) -> Result<String, Failure> {
+    stringify_object(value, "intent", code::INTENT_NOT_OBJECT)
+}
+
+/// Reads intent JSON text as the core's front ends do (size limit, syntax errors with positions).
+/// Any JSON value is an intent (a scalar fails the schema and gives a `deny` decision, as on the
+/// server); text is never read as YAML.
+pub(crate) fn intent_from_json(text: &str) -> Result<Value, Failure> {
+    let trimmed = text.trim_start_matches(|c: char| c.is_whitespace() || c == '\u{feff}');
+    if text.len() > MAX_INTENT_BYTES || trimmed.starts_with('{') || trimmed.starts_with('[') {
+        return Ok(gatehouse_core::parse_intent(text)?);
+    }
+    serde_json::from_str(text).map_err(|e| {
+        let message = e.to_string();
+        let message = message.split(" at line ").next().unwrap_or_default();
+        Failure::from(IntentError::Syntax {
+            format: "JSON",
+            line: e.line(),
+            column: e.column(),
+            message: message.to_owned(),
+        })
+    })
+}
+
+/// The evaluation context given as a JS object.
+pub(crate) fn context_from_js(value: &JsValue) -> Result<EvaluationContext, Failure> {
+    let text = stringify_object(value, "context", code::CONTEXT_INVALID)?;
+    context_from_json(&text)
+}
+
+/// Reads a context from JSON text: `{now, history?, evidence?, approvals?}`, `now` required.
+pub(crate) fn context_from_json(text: &str) -> Result<EvaluationContext, Failure> {
+    let value: Value = serde_json::from_str(text).map_err(|e| ContextError {
+        message: format!("not valid JSON: {e}"),
+    })?;
+    Ok(EvaluationContext::from_json_value(value)?)
+}
+
+/// A bundle given as a JS object: `{files}` or a `gatehouse bundle` document.
+pub(crate) fn bundle_from_js(value: &JsValue) -> Result<BundleSource, Failure> {
+    let text = stringify_object(value, "bundle", code::BUNDLE_FORMAT)?;
+    let value: Value = serde_json::from_str(&text).map_err(|e| bundle_format(&e.to_string()))?;
+    bundle_from_json(value)
+}
+
+/// A bundle from its JSON form. A `gatehouse bundle` document (it has `format`) must have the
+/// digest, name and revision of its files; `{files}` is taken as it is.
+pub(crate) fn bundle_from_json(value: Value) -> Result<BundleSource, Failure> {
+    if value.get("format").is_none() {
+        return serde_json::from_value::<BundleSource>(value)
+            .map_err(|e| bundle_format(&e.to_string()));
+    }
+    let packed: PackedBundle =
+        serde_json::from_value(value).map_err(|e| bundle_format(&e.to_string()))?;
+    if packed.format != PACKED_FORMAT {
+        return Err(bundle_format(&format!(
+            "unsupported bundle format `{}`; this build reads `{PACKED_FORMAT}`",
+            packed.format
+        )));
+    }
+    let source = BundleSource {
+        files: packed.files,
+    };
+    let digest = source.digest();
+    if digest != packed.digest {
+        return Err(Failure::new(
+            ErrorDetail::new(
+                code::BUNDLE_DIGEST_MISMATCH,
+                format!(
+                    "bundle digest `{}` does not match its files (`{digest}`)",
+                    packed.digest
+                ),
+            )
+            .with_help("the bundle changed after `gatehouse bundle` packed it; pack it again"),
+        ));
+    }
+    let manifest = source.manifest()?;
+    if (manifest.name.as_str(), manifest.revision.as_str())
+        != (packed.name.as_str(), packed.revision.as_str())
+    {
+        return Err(Failure::new(
+            ErrorDetail::new(
+                code::BUNDLE_MANIFEST_MISMATCH,
+                format!(
+                    "bundle says `{}` revision `{}` but its `bundle.json` says `{}` revision `{}`",
+                    packed.name, packed.revision, manifest.name, manifest.revision
+                ),
+            )
+            .with_help("pack the bundle again with `gatehouse bundle`"),
+        ));
+    }
+    Ok(source)
+}
+
+fn bundle_format(reason: &str) -> Failure {
+    Failure::new(
+        ErrorDetail::new(code::BUNDLE_FORMAT, format!("bundle is not usable: {reason}"))
+            .with_help(format!(
+                "pass `{{files: {{path: text}}}}` or the JSON printed by `gatehouse bundle` (`format: \"{PACKED_FORMAT}\"`)"
+            )),
+    )
+}
+
+/// Parses JSON this crate produced itself (it always parses; `null` if it somehow does not).
+pub(crate) fn parse_own_json(text: &str) -> JsValue {
+    js_sys::JSON::parse(text).unwrap_or(JsValue::NULL)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn files() -> BTreeMap<String, String> {
+        [
+            (
+                "bundle.json",
+                r#"{"name": "t", "revision": "1", "description": "test"}"#,
+            ),
+            ("rules/p.rego", "package gatehouse.policies.p\n"),
+        ]
+        .into_iter()
+        .map(|(p, c)| (p.to_owned(), c.to_owned()))
+        .collect()
+    }
+
+    fn packed() -> Value {
+        let source = BundleSource { files: files() };
+        json!({
+            "format": PACKED_FORMAT,
+            "name": "t",
+            "revision": "1",
+            "digest": source.digest(),
+            "files": files(),
+        })
+    }
+
+    fn code_of(result: Result<BundleSource, Failure>) -> String {
+        result
+            .err()
+            .map(|f| f.code().to_owned())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn files_and_packed_documents_give_the_same_source() {
+        let plain = bundle_from_json(json!({"files": files()})).unwrap();
+        let packed = bundle_from_json(packed()).unwrap();
+        assert_eq!(plain, packed);
+    }
+
+    #[test]
+    fn a_changed_file_breaks_the_digest() {
+        let mut doc = packed();
+        doc["files"]["rules/p.rego"] = json!("package gatehouse.policies.q\n");
+        assert_eq!(code_of(bundle_from_json(doc)), code::BUNDLE_DIGEST_MISMATCH);
+    }
+
+    #[test]
+    fn name_and_revision_must_match_the_manifest() {
+        let mut doc = packed();
+        doc["revision"] = json!("2");
+        assert_eq!(
+            code_of(bundle_from_json(doc)),
+            code::BUNDLE_MANIFEST_MISMATCH
+        );
+    }
+
+    #[test]
+    fn wrong_shapes_are_format_errors() {
+        for doc in [
+            json!({"files": {"bundle.json": {"name": "t"}}}),
+            json!({"files": files(), "data": {}}),
+            json!({"format": "gatehouse.bundle/v2", "name": "t", "revision": "1", "digest": "", "files": {}}),
+            json!({"format": PACKED_FORMAT, "files": files()}),
+            json!([]),
+        ] {
+            assert_eq!(
+                code_of(bundle_from_json(doc.clone())),
+                code::BUNDLE_FORMAT,
+                "{doc}"
+            );
+        }
+    }
+
+    #[test]
+    fn context_needs_now() {
+        let err = context_from_json("{}").unwrap_err();
+        assert_eq!(err.code(), "context_invalid");
+        assert!(err.message().contains("now"), "{}", err.message());
+        let err = context_from_json("{now").unwrap_err();
+        assert_eq!(err.code(), "context_invalid");
+        assert!(context_from_json(r#"{"now": "2026-11-23T12:00:00Z"}"#).is_ok());
+    }
+
+    #[test]
+    fn intent_text_keeps_integers() {
+        let intent = intent_from_json(r#"{"spec": {"estimated_monthly_cost": 12400}}"#).unwrap();
+        assert_eq!(
+            intent.to_string(),
+            r#"{"spec":{"estimated_monthly_cost":12400}}"#
+        );
+        assert_eq!(intent_from_json("{").unwrap_err().code(), "intent_syntax");
+        assert_eq!(
+            intent_from_json(r#""deploy everything""#).unwrap(),
+            json!("deploy everything")
+        );
+        let yaml = intent_from_json("apiVersion: gatehouse.dev/v1").unwrap_err();
+        assert_eq!(yaml.code(), "intent_syntax");
+        assert_eq!(
+            yaml.message(),
+            "intent is not valid JSON at line 1, column 1: expected value"
+        );
+    }
+}

@@ -1,0 +1,138 @@
+//! The one mapping from Gatehouse errors to JavaScript: a JS `Error` named `GatehouseError` whose
+//! `code` is the first record's stable code and whose `errors` holds every record
+//! (`ErrorDetail`, the decision contract's error JSON). Never a bare string.
+
+use gatehouse_core::{Diagnostic, ErrorDetail};
+use wasm_bindgen::JsValue;
+
+/// Codes this binding adds to the core's.
+pub(crate) mod code {
+    /// `evaluate` / `validateIntent` got something other than a plain object.
+    pub(crate) const INTENT_NOT_OBJECT: &str = "intent_not_object";
+    /// `evaluateJson` got something other than a string.
+    pub(crate) const ARGUMENT_NOT_STRING: &str = "argument_not_string";
+    /// A JS value that `JSON.stringify` cannot write (a `BigInt`, a cycle) or writes as nothing.
+    pub(crate) const NOT_JSON: &str = "value_not_json";
+    /// The core's `ContextError` code, also used when the context is not an object.
+    pub(crate) const CONTEXT_INVALID: &str = "context_invalid";
+    /// The bundle argument is neither `{files}` nor a `gatehouse bundle` document.
+    pub(crate) const BUNDLE_FORMAT: &str = "bundle_format";
+    /// A `gatehouse bundle` document whose digest does not match its files.
+    pub(crate) const BUNDLE_DIGEST_MISMATCH: &str = "bundle_digest_mismatch";
+    /// A `gatehouse bundle` document whose name or revision is not its manifest's.
+    pub(crate) const BUNDLE_MANIFEST_MISMATCH: &str = "bundle_manifest_mismatch";
+}
+
+/// Something the caller passed that cannot be used, as contract error records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Failure {
+    details: Vec<ErrorDetail>,
+}
+
+impl Failure {
+    /// One record.
+    pub(crate) fn new(detail: ErrorDetail) -> Self {
+        Self {
+            details: vec![detail],
+        }
+    }
+
+    /// The records of a core error.
+    pub(crate) fn from_diagnostic(error: &impl Diagnostic) -> Self {
+        Self {
+            details: error.details(),
+        }
+    }
+
+    /// The first record's code.
+    pub(crate) fn code(&self) -> &str {
+        self.details.first().map_or("internal", |d| d.code.as_str())
+    }
+
+    /// The message of the JS `Error`: the first record's message, with its position.
+    pub(crate) fn message(&self) -> String {
+        let Some(first) = self.details.first() else {
+            return "unknown error".to_owned();
+        };
+        match &first.span {
+            Some(span) if !span.file.is_empty() && !first.message.contains(&span.file) => {
+                format!(
+                    "{}:{}:{}: {}",
+                    span.file, span.line, span.column, first.message
+                )
+            }
+            _ => first.message.clone(),
+        }
+    }
+
+    /// The JS `Error` to throw.
+    pub(crate) fn into_js(self) -> JsValue {
+        let error = js_sys::Error::new(&self.message());
+        error.set_name("GatehouseError");
+        let records = serde_json::to_string(&self.details).unwrap_or_else(|_| "[]".to_owned());
+        set(&error, "code", &JsValue::from_str(self.code()));
+        set(&error, "errors", &crate::convert::parse_own_json(&records));
+        error.into()
+    }
+}
+
+/// Sets a property on an object this module just created (which cannot fail).
+fn set(target: &js_sys::Error, key: &str, value: &JsValue) {
+    // `Reflect.set` only fails on frozen objects and throwing setters; a fresh `Error` has neither.
+    let _ignored = js_sys::Reflect::set(target, &JsValue::from_str(key), value);
+}
+
+impl From<Failure> for JsValue {
+    fn from(failure: Failure) -> Self {
+        failure.into_js()
+    }
+}
+
+impl From<gatehouse_core::BundleError> for Failure {
+    fn from(error: gatehouse_core::BundleError) -> Self {
+        Self::from_diagnostic(&error)
+    }
+}
+
+impl From<gatehouse_core::IntentError> for Failure {
+    fn from(error: gatehouse_core::IntentError) -> Self {
+        Self::from_diagnostic(&error)
+    }
+}
+
+impl From<gatehouse_core::ContextError> for Failure {
+    fn from(error: gatehouse_core::ContextError) -> Self {
+        Self::from_diagnostic(&error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use gatehouse_core::{BundleError, Span};
+
+    use super::*;
+
+    #[test]
+    fn message_names_the_position_once() {
+        let failure = Failure::from(BundleError::RegoParse {
+            message: "unexpected token".to_owned(),
+            span: Some(Span {
+                file: "rules/x.rego".to_owned(),
+                line: 3,
+                column: 7,
+            }),
+        });
+        assert_eq!(failure.code(), "rego_parse");
+        assert_eq!(failure.message(), "rules/x.rego:3:7: unexpected token");
+
+        let already = Failure::from(BundleError::RegoParse {
+            message: "rules/x.rego:3:7: unexpected token".to_owned(),
+            span: Some(Span {
+                file: "rules/x.rego".to_owned(),
+                line: 3,
+                column: 7,
+            }),
+        });
+        assert_eq!(already.message(), "rules/x.rego:3:7: unexpected token");
+    }
+}

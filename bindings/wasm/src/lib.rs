@@ -1,0 +1,171 @@
+//! Gatehouse for JavaScript: the core engine behind a small wasm-bindgen API, so a page can show
+//! the violations the control plane will report while a deployment form is being filled in.
+//!
+//! ```js
+//! import init, { Engine, validateIntent } from "gatehouse-wasm";
+//! await init();
+//! const engine = new Engine(await (await fetch("/bundle.json")).json());
+//! const decision = engine.evaluate(intent, { now: new Date().toISOString() });
+//! ```
+//!
+//! This file only delegates: `convert` reads arguments and writes results, `error` turns every
+//! failure into a JS `Error` with a `code` and the structured `errors` list.
+//!
+//! There is no wall-clock limit on evaluation here: `wasm32-unknown-unknown` has no clock that
+//! regorus can read (`std::time::Instant` panics), so the engine is loaded with
+//! `Limits::time_limit` unset and a runaway policy is not stopped in the browser. A preview is
+//! advisory; the server's decision (which runs with a time limit) is authoritative.
+
+mod convert;
+mod error;
+
+use std::sync::OnceLock;
+
+use gatehouse_core::IntentSchema;
+use wasm_bindgen::prelude::*;
+
+use crate::error::Failure;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TYPES: &str = include_str!("types.d.ts");
+
+/// A loaded governance bundle. Loading parses and compiles every policy once; each evaluation
+/// then takes well under a millisecond.
+#[wasm_bindgen]
+pub struct Engine {
+    inner: gatehouse_core::Engine,
+}
+
+#[wasm_bindgen]
+impl Engine {
+    /// Loads a bundle: `{files: {path: text}}` or the document printed by `gatehouse bundle`
+    /// (whose digest must match its files). Throws a `GatehouseError` when the bundle does not
+    /// load (Rego syntax, a package without `deny`, a bad catalogue, ...), with the code and the
+    /// position.
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        #[wasm_bindgen(unchecked_param_type = "BundleInput")] bundle: JsValue,
+    ) -> Result<Engine, JsValue> {
+        let source = convert::bundle_from_js(&bundle)?;
+        let inner = gatehouse_core::Engine::load(&source).map_err(Failure::from)?;
+        Ok(Self { inner })
+    }
+
+    /// Evaluates an intent (a plain object, possibly a draft that fails the schema) in a context
+    /// (`{now, history?, evidence?, approvals?}`) and returns the decision as an object. Throws a
+    /// `GatehouseError` only for unusable arguments; policy errors deny inside the decision.
+    #[wasm_bindgen(unchecked_return_type = "Decision")]
+    pub fn evaluate(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "IntentInput")] intent: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "EvaluationContext")] context: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        self.decide_js(Stage::Admission, &intent, &context)
+    }
+
+    /// Evaluates the release gates (`gatehouse.gates.*`) over the pipeline's evidence
+    /// (`context.evidence`) for an approved intent, as the control plane does when a pipeline
+    /// reports success. Arguments, result and errors as for `evaluate`.
+    #[wasm_bindgen(js_name = evaluateGates, unchecked_return_type = "Decision")]
+    pub fn evaluate_gates(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "IntentInput")] intent: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "EvaluationContext")] context: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        self.decide_js(Stage::Gates, &intent, &context)
+    }
+
+    /// Like `evaluate`, with the intent and the context as JSON text, returning the decision's
+    /// exact JSON text: the same bytes as the CLI and the server.
+    /// Throws `argument_not_string` for anything but strings (wasm-bindgen's own string
+    /// conversion would read garbage memory).
+    #[wasm_bindgen(js_name = evaluateJson)]
+    pub fn evaluate_json(
+        &self,
+        #[wasm_bindgen(js_name = intentJson, unchecked_param_type = "string")] intent_json: JsValue,
+        #[wasm_bindgen(js_name = contextJson, unchecked_param_type = "string")]
+        context_json: JsValue,
+    ) -> Result<String, JsValue> {
+        self.decide_json(Stage::Admission, &intent_json, &context_json)
+    }
+
+    /// Like `evaluateGates`, with JSON text in and out (the exact bytes).
+    #[wasm_bindgen(js_name = evaluateGatesJson)]
+    pub fn evaluate_gates_json(
+        &self,
+        #[wasm_bindgen(js_name = intentJson, unchecked_param_type = "string")] intent_json: JsValue,
+        #[wasm_bindgen(js_name = contextJson, unchecked_param_type = "string")]
+        context_json: JsValue,
+    ) -> Result<String, JsValue> {
+        self.decide_json(Stage::Gates, &intent_json, &context_json)
+    }
+
+    /// The bundle's digest, `sha256:<hex>`: the same as the server's for the same bundle.
+    #[wasm_bindgen(getter, js_name = bundleDigest)]
+    pub fn bundle_digest(&self) -> String {
+        self.inner.info().digest.clone()
+    }
+}
+
+/// Which evaluation of the core to run.
+#[derive(Clone, Copy)]
+enum Stage {
+    /// `Engine::evaluate`: admission policies.
+    Admission,
+    /// `Engine::evaluate_gates`: release gates.
+    Gates,
+}
+
+impl Engine {
+    fn decide_js(
+        &self,
+        stage: Stage,
+        intent: &JsValue,
+        context: &JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let intent = convert::intent_from_js(intent)?;
+        let context = convert::context_from_js(context)?;
+        let decision = self.decide(stage, &intent, &context)?;
+        Ok(convert::parse_own_json(&decision))
+    }
+
+    fn decide_json(
+        &self,
+        stage: Stage,
+        intent: &JsValue,
+        context: &JsValue,
+    ) -> Result<String, JsValue> {
+        let intent = convert::text_from_js(intent, "intentJson")?;
+        let context = convert::text_from_js(context, "contextJson")?;
+        let context = convert::context_from_json(&context)?;
+        Ok(self.decide(stage, &intent, &context)?)
+    }
+
+    /// The core's decision JSON for intent text.
+    fn decide(
+        &self,
+        stage: Stage,
+        intent_json: &str,
+        context: &gatehouse_core::EvaluationContext,
+    ) -> Result<String, Failure> {
+        let intent = convert::intent_from_json(intent_json)?;
+        let decision = match stage {
+            Stage::Admission => self.inner.evaluate(&intent, context),
+            Stage::Gates => self.inner.evaluate_gates(&intent, context),
+        };
+        Ok(decision.to_json())
+    }
+}
+
+/// Checks an intent (a plain object) against the intent schema alone, without a bundle. Returns
+/// the schema errors, sorted by path; empty when the intent conforms.
+#[wasm_bindgen(js_name = validateIntent, unchecked_return_type = "SchemaError[]")]
+pub fn validate_intent(
+    #[wasm_bindgen(unchecked_param_type = "IntentInput")] intent: JsValue,
+) -> Result<JsValue, JsValue> {
+    static SCHEMA: OnceLock<IntentSchema> = OnceLock::new();
+    let intent = convert::intent_from_json(&convert::intent_from_js(&intent)?)?;
+    let errors = SCHEMA.get_or_init(IntentSchema::new).validate(&intent);
+    let text = serde_json::to_string(&errors).unwrap_or_else(|_| "[]".to_owned());
+    Ok(convert::parse_own_json(&text))
+}

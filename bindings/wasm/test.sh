@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# The WebAssembly bindings' tests, as `scripts/test.sh` runs them (step `wasm`):
+#   1. build.sh: the wasm artefact, once, into pkg/ (web) and pkg-node/ (Node);
+#   2. the bundle document (`gatehouse bundle`) that the page and the tests load;
+#   3. Node tests: the whole conformance corpus byte for byte, bad input, TypeScript types;
+#   4. the headless Chromium test (Debian's chromium, installed if missing).
+# Each step prints its command and duration. Usage: bash bindings/wasm/test.sh
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/../.." && pwd)"
+cd "$ROOT"
+
+now() { printf '%s' "$EPOCHREALTIME"; }
+elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+START="$(now)"
+step() {
+    local name=$1 t0
+    shift
+    t0="$(now)"
+    printf '\n[wasm-test] step: %s\n+' "$name"
+    printf ' %q' "$@"
+    printf '\n'
+    "$@"
+    printf '[wasm-test] step %s took %ss\n' "$name" "$(elapsed "$t0")"
+}
+
+as_root() {
+    if [[ $EUID -eq 0 ]]; then "$@"; else sudo "$@"; fi
+}
+
+pack_bundle() {
+    mkdir -p "$HERE/tests/.out"
+    cargo run --quiet --locked -p gatehouse-cli -- bundle --policies policies >"$HERE/tests/.out/bundle.json.tmp"
+    mv "$HERE/tests/.out/bundle.json.tmp" "$HERE/tests/.out/bundle.json"
+}
+
+step build bash "$HERE/build.sh"
+step "gatehouse bundle" pack_bundle
+step "node tests" node --test "$HERE/tests/conformance.test.mjs" "$HERE/tests/errors.test.mjs" \
+    "$HERE/tests/types.test.mjs"
+if [[ ! -x /usr/bin/chromium ]]; then
+    step "apt-get install chromium" as_root env DEBIAN_FRONTEND=noninteractive \
+        apt-get -o DPkg::Lock::Timeout=600 install -y chromium
+fi
+step "browser test" node --test "$HERE/tests/browser.test.mjs"
+printf '\n[wasm-test] all steps passed in %ss\n' "$(elapsed "$START")"

@@ -1,0 +1,112 @@
+// Headless Chromium (Debian's /usr/bin/chromium, driven by playwright-core; never a downloaded
+// browser) loads the preview page (www/) from a local server, which loads the browser package
+// (pkg/, --target web) and the bundle document printed by `gatehouse bundle`. The violations the
+// page renders must be those `gatehouse check` reports for the same intent and time. The page
+// then times `engine.evaluate` over 200 runs; the median is reported, not asserted.
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+
+import { chromium } from "playwright-core";
+
+import { OUT, POLICIES, ROOT, WASM_DIR, packedBundlePath } from "./helpers.mjs";
+
+const CHROMIUM = "/usr/bin/chromium";
+const NOW = "2026-11-23T12:00:00Z";
+const RUNS = 200;
+
+let server;
+let browser;
+let userDataDir;
+let baseUrl;
+
+before(async () => {
+  const bundle = packedBundlePath();
+  server = spawn(process.execPath, [join(WASM_DIR, "tests", "serve.mjs"), bundle], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const port = await new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.once("exit", (code) => reject(new Error(`server exited with ${code}`)));
+    server.stdout.setEncoding("utf8");
+    server.stdout.once("data", (line) => resolve(Number(/listening (\d+)/.exec(line)?.[1])));
+  });
+  baseUrl = `http://127.0.0.1:${port}`;
+  userDataDir = mkdtempSync(join(tmpdir(), "gatehouse-chromium-"));
+  browser = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  if (server?.pid) process.kill(server.pid, "SIGTERM");
+  if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
+});
+
+/** `gatehouse check --format json` for the page's intent at the same time. */
+function cliDecision() {
+  const run = spawnSync(
+    "cargo",
+    ["run", "--quiet", "--locked", "-p", "gatehouse-cli", "--", "check", "--format", "json",
+      "--policies", POLICIES, "--now", NOW, join(WASM_DIR, "www", "intent.json")],
+    { cwd: ROOT, encoding: "utf8" },
+  );
+  assert.ok(run.status === 0 || run.status === 1, `gatehouse check failed:\n${run.stderr}`);
+  return JSON.parse(run.stdout).results[0].decision;
+}
+
+test("the page renders the violations the CLI reports, and times evaluate", async () => {
+  const page = await browser.newPage();
+  const problems = [];
+  page.on("pageerror", (e) => problems.push(e.message));
+  await page.goto(`${baseUrl}/?now=${NOW}`);
+  await page.evaluate(() => window.gatehouseReady);
+  assert.deepEqual(problems, []);
+
+  const outcome = await page.locator("#outcome").getAttribute("data-outcome");
+  const rendered = await page.locator("#violations li").evaluateAll((items) =>
+    items.map((li) => [li.dataset.policy, li.dataset.path, li.dataset.status]),
+  );
+  const want = cliDecision();
+  assert.equal(outcome, want.outcome);
+  assert.ok(rendered.length >= 3, `only ${rendered.length} violations rendered`);
+  assert.deepEqual(rendered, want.violations.map((v) => [v.policy, v.path, v.status]));
+
+  // Editing the intent re-evaluates it.
+  const fixed = await page.evaluate(() => {
+    const area = document.getElementById("intent");
+    const intent = JSON.parse(area.value);
+    intent.spec.tags = "not a map";
+    area.value = JSON.stringify(intent, null, 2);
+    area.dispatchEvent(new Event("input"));
+    return [...document.querySelectorAll("#violations li")].map((li) => li.dataset.policy);
+  });
+  assert.deepEqual([...new Set(fixed)], ["schema.valid"]);
+  // Back to the page's intent for the timing and the screenshot.
+  await page.reload();
+  await page.evaluate(() => window.gatehouseReady);
+
+  const timing = await page.evaluate((runs) => window.benchmark(runs), RUNS);
+  console.log(
+    `chromium: median ${timing.median_ms.toFixed(3)} ms, mean ${timing.mean_ms.toFixed(3)} ms per evaluate over ${timing.runs} runs (crossOriginIsolated: ${timing.crossOriginIsolated})`,
+  );
+  mkdirSync(OUT, { recursive: true });
+  writeFileSync(join(OUT, "browser-timing.json"), `${JSON.stringify(timing)}\n`);
+  await page.screenshot({ path: join(OUT, "browser.png"), fullPage: true });
+  assert.ok(timing.median_ms > 0);
+});

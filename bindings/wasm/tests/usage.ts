@@ -1,0 +1,50 @@
+// Type-checked (never run) by types.test.mjs with `tsc --noEmit`: the package's .d.ts must type
+// this usage, and reject the marked misuses.
+import init, {
+  Engine,
+  validateIntent,
+  type Decision,
+  type DeploymentIntent,
+  type EvaluationContext,
+  type GatehouseError,
+  type PackedBundle,
+  type SchemaError,
+  type Violation,
+} from "../pkg/gatehouse_wasm.js";
+
+export async function preview(bundle: PackedBundle, intent: DeploymentIntent): Promise<string[]> {
+  await init();
+  const engine = new Engine(bundle);
+  const digest: string = engine.bundleDigest;
+  const context: EvaluationContext = { now: new Date().toISOString() };
+  const decision: Decision = engine.evaluate(intent, context);
+  const gates: Decision = engine.evaluateGates(intent, { ...context, evidence: { smoke: [] } });
+  const text: string = engine.evaluateJson(JSON.stringify(intent), JSON.stringify(context));
+  const schemaErrors: SchemaError[] = validateIntent({ apiVersion: "gatehouse.dev/v1" });
+  const blocking: Violation[] = decision.violations.filter((v) => v.status === "blocking");
+  if (decision.outcome === "needs_approval") {
+    console.log(decision.violations.map((v) => v.override_role ?? ""));
+  }
+  engine.free();
+  return [digest, gates.outcome, text, ...schemaErrors.map((e) => e.path), ...blocking.map((v) => v.message)];
+}
+
+export function describe(error: unknown): string {
+  const e = error as GatehouseError;
+  return `${e.code}: ${e.errors.map((d) => `${d.message} ${d.span?.file ?? ""}:${d.span?.line ?? 0}`).join("; ")}`;
+}
+
+export function misuses(engine: Engine, intent: DeploymentIntent, decision: Decision): void {
+  // @ts-expect-error the context needs `now`
+  engine.evaluate(intent, {});
+  // @ts-expect-error intents are objects; JSON text goes to evaluateJson
+  engine.evaluate(JSON.stringify(intent), { now: "2026-11-23T12:00:00Z" });
+  // @ts-expect-error evaluateJson takes text
+  engine.evaluateJson(intent, "{}");
+  // @ts-expect-error outcomes are allow | needs_approval | deny
+  if (decision.outcome === "maybe") return;
+  // @ts-expect-error a bundle is {files} or a `gatehouse bundle` document
+  new Engine({ rules: {} });
+  // @ts-expect-error the digest is read-only
+  engine.bundleDigest = "sha256:0";
+}
