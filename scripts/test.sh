@@ -25,6 +25,7 @@ step lint cargo clippy --workspace --all-targets --locked -- -D warnings
 step unit cargo test --workspace --all-targets --locked
 step doc cargo test --workspace --doc --locked
 step rego cargo run --quiet --locked -p gatehouse-cli -- test policies
+step python bash bindings/python/test.sh
 step wasm bash bindings/wasm/test.sh
 
 printf '\nSteps:\n'

@@ -1,0 +1,99 @@
+"""Gatehouse: policy-as-code for deployments, in-process.
+
+Load a governance bundle once, then evaluate deployment intents against it::
+
+    from gatehouse import Engine
+
+    engine = Engine.from_directory("policies")
+    decision = engine.evaluate(intent)          # a dict, or JSON / YAML text
+    if not decision.allowed:
+        for violation in decision.blocking:
+            print(violation.policy, violation.path, violation.message)
+    stored = decision.to_json()                 # the contract's bytes, as the CLI prints them
+
+Decisions are the same, byte for byte, as the CLI's and every other front end's for the same
+intent, bundle and context. See :mod:`gatehouse.lifecycle` for the hash-chained deployment events
+and :mod:`gatehouse.fastapi` for the FastAPI integration.
+"""
+
+from gatehouse.decision import (
+    BundleInfo,
+    Decision,
+    Enforcement,
+    ErrorRecord,
+    Outcome,
+    Policy,
+    PolicyStage,
+    SchemaError,
+    Severity,
+    Span,
+    Violation,
+    ViolationStatus,
+)
+from gatehouse.engine import (
+    DEFAULT_MANIFEST,
+    DEFAULT_TIME_LIMIT,
+    Approval,
+    Engine,
+    HistoryEntry,
+    IntentInput,
+    intent_schema,
+)
+from gatehouse.errors import (
+    BundleError,
+    ChainError,
+    ContextError,
+    ErrorDict,
+    GatehouseError,
+    IllegalTransitionError,
+    IntentError,
+    LifecycleError,
+)
+from gatehouse.lifecycle import (
+    DeploymentStatus,
+    Event,
+    EventType,
+    State,
+    next_state,
+    replay,
+    start_deployment,
+    verify_chain,
+)
+
+__all__ = [
+    "DEFAULT_MANIFEST",
+    "DEFAULT_TIME_LIMIT",
+    "Approval",
+    "BundleError",
+    "BundleInfo",
+    "ChainError",
+    "ContextError",
+    "Decision",
+    "DeploymentStatus",
+    "Enforcement",
+    "Engine",
+    "ErrorDict",
+    "ErrorRecord",
+    "Event",
+    "EventType",
+    "GatehouseError",
+    "HistoryEntry",
+    "IllegalTransitionError",
+    "IntentError",
+    "IntentInput",
+    "LifecycleError",
+    "Outcome",
+    "Policy",
+    "PolicyStage",
+    "SchemaError",
+    "Severity",
+    "Span",
+    "State",
+    "Violation",
+    "ViolationStatus",
+    "intent_schema",
+    "next_state",
+    "replay",
+    "start_deployment",
+    "verify_chain",
+]

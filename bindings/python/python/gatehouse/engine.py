@@ -1,0 +1,264 @@
+"""The :class:`Engine`: a loaded governance bundle that turns intents into decisions."""
+
+from __future__ import annotations
+
+import json
+import os
+from types import MappingProxyType
+from typing import Any, Dict, List, Mapping, Optional, Sequence, TypedDict, Union
+
+from gatehouse import _native
+from gatehouse._time import TimeLike, rfc3339
+from gatehouse.decision import Decision, Policy, SchemaError
+from gatehouse.errors import BundleError, IntentError
+
+__all__ = [
+    "DEFAULT_MANIFEST",
+    "DEFAULT_TIME_LIMIT",
+    "Approval",
+    "Engine",
+    "HistoryEntry",
+    "IntentInput",
+    "intent_schema",
+]
+
+DEFAULT_TIME_LIMIT = 2.0
+"""Wall-clock limit of one evaluation, in seconds, as the CLI sets it. A policy that runs longer
+makes the decision ``deny`` with a ``limit_exceeded`` error."""
+
+DEFAULT_MANIFEST: Mapping[str, str] = MappingProxyType({"name": "inline", "revision": "unversioned"})
+"""The manifest of an :class:`Engine` built from dicts when no ``manifest`` is given."""
+
+IntentInput = Union[Mapping[str, Any], str, bytes]
+"""An intent: the parsed document (a dict), or its JSON or YAML text (``str`` or UTF-8
+``bytes``)."""
+
+
+class _ApprovalRequired(TypedDict):
+    by: str
+    role: str
+
+
+class Approval(_ApprovalRequired, total=False):
+    """An approval recorded outside the intent (e.g. by the control plane's approval endpoint):
+    who (``by``, an email), in which ``role``, and optionally when (``at``) and a ``comment``."""
+
+    at: str
+    comment: str
+
+
+class _HistoryEntryRequired(TypedDict):
+    deployment_id: str
+    service: str
+    environment: str
+    artifact: str
+    state: str
+
+
+class HistoryEntry(_HistoryEntryRequired, total=False):
+    """An earlier deployment, as the control plane reports it; ``finished_at`` is RFC 3339."""
+
+    finished_at: str
+
+
+def intent_schema() -> Dict[str, Any]:
+    """The DeploymentIntent JSON Schema (draft 2020-12), as a fresh dict."""
+    return _native.intent_schema()
+
+
+def _intent_arg(intent: IntentInput) -> Union[Dict[str, Any], str]:
+    if isinstance(intent, (dict, str)):
+        return intent
+    if isinstance(intent, bytes):
+        try:
+            return intent.decode("utf-8")
+        except UnicodeDecodeError as e:
+            message = f"intent is not valid UTF-8 text: {e}"
+            raise IntentError(message, [{"code": "intent_syntax", "message": message}]) from None
+    if isinstance(intent, Mapping):
+        return dict(intent)
+    raise TypeError(
+        "intent must be a dict (the parsed intent) or str/bytes (JSON or YAML text), "
+        f"not {type(intent).__name__}"
+    )
+
+
+def _context(
+    now: TimeLike,
+    history: Optional[Sequence[HistoryEntry]],
+    evidence: Any,
+    approvals: Optional[Sequence[Approval]],
+) -> Dict[str, Any]:
+    context: Dict[str, Any] = {"now": rfc3339(now)}
+    if history is not None:
+        context["history"] = list(history)
+    if evidence is not None:
+        context["evidence"] = evidence
+    if approvals is not None:
+        context["approvals"] = list(approvals)
+    return context
+
+
+class Engine:
+    """A loaded, compiled governance bundle. Immutable and thread-safe: share one engine between
+    threads; evaluation releases the GIL, so a thread pool scales with the cores.
+
+    Build it from a directory (:meth:`from_directory`), from a bundle's files (:meth:`from_files`),
+    or from dicts::
+
+        Engine(
+            policies={"rules/tags.rego": "package gatehouse.policies.tags ..."},
+            data={"governance": {"catalog": {...}, "reference": {...}}},
+            manifest={"name": "my-bundle", "revision": "2026.11.23-1"},
+        )
+
+    With dicts, ``policies`` maps bundle paths of Rego modules (``*.rego``; ``*_test.rego`` files
+    are Rego unit tests and take no part in decisions) to their source; ``data`` is the whole
+    ``data`` document the policies read (the catalogue under ``governance.catalog``, exemptions
+    under ``governance.exemptions``, reference data under ``governance.reference``) and, when not
+    empty, becomes the bundle file ``data/data.json`` (compact JSON, sorted keys); ``manifest`` is
+    ``{"name", "revision", "description"?}`` and becomes ``bundle.json`` (default
+    :data:`DEFAULT_MANIFEST`). The bundle digest covers those files, so it differs from the digest
+    of the same policies loaded from a directory whose data is split into several files.
+
+    A bundle that does not load raises :class:`~gatehouse.errors.BundleError`.
+    """
+
+    __slots__ = ("_native", "_policies")
+
+    def __init__(
+        self,
+        policies: Mapping[str, str],
+        data: Optional[Mapping[str, Any]] = None,
+        *,
+        manifest: Optional[Mapping[str, str]] = None,
+        time_limit: float = DEFAULT_TIME_LIMIT,
+    ) -> None:
+        files: Dict[str, str] = {}
+        for path, text in policies.items():
+            if not path.endswith(".rego"):
+                message = (
+                    f"`policies` maps paths of Rego modules (`*.rego`), and `{path}` is not one; "
+                    "pass the data document as `data` and the manifest as `manifest`"
+                )
+                raise BundleError(message, [{"code": "bundle_unexpected_file", "message": message}])
+            files[path] = text
+        files["bundle.json"] = json.dumps(dict(manifest if manifest is not None else DEFAULT_MANIFEST))
+        if data:
+            files["data/data.json"] = json.dumps(
+                data, sort_keys=True, separators=(",", ":"), allow_nan=False
+            )
+        self._native = _native.Engine.from_files(files, float(time_limit))
+        self._policies: Optional[Mapping[str, Policy]] = None
+
+    @classmethod
+    def _wrap(cls, native: _native.Engine) -> Engine:
+        engine = cls.__new__(cls)
+        engine._native = native
+        engine._policies = None
+        return engine
+
+    @classmethod
+    def from_directory(
+        cls,
+        path: Union[str, "os.PathLike[str]"],
+        *,
+        overlay: Optional[Mapping[str, str]] = None,
+        time_limit: float = DEFAULT_TIME_LIMIT,
+    ) -> Engine:
+        """Loads the bundle in ``path`` (``bundle.json``, ``*.rego``, ``data/**/*.json``; hidden
+        folders and ``examples/``, ``conformance/``, ``target/`` are skipped), as
+        ``gatehouse check --policies`` does. ``overlay`` adds or replaces files (bundle path to
+        text), e.g. to try a new policy against a bundle. Spans in errors name the files under
+        ``path``."""
+        native = _native.Engine.from_directory(os.fspath(path), dict(overlay or {}), float(time_limit))
+        return cls._wrap(native)
+
+    @classmethod
+    def from_files(
+        cls, files: Mapping[str, str], *, time_limit: float = DEFAULT_TIME_LIMIT
+    ) -> Engine:
+        """Loads a bundle given as its files: bundle path (``bundle.json``, ``rules/x.rego``,
+        ``data/catalog.json``) to text. The same files give the same digest as
+        :meth:`from_directory`."""
+        return cls._wrap(_native.Engine.from_files(dict(files), float(time_limit)))
+
+    @property
+    def bundle_name(self) -> str:
+        """The manifest's name."""
+        return self._native.bundle_name
+
+    @property
+    def bundle_revision(self) -> str:
+        """The manifest's revision."""
+        return self._native.bundle_revision
+
+    @property
+    def bundle_digest(self) -> str:
+        """``sha256:<hex>`` over the bundle's manifest, policy modules and data files."""
+        return self._native.bundle_digest
+
+    @property
+    def policies(self) -> Mapping[str, Policy]:
+        """The catalogue: policy id to metadata (``schema.valid`` included), read-only."""
+        if self._policies is None:
+            self._policies = MappingProxyType(
+                {pid: Policy(id=pid, **meta) for pid, meta in self._native.catalog().items()}
+            )
+        return self._policies
+
+    def evaluate(
+        self,
+        intent: IntentInput,
+        *,
+        now: TimeLike = None,
+        history: Optional[Sequence[HistoryEntry]] = None,
+        evidence: Any = None,
+        approvals: Optional[Sequence[Approval]] = None,
+    ) -> Decision:
+        """Evaluates an intent and returns the decision.
+
+        ``intent`` is the parsed intent (a dict) or its JSON or YAML text. ``now`` is the decision
+        time: a timezone-aware ``datetime`` or RFC 3339 text; ``None`` reads the clock (UTC, to
+        the second). ``history`` lists earlier deployments, ``evidence`` is pipeline evidence for
+        release gates and ``approvals`` are approvals recorded outside the intent.
+
+        An intent that breaks the schema or a policy that fails gives a ``deny`` decision, not an
+        exception. Raises :class:`~gatehouse.errors.IntentError` for text that is not JSON or
+        YAML, :class:`~gatehouse.errors.ContextError` for an invalid ``now``, ``history``,
+        ``evidence`` or ``approvals``, and :class:`TypeError` for an intent that is neither a
+        dict nor text.
+        """
+        context = _context(now, history, evidence, approvals)
+        outcome, text = self._native.evaluate(_intent_arg(intent), context)
+        return Decision._from_core(outcome, text)
+
+    def evaluate_gates(
+        self,
+        intent: IntentInput,
+        *,
+        now: TimeLike = None,
+        history: Optional[Sequence[HistoryEntry]] = None,
+        evidence: Any = None,
+        approvals: Optional[Sequence[Approval]] = None,
+    ) -> Decision:
+        """Evaluates the release gates (``gatehouse.gates.*``) of an approved intent over the
+        pipeline's ``evidence``, when the pipeline reports success: ``allow`` means the deployment
+        may become ``SUCCESS``; anything else makes it ``FAILED``, with the gate violations to
+        record on the event. Missing evidence fails the gates that need it. Arguments and errors
+        as :meth:`evaluate`."""
+        context = _context(now, history, evidence, approvals)
+        outcome, text = self._native.evaluate_gates(_intent_arg(intent), context)
+        return Decision._from_core(outcome, text)
+
+    def validate_intent(self, intent: IntentInput) -> List[SchemaError]:
+        """The intent's schema errors, sorted by path; empty when it conforms. Raises
+        :class:`~gatehouse.errors.IntentError` for text that is not JSON or YAML."""
+        return [SchemaError(**e) for e in self._native.validate_intent(_intent_arg(intent))]
+
+    def intent_schema(self) -> Dict[str, Any]:
+        """The DeploymentIntent JSON Schema (draft 2020-12) this engine validates against."""
+        return intent_schema()
+
+    def __repr__(self) -> str:
+        return f"<Engine {self.bundle_name} {self.bundle_revision} {self.bundle_digest}>"

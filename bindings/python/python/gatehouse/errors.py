@@ -1,0 +1,112 @@
+"""The exceptions Gatehouse raises.
+
+Every one is a :class:`GatehouseError`, itself a :class:`ValueError`, and carries the structured
+error records of the decision contract, ``{code, message, help?, policy?, path?, span?}``, through
+:meth:`GatehouseError.errors`. Catch the subclass for the step that failed:
+
+- :class:`BundleError`: the bundle does not load (missing directory, unreadable file, Rego that
+  does not parse or compile, a policy package without ``deny``, an invalid catalogue, exemption or
+  data file). No engine is built, so nothing can be allowed.
+- :class:`IntentError`: intent text that is not JSON or YAML, or is too large. An intent that
+  parses but breaks the schema is not an error: its decision is ``deny`` with ``schema.valid``
+  violations.
+- :class:`ContextError`: ``now``, ``history``, ``evidence`` or ``approvals`` do not match their
+  format.
+- :class:`LifecycleError`: lifecycle records (events, statuses, state and event type names, event
+  times) that do not match their format; its subclasses :class:`ChainError` (a broken hash chain)
+  and :class:`IllegalTransitionError` (an event the deployment's state does not accept).
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import List, Sequence, Tuple, Type, TypedDict
+
+__all__ = [
+    "BundleError",
+    "ChainError",
+    "ContextError",
+    "ErrorDict",
+    "GatehouseError",
+    "IllegalTransitionError",
+    "IntentError",
+    "LifecycleError",
+    "SpanDict",
+]
+
+
+class SpanDict(TypedDict):
+    """A source position: ``file`` (bundle path, or empty for intent text), 1-based ``line`` and
+    ``column``."""
+
+    file: str
+    line: int
+    column: int
+
+
+class _ErrorDictRequired(TypedDict):
+    code: str
+    message: str
+
+
+class ErrorDict(_ErrorDictRequired, total=False):
+    """One error record of the decision contract: a stable ``code``, a ``message`` for people, and
+    where known a ``help`` text, the ``policy`` id, the field ``path`` and the source ``span``."""
+
+    help: str
+    policy: str
+    path: str
+    span: SpanDict
+
+
+class GatehouseError(ValueError):
+    """Base class of every Gatehouse error.
+
+    ``str(error)`` is the message; :meth:`errors` gives the structured records and :attr:`code`
+    the first record's code.
+    """
+
+    def __init__(self, message: str, errors: Sequence[ErrorDict] = ()) -> None:
+        super().__init__(message)
+        self.message = message
+        self._errors: List[ErrorDict] = [copy.deepcopy(e) for e in errors]
+
+    def errors(self) -> List[ErrorDict]:
+        """The error records (a fresh copy), in the contract's JSON shape."""
+        return copy.deepcopy(self._errors)
+
+    @property
+    def code(self) -> str:
+        """The first record's stable code (e.g. ``rego_parse``), or ``""`` when there is none."""
+        return self._errors[0]["code"] if self._errors else ""
+
+    def __reduce__(self) -> Tuple[Type[GatehouseError], Tuple[str, List[ErrorDict]]]:
+        return (type(self), (self.message, self._errors))
+
+
+class BundleError(GatehouseError):
+    """The bundle does not load, so there is no engine and nothing can be allowed."""
+
+
+class IntentError(GatehouseError):
+    """Intent text that cannot be read as JSON or YAML (``intent_syntax``) or is too large."""
+
+
+class ContextError(GatehouseError):
+    """``now``, ``history``, ``evidence`` or ``approvals`` do not match their format
+    (``context_invalid``)."""
+
+
+class LifecycleError(GatehouseError):
+    """A lifecycle record that does not match its format (``event_invalid``, ``status_invalid``,
+    ``timestamp_invalid``); base of :class:`ChainError` and :class:`IllegalTransitionError`."""
+
+
+class ChainError(LifecycleError):
+    """A broken hash chain (``chain_empty``, ``chain_sequence``, ``chain_deployment``,
+    ``chain_prev_hash``, ``chain_hash``, ``chain_time``): stored events were changed, dropped in
+    the middle or reordered."""
+
+
+class IllegalTransitionError(LifecycleError):
+    """An event that the deployment's state does not accept (``illegal_transition``)."""

@@ -1,0 +1,134 @@
+//! The one mapping of core errors to Python exceptions. The classes live in `gatehouse.errors`
+//! (pure Python, so they can carry methods under the stable ABI); each is raised with a message
+//! and the contract's error records `{code, message, help?, policy?, path?, span?}`.
+
+use std::path::Path;
+
+use gatehouse_core::bundle_dir::BundleDirError;
+use gatehouse_core::{
+    BundleError, ChainError, ContextError, Diagnostic, ErrorDetail, IntentError, TimestampError,
+    TransitionError,
+};
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::PyModule;
+
+use crate::convert;
+
+/// Code of a bundle directory that cannot be read (missing, unreadable file).
+const BUNDLE_UNREADABLE: &str = "bundle_unreadable";
+/// Code of an illegal lifecycle transition (the core's `ChainError::Transition` code).
+const ILLEGAL_TRANSITION: &str = "illegal_transition";
+/// Code of an event record that does not match the event format (as `gatehouse events verify`).
+pub const EVENT_INVALID: &str = "event_invalid";
+/// Code of a deployment status or state name that does not match its format.
+pub const STATUS_INVALID: &str = "status_invalid";
+/// Code of an event time that is not an RFC 3339 timestamp.
+const TIMESTAMP_INVALID: &str = "timestamp_invalid";
+
+/// The exception classes of `gatehouse.errors`.
+#[derive(Debug, Clone, Copy)]
+pub enum Class {
+    /// `BundleError`: the bundle does not load.
+    Bundle,
+    /// `IntentError`: intent text that is not JSON or YAML.
+    Intent,
+    /// `ContextError`: `now`, `history`, `evidence` or `approvals` do not match their format.
+    Context,
+    /// `LifecycleError`: event or status records that do not match their format.
+    Lifecycle,
+    /// `ChainError`: a broken hash chain.
+    Chain,
+    /// `IllegalTransitionError`: an event the deployment's state does not accept.
+    Transition,
+}
+
+impl Class {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Bundle => "BundleError",
+            Self::Intent => "IntentError",
+            Self::Context => "ContextError",
+            Self::Lifecycle => "LifecycleError",
+            Self::Chain => "ChainError",
+            Self::Transition => "IllegalTransitionError",
+        }
+    }
+}
+
+static ERRORS_MODULE: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
+
+/// Builds an exception of `class` with its message and records.
+pub fn raise(py: Python<'_>, class: Class, message: String, details: &[ErrorDetail]) -> PyErr {
+    let build = || -> PyResult<PyErr> {
+        let module = ERRORS_MODULE.get_or_try_init(py, || {
+            PyModule::import(py, "gatehouse.errors").map(Bound::unbind)
+        })?;
+        let records = convert::serialize_to_python(py, &details)?;
+        let exception = module
+            .bind(py)
+            .getattr(class.name())?
+            .call1((message, records))?;
+        Ok(PyErr::from_value(exception))
+    };
+    build().unwrap_or_else(|e| e)
+}
+
+/// A bundle that does not load. `root` is the directory it was read from: spans, relative to the
+/// bundle, are joined to it so they name real files.
+pub fn bundle(py: Python<'_>, error: &BundleError, root: Option<&Path>) -> PyErr {
+    let mut details = error.details();
+    if let Some(root) = root {
+        for span in details.iter_mut().filter_map(|d| d.span.as_mut()) {
+            span.file = root.join(&span.file).display().to_string();
+        }
+    }
+    raise(py, Class::Bundle, error.to_string(), &details)
+}
+
+/// A bundle directory that cannot be read.
+pub fn bundle_dir(py: Python<'_>, error: &BundleDirError) -> PyErr {
+    let detail = ErrorDetail::new(BUNDLE_UNREADABLE, error.to_string())
+        .with_help("pass the directory that holds `bundle.json`, the `.rego` modules and `data/`");
+    raise(py, Class::Bundle, error.to_string(), &[detail])
+}
+
+/// Intent text that cannot be read.
+pub fn intent(py: Python<'_>, error: &IntentError) -> PyErr {
+    raise(py, Class::Intent, error.to_string(), &error.details())
+}
+
+/// An evaluation context that does not match its format.
+pub fn context(py: Python<'_>, error: &ContextError) -> PyErr {
+    raise(py, Class::Context, error.to_string(), &error.details())
+}
+
+/// A broken chain; an intact chain with an illegal transition is an `IllegalTransitionError`.
+pub fn chain(py: Python<'_>, error: &ChainError) -> PyErr {
+    let class = match error {
+        ChainError::Transition { .. } => Class::Transition,
+        _ => Class::Chain,
+    };
+    let detail = ErrorDetail::new(error.code(), error.to_string());
+    raise(py, class, error.to_string(), &[detail])
+}
+
+/// An event that the deployment's state does not accept.
+pub fn transition(py: Python<'_>, error: &TransitionError) -> PyErr {
+    let detail = ErrorDetail::new(ILLEGAL_TRANSITION, error.to_string());
+    raise(py, Class::Transition, error.to_string(), &[detail])
+}
+
+/// A lifecycle record (event, status, state or event type) that does not match its format.
+pub fn record(py: Python<'_>, code: &str, message: String) -> PyErr {
+    let detail = ErrorDetail::new(code, message.clone());
+    raise(py, Class::Lifecycle, message, &[detail])
+}
+
+/// An event time that is not an RFC 3339 timestamp.
+pub fn timestamp(py: Python<'_>, error: &TimestampError) -> PyErr {
+    let detail = ErrorDetail::new(TIMESTAMP_INVALID, error.to_string()).with_help(
+        "give a timezone-aware `datetime` or an RFC 3339 text such as `2026-11-23T12:00:00Z`",
+    );
+    raise(py, Class::Lifecycle, error.to_string(), &[detail])
+}

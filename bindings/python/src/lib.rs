@@ -1,0 +1,288 @@
+//! `gatehouse._native`: the Gatehouse core for Python. Delegation only: arguments are converted
+//! (`convert`), the core decides with the GIL released, and core errors become the exceptions of
+//! `gatehouse.errors` (`error`). The typed, documented API is the pure-Python package on top.
+
+mod convert;
+mod error;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use gatehouse_core::{
+    BundleSource, Decision, DeploymentStatus, EngineOptions, EvaluationContext, Event, EventType,
+    IntentSchema, Limits, NewEvent, State, Timestamp, parse_intent,
+};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::PyString;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+/// A loaded, compiled governance bundle. Immutable and thread-safe: evaluation releases the GIL.
+#[pyclass(name = "Engine", module = "gatehouse._native", frozen)]
+pub struct Engine {
+    inner: gatehouse_core::Engine,
+}
+
+impl Engine {
+    fn load(
+        py: Python<'_>,
+        source: &BundleSource,
+        time_limit: f64,
+        root: Option<&std::path::Path>,
+    ) -> PyResult<Self> {
+        let limit = Duration::try_from_secs_f64(time_limit)
+            .ok()
+            .filter(|d| !d.is_zero())
+            .ok_or_else(|| {
+                PyValueError::new_err(format!(
+                    "`time_limit` must be a positive number of seconds, not {time_limit}"
+                ))
+            })?;
+        let options = EngineOptions {
+            limits: Limits {
+                time_limit: Some(limit),
+            },
+        };
+        py.detach(|| gatehouse_core::Engine::load_with(source, options))
+            .map(|inner| Self { inner })
+            .map_err(|e| error::bundle(py, &e, root))
+    }
+
+    /// Converts the arguments, runs `stage` with the GIL released and returns the outcome and
+    /// the decision's contract JSON.
+    fn decide(
+        &self,
+        py: Python<'_>,
+        intent: &Bound<'_, PyAny>,
+        context: &Bound<'_, PyAny>,
+        stage: fn(&gatehouse_core::Engine, &Value, &EvaluationContext) -> Decision,
+    ) -> PyResult<(&'static str, String)> {
+        let context = convert::to_value(context, "context")?;
+        let context =
+            EvaluationContext::from_json_value(context).map_err(|e| error::context(py, &e))?;
+        let intent = Self::intent_value(py, intent)?;
+        Ok(py.detach(|| {
+            let decision = stage(&self.inner, &intent, &context);
+            (decision.outcome.as_str(), decision.to_json())
+        }))
+    }
+
+    /// The intent as a JSON value: text is parsed (JSON or YAML), a dict is converted.
+    fn intent_value(py: Python<'_>, intent: &Bound<'_, PyAny>) -> PyResult<Value> {
+        match intent.cast::<PyString>() {
+            Ok(text) => {
+                let text = text.to_cow()?;
+                py.detach(|| parse_intent(&text))
+                    .map_err(|e| error::intent(py, &e))
+            }
+            Err(_) => convert::to_value(intent, "intent"),
+        }
+    }
+}
+
+#[pymethods]
+impl Engine {
+    /// Loads the bundle in `path`, with `overlay` files added or replacing its own.
+    #[staticmethod]
+    fn from_directory(
+        py: Python<'_>,
+        path: PathBuf,
+        overlay: BTreeMap<String, String>,
+        time_limit: f64,
+    ) -> PyResult<Self> {
+        let mut source = py
+            .detach(|| BundleSource::from_dir(&path))
+            .map_err(|e| error::bundle_dir(py, &e))?;
+        source.files.extend(overlay);
+        Self::load(py, &source, time_limit, Some(&path))
+    }
+
+    /// Loads a bundle given as bundle path to file text.
+    #[staticmethod]
+    fn from_files(
+        py: Python<'_>,
+        files: BTreeMap<String, String>,
+        time_limit: f64,
+    ) -> PyResult<Self> {
+        Self::load(py, &BundleSource { files }, time_limit, None)
+    }
+
+    /// The manifest's name.
+    #[getter]
+    fn bundle_name(&self) -> &str {
+        &self.inner.info().name
+    }
+
+    /// The manifest's revision.
+    #[getter]
+    fn bundle_revision(&self) -> &str {
+        &self.inner.info().revision
+    }
+
+    /// `sha256:<hex>` over the bundle's files.
+    #[getter]
+    fn bundle_digest(&self) -> &str {
+        &self.inner.info().digest
+    }
+
+    /// Policy id to catalogue metadata.
+    fn catalog<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let catalog: BTreeMap<&str, _> = self.inner.catalog().iter().collect();
+        convert::serialize_to_python(py, &catalog)
+    }
+
+    /// Evaluates an intent (text or dict) for admission in a context dict; returns the outcome and
+    /// the decision's contract JSON.
+    fn evaluate(
+        &self,
+        py: Python<'_>,
+        intent: &Bound<'_, PyAny>,
+        context: &Bound<'_, PyAny>,
+    ) -> PyResult<(&'static str, String)> {
+        self.decide(py, intent, context, gatehouse_core::Engine::evaluate)
+    }
+
+    /// Evaluates the release gates over the pipeline's evidence, as [`Self::evaluate`].
+    fn evaluate_gates(
+        &self,
+        py: Python<'_>,
+        intent: &Bound<'_, PyAny>,
+        context: &Bound<'_, PyAny>,
+    ) -> PyResult<(&'static str, String)> {
+        self.decide(py, intent, context, gatehouse_core::Engine::evaluate_gates)
+    }
+
+    /// The intent's schema errors (`path`, `message`, `keyword`, `expected`), empty when valid.
+    fn validate_intent<'py>(
+        &self,
+        py: Python<'py>,
+        intent: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let intent = Self::intent_value(py, intent)?;
+        let errors = py.detach(|| self.inner.schema().validate(&intent));
+        convert::serialize_to_python(py, &errors)
+    }
+}
+
+/// The intent JSON Schema (draft 2020-12).
+#[pyfunction]
+fn intent_schema(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
+    convert::to_python(py, &IntentSchema::as_json())
+}
+
+fn timestamp(py: Python<'_>, at: &str) -> PyResult<Timestamp> {
+    Timestamp::parse(at).map_err(|e| error::timestamp(py, &e))
+}
+
+/// Reads a lifecycle record (event, status, state, event type) with the core's serde format.
+fn record<T: DeserializeOwned>(
+    py: Python<'_>,
+    obj: &Bound<'_, PyAny>,
+    what: &str,
+    code: &str,
+) -> PyResult<T> {
+    let value = convert::to_value(obj, what)?;
+    serde_json::from_value(value).map_err(|e| error::record(py, code, format!("`{what}`: {e}")))
+}
+
+fn event_type(py: Python<'_>, name: &str) -> PyResult<EventType> {
+    serde_json::from_value(Value::from(name)).map_err(|_| {
+        let known: Vec<&str> = EventType::ALL.iter().map(|e| e.as_str()).collect();
+        error::record(
+            py,
+            error::EVENT_INVALID,
+            format!(
+                "unknown event type `{name}`; expected one of {}",
+                known.join(", ")
+            ),
+        )
+    })
+}
+
+/// A new deployment: its status and its first, `requested`, event.
+#[pyfunction]
+fn start_deployment<'py>(
+    py: Python<'py>,
+    deployment_id: &str,
+    at: &str,
+    actor: &str,
+    data: &Bound<'py, PyAny>,
+) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
+    let at = timestamp(py, at)?;
+    let data = convert::to_value(data, "data")?;
+    let (status, event) = DeploymentStatus::start(deployment_id, at, actor, data);
+    Ok((
+        convert::serialize_to_python(py, &status)?,
+        convert::serialize_to_python(py, &event)?,
+    ))
+}
+
+/// The next hash-chained event after `status`, and the status it leads to.
+#[pyfunction]
+fn append_event<'py>(
+    py: Python<'py>,
+    status: &Bound<'py, PyAny>,
+    event_type: &str,
+    at: &str,
+    actor: &str,
+    data: &Bound<'py, PyAny>,
+) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
+    let status: DeploymentStatus = record(py, status, "status", error::STATUS_INVALID)?;
+    let new = NewEvent {
+        kind: self::event_type(py, event_type)?,
+        at: timestamp(py, at)?,
+        actor: actor.to_owned(),
+        data: convert::to_value(data, "data")?,
+    };
+    let (status, event) = status.append(new).map_err(|e| error::transition(py, &e))?;
+    Ok((
+        convert::serialize_to_python(py, &status)?,
+        convert::serialize_to_python(py, &event)?,
+    ))
+}
+
+/// Verifies a chain and folds it into the deployment's status.
+#[pyfunction]
+fn replay<'py>(py: Python<'py>, events: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    let events: Vec<Event> = record(py, events, "events", error::EVENT_INVALID)?;
+    let status = py
+        .detach(|| gatehouse_core::replay(&events))
+        .map_err(|e| error::chain(py, &e))?;
+    convert::serialize_to_python(py, &status)
+}
+
+/// Checks a chain's links (sequence, deployment, hashes, time).
+#[pyfunction]
+fn verify_chain(py: Python<'_>, events: &Bound<'_, PyAny>) -> PyResult<()> {
+    let events: Vec<Event> = record(py, events, "events", error::EVENT_INVALID)?;
+    py.detach(|| gatehouse_core::verify_chain(&events))
+        .map_err(|e| error::chain(py, &e))
+}
+
+/// The state after `event_type` from `state` (`None` before the first event).
+#[pyfunction]
+#[pyo3(signature = (state, event_type))]
+fn next_state(py: Python<'_>, state: Option<&str>, event_type: &str) -> PyResult<&'static str> {
+    let state = state
+        .map(|name| {
+            serde_json::from_value::<State>(Value::from(name)).map_err(|_| {
+                error::record(py, error::STATUS_INVALID, format!("unknown state `{name}`"))
+            })
+        })
+        .transpose()?;
+    let event = self::event_type(py, event_type)?;
+    gatehouse_core::next_state(state, event)
+        .map(State::as_str)
+        .map_err(|e| error::transition(py, &e))
+}
+
+/// The Gatehouse core, wrapped by the `gatehouse` package.
+#[pymodule(name = "_native")]
+mod native {
+    #[pymodule_export]
+    use super::{
+        Engine, append_event, intent_schema, next_state, replay, start_deployment, verify_chain,
+    };
+}
