@@ -24,7 +24,7 @@ step format cargo fmt --all --check
 step lint cargo clippy --workspace --all-targets --locked -- -D warnings
 step unit cargo test --workspace --all-targets --locked
 step doc cargo test --workspace --doc --locked
-step rego cargo run --quiet --locked -p gatehouse-cli -- test policies
+step rego cargo run --quiet --locked -p gatehouse-cli -- test --coverage --min-coverage 90 policies
 step python bash bindings/python/test.sh
 step wasm bash bindings/wasm/test.sh
 

@@ -423,6 +423,7 @@ pub(crate) fn run_tests(
     engine
         .add_data(to_rego(data))
         .map_err(|e| compile_error(&e))?;
+    #[cfg(feature = "coverage")]
     engine.set_enable_coverage(coverage);
     let mut results = Vec::new();
     for (path, text) in tests {
@@ -445,40 +446,56 @@ pub(crate) fn run_tests(
             });
         }
     }
+    #[cfg(feature = "coverage")]
     let coverage = if coverage {
-        let report = engine
-            .get_coverage_report()
-            .map_err(|e| compile_error(&e))?;
-        let mut files: Vec<FileCoverage> = report
-            .files
-            .into_iter()
-            .filter(|f| modules.iter().any(|(path, _)| *path == f.path))
-            .map(|f| FileCoverage {
-                file: f.path,
-                covered: f.covered.into_iter().collect(),
-                not_covered: f.not_covered.into_iter().collect(),
-            })
-            .collect();
-        // regorus reports only files the tests reached; a file they never reached has every line
-        // with code uncovered (code: not blank, not a comment, not `package` or `import`).
-        for (path, text) in modules {
-            if files.iter().all(|f| f.file != *path) {
-                files.push(FileCoverage {
-                    file: (*path).to_owned(),
-                    covered: Vec::new(),
-                    not_covered: code_lines(text),
-                });
-            }
-        }
-        files.sort_by(|a, b| a.file.cmp(&b.file));
-        Some(files)
+        Some(coverage_report(&engine, modules)?)
     } else {
+        None
+    };
+    #[cfg(not(feature = "coverage"))]
+    let coverage = {
+        let _ = coverage;
         None
     };
     Ok(TestReport { results, coverage })
 }
 
+/// Per-file line coverage of `modules` from the tests run on `engine`.
+#[cfg(feature = "coverage")]
+fn coverage_report(
+    engine: &regorus::Engine,
+    modules: &[(&str, &str)],
+) -> Result<Vec<FileCoverage>, BundleError> {
+    let report = engine
+        .get_coverage_report()
+        .map_err(|e| compile_error(&e))?;
+    let mut files: Vec<FileCoverage> = report
+        .files
+        .into_iter()
+        .filter(|f| modules.iter().any(|(path, _)| *path == f.path))
+        .map(|f| FileCoverage {
+            file: f.path,
+            covered: f.covered.into_iter().collect(),
+            not_covered: f.not_covered.into_iter().collect(),
+        })
+        .collect();
+    // regorus reports only files the tests reached; a file they never reached has every line
+    // with code uncovered (code: not blank, not a comment, not `package` or `import`).
+    for (path, text) in modules {
+        if files.iter().all(|f| f.file != *path) {
+            files.push(FileCoverage {
+                file: (*path).to_owned(),
+                covered: Vec::new(),
+                not_covered: code_lines(text),
+            });
+        }
+    }
+    files.sort_by(|a, b| a.file.cmp(&b.file));
+    Ok(files)
+}
+
 /// Line numbers (from 1) holding code: not blank, not a comment, not `package` or `import`.
+#[cfg(feature = "coverage")]
 fn code_lines(text: &str) -> Vec<u32> {
     (1u32..)
         .zip(text.lines())
