@@ -11,7 +11,8 @@ and compare with the Rust benchmark of the same intent text and time::
 
     cargo bench -p gatehouse-benches --bench decision
 
-The core's figure is ``decision/typical_prod_intent``: intent JSON text in, decision JSON out.
+The core's figure is ``decision/prod_allowed``: intent JSON text in, decision JSON out, with the
+examples' staging history.
 """
 
 from __future__ import annotations
@@ -55,28 +56,30 @@ def main() -> None:
     intent = yaml.safe_load(example.read_text())
     # The Rust benchmark's text: serde_json's compact form with sorted keys.
     text = json.dumps(intent, sort_keys=True, separators=(",", ":"))
-    decision = engine.evaluate(text, now=NOW)
+    # Production needs the artifact's staging success (release.promotion-path).
+    history = json.loads((REPO / "policies" / "examples" / "history" / "deployments.json").read_text())
+    decision = engine.evaluate(text, now=NOW, history=history)
     assert decision.outcome == "allow", decision.to_json()
-    assert engine.evaluate(intent, now=NOW) == decision
+    assert engine.evaluate(intent, now=NOW, history=history) == decision
     native = getattr(engine, "_native")
 
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cpus, bundle {engine.bundle_digest}")
     n = 2000
-    base = per_call("_native.evaluate(text)", lambda: native.evaluate(text, {"now": NOW}), n)
-    per_call("Engine.evaluate(text, now=NOW).to_json()", lambda: engine.evaluate(text, now=NOW).to_json(), n)
-    per_call("Engine.evaluate(dict, now=NOW).to_json()", lambda: engine.evaluate(intent, now=NOW).to_json(), n)
+    base = per_call("_native.evaluate(text)", lambda: native.evaluate(text, {"now": NOW, "history": history}), n)
+    per_call("Engine.evaluate(text, now=NOW).to_json()", lambda: engine.evaluate(text, now=NOW, history=history).to_json(), n)
+    per_call("Engine.evaluate(dict, now=NOW).to_json()", lambda: engine.evaluate(intent, now=NOW, history=history).to_json(), n)
     per_call(
         "Engine.evaluate(json.dumps(dict), now=NOW)",
-        lambda: engine.evaluate(json.dumps(intent), now=NOW).to_json(),
+        lambda: engine.evaluate(json.dumps(intent), now=NOW, history=history).to_json(),
         n,
     )
-    per_call("Engine.evaluate(text) (clock read)", lambda: engine.evaluate(text).to_json(), n)
-    per_call("... + .violations (typed objects)", lambda: engine.evaluate(text, now=NOW).violations, n)
+    per_call("Engine.evaluate(text) (clock read)", lambda: engine.evaluate(text, history=history).to_json(), n)
+    per_call("... + .violations (typed objects)", lambda: engine.evaluate(text, now=NOW, history=history).violations, n)
     per_call("json.dumps(dict) alone", lambda: json.dumps(intent), n * 10)
     print(f"  (the core alone: see `cargo bench`; _native.evaluate(text) = {base:.1f} µs)")
 
     def call() -> object:
-        return engine.evaluate(intent, now=NOW)
+        return engine.evaluate(intent, now=NOW, history=history)
 
     total = 4000
     one = throughput(1, call, total)
