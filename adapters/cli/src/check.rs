@@ -63,39 +63,55 @@ pub fn read(path: &Path) -> Result<String, CliError> {
     })
 }
 
-pub fn context(now: Option<&str>, history: Option<&Path>) -> Result<EvaluationContext, CliError> {
-    let now = match now {
-        Some(text) => Timestamp::parse(text).map_err(|e| CliError::Usage(format!("--now: {e}")))?,
-        None => {
-            let seconds = time::OffsetDateTime::now_utc().unix_timestamp();
-            Timestamp::from_unix_seconds(seconds)
-                .map_err(|e| CliError::Usage(format!("system clock: {e}")))?
+/// The evaluation context flags shared by `check`, `explain` and `diff`.
+#[derive(clap::Args, Debug)]
+pub struct ContextArgs {
+    /// Decision time (RFC 3339); defaults to the current time.
+    #[arg(long)]
+    pub now: Option<String>,
+    /// Earlier deployments: a JSON list of `{deployment_id, service, environment, artifact,
+    /// state, finished_at}`.
+    #[arg(long)]
+    pub history: Option<PathBuf>,
+}
+
+impl ContextArgs {
+    /// The context the flags describe (the clock when `--now` is absent).
+    pub fn context(&self) -> Result<EvaluationContext, CliError> {
+        let now = match &self.now {
+            Some(text) => {
+                Timestamp::parse(text).map_err(|e| CliError::Usage(format!("--now: {e}")))?
+            }
+            None => {
+                let seconds = time::OffsetDateTime::now_utc().unix_timestamp();
+                Timestamp::from_unix_seconds(seconds)
+                    .map_err(|e| CliError::Usage(format!("system clock: {e}")))?
+            }
+        };
+        let mut context = EvaluationContext::at(now);
+        if let Some(path) = &self.history {
+            let text = read(path)?;
+            context.history = serde_json::from_str::<Vec<HistoryEntry>>(&text).map_err(|e| {
+                CliError::Usage(format!(
+                    "--history `{}`: {e} (expected a JSON list of {{deployment_id, service, environment, artifact, state, finished_at}})",
+                    path.display()
+                ))
+            })?;
         }
-    };
-    let mut context = EvaluationContext::at(now);
-    if let Some(path) = history {
-        let text = read(path)?;
-        context.history = serde_json::from_str::<Vec<HistoryEntry>>(&text).map_err(|e| {
-            CliError::Usage(format!(
-                "--history `{}`: {e} (expected a JSON list of {{deployment_id, service, environment, artifact, state, finished_at}})",
-                path.display()
-            ))
-        })?;
+        Ok(context)
     }
-    Ok(context)
 }
 
 /// Evaluates every file; see `Command::Check` for the exit codes.
 pub fn run(
     policies: &Path,
-    now: Option<&str>,
-    history: Option<&Path>,
+    context: &ContextArgs,
     format: Format,
     github: &crate::github::GithubArgs,
     files: &[PathBuf],
 ) -> Result<ExitCode, CliError> {
     let engine = load_engine(policies)?;
-    let context = context(now, history)?;
+    let context = context.context()?;
     let files = expand(files)?;
     let mut results = Vec::new();
     let mut texts = Vec::new();

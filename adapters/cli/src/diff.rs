@@ -15,7 +15,7 @@ use gatehouse_action::impact::{Change, ImpactReport, IntentImpact};
 use gatehouse_action::{append_to_file, outcome_label, outputs, status_str};
 use gatehouse_core::{Diagnostic as _, Violation};
 
-use crate::check::{context, expand, load_engine, read};
+use crate::check::{ContextArgs, expand, load_engine, read};
 use crate::cli_error::{CliError, render_detail};
 
 /// Output formats of `diff`.
@@ -40,12 +40,9 @@ pub struct DiffArgs {
     /// The proposed bundle.
     #[arg(long, value_name = "NEW_BUNDLE_DIR", default_value = "policies")]
     pub head: PathBuf,
-    /// Decision time (RFC 3339) for both bundles; defaults to the current time.
-    #[arg(long)]
-    pub now: Option<String>,
-    /// Earlier deployments (as for `check`), for both bundles.
-    #[arg(long)]
-    pub history: Option<PathBuf>,
+    /// The decision time and history, the same for both bundles.
+    #[command(flatten)]
+    pub context: ContextArgs,
     /// Output format.
     #[arg(long, value_enum, default_value_t = DiffFormat::Human)]
     pub format: DiffFormat,
@@ -62,7 +59,7 @@ pub struct DiffArgs {
 pub fn run(args: &DiffArgs) -> Result<ExitCode, CliError> {
     let base = load_engine(&args.base)?;
     let head = load_engine(&args.head)?;
-    let context = context(args.now.as_deref(), args.history.as_deref())?;
+    let context = args.context.context()?;
     let mut intents = Vec::new();
     for file in expand(&args.files)? {
         let display = file.display().to_string();

@@ -9,7 +9,7 @@ use gatehouse_core::{Decision, Diagnostic, Outcome};
 use serde::Serialize;
 
 use crate::ExplainFormat;
-use crate::check::{context, load_engine, read};
+use crate::check::{ContextArgs, load_engine, read};
 use crate::cli_error::CliError;
 
 /// `--format json`: the decision and the verdicts.
@@ -23,13 +23,12 @@ struct Explanation<'a> {
 /// Evaluates `file` and prints each policy's verdict; exit codes as for `check`.
 pub fn run(
     policies: &Path,
-    now: Option<&str>,
-    history: Option<&Path>,
+    context: &ContextArgs,
     format: ExplainFormat,
     file: &Path,
 ) -> Result<ExitCode, CliError> {
     let engine = load_engine(policies)?;
-    let context = context(now, history)?;
+    let context = context.context()?;
     let text = read(file)?;
     let intent = gatehouse_core::parse_intent(&text).map_err(|e| CliError::Details {
         summary: format!("cannot read intent `{}`", file.display()),

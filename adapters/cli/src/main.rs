@@ -59,13 +59,8 @@ enum Command {
         /// The bundle directory.
         #[arg(long, default_value = "policies")]
         policies: PathBuf,
-        /// Decision time (RFC 3339); defaults to the current time.
-        #[arg(long)]
-        now: Option<String>,
-        /// Earlier deployments: a JSON list of `{deployment_id, service, environment, artifact,
-        /// state, finished_at}`.
-        #[arg(long)]
-        history: Option<PathBuf>,
+        #[command(flatten)]
+        context: check::ContextArgs,
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
@@ -97,12 +92,8 @@ enum Command {
         /// The bundle directory.
         #[arg(long, default_value = "policies")]
         policies: PathBuf,
-        /// Decision time (RFC 3339); defaults to the current time.
-        #[arg(long)]
-        now: Option<String>,
-        /// Earlier deployments (JSON list), as for `check`.
-        #[arg(long)]
-        history: Option<PathBuf>,
+        #[command(flatten)]
+        context: check::ContextArgs,
         /// Output format.
         #[arg(long, value_enum, default_value_t = ExplainFormat::Human)]
         format: ExplainFormat,
@@ -139,19 +130,11 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Check {
             policies,
-            now,
-            history,
+            context,
             format,
             github,
             files,
-        } => check::run(
-            &policies,
-            now.as_deref(),
-            history.as_deref(),
-            format,
-            &github,
-            &files,
-        ),
+        } => check::run(&policies, &context, format, &github, &files),
         Command::Diff(args) => diff::run(&args),
         Command::Test {
             dir,
@@ -160,11 +143,10 @@ fn main() -> ExitCode {
         } => test_cmd::run(&dir, coverage, min_coverage),
         Command::Explain {
             policies,
-            now,
-            history,
+            context,
             format,
             file,
-        } => explain::run(&policies, now.as_deref(), history.as_deref(), format, &file),
+        } => explain::run(&policies, &context, format, &file),
         Command::Schema => {
             write_stdout(gatehouse_core::INTENT_SCHEMA);
             Ok(ExitCode::SUCCESS)
