@@ -5,20 +5,10 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+STEP_TAG=test
+# shellcheck source=steps.sh
+source scripts/steps.sh
 START=$EPOCHREALTIME
-SUMMARY=()
-
-step() {
-    local name=$1
-    shift
-    printf '\n==> [%s] %s\n' "$name" "$*"
-    local t0=$EPOCHREALTIME
-    "$@"
-    local took
-    took=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
-    printf '<== [%s] ok in %ss\n' "$name" "$took"
-    SUMMARY+=("$(printf '%-12s %8ss' "$name" "$took")")
-}
 
 step format cargo fmt --all --check
 step lint cargo clippy --workspace --all-targets --locked -- -D warnings
@@ -29,5 +19,5 @@ step python bash bindings/python/test.sh
 step wasm bash bindings/wasm/test.sh
 
 printf '\nSteps:\n'
-printf '  %s\n' "${SUMMARY[@]}"
-awk -v a="$START" -v b="$EPOCHREALTIME" 'BEGIN { printf "All steps passed in %.1fs\n", b - a }'
+printf '  %s\n' "${STEP_SUMMARY[@]}"
+printf 'All steps passed in %ss\n' "$(elapsed "$START")"

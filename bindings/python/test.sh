@@ -11,21 +11,18 @@ VENV=.venv
 PY=$VENV/bin/python
 WHEELS=${CARGO_TARGET_DIR:-target}/wheels/python
 
-run() {
-    printf '  $ %s\n' "$*"
-    local t0=$EPOCHREALTIME
-    "$@"
-    awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "  (%.1fs)\n", b - a }'
-}
+STEP_TAG=python
+# shellcheck source=../../scripts/steps.sh
+source scripts/steps.sh
 
 if [[ ! -x $PY ]]; then
-    run python3 -m venv "$VENV"
+    step venv python3 -m venv "$VENV"
 fi
-run "$PY" -m pip install --quiet --disable-pip-version-check "${PY_DEPS[@]}"
+step "pip install" "$PY" -m pip install --quiet --disable-pip-version-check "${PY_DEPS[@]}"
 rm -f "$WHEELS"/gatehouse-*.whl
-run "$VENV/bin/maturin" build --locked --quiet -i "$PY" -m bindings/python/Cargo.toml -o "$WHEELS"
+step wheel "$VENV/bin/maturin" build --locked --quiet -i "$PY" -m bindings/python/Cargo.toml -o "$WHEELS"
 wheel=("$WHEELS"/gatehouse-*.whl)
-run "$PY" -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps "${wheel[0]}"
-run "$PY" -m pytest -q -p no:cacheprovider bindings/python/tests
-(cd bindings/python && run "../../$PY" -m mypy python/gatehouse examples)
-run "$PY" -m mypy.stubtest gatehouse
+step "install wheel" "$PY" -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps "${wheel[0]}"
+step pytest "$PY" -m pytest -q -p no:cacheprovider bindings/python/tests
+(cd bindings/python && step mypy "../../$PY" -m mypy python/gatehouse examples)
+step stubtest "$PY" -m mypy.stubtest gatehouse

@@ -34,34 +34,11 @@ DEB_PACKAGES=(rustc-web cargo-web rust-web-src rust-web-llvm lld-22)
 WASM_OPT_FLAGS=(-Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext
     --enable-mutable-globals --enable-reference-types --enable-multivalue)
 
-log() { printf '[wasm-build] %s\n' "$*"; }
-now() { printf '%s' "$EPOCHREALTIME"; }
-elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
-START="$(now)"
-
-# step NAME CMD... : print the command, run it, print how long it took.
-step() {
-    local name=$1 t0
-    shift
-    t0="$(now)"
-    log "step: $name"
-    printf '+'
-    printf ' %q' "$@"
-    printf '\n'
-    "$@"
-    log "step '$name' took $(elapsed "$t0")s"
-}
-
-as_root() {
-    if [[ $EUID -eq 0 ]]; then
-        "$@"
-    elif command -v sudo >/dev/null 2>&1; then
-        sudo "$@"
-    else
-        log "need root to run: $*" >&2
-        return 1
-    fi
-}
+STEP_TAG=wasm-build
+# shellcheck source=../../scripts/steps.sh
+source "$ROOT/scripts/steps.sh"
+log() { printf '[%s] %s\n' "$STEP_TAG" "$*"; }
+START=$EPOCHREALTIME
 
 # --------------------------------------------------------------------------- wasm-bindgen-cli
 WB_VERSION="$(awk '$0 == "name = \"wasm-bindgen\"" { getline; gsub(/[^0-9.]/, ""); print; exit }' Cargo.lock)"

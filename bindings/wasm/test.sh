@@ -11,23 +11,10 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 cd "$ROOT"
 
-now() { printf '%s' "$EPOCHREALTIME"; }
-elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
-START="$(now)"
-step() {
-    local name=$1 t0
-    shift
-    t0="$(now)"
-    printf '\n[wasm-test] step: %s\n+' "$name"
-    printf ' %q' "$@"
-    printf '\n'
-    "$@"
-    printf '[wasm-test] step %s took %ss\n' "$name" "$(elapsed "$t0")"
-}
-
-as_root() {
-    if [[ $EUID -eq 0 ]]; then "$@"; else sudo "$@"; fi
-}
+STEP_TAG=wasm-test
+# shellcheck source=../../scripts/steps.sh
+source "$ROOT/scripts/steps.sh"
+START=$EPOCHREALTIME
 
 pack_bundle() {
     mkdir -p "$HERE/tests/.out"
