@@ -14,6 +14,7 @@ pub mod events;
 pub mod exemption;
 pub mod explain;
 pub mod intent;
+pub mod ledger;
 pub mod lifecycle;
 pub mod path;
 mod rego;
@@ -29,6 +30,9 @@ pub use engine::{Engine, EngineOptions, run_bundle_tests};
 pub use error::{ContextError, Diagnostic, ErrorDetail, IntentError, Span};
 pub use events::{ChainError, DeploymentStatus, Event, NewEvent, replay, verify_chain};
 pub use intent::{intent_digest, parse_intent};
+pub use ledger::{
+    LedgerEntry, LedgerError, LedgerFault, LedgerHead, LedgerSummary, LedgerVerifier, verify_ledger,
+};
 pub use lifecycle::{EventType, State, TransitionError, next_state};
 pub use rego::{FileCoverage, Limits, Stage, TestReport, TestResult};
 pub use schema::{INTENT_SCHEMA, IntentSchema, SchemaError};

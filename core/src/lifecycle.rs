@@ -1,11 +1,15 @@
 //! Deployment lifecycle: states, event types and the transition function.
 //!
 //! ```text
-//! REQUESTED --validated--> VALIDATED --started--> IN_PROGRESS --succeeded--> SUCCESS
-//!     |  \--rejected--> REJECTED        |                  \--failed--> FAILED
+//! REQUESTED --validated--> VALIDATED --dispatched/started--> IN_PROGRESS --succeeded--> SUCCESS
+//!     |  \--rejected--> REJECTED        |    \--failed (dispatch)--> FAILED <--failed--/
 //!     |  (approval_required / approval_recorded stay in REQUESTED)
 //!     \--cancelled--> CANCELLED <--cancelled--/
 //! ```
+//!
+//! `dispatched` (the control plane triggered the pipeline) and `started` (the pipeline says it
+//! runs) may arrive in either order; both lead to, and are accepted in, IN_PROGRESS. `failed` from
+//! VALIDATED records a dispatch that exhausted its retries.
 
 use std::fmt;
 
@@ -74,6 +78,8 @@ pub enum EventType {
     ApprovalRequired,
     /// An approver approved; the intent is re-evaluated.
     ApprovalRecorded,
+    /// The control plane triggered the pipeline (GitHub dispatch, webhook, GitOps commit).
+    Dispatched,
     /// The pipeline started.
     Started,
     /// The pipeline succeeded and the release gates passed.
@@ -93,6 +99,7 @@ impl EventType {
             Self::Rejected => "rejected",
             Self::ApprovalRequired => "approval_required",
             Self::ApprovalRecorded => "approval_recorded",
+            Self::Dispatched => "dispatched",
             Self::Started => "started",
             Self::Succeeded => "succeeded",
             Self::Failed => "failed",
@@ -101,12 +108,13 @@ impl EventType {
     }
 
     /// Every event type.
-    pub const ALL: [Self; 9] = [
+    pub const ALL: [Self; 10] = [
         Self::Requested,
         Self::Validated,
         Self::Rejected,
         Self::ApprovalRequired,
         Self::ApprovalRecorded,
+        Self::Dispatched,
         Self::Started,
         Self::Succeeded,
         Self::Failed,
@@ -154,9 +162,9 @@ pub fn next_state(current: Option<State>, event: EventType) -> Result<State, Tra
         (S::Requested, E::Rejected) => Ok(S::Rejected),
         (S::Requested, E::ApprovalRequired | E::ApprovalRecorded) => Ok(S::Requested),
         (S::Requested | S::Validated, E::Cancelled) => Ok(S::Cancelled),
-        (S::Validated, E::Started) => Ok(S::InProgress),
+        (S::Validated | S::InProgress, E::Dispatched | E::Started) => Ok(S::InProgress),
         (S::InProgress, E::Succeeded) => Ok(S::Success),
-        (S::InProgress, E::Failed) => Ok(S::Failed),
+        (S::Validated | S::InProgress, E::Failed) => Ok(S::Failed),
         _ => Err(TransitionError::Illegal { from, event }),
     }
 }

@@ -60,6 +60,9 @@ def test_default_time_is_now() -> None:
         ("REQUESTED", "approval_recorded", "REQUESTED"),
         ("VALIDATED", "cancelled", "CANCELLED"),
         ("VALIDATED", "started", "IN_PROGRESS"),
+        ("VALIDATED", "dispatched", "IN_PROGRESS"),
+        ("IN_PROGRESS", "started", "IN_PROGRESS"),
+        ("VALIDATED", "failed", "FAILED"),
         ("IN_PROGRESS", "failed", "FAILED"),
     ],
 )

@@ -51,6 +51,7 @@ EventType = Union[
     Literal["rejected"],
     Literal["approval_required"],
     Literal["approval_recorded"],
+    Literal["dispatched"],
     Literal["started"],
     Literal["succeeded"],
     Literal["failed"],
