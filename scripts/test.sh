@@ -17,6 +17,7 @@ step doc cargo test --workspace --doc --locked
 step rego cargo run --quiet --locked -p gatehouse-cli -- test --coverage --min-coverage 90 policies
 step python bash bindings/python/test.sh
 step wasm bash bindings/wasm/test.sh
+step fuzz bash scripts/fuzz.sh
 
 printf '\nSteps:\n'
 printf '  %s\n' "${STEP_SUMMARY[@]}"

@@ -1,0 +1,67 @@
+"""Seeds the fuzz corpora (fuzz/corpus/<target>/) from the bundle: the example intents and the
+conformance intents for `evaluate_intent`; each policy module with the bundle's data and an
+intent (plus the conformance overlays: broken policies and data) for `bundle_load`; the committed
+event chains (fuzz/seeds/event_chain/) for `event_chain`. Idempotent; file names are content
+hashes. Usage: python3 fuzz/seed.py"""
+
+import hashlib
+import json
+import pathlib
+import shutil
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+POLICIES = ROOT / "policies"
+CORPUS = ROOT / "fuzz" / "corpus"
+
+
+def put(target: str, content: bytes) -> None:
+    directory = CORPUS / target
+    directory.mkdir(parents=True, exist_ok=True)
+    name = hashlib.sha1(content).hexdigest()
+    (directory / name).write_bytes(content)
+
+
+def merged_data() -> dict:
+    def merge(into: dict, value: dict) -> None:
+        for key, item in value.items():
+            if isinstance(item, dict) and isinstance(into.get(key), dict):
+                merge(into[key], item)
+            else:
+                into[key] = item
+
+    data: dict = {}
+    for path in sorted((POLICIES / "data").glob("*.json")):
+        merge(data, json.loads(path.read_text()))
+    return data
+
+
+def main() -> None:
+    examples = sorted((POLICIES / "examples").glob("*.yaml"))
+    cases = [json.loads(p.read_text()) for p in sorted((POLICIES / "conformance").glob("*.json"))]
+    intents = [p.read_bytes() for p in examples]
+    intents += [json.dumps(case["intent"], indent=1).encode() for case in cases]
+    for intent in intents:
+        put("evaluate_intent", intent)
+
+    data = json.dumps(merged_data()).encode()
+    small_intent = json.dumps(cases[0]["intent"]).encode()
+    modules = sorted(p for p in (POLICIES / "rules").rglob("*.rego") if p.name != "lib.rego")
+    for module in modules:
+        put("bundle_load", module.read_bytes() + b"\0" + data + b"\0" + small_intent)
+    for case in cases:
+        overlay = case.get("bundle_overlay", {})
+        rego = [v.encode() for k, v in sorted(overlay.items()) if k.endswith(".rego")]
+        json_files = [v.encode() for k, v in sorted(overlay.items()) if k.endswith(".json")]
+        if rego or json_files:
+            first = rego[0] if rego else b""
+            extra = b"".join(b"\0" + r for r in rego[1:])
+            intent = json.dumps(case["intent"]).encode()
+            put("bundle_load", first + b"\0" + (json_files[0] if json_files else data) + b"\0" + intent + extra)
+
+    for chain in sorted((ROOT / "fuzz" / "seeds" / "event_chain").glob("*.jsonl")):
+        (CORPUS / "event_chain").mkdir(parents=True, exist_ok=True)
+        shutil.copy(chain, CORPUS / "event_chain" / chain.name)
+
+
+if __name__ == "__main__":
+    main()

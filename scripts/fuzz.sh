@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Fuzz smoke test, as `scripts/test.sh` runs it (step `fuzz`): installs cargo-fuzz if missing,
+# seeds the corpora from policies/ (fuzz/seed.py), builds every target once (nightly, ASan) and
+# runs each for FUZZ_SECONDS (default 20) on one core. A crash fails the step; its input is in
+# fuzz/artifacts/<target>/ (reproduce: cargo +nightly fuzz run <target> <file>).
+# Longer runs: FUZZ_SECONDS=600 bash scripts/fuzz.sh [target...]
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+STEP_TAG=fuzz
+# shellcheck source=steps.sh
+source scripts/steps.sh
+START=$EPOCHREALTIME
+SECONDS_PER_TARGET="${FUZZ_SECONDS:-20}"
+TARGETS=("$@")
+if [[ ${#TARGETS[@]} -eq 0 ]]; then
+    TARGETS=(evaluate_intent bundle_load event_chain)
+fi
+
+if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
+    step "install cargo-fuzz" cargo install cargo-fuzz --locked
+fi
+step seed python3 fuzz/seed.py
+# One build for all targets (they share the core and regorus).
+step build bash -c 'cd fuzz && cargo +nightly fuzz build'
+for target in "${TARGETS[@]}"; do
+    # -timeout: one input taking over 10 s is a hang; -rss_limit_mb: 2 GiB per process.
+    step "$target" bash -c "cd fuzz && cargo +nightly fuzz run $target corpus/$target -- \
+        -max_total_time=$SECONDS_PER_TARGET -timeout=10 -rss_limit_mb=2048 \
+        -print_final_stats=1"
+done
+
+printf '\nSteps:\n'
+printf '  %s\n' "${STEP_SUMMARY[@]}"
+printf 'Fuzzing passed in %ss\n' "$(elapsed "$START")"
