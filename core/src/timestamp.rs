@@ -38,6 +38,15 @@ impl Timestamp {
             })
     }
 
+    /// Builds a timestamp from nanoseconds since the Unix epoch (UTC).
+    pub fn from_unix_nanos(nanos: i128) -> Result<Self, TimestampError> {
+        OffsetDateTime::from_unix_timestamp_nanos(nanos)
+            .map(Self)
+            .map_err(|_| TimestampError {
+                value: nanos.to_string(),
+            })
+    }
+
     /// Nanoseconds since the Unix epoch.
     pub fn unix_nanos(&self) -> i128 {
         self.0.unix_timestamp_nanos()

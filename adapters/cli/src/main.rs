@@ -1,5 +1,6 @@
 //! The `gatehouse` command: check intents against a bundle, run a bundle's Rego tests, print the
-//! intent schema, verify event chains, and pack a bundle into one JSON file.
+//! intent schema, verify event chains, pack a bundle into one JSON file, and serve the HTTP
+//! control plane.
 
 mod check;
 mod cli_error;
@@ -8,6 +9,7 @@ mod events;
 mod explain;
 mod github;
 mod human;
+mod serve;
 mod test_cmd;
 
 use std::path::PathBuf;
@@ -108,6 +110,9 @@ enum Command {
         #[arg(long, default_value = "policies")]
         policies: PathBuf,
     },
+    /// Run the HTTP control plane: intents in, decisions and hash-chained lifecycle events in
+    /// SQLite, pipeline dispatch, signed callbacks. Without --config: demo tokens (logged).
+    Serve(serve::ServeArgs),
     /// Work with lifecycle event logs.
     Events {
         #[command(subcommand)]
@@ -152,6 +157,7 @@ fn main() -> ExitCode {
             Ok(ExitCode::SUCCESS)
         }
         Command::Bundle { policies } => check::pack(&policies),
+        Command::Serve(args) => serve::run(&args),
         Command::Events {
             command: EventsCommand::Verify { file },
         } => events::verify(&file),

@@ -1,0 +1,701 @@
+//! The v1 API handlers and their OpenAPI description. Each handler authorizes, reads its input
+//! strictly, delegates to [`ControlPlane`] on a blocking thread (policy evaluation and SQLite are
+//! CPU and disk work), and converts the result.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use gatehouse_core::EvaluationContext;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::{Permission, SIGNATURE_HEADER, verify_signature};
+use crate::body::{RawBody, parse_json, require_json};
+use crate::control::{
+    ApprovalRequest, Callback, CancelRequest, ControlPlane, EvaluateStage, Submitted, body_sha256,
+};
+use crate::problem::{Problem, ProblemDocument};
+use crate::signals::{self, Signals};
+use crate::store::{AuditReport, DeploymentRecord, Dispatch, ListQuery};
+
+/// Shared state of the handlers.
+pub type Plane = State<Arc<ControlPlane>>;
+
+/// The header naming a callback delivery.
+pub const DELIVERY_HEADER: &str = "x-gatehouse-delivery";
+/// The idempotency header of submissions.
+pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, Problem> + Send + 'static,
+) -> Result<T, Problem> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(Problem::internal)?
+}
+
+fn json_response(status: StatusCode, body: String) -> Response {
+    (
+        status,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response()
+}
+
+/// The body of `POST /v1/evaluate`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EvaluateRequest {
+    /// The intent: any JSON value; one that does not match the schema is denied with
+    /// `schema.valid` violations.
+    #[schema(value_type = Object)]
+    pub intent: Value,
+    /// The evaluation context `{now, history?, evidence?, approvals?}`; without it the server
+    /// uses its clock and the service's finished deployments.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub context: Option<Value>,
+    /// `admission` (default) or `gates`.
+    #[serde(default)]
+    pub stage: EvaluateStage,
+}
+
+/// The body of `POST /v1/deployments`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubmitRequest {
+    /// The deployment intent (must match the DeploymentIntent schema).
+    #[schema(value_type = Object)]
+    pub intent: Value,
+}
+
+/// A deployment with its ETag and dispatch.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeploymentView {
+    /// The stored deployment.
+    #[serde(flatten)]
+    pub deployment: DeploymentRecord,
+    /// The value for `If-Match` (also the `ETag` header): the last event's hash.
+    pub etag: String,
+    /// The pipeline trigger, once there is one.
+    pub dispatch: Option<Dispatch>,
+}
+
+/// A page of deployments.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeploymentPage {
+    /// Newest first.
+    pub items: Vec<DeploymentView>,
+    /// Matching deployments.
+    pub total: u64,
+    /// Page size used.
+    pub limit: u32,
+    /// Offset used.
+    pub offset: u64,
+    /// Offset of the next page, if any.
+    pub next_offset: Option<u64>,
+}
+
+/// Filters of `GET /v1/deployments`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    /// State, e.g. `IN_PROGRESS`.
+    #[param(value_type = Option<String>, example = "VALIDATED")]
+    pub state: Option<gatehouse_core::State>,
+    /// `spec.environment`.
+    pub environment: Option<String>,
+    /// `spec.service`.
+    pub service: Option<String>,
+    /// `spec.target.cloud`.
+    pub cloud: Option<String>,
+    /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<u32>,
+    /// Deployments to skip.
+    #[param(minimum = 0)]
+    pub offset: Option<u64>,
+}
+
+/// Window of `GET /v1/signals`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SignalParams {
+    /// Days back from now, 1–365 (default 30).
+    #[param(minimum = 1, maximum = 365)]
+    pub window_days: Option<u32>,
+}
+
+fn view(plane: &ControlPlane, deployment: DeploymentRecord) -> Result<DeploymentView, Problem> {
+    let dispatch = plane
+        .store
+        .dispatch_of(&deployment.id)
+        .map_err(ControlPlane::store_problem)?;
+    Ok(DeploymentView {
+        etag: deployment.last_hash.clone(),
+        deployment,
+        dispatch,
+    })
+}
+
+fn with_etag(mut response: Response, etag: &str) -> Response {
+    if let Ok(value) = HeaderValue::from_str(&format!("\"{etag}\"")) {
+        response.headers_mut().insert(header::ETAG, value);
+    }
+    response
+}
+
+fn view_response(status: StatusCode, view: &DeploymentView) -> Response {
+    let body = serde_json::to_string(view).unwrap_or_default();
+    with_etag(json_response(status, body), &view.etag)
+}
+
+fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, Problem> {
+    q.map(|Query(v)| v).map_err(|e| {
+        Problem::bad_request(
+            "invalid_query",
+            format!("invalid query string: {}", e.body_text()),
+        )
+    })
+}
+
+fn header_text<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+fn if_match(headers: &HeaderMap) -> Result<String, Problem> {
+    header_text(headers, header::IF_MATCH.as_str())
+        .map(str::to_owned)
+        .ok_or_else(|| {
+            Problem::new(
+                StatusCode::PRECONDITION_REQUIRED,
+                "if_match_required",
+                "send `If-Match: \"<etag>\"` with the ETag of `GET /v1/deployments/{id}`, so a change made meanwhile is not overwritten",
+            )
+        })
+}
+
+/// Evaluates an intent; nothing is stored.
+#[utoipa::path(
+    post, path = "/v1/evaluate", tag = "decisions",
+    request_body = EvaluateRequest,
+    responses(
+        (status = 200, description = "The decision (the same JSON as the CLI, Python and WASM front ends)", body = Object),
+        (status = 400, description = "Malformed JSON", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 422, description = "Wrong shape (unknown field, bad context)", body = ProblemDocument, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn evaluate(
+    State(plane): Plane,
+    headers: HeaderMap,
+    RawBody(body): RawBody,
+) -> Result<Response, Problem> {
+    plane.auth.authorize(&headers, Permission::Read)?;
+    require_json(&headers)?;
+    let request: EvaluateRequest = parse_json(&body, plane.config.limits.json_depth)?;
+    let context = request
+        .context
+        .map(EvaluationContext::from_json_value)
+        .transpose()
+        .map_err(|e| Problem::unprocessable("invalid_context", format!("`context`: {e}")))?;
+    let decision =
+        blocking(move || plane.evaluate(&request.intent, context, request.stage)).await?;
+    Ok(json_response(StatusCode::OK, decision.to_json()))
+}
+
+/// Submits an intent: stores REQUESTED and the decision's transition.
+#[utoipa::path(
+    post, path = "/v1/deployments", tag = "deployments",
+    request_body = SubmitRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Same key and body: the first response is replayed; same key, other body: 422")),
+    responses(
+        (status = 201, description = "Stored; its state follows the decision (VALIDATED, REQUESTED awaiting approval, or REJECTED)", body = DeploymentView,
+         headers(("ETag" = String, description = "The last event hash"), ("Location" = String, description = "The deployment's URL"))),
+        (status = 400, description = "Malformed JSON", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 403, description = "Role may not submit", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 422, description = "Not a valid intent, or an idempotency key reused with another body", body = ProblemDocument, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn submit(
+    State(plane): Plane,
+    headers: HeaderMap,
+    RawBody(body): RawBody,
+) -> Result<Response, Problem> {
+    let principal = plane.auth.authorize(&headers, Permission::Submit)?;
+    require_json(&headers)?;
+    let request: SubmitRequest = parse_json(&body, plane.config.limits.json_depth)?;
+    let key = match header_text(&headers, IDEMPOTENCY_HEADER) {
+        Some(k) if k.is_empty() || k.len() > 200 => {
+            return Err(Problem::bad_request(
+                "invalid_idempotency_key",
+                "Idempotency-Key must be 1 to 200 characters",
+            ));
+        }
+        Some(k) => Some((k.to_owned(), body_sha256(&body))),
+        None if headers.contains_key(IDEMPOTENCY_HEADER) => {
+            return Err(Problem::bad_request(
+                "invalid_idempotency_key",
+                "Idempotency-Key must be visible ASCII",
+            ));
+        }
+        None => None,
+    };
+    let worker = Arc::clone(&plane);
+    let submitted = blocking(move || {
+        let p = Arc::clone(&worker);
+        worker
+            .submit(&principal, request.intent, key, move |record| {
+                let view = DeploymentView {
+                    etag: record.last_hash.clone(),
+                    deployment: record.clone(),
+                    dispatch: None,
+                };
+                serde_json::to_string(&view).unwrap_or_default()
+            })
+            .and_then(|s| match s {
+                Submitted::Created(record) => view(&p, *record).map(Ok),
+                Submitted::Replayed(stored) => Ok(Err(stored)),
+            })
+    })
+    .await?;
+    match submitted {
+        Ok(view) => {
+            let mut response = view_response(StatusCode::CREATED, &view);
+            if let Ok(location) =
+                HeaderValue::from_str(&format!("/v1/deployments/{}", view.deployment.id))
+            {
+                response.headers_mut().insert(header::LOCATION, location);
+            }
+            Ok(response)
+        }
+        Err(stored) => {
+            let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::CREATED);
+            let etag = serde_json::from_str::<Value>(&stored.body)
+                .ok()
+                .and_then(|v| v.get("etag").and_then(Value::as_str).map(str::to_owned))
+                .unwrap_or_default();
+            let mut response = with_etag(json_response(status, stored.body), &etag);
+            response
+                .headers_mut()
+                .insert("idempotent-replayed", HeaderValue::from_static("true"));
+            Ok(response)
+        }
+    }
+}
+
+/// Lists deployments, newest first.
+#[utoipa::path(
+    get, path = "/v1/deployments", tag = "deployments",
+    params(ListParams),
+    responses(
+        (status = 200, description = "A page of deployments", body = DeploymentPage),
+        (status = 400, description = "Invalid filter or paging", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = ProblemDocument, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list(
+    State(plane): Plane,
+    headers: HeaderMap,
+    params: Result<Query<ListParams>, QueryRejection>,
+) -> Result<Response, Problem> {
+    plane.auth.authorize(&headers, Permission::Read)?;
+    let params = query(params)?;
+    let limit = params.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(Problem::bad_request(
+            "invalid_query",
+            "`limit` must be between 1 and 200",
+        ));
+    }
+    let q = ListQuery {
+        state: params.state,
+        environment: params.environment,
+        service: params.service,
+        cloud: params.cloud,
+        limit,
+        offset: params.offset.unwrap_or(0),
+    };
+    let page = blocking(move || {
+        let page = plane.store.list(&q).map_err(ControlPlane::store_problem)?;
+        let items = page
+            .items
+            .into_iter()
+            .map(|r| view(&plane, r))
+            .collect::<Result<Vec<_>, _>>()?;
+        let next = q.offset + items.len() as u64;
+        Ok(DeploymentPage {
+            next_offset: (next < page.total && !items.is_empty()).then_some(next),
+            items,
+            total: page.total,
+            limit: q.limit,
+            offset: q.offset,
+        })
+    })
+    .await?;
+    Ok(json_response(
+        StatusCode::OK,
+        serde_json::to_string(&page).unwrap_or_default(),
+    ))
+}
+
+/// One deployment.
+#[utoipa::path(
+    get, path = "/v1/deployments/{id}", tag = "deployments",
+    params(("id" = String, Path, description = "Deployment id")),
+    responses(
+        (status = 200, description = "The deployment", body = DeploymentView, headers(("ETag" = String, description = "The last event hash"))),
+        (status = 401, description = "No valid token", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown id", body = ProblemDocument, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn get_one(
+    State(plane): Plane,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, Problem> {
+    plane.auth.authorize(&headers, Permission::Read)?;
+    let view = blocking(move || {
+        let record = plane.deployment(&id)?;
+        view(&plane, record)
+    })
+    .await?;
+    Ok(view_response(StatusCode::OK, &view))
+}
+
+/// A deployment's timeline: every event, hash-chained.
+#[utoipa::path(
+    get, path = "/v1/deployments/{id}/events", tag = "deployments",
+    params(("id" = String, Path, description = "Deployment id")),
+    responses(
+        (status = 200, description = "Events in order: {seq, deployment_id, type, at, actor, data, prev_hash, hash}", body = Vec<Object>),
+        (status = 401, description = "No valid token", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown id", body = ProblemDocument, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn events(
+    State(plane): Plane,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, Problem> {
+    plane.auth.authorize(&headers, Permission::Read)?;
+    let events = blocking(move || plane.events(&id)).await?;
+    Ok(json_response(
+        StatusCode::OK,
+        serde_json::to_string(&events).unwrap_or_default(),
+    ))
+}
+
+/// Records an approval and re-evaluates the intent with it.
+#[utoipa::path(
+    post, path = "/v1/deployments/{id}/approvals", tag = "deployments",
+    request_body = ApprovalRequest,
+    params(
+        ("id" = String, Path, description = "Deployment id"),
+        ("If-Match" = String, Header, description = "The deployment's ETag"),
+    ),
+    responses(
+        (status = 200, description = "The deployment after re-evaluation", body = DeploymentView),
+        (status = 400, description = "Malformed JSON", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 403, description = "Not an approver for this role, or the requester (four-eyes)", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown id", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 409, description = "Not awaiting approval, or already approved", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 412, description = "Stale ETag", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 422, description = "Wrong shape", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 428, description = "If-Match missing", body = ProblemDocument, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn approve(
+    State(plane): Plane,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    RawBody(body): RawBody,
+) -> Result<Response, Problem> {
+    let principal = plane.auth.authorize(&headers, Permission::Approve)?;
+    let etag = if_match(&headers)?;
+    require_json(&headers)?;
+    let request: ApprovalRequest = parse_json(&body, plane.config.limits.json_depth)?;
+    let view = blocking(move || {
+        let record = plane.approve(&principal, &id, &etag, request)?;
+        view(&plane, record)
+    })
+    .await?;
+    Ok(view_response(StatusCode::OK, &view))
+}
+
+/// Cancels a deployment that has not started.
+#[utoipa::path(
+    post, path = "/v1/deployments/{id}/cancel", tag = "deployments",
+    request_body(content = CancelRequest, description = "Optional reason", content_type = "application/json"),
+    params(
+        ("id" = String, Path, description = "Deployment id"),
+        ("If-Match" = String, Header, description = "The deployment's ETag"),
+    ),
+    responses(
+        (status = 200, description = "CANCELLED", body = DeploymentView),
+        (status = 400, description = "Malformed JSON", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 403, description = "Role may not cancel", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown id", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 409, description = "Already running or finished", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 412, description = "Stale ETag", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 422, description = "Wrong shape", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 428, description = "If-Match missing", body = ProblemDocument, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn cancel(
+    State(plane): Plane,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    RawBody(body): RawBody,
+) -> Result<Response, Problem> {
+    let principal = plane.auth.authorize(&headers, Permission::Cancel)?;
+    let etag = if_match(&headers)?;
+    let request: CancelRequest = if body.is_empty() {
+        CancelRequest::default()
+    } else {
+        require_json(&headers)?;
+        parse_json(&body, plane.config.limits.json_depth)?
+    };
+    let view = blocking(move || {
+        let record = plane.cancel(&principal, &id, &etag, request)?;
+        view(&plane, record)
+    })
+    .await?;
+    Ok(view_response(StatusCode::OK, &view))
+}
+
+/// A pipeline reports on a deployment (HMAC-signed).
+#[utoipa::path(
+    post, path = "/v1/deployments/{id}/callbacks", tag = "pipeline",
+    request_body = Callback,
+    params(
+        ("id" = String, Path, description = "Deployment id"),
+        ("X-Gatehouse-Signature-256" = String, Header, description = "`sha256=` + hex HMAC-SHA256 of the raw body with the pipeline secret"),
+        ("X-Gatehouse-Delivery" = String, Header, description = "Unique per report; a redelivery replays the first response"),
+    ),
+    responses(
+        (status = 200, description = "Recorded: the new state, the event, and the gate decision for `succeeded`", body = Object),
+        (status = 400, description = "Malformed JSON or delivery id", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or wrong signature", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown id", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 409, description = "Not allowed in the deployment's state", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 422, description = "Wrong shape, or a delivery id reused with another body", body = ProblemDocument, content_type = "application/problem+json"),
+    ),
+    security(("pipeline_signature" = []))
+)]
+pub async fn callback(
+    State(plane): Plane,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    RawBody(body): RawBody,
+) -> Result<Response, Problem> {
+    let secret = plane.config.pipeline.secret.clone().ok_or_else(|| {
+        Problem::unauthorized("callbacks are disabled: the server has no pipeline secret (`pipeline.secret` or GATEHOUSE_PIPELINE_SECRET)")
+    })?;
+    verify_signature(
+        secret.as_bytes(),
+        &body,
+        header_text(&headers, SIGNATURE_HEADER),
+    )?;
+    let delivery = header_text(&headers, DELIVERY_HEADER)
+        .filter(|d| !d.is_empty() && d.len() <= 200)
+        .map(str::to_owned)
+        .ok_or_else(|| {
+            Problem::bad_request(
+                "delivery_id_required",
+                "send `X-Gatehouse-Delivery: <unique id of this report>` (1 to 200 characters)",
+            )
+        })?;
+    require_json(&headers)?;
+    let report: Callback = parse_json(&body, plane.config.limits.json_depth)?;
+    let sha = body_sha256(&body);
+    let (status, body) = blocking(move || plane.callback(&id, &delivery, &sha, report)).await?;
+    Ok(json_response(
+        StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
+        body,
+    ))
+}
+
+/// Verifies the whole ledger: every event hash, every link, every deployment row.
+#[utoipa::path(
+    get, path = "/v1/audit/verify", tag = "audit",
+    responses(
+        (status = 200, description = "The verification report; `ok` false names the first broken link", body = AuditReport),
+        (status = 401, description = "No valid token", body = ProblemDocument, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn audit_verify(
+    State(plane): Plane,
+    headers: HeaderMap,
+) -> Result<Json<AuditReport>, Problem> {
+    plane.auth.authorize(&headers, Permission::Read)?;
+    let report =
+        blocking(move || plane.store.verify().map_err(ControlPlane::store_problem)).await?;
+    Ok(Json(report))
+}
+
+/// Governance and operational signals over a window.
+#[utoipa::path(
+    get, path = "/v1/signals", tag = "audit",
+    params(SignalParams),
+    responses(
+        (status = 200, description = "Counts, most violated policies, DORA figures per environment", body = Signals),
+        (status = 400, description = "Invalid window", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = ProblemDocument, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn signals(
+    State(plane): Plane,
+    headers: HeaderMap,
+    params: Result<Query<SignalParams>, QueryRejection>,
+) -> Result<Json<Signals>, Problem> {
+    plane.auth.authorize(&headers, Permission::Read)?;
+    let days = query(params)?.window_days.unwrap_or(30);
+    if !(1..=365).contains(&days) {
+        return Err(Problem::bad_request(
+            "invalid_query",
+            "`window_days` must be between 1 and 365",
+        ));
+    }
+    let signals = blocking(move || {
+        let until = plane.now();
+        let since = gatehouse_core::Timestamp::from_unix_nanos(
+            until.unix_nanos() - i128::from(days) * 86_400 * 1_000_000_000,
+        )
+        .map_err(Problem::internal)?;
+        let records = plane
+            .store
+            .created_since(since)
+            .map_err(ControlPlane::store_problem)?;
+        Ok(signals::compute(&records, since, until, days))
+    })
+    .await?;
+    Ok(Json(signals))
+}
+
+/// The loaded policy bundle and its catalogue.
+#[utoipa::path(
+    get, path = "/v1/policies", tag = "decisions",
+    responses(
+        (status = 200, description = "{bundle: {name, revision, digest}, policies: {id: metadata}, packages}", body = Object),
+        (status = 401, description = "No valid token", body = ProblemDocument, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn policies(State(plane): Plane, headers: HeaderMap) -> Result<Json<Value>, Problem> {
+    plane.auth.authorize(&headers, Permission::Read)?;
+    Ok(Json(policies_document(&plane)))
+}
+
+/// The `GET /v1/policies` document.
+pub fn policies_document(plane: &ControlPlane) -> Value {
+    let engine = plane.engine();
+    let catalog: serde_json::Map<String, Value> = engine
+        .catalog()
+        .iter()
+        .map(|(id, meta)| {
+            (
+                id.to_owned(),
+                serde_json::to_value(meta).unwrap_or(Value::Null),
+            )
+        })
+        .collect();
+    json!({
+        "bundle": engine.info(),
+        "policies": catalog,
+        "packages": {
+            "admission": engine.packages(gatehouse_core::Stage::Admission),
+            "gates": engine.packages(gatehouse_core::Stage::Gates),
+        },
+        "exemptions": engine.exemptions(),
+    })
+}
+
+/// Reloads the policy bundle from disk (atomically; on error the running bundle stays).
+#[utoipa::path(
+    post, path = "/v1/admin/reload", tag = "admin",
+    responses(
+        (status = 200, description = "The new bundle {name, revision, digest}", body = Object),
+        (status = 401, description = "No valid token", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 422, description = "The bundle on disk is invalid; the running one is kept", body = ProblemDocument, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn reload(State(plane): Plane, headers: HeaderMap) -> Result<Json<Value>, Problem> {
+    plane.auth.authorize(&headers, Permission::Administer)?;
+    let info = blocking(move || {
+        plane.reload().map(|e| json!(e.info())).map_err(|e| {
+            Problem::unprocessable("invalid_bundle", format!("{e}; the running bundle is kept"))
+                .with_errors(e.errors)
+        })
+    })
+    .await?;
+    Ok(Json(info))
+}
+
+/// Liveness.
+#[utoipa::path(get, path = "/healthz", tag = "operations",
+    responses((status = 200, description = "The process is up", body = Object)))]
+pub async fn healthz() -> Json<Value> {
+    Json(json!({"status": "ok"}))
+}
+
+/// Readiness: the database answers and a bundle is loaded.
+#[utoipa::path(get, path = "/readyz", tag = "operations",
+    responses(
+        (status = 200, description = "Ready", body = Object),
+        (status = 503, description = "The database does not answer", body = ProblemDocument, content_type = "application/problem+json"),
+    ))]
+pub async fn readyz(State(plane): Plane) -> Result<Json<Value>, Problem> {
+    let digest = plane.engine().info().digest.clone();
+    blocking(move || {
+        plane.store.ping().map_err(|e| {
+            Problem::unavailable("not_ready", format!("the database does not answer: {e}"))
+        })
+    })
+    .await?;
+    Ok(Json(json!({"status": "ready", "bundle_digest": digest})))
+}
+
+/// Prometheus metrics (OpenMetrics text).
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    responses((status = 200, description = "OpenMetrics text", body = String, content_type = "application/openmetrics-text")))]
+pub async fn metrics(State(plane): Plane) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
+        )],
+        plane.metrics.render(),
+    )
+        .into_response()
+}

@@ -1,0 +1,577 @@
+//! `gatehouse serve` configuration: a TOML file, flags on top, secrets from the environment.
+//!
+//! ```toml
+//! listen = "127.0.0.1:8080"
+//! database = "gatehouse.db"
+//! policies = "policies"
+//! public_url = "https://gatehouse.example.com"  # base of the callback URL sent to pipelines
+//! anonymous_read = false
+//!
+//! [[tokens]]                                    # bearer tokens: only their SHA-256 is stored
+//! name = "alice@example.com"
+//! role = "requester"                            # requester | approver | auditor | admin
+//! sha256 = "<hex of sha256(token)>"
+//!
+//! [[tokens]]
+//! name = "bob@example.com"
+//! role = "approver"
+//! sha256 = "..."
+//! approval_roles = ["release-approver", "finops-approver"]
+//!
+//! [cors]
+//! allowed_origins = ["https://portal.example.com"]
+//!
+//! [pipeline]
+//! secret = "..."            # HMAC key of callbacks; env GATEHOUSE_PIPELINE_SECRET overrides
+//!
+//! [executor]
+//! kind = "github"           # github | webhook | gitops | none
+//! owner = "acme"
+//! repo = "deployments"
+//! event_type = "gatehouse-deploy"
+//! api_base = "https://api.github.com"
+//! token_env = "GITHUB_TOKEN"
+//!
+//! [limits]
+//! body_bytes = 1048576
+//! json_depth = 64
+//! request_timeout_ms = 10000
+//! concurrency = 512
+//! evaluation_timeout_ms = 2000
+//!
+//! [dispatch]
+//! max_attempts = 6
+//! initial_backoff_ms = 500
+//! max_backoff_ms = 60000
+//! ```
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use crate::auth::Role;
+
+/// Why a configuration cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file cannot be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML for this schema.
+    #[error("config file {path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// What and where (line, column, key).
+        message: String,
+    },
+    /// A value is inconsistent.
+    #[error("config: {0}")]
+    Invalid(String),
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Address to listen on.
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+    /// SQLite database file.
+    #[serde(default = "default_database")]
+    pub database: PathBuf,
+    /// Policy bundle directory.
+    #[serde(default = "default_policies")]
+    pub policies: PathBuf,
+    /// Base URL pipelines use to reach this server (callback URLs); defaults to `http://{listen}`.
+    #[serde(default)]
+    pub public_url: Option<String>,
+    /// Let requests without a token read (GET endpoints and `POST /v1/evaluate`).
+    #[serde(default)]
+    pub anonymous_read: bool,
+    /// Bearer tokens.
+    #[serde(default)]
+    pub tokens: Vec<TokenConfig>,
+    /// CORS.
+    #[serde(default)]
+    pub cors: CorsConfig,
+    /// Pipeline callbacks.
+    #[serde(default)]
+    pub pipeline: PipelineConfig,
+    /// What triggers the pipeline.
+    #[serde(default)]
+    pub executor: ExecutorConfig,
+    /// Request limits.
+    #[serde(default)]
+    pub limits: LimitsConfig,
+    /// Dispatch retries.
+    #[serde(default)]
+    pub dispatch: DispatchConfig,
+    /// True when no config file was given: demo tokens and secret, announced in the log.
+    #[serde(skip)]
+    pub demo: bool,
+}
+
+/// One bearer token.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenConfig {
+    /// Who holds it (recorded as the actor of what they do).
+    pub name: String,
+    /// What it may do.
+    pub role: Role,
+    /// Lowercase hex SHA-256 of the token (the token itself is never stored).
+    pub sha256: String,
+    /// Approval roles this approver may approve in, e.g. `release-approver`.
+    #[serde(default)]
+    pub approval_roles: Vec<String>,
+}
+
+/// Cross-origin access for browser front ends.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CorsConfig {
+    /// Exact origins, e.g. `https://portal.example.com`; `*` is refused.
+    #[serde(default)]
+    pub allowed_origins: Vec<String>,
+}
+
+/// How pipelines authenticate their callbacks.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PipelineConfig {
+    /// HMAC-SHA256 key; `GATEHOUSE_PIPELINE_SECRET` overrides it.
+    #[serde(default)]
+    pub secret: Option<String>,
+}
+
+/// The executor that triggers pipelines.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
+pub enum ExecutorConfig {
+    /// Nothing is triggered; an external pipeline calls back on its own.
+    #[default]
+    None,
+    /// GitHub `repository_dispatch`.
+    Github {
+        /// Repository owner.
+        owner: String,
+        /// Repository name.
+        repo: String,
+        /// `event_type` of the dispatch.
+        #[serde(default = "default_event_type")]
+        event_type: String,
+        /// API base URL (GitHub Enterprise, or a test receiver).
+        #[serde(default = "default_github_api")]
+        api_base: String,
+        /// Environment variable holding the token.
+        #[serde(default = "default_github_token_env")]
+        token_env: String,
+    },
+    /// A signed POST to a URL.
+    Webhook {
+        /// Where to POST.
+        url: String,
+        /// HMAC key for `X-Gatehouse-Signature-256`; `GATEHOUSE_WEBHOOK_SECRET` overrides it.
+        #[serde(default)]
+        secret: Option<String>,
+    },
+    /// A commit of the approved intent into a git checkout, for Argo CD or Flux to sync.
+    Gitops {
+        /// The local checkout.
+        repository: PathBuf,
+        /// Directory inside it; manifests go to `{path}/{environment}/{service}.json`.
+        #[serde(default = "default_gitops_path")]
+        path: String,
+        /// Remote to push to after each commit (none: commit only).
+        #[serde(default)]
+        push_remote: Option<String>,
+        /// Branch to push.
+        #[serde(default = "default_branch")]
+        branch: String,
+    },
+}
+
+impl ExecutorConfig {
+    /// `github`, `webhook`, `gitops` or `none`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::Github { .. } => "github",
+            Self::Webhook { .. } => "webhook",
+            Self::Gitops { .. } => "gitops",
+        }
+    }
+}
+
+/// Request limits.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsConfig {
+    /// Largest request body (413 above).
+    #[serde(default = "default_body_bytes")]
+    pub body_bytes: usize,
+    /// Deepest JSON nesting accepted (400 above).
+    #[serde(default = "default_json_depth")]
+    pub json_depth: usize,
+    /// Whole-request timeout.
+    #[serde(default = "default_request_timeout_ms")]
+    pub request_timeout_ms: u64,
+    /// Requests handled at once; more wait (up to the timeout).
+    #[serde(default = "default_concurrency")]
+    pub concurrency: usize,
+    /// Policy evaluation time limit (fails closed when exceeded).
+    #[serde(default = "default_evaluation_timeout_ms")]
+    pub evaluation_timeout_ms: u64,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self {
+            body_bytes: default_body_bytes(),
+            json_depth: default_json_depth(),
+            request_timeout_ms: default_request_timeout_ms(),
+            concurrency: default_concurrency(),
+            evaluation_timeout_ms: default_evaluation_timeout_ms(),
+        }
+    }
+}
+
+impl LimitsConfig {
+    /// The request timeout.
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_millis(self.request_timeout_ms)
+    }
+}
+
+/// Dispatch retry budget.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DispatchConfig {
+    /// Attempts before the deployment becomes FAILED.
+    #[serde(default = "default_max_attempts")]
+    pub max_attempts: u32,
+    /// Wait after the first failure; doubles each time.
+    #[serde(default = "default_initial_backoff_ms")]
+    pub initial_backoff_ms: u64,
+    /// Longest wait.
+    #[serde(default = "default_max_backoff_ms")]
+    pub max_backoff_ms: u64,
+    /// Per-attempt HTTP timeout.
+    #[serde(default = "default_attempt_timeout_ms")]
+    pub attempt_timeout_ms: u64,
+}
+
+impl Default for DispatchConfig {
+    fn default() -> Self {
+        Self {
+            max_attempts: default_max_attempts(),
+            initial_backoff_ms: default_initial_backoff_ms(),
+            max_backoff_ms: default_max_backoff_ms(),
+            attempt_timeout_ms: default_attempt_timeout_ms(),
+        }
+    }
+}
+
+impl DispatchConfig {
+    /// Wait before attempt `attempts + 1`, after `attempts` failures.
+    pub fn backoff(&self, attempts: u32) -> Duration {
+        let factor = 1u64 << attempts.saturating_sub(1).min(20);
+        Duration::from_millis(
+            self.initial_backoff_ms
+                .saturating_mul(factor)
+                .min(self.max_backoff_ms),
+        )
+    }
+}
+
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8080))
+}
+fn default_database() -> PathBuf {
+    PathBuf::from("gatehouse.db")
+}
+fn default_policies() -> PathBuf {
+    PathBuf::from("policies")
+}
+fn default_event_type() -> String {
+    "gatehouse-deploy".into()
+}
+fn default_github_api() -> String {
+    "https://api.github.com".into()
+}
+fn default_github_token_env() -> String {
+    "GITHUB_TOKEN".into()
+}
+fn default_gitops_path() -> String {
+    "deployments".into()
+}
+fn default_branch() -> String {
+    "main".into()
+}
+fn default_body_bytes() -> usize {
+    1024 * 1024
+}
+fn default_json_depth() -> usize {
+    64
+}
+fn default_request_timeout_ms() -> u64 {
+    10_000
+}
+fn default_concurrency() -> usize {
+    512
+}
+fn default_evaluation_timeout_ms() -> u64 {
+    2_000
+}
+fn default_max_attempts() -> u32 {
+    6
+}
+fn default_initial_backoff_ms() -> u64 {
+    500
+}
+fn default_max_backoff_ms() -> u64 {
+    60_000
+}
+fn default_attempt_timeout_ms() -> u64 {
+    10_000
+}
+
+/// The demo tokens `gatehouse serve` uses without a config file: `(token, name, role, approval
+/// roles)`. Printed in the log as demo credentials.
+pub const DEMO_TOKENS: [(&str, &str, Role, &[&str]); 4] = [
+    ("demo-requester", "dev@example.com", Role::Requester, &[]),
+    (
+        "demo-approver",
+        "approver@example.com",
+        Role::Approver,
+        &["release-approver", "finops-approver"],
+    ),
+    ("demo-auditor", "auditor@example.com", Role::Auditor, &[]),
+    ("demo-admin", "admin@example.com", Role::Admin, &[]),
+];
+
+/// The demo pipeline secret.
+pub const DEMO_PIPELINE_SECRET: &str = "demo-pipeline-secret";
+
+/// Lowercase hex SHA-256 of a token, as `tokens[].sha256` stores it.
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+impl Config {
+    /// The embedded defaults: `gatehouse.db`, `policies/`, demo tokens and pipeline secret.
+    pub fn demo() -> Self {
+        let tokens = DEMO_TOKENS
+            .iter()
+            .map(|(token, name, role, approval_roles)| TokenConfig {
+                name: (*name).to_owned(),
+                role: *role,
+                sha256: token_hash(token),
+                approval_roles: approval_roles.iter().map(|r| (*r).to_owned()).collect(),
+            })
+            .collect();
+        Config {
+            tokens,
+            pipeline: PipelineConfig {
+                secret: Some(DEMO_PIPELINE_SECRET.to_owned()),
+            },
+            demo: true,
+            ..Config::default()
+        }
+    }
+
+    /// Reads a TOML config file.
+    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_toml(&text).map_err(|message| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message,
+        })
+    }
+
+    /// Parses TOML text.
+    pub fn from_toml(text: &str) -> Result<Self, String> {
+        toml::from_str(text).map_err(|e| e.to_string())
+    }
+
+    /// Applies secrets from the environment (`env` looks a variable up): the pipeline secret,
+    /// the webhook secret.
+    pub fn apply_env(&mut self, env: impl Fn(&str) -> Option<String>) {
+        if let Some(secret) = env("GATEHOUSE_PIPELINE_SECRET").filter(|s| !s.is_empty()) {
+            self.pipeline.secret = Some(secret);
+        }
+        if let ExecutorConfig::Webhook { secret, .. } = &mut self.executor
+            && let Some(value) = env("GATEHOUSE_WEBHOOK_SECRET").filter(|s| !s.is_empty())
+        {
+            *secret = Some(value);
+        }
+    }
+
+    /// Checks what TOML types cannot: hashes, origins, limits.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |m: String| Err(ConfigError::Invalid(m));
+        let mut names = BTreeMap::new();
+        for (i, token) in self.tokens.iter().enumerate() {
+            if token.sha256.len() != 64 || !token.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return invalid(format!(
+                    "tokens[{i}].sha256 must be 64 hex digits (sha256 of the token: `printf %s TOKEN | sha256sum`)"
+                ));
+            }
+            if names.insert(token.sha256.to_ascii_lowercase(), i).is_some() {
+                return invalid(format!("tokens[{i}]: the same token hash is listed twice"));
+            }
+        }
+        for origin in &self.cors.allowed_origins {
+            if origin == "*" {
+                return invalid(
+                    "cors.allowed_origins: `*` is not allowed (requests carry credentials); list exact origins".into(),
+                );
+            }
+            if !(origin.starts_with("http://") || origin.starts_with("https://")) {
+                return invalid(format!(
+                    "cors.allowed_origins: `{origin}` is not an origin like https://portal.example.com"
+                ));
+            }
+        }
+        if self.limits.body_bytes == 0
+            || self.limits.json_depth == 0
+            || self.limits.concurrency == 0
+        {
+            return invalid(
+                "limits: body_bytes, json_depth and concurrency must be positive".into(),
+            );
+        }
+        if self.dispatch.max_attempts == 0 {
+            return invalid("dispatch.max_attempts must be at least 1".into());
+        }
+        if matches!(&self.pipeline.secret, Some(s) if s.len() < 16) && !self.demo {
+            return invalid(
+                "pipeline.secret must be at least 16 characters (or set GATEHOUSE_PIPELINE_SECRET)"
+                    .into(),
+            );
+        }
+        Ok(())
+    }
+
+    /// The base URL pipelines call back on.
+    pub fn public_url(&self) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.listen))
+            .trim_end_matches('/')
+            .to_owned()
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: default_listen(),
+            database: default_database(),
+            policies: default_policies(),
+            public_url: None,
+            anonymous_read: false,
+            tokens: Vec::new(),
+            cors: CorsConfig::default(),
+            pipeline: PipelineConfig::default(),
+            executor: ExecutorConfig::default(),
+            limits: LimitsConfig::default(),
+            dispatch: DispatchConfig::default(),
+            demo: false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_empty_file_is_all_defaults() {
+        let c = Config::from_toml("").unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.limits.body_bytes, 1 << 20);
+        assert!(!c.anonymous_read && c.tokens.is_empty());
+        assert_eq!(c.executor.kind(), "none");
+    }
+
+    #[test]
+    fn unknown_keys_are_errors_with_their_place() {
+        let err = Config::from_toml("listen = \"127.0.0.1:1\"\nlisten_port = 3\n").unwrap_err();
+        assert!(err.contains("listen_port"), "{err}");
+        assert!(err.contains("line 2"), "{err}");
+    }
+
+    #[test]
+    fn executors_parse_by_kind() {
+        let c = Config::from_toml(
+            "[executor]\nkind = \"github\"\nowner = \"acme\"\nrepo = \"deploy\"\n",
+        )
+        .unwrap();
+        let ExecutorConfig::Github {
+            api_base,
+            token_env,
+            event_type,
+            ..
+        } = c.executor
+        else {
+            panic!("not github")
+        };
+        assert_eq!(api_base, "https://api.github.com");
+        assert_eq!(token_env, "GITHUB_TOKEN");
+        assert_eq!(event_type, "gatehouse-deploy");
+    }
+
+    #[test]
+    fn wildcard_cors_is_refused() {
+        let c = Config::from_toml("[cors]\nallowed_origins = [\"*\"]\n").unwrap();
+        assert!(
+            c.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("`*` is not allowed")
+        );
+    }
+
+    #[test]
+    fn secrets_come_from_the_environment() {
+        let mut c = Config::from_toml(
+            "[pipeline]\nsecret = \"from-the-file-0123456789\"\n[executor]\nkind = \"webhook\"\nurl = \"http://x\"\n",
+        )
+        .unwrap();
+        c.apply_env(|name| Some(format!("{name}-value")));
+        assert_eq!(
+            c.pipeline.secret.as_deref(),
+            Some("GATEHOUSE_PIPELINE_SECRET-value")
+        );
+        let ExecutorConfig::Webhook { secret, .. } = c.executor else {
+            panic!()
+        };
+        assert_eq!(secret.as_deref(), Some("GATEHOUSE_WEBHOOK_SECRET-value"));
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap() {
+        let d = DispatchConfig {
+            max_attempts: 10,
+            initial_backoff_ms: 100,
+            max_backoff_ms: 1000,
+            attempt_timeout_ms: 1,
+        };
+        let waits: Vec<u128> = (1..=6).map(|n| d.backoff(n).as_millis()).collect();
+        assert_eq!(waits, [100, 200, 400, 800, 1000, 1000]);
+    }
+}

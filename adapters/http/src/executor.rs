@@ -1,0 +1,390 @@
+//! Executors: how an approved deployment reaches the pipeline that runs it. Gatehouse never
+//! deploys anything itself; it triggers a GitHub `repository_dispatch`, a signed webhook or a
+//! GitOps commit, and the pipeline reports back by callback.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::auth::{SIGNATURE_HEADER, sign};
+use crate::config::{DispatchConfig, ExecutorConfig};
+use crate::store::Dispatch;
+
+/// A failed delivery attempt.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct DispatchError {
+    /// What went wrong (never includes a token).
+    pub message: String,
+    /// Whether another attempt may succeed (network errors, 5xx, 429).
+    pub retryable: bool,
+}
+
+impl DispatchError {
+    fn retry(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            retryable: true,
+        }
+    }
+
+    fn permanent(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            retryable: false,
+        }
+    }
+}
+
+/// A configured executor.
+pub enum Executor {
+    /// Nothing is triggered.
+    None,
+    /// GitHub `repository_dispatch`.
+    Github {
+        /// HTTP client.
+        client: reqwest::Client,
+        /// `{api_base}/repos/{owner}/{repo}/dispatches`.
+        url: String,
+        /// The `event_type`.
+        event_type: String,
+        /// Name of the variable holding the token.
+        token_env: String,
+        /// The token, read at start.
+        token: Option<String>,
+    },
+    /// Signed POST.
+    Webhook {
+        /// HTTP client.
+        client: reqwest::Client,
+        /// Where.
+        url: String,
+        /// HMAC key.
+        secret: Option<String>,
+    },
+    /// Commit into a git checkout.
+    Gitops {
+        /// The checkout.
+        repository: PathBuf,
+        /// Directory inside it.
+        path: String,
+        /// Remote to push to.
+        push_remote: Option<String>,
+        /// Branch to push.
+        branch: String,
+    },
+}
+
+fn client(dispatch: &DispatchConfig) -> Result<reqwest::Client, String> {
+    // reqwest is built with rustls and no default crypto provider: install ring once.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .timeout(Duration::from_millis(dispatch.attempt_timeout_ms))
+        .user_agent(concat!("gatehouse/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| format!("cannot build the HTTP client: {e}"))
+}
+
+impl Executor {
+    /// Builds the executor the config names; `env` reads environment variables (tokens).
+    pub fn from_config(
+        config: &ExecutorConfig,
+        dispatch: &DispatchConfig,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, String> {
+        Ok(match config {
+            ExecutorConfig::None => Self::None,
+            ExecutorConfig::Github {
+                owner,
+                repo,
+                event_type,
+                api_base,
+                token_env,
+            } => Self::Github {
+                client: client(dispatch)?,
+                url: format!(
+                    "{}/repos/{owner}/{repo}/dispatches",
+                    api_base.trim_end_matches('/')
+                ),
+                event_type: event_type.clone(),
+                token_env: token_env.clone(),
+                token: env(token_env).filter(|t| !t.is_empty()),
+            },
+            ExecutorConfig::Webhook { url, secret } => Self::Webhook {
+                client: client(dispatch)?,
+                url: url.clone(),
+                secret: secret.clone(),
+            },
+            ExecutorConfig::Gitops {
+                repository,
+                path,
+                push_remote,
+                branch,
+            } => Self::Gitops {
+                repository: repository.clone(),
+                path: path.clone(),
+                push_remote: push_remote.clone(),
+                branch: branch.clone(),
+            },
+        })
+    }
+
+    /// Delivers one dispatch; returns the executor's receipt.
+    pub async fn deliver(&self, dispatch: &Dispatch) -> Result<Value, DispatchError> {
+        match self {
+            Self::None => Ok(json!({"executor": "none"})),
+            Self::Github {
+                client,
+                url,
+                event_type,
+                token_env,
+                token,
+            } => {
+                let token = token.as_deref().ok_or_else(|| {
+                    DispatchError::permanent(format!(
+                        "the GitHub token variable `{token_env}` is not set"
+                    ))
+                })?;
+                let body = json!({"event_type": event_type, "client_payload": dispatch.payload});
+                let response = client
+                    .post(url)
+                    .bearer_auth(token)
+                    .header("accept", "application/vnd.github+json")
+                    .header("x-github-api-version", "2022-11-28")
+                    .json(&body)
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        DispatchError::retry(format!("POST {url}: {}", e.without_url()))
+                    })?;
+                check_status(url, response).await
+            }
+            Self::Webhook {
+                client,
+                url,
+                secret,
+            } => {
+                let body = serde_json::to_vec(&dispatch.payload).unwrap_or_default();
+                let mut request = client
+                    .post(url)
+                    .header("content-type", "application/json")
+                    .header("x-gatehouse-event", "dispatch")
+                    .header("x-gatehouse-delivery", format!("dispatch-{}", dispatch.id));
+                if let Some(secret) = secret {
+                    request = request.header(SIGNATURE_HEADER, sign(secret.as_bytes(), &body));
+                }
+                let response = request.body(body).send().await.map_err(|e| {
+                    DispatchError::retry(format!("POST {url}: {}", e.without_url()))
+                })?;
+                check_status(url, response).await
+            }
+            Self::Gitops {
+                repository,
+                path,
+                push_remote,
+                branch,
+            } => {
+                let (repository, path, push_remote, branch) = (
+                    repository.clone(),
+                    path.clone(),
+                    push_remote.clone(),
+                    branch.clone(),
+                );
+                let payload = dispatch.payload.clone();
+                tokio::task::spawn_blocking(move || {
+                    commit_manifest(
+                        &repository,
+                        &path,
+                        push_remote.as_deref(),
+                        &branch,
+                        &payload,
+                    )
+                })
+                .await
+                .map_err(|e| DispatchError::retry(format!("git task failed: {e}")))?
+            }
+        }
+    }
+}
+
+async fn check_status(url: &str, response: reqwest::Response) -> Result<Value, DispatchError> {
+    let status = response.status();
+    if status.is_success() {
+        return Ok(json!({"status": status.as_u16()}));
+    }
+    let body: String = response
+        .text()
+        .await
+        .unwrap_or_default()
+        .chars()
+        .take(300)
+        .collect();
+    let message = format!("POST {url} answered {status}: {body}");
+    if status.is_server_error() || status.as_u16() == 429 || status.as_u16() == 408 {
+        Err(DispatchError::retry(message))
+    } else {
+        Err(DispatchError::permanent(message))
+    }
+}
+
+fn git(repository: &Path, args: &[&str]) -> Result<String, DispatchError> {
+    let output = Command::new("git")
+        .arg("-C")
+        .arg(repository)
+        .args([
+            "-c",
+            "user.name=Gatehouse",
+            "-c",
+            "user.email=gatehouse@localhost",
+        ])
+        .args(args)
+        .output()
+        .map_err(|e| DispatchError::retry(format!("cannot run git: {e}")))?;
+    if output.status.success() {
+        Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
+    } else {
+        Err(DispatchError::retry(format!(
+            "git {} failed: {}",
+            args.first().copied().unwrap_or(""),
+            String::from_utf8_lossy(&output.stderr).trim()
+        )))
+    }
+}
+
+/// Writes the approved intent to `{path}/{environment}/{service}.json` (the desired state of
+/// that service in that environment) and commits it; pushes when a remote is configured. A
+/// redelivery that finds the same manifest committed succeeds without a new commit.
+fn commit_manifest(
+    repository: &Path,
+    path: &str,
+    push_remote: Option<&str>,
+    branch: &str,
+    payload: &Value,
+) -> Result<Value, DispatchError> {
+    let field = |name: &str| {
+        payload
+            .get(name)
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty() && !s.contains(['/', '\\']) && *s != "..")
+            .map(str::to_owned)
+            .ok_or_else(|| {
+                DispatchError::permanent(format!("dispatch payload lacks a usable `{name}`"))
+            })
+    };
+    let (environment, service, id) = (
+        field("environment")?,
+        field("service")?,
+        field("deployment_id")?,
+    );
+    let relative = Path::new(path)
+        .join(&environment)
+        .join(format!("{service}.json"));
+    let file = repository.join(&relative);
+    if let Some(dir) = file.parent() {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| DispatchError::retry(format!("cannot create {}: {e}", dir.display())))?;
+    }
+    let manifest = json!({
+        "apiVersion": "gatehouse.dev/v1",
+        "kind": "ApprovedDeployment",
+        "metadata": {
+            "deployment_id": id,
+            "bundle_digest": payload.get("bundle_digest"),
+            "callback_url": payload.get("callback_url"),
+        },
+        "intent": payload.get("intent"),
+    });
+    let text = serde_json::to_string_pretty(&manifest).unwrap_or_default() + "\n";
+    std::fs::write(&file, text)
+        .map_err(|e| DispatchError::retry(format!("cannot write {}: {e}", file.display())))?;
+    let relative = relative.to_string_lossy().into_owned();
+    git(repository, &["add", "--", &relative])?;
+    let changed = !git(repository, &["status", "--porcelain", "--", &relative])?.is_empty();
+    if changed {
+        let message = format!("gatehouse: deploy {service} to {environment} ({id})");
+        git(
+            repository,
+            &["commit", "-q", "-m", &message, "--", &relative],
+        )?;
+    }
+    let commit = git(repository, &["rev-parse", "HEAD"])?;
+    if let Some(remote) = push_remote {
+        git(
+            repository,
+            &["push", "-q", remote, &format!("HEAD:{branch}")],
+        )?;
+    }
+    Ok(json!({"commit": commit, "path": relative, "new_commit": changed}))
+}
+
+#[cfg(test)]
+mod tests {
+    use gatehouse_core::Timestamp;
+
+    use super::*;
+    use crate::store::DispatchStatus;
+
+    fn dispatch(payload: Value) -> Dispatch {
+        Dispatch {
+            id: 1,
+            deployment_id: "dep_1".into(),
+            executor: "gitops".into(),
+            payload,
+            attempts: 0,
+            status: DispatchStatus::Pending,
+            next_attempt_at: Timestamp::parse("2026-11-23T10:00:00Z").unwrap(),
+            last_error: None,
+            receipt: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn gitops_commits_the_manifest_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = dir.path();
+        git(repo, &["init", "-q", "-b", "main"]).unwrap();
+        let executor = Executor::Gitops {
+            repository: repo.to_path_buf(),
+            path: "deployments".into(),
+            push_remote: None,
+            branch: "main".into(),
+        };
+        let d = dispatch(json!({
+            "deployment_id": "dep_1", "service": "payments-api", "environment": "prod",
+            "intent": {"spec": {"service": "payments-api"}}, "bundle_digest": "sha256:x",
+        }));
+        let first = executor.deliver(&d).await.unwrap();
+        assert_eq!(first["new_commit"], true);
+        assert_eq!(first["path"], "deployments/prod/payments-api.json");
+        let text =
+            std::fs::read_to_string(repo.join("deployments/prod/payments-api.json")).unwrap();
+        assert!(text.contains("\"deployment_id\": \"dep_1\""), "{text}");
+        let log = git(repo, &["log", "--format=%s"]).unwrap();
+        assert_eq!(log, "gatehouse: deploy payments-api to prod (dep_1)");
+        // Redelivery after a crash: same manifest, no second commit, same receipt commit.
+        let again = executor.deliver(&d).await.unwrap();
+        assert_eq!(again["new_commit"], false);
+        assert_eq!(again["commit"], first["commit"]);
+    }
+
+    #[tokio::test]
+    async fn gitops_refuses_path_tricks() {
+        let dir = tempfile::tempdir().unwrap();
+        let executor = Executor::Gitops {
+            repository: dir.path().to_path_buf(),
+            path: "deployments".into(),
+            push_remote: None,
+            branch: "main".into(),
+        };
+        let err = executor
+            .deliver(&dispatch(
+                json!({"deployment_id": "d", "service": "../etc", "environment": "prod"}),
+            ))
+            .await
+            .unwrap_err();
+        assert!(!err.retryable);
+        assert!(err.message.contains("`service`"), "{}", err.message);
+    }
+}

@@ -1,0 +1,166 @@
+//! Prometheus metrics (`GET /metrics`, OpenMetrics text): decisions by outcome, evaluation
+//! latency, violations by policy, dispatches and their failures, callbacks.
+
+use std::time::Duration;
+
+use gatehouse_core::{Decision, ViolationStatus};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    outcome: String,
+    stage: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PolicyLabels {
+    policy: String,
+    status: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ExecutorLabels {
+    executor: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CallbackLabels {
+    status: String,
+}
+
+/// The server's metrics.
+pub struct Metrics {
+    registry: Registry,
+    decisions: Family<OutcomeLabels, Counter>,
+    evaluation_seconds: Histogram,
+    violations: Family<PolicyLabels, Counter>,
+    dispatches: Family<ExecutorLabels, Counter>,
+    dispatch_failures: Family<ExecutorLabels, Counter>,
+    callbacks: Family<CallbackLabels, Counter>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// Registers every metric.
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("gatehouse");
+        let decisions = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "decisions",
+            "Decisions made, by outcome and stage (admission or gates)",
+            decisions.clone(),
+        );
+        // 50 µs .. ~1.6 s
+        let evaluation_seconds = Histogram::new(exponential_buckets(0.000_05, 2.0, 16));
+        registry.register(
+            "evaluation_seconds",
+            "Policy evaluation latency",
+            evaluation_seconds.clone(),
+        );
+        let violations = Family::<PolicyLabels, Counter>::default();
+        registry.register(
+            "violations",
+            "Violations reported, by policy id and status",
+            violations.clone(),
+        );
+        let dispatches = Family::<ExecutorLabels, Counter>::default();
+        registry.register(
+            "dispatches",
+            "Pipeline dispatches delivered, by executor",
+            dispatches.clone(),
+        );
+        let dispatch_failures = Family::<ExecutorLabels, Counter>::default();
+        registry.register(
+            "dispatch_failures",
+            "Failed dispatch attempts, by executor",
+            dispatch_failures.clone(),
+        );
+        let callbacks = Family::<CallbackLabels, Counter>::default();
+        registry.register(
+            "callbacks",
+            "Pipeline callbacks accepted, by reported status",
+            callbacks.clone(),
+        );
+        Self {
+            registry,
+            decisions,
+            evaluation_seconds,
+            violations,
+            dispatches,
+            dispatch_failures,
+            callbacks,
+        }
+    }
+
+    /// Counts a decision and its violations.
+    pub fn decision(&self, stage: &str, decision: &Decision, took: Duration) {
+        self.decisions
+            .get_or_create(&OutcomeLabels {
+                outcome: decision.outcome.as_str().to_owned(),
+                stage: stage.to_owned(),
+            })
+            .inc();
+        self.evaluation_seconds.observe(took.as_secs_f64());
+        for v in &decision.violations {
+            let status = match v.status {
+                ViolationStatus::Blocking => "blocking",
+                ViolationStatus::PendingApproval => "pending_approval",
+                ViolationStatus::Advisory => "advisory",
+                ViolationStatus::Exempted => "exempted",
+                ViolationStatus::Overridden => "overridden",
+            };
+            self.violations
+                .get_or_create(&PolicyLabels {
+                    policy: v.policy.clone(),
+                    status: status.to_owned(),
+                })
+                .inc();
+        }
+    }
+
+    /// Counts a delivered dispatch.
+    pub fn dispatched(&self, executor: &str) {
+        self.dispatches
+            .get_or_create(&ExecutorLabels {
+                executor: executor.to_owned(),
+            })
+            .inc();
+    }
+
+    /// Counts a failed dispatch attempt.
+    pub fn dispatch_failed(&self, executor: &str) {
+        self.dispatch_failures
+            .get_or_create(&ExecutorLabels {
+                executor: executor.to_owned(),
+            })
+            .inc();
+    }
+
+    /// Counts an accepted callback.
+    pub fn callback(&self, status: &str) {
+        self.callbacks
+            .get_or_create(&CallbackLabels {
+                status: status.to_owned(),
+            })
+            .inc();
+    }
+
+    /// The OpenMetrics text.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        if encode(&mut out, &self.registry).is_err() {
+            out.clear();
+        }
+        out
+    }
+}

@@ -1,0 +1,147 @@
+//! The OpenAPI 3.1 document, generated from the handlers' annotations (utoipa), with the
+//! DeploymentIntent JSON Schema of the core placed in `components.schemas.Intent`.
+
+use serde_json::{Value, json};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::api;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Gatehouse control plane",
+        description = "Governed deployments: intents in, decisions and hash-chained lifecycle events out. Errors are application/problem+json.",
+    ),
+    paths(
+        api::evaluate, api::submit, api::list, api::get_one, api::events, api::approve, api::cancel,
+        api::callback, api::audit_verify, api::signals, api::policies, api::reload,
+        api::healthz, api::readyz, api::metrics,
+    ),
+    modifiers(&Security),
+    tags(
+        (name = "decisions", description = "Evaluate intents against the loaded bundle"),
+        (name = "deployments", description = "Submit, approve, cancel, follow"),
+        (name = "pipeline", description = "Signed reports from the pipeline"),
+        (name = "audit", description = "Ledger verification and signals"),
+        (name = "admin", description = "Bundle reload"),
+        (name = "operations", description = "Health, readiness, metrics"),
+    )
+)]
+struct ApiDoc;
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components.add_security_scheme(
+            "pipeline_signature",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new(
+                "X-Gatehouse-Signature-256",
+            ))),
+        );
+    }
+}
+
+/// Rewrites `#/$defs/X` references to `#/components/schemas/Intent_X`.
+fn rewrite_refs(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            if let Some(Value::String(r)) = map.get_mut("$ref")
+                && let Some(name) = r.strip_prefix("#/$defs/")
+            {
+                *r = format!("#/components/schemas/Intent_{name}");
+            }
+            map.values_mut().for_each(rewrite_refs);
+        }
+        Value::Array(items) => items.iter_mut().for_each(rewrite_refs),
+        _ => {}
+    }
+}
+
+/// The OpenAPI document served at `/openapi.json`.
+pub fn openapi_json() -> Value {
+    let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or(Value::Null);
+    if let Some(info) = doc.get_mut("info").and_then(Value::as_object_mut) {
+        info.insert("version".into(), json!(env!("CARGO_PKG_VERSION")));
+    }
+    let mut intent: Value =
+        serde_json::from_str(gatehouse_core::INTENT_SCHEMA).unwrap_or(Value::Null);
+    let defs = intent
+        .as_object_mut()
+        .and_then(|o| {
+            o.remove("$schema");
+            o.remove("$id");
+            o.remove("$defs")
+        })
+        .unwrap_or(Value::Null);
+    rewrite_refs(&mut intent);
+    let Some(schemas) = doc
+        .pointer_mut("/components/schemas")
+        .and_then(Value::as_object_mut)
+    else {
+        return doc;
+    };
+    if let Value::Object(defs) = defs {
+        for (name, mut schema) in defs {
+            rewrite_refs(&mut schema);
+            schemas.insert(format!("Intent_{name}"), schema);
+        }
+    }
+    schemas.insert("Intent".into(), intent);
+    if let Some(properties) = schemas
+        .get_mut("SubmitRequest")
+        .and_then(|s| s.get_mut("properties"))
+        .and_then(Value::as_object_mut)
+    {
+        properties.insert(
+            "intent".into(),
+            json!({"$ref": "#/components/schemas/Intent"}),
+        );
+    }
+    doc
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_route_is_documented_and_the_intent_schema_is_inlined() {
+        let doc = openapi_json();
+        assert_eq!(
+            doc["openapi"].as_str().unwrap().split('.').next(),
+            Some("3")
+        );
+        for path in [
+            "/v1/evaluate",
+            "/v1/deployments",
+            "/v1/deployments/{id}",
+            "/v1/deployments/{id}/events",
+            "/v1/deployments/{id}/approvals",
+            "/v1/deployments/{id}/cancel",
+            "/v1/deployments/{id}/callbacks",
+            "/v1/audit/verify",
+            "/v1/signals",
+            "/v1/policies",
+            "/v1/admin/reload",
+            "/healthz",
+            "/readyz",
+            "/metrics",
+        ] {
+            assert!(doc["paths"].get(path).is_some(), "{path} is not documented");
+        }
+        let text = doc.to_string();
+        assert!(!text.contains("#/$defs/"), "unrewritten $ref");
+        assert!(doc["components"]["schemas"]["Intent_resource"].is_object());
+        assert_eq!(
+            doc["components"]["schemas"]["SubmitRequest"]["properties"]["intent"]["$ref"],
+            "#/components/schemas/Intent"
+        );
+    }
+}

@@ -1,0 +1,238 @@
+//! The router with its limits (body size, timeout, concurrency, CORS), and the server: listener,
+//! dispatcher, bundle reload on SIGHUP, graceful shutdown that drains in-flight requests.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::error_handling::HandleErrorLayer;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, Method, StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tower::ServiceBuilder;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+use crate::api;
+use crate::config::{Config, ConfigError};
+use crate::control::{BundleLoadError, Clock, ControlPlane, load_engine, system_clock};
+use crate::executor::Executor;
+use crate::problem::Problem;
+use crate::sqlite::SqliteStore;
+use crate::store::StoreError;
+
+/// Why the server cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// Bad configuration.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The bundle does not load.
+    #[error(transparent)]
+    Bundle(#[from] BundleLoadError),
+    /// The database does not open.
+    #[error("database {path}: {source}")]
+    Store {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The cause.
+        source: StoreError,
+    },
+    /// The executor cannot be built.
+    #[error("executor: {0}")]
+    Executor(String),
+    /// The address cannot be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The server failed while running.
+    #[error("server error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+async fn not_found() -> Problem {
+    Problem::not_found("no such endpoint; `GET /openapi.json` lists them")
+}
+
+async fn method_not_allowed() -> Problem {
+    Problem::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this endpoint does not take this method; `GET /openapi.json` lists what it takes",
+    )
+}
+
+async fn openapi() -> impl IntoResponse {
+    axum::Json(crate::openapi_json())
+}
+
+async fn overloaded(error: tower::BoxError) -> Problem {
+    if error.is::<tower::timeout::error::Elapsed>() {
+        Problem::unavailable(
+            "timeout",
+            "the request took longer than the server's limit (`limits.request_timeout_ms`); nothing is half-done: retry it",
+        )
+    } else {
+        Problem::unavailable("overloaded", format!("the server is overloaded: {error}"))
+    }
+}
+
+/// The router over a control plane.
+pub fn app(plane: Arc<ControlPlane>) -> Router {
+    let limits = plane.config.limits.clone();
+    let origins: Vec<_> = plane
+        .config
+        .cors
+        .allowed_origins
+        .iter()
+        .filter_map(|o| o.parse().ok())
+        .collect();
+    let router = Router::new()
+        .route("/v1/evaluate", post(api::evaluate))
+        .route("/v1/deployments", post(api::submit).get(api::list))
+        .route("/v1/deployments/{id}", get(api::get_one))
+        .route("/v1/deployments/{id}/events", get(api::events))
+        .route("/v1/deployments/{id}/approvals", post(api::approve))
+        .route("/v1/deployments/{id}/cancel", post(api::cancel))
+        .route("/v1/deployments/{id}/callbacks", post(api::callback))
+        .route("/v1/audit/verify", get(api::audit_verify))
+        .route("/v1/signals", get(api::signals))
+        .route("/v1/policies", get(api::policies))
+        .route("/v1/admin/reload", post(api::reload))
+        .route("/healthz", get(api::healthz))
+        .route("/readyz", get(api::readyz))
+        .route("/metrics", get(api::metrics))
+        .route("/openapi.json", get(openapi))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(plane)
+        .layer(DefaultBodyLimit::max(limits.body_bytes))
+        .layer(
+            ServiceBuilder::new()
+                .layer(HandleErrorLayer::new(overloaded))
+                .timeout(limits.request_timeout())
+                .concurrency_limit(limits.concurrency),
+        );
+    if origins.is_empty() {
+        router
+    } else {
+        router.layer(
+            CorsLayer::new()
+                .allow_origin(AllowOrigin::list(origins))
+                .allow_methods([Method::GET, Method::POST])
+                .allow_headers([
+                    header::AUTHORIZATION,
+                    header::CONTENT_TYPE,
+                    header::IF_MATCH,
+                    HeaderName::from_static(api::IDEMPOTENCY_HEADER),
+                ])
+                .expose_headers([header::ETAG, header::LOCATION])
+                .max_age(std::time::Duration::from_secs(600)),
+        )
+    }
+}
+
+/// A started server.
+pub struct Server {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// The control plane it serves.
+    pub plane: Arc<ControlPlane>,
+    shutdown: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<Result<(), std::io::Error>>,
+    dispatcher: tokio::task::JoinHandle<()>,
+}
+
+impl Server {
+    /// Opens the database, loads the bundle, binds, and starts serving and dispatching.
+    pub async fn start(config: Config) -> Result<Self, ServeError> {
+        Self::start_with_clock(config, system_clock()).await
+    }
+
+    /// [`Server::start`] with an injected clock (tests).
+    pub async fn start_with_clock(config: Config, clock: Clock) -> Result<Self, ServeError> {
+        config.validate()?;
+        let engine = load_engine(&config.policies, &config)?;
+        let store = SqliteStore::open(&config.database).map_err(|source| ServeError::Store {
+            path: config.database.clone(),
+            source,
+        })?;
+        let executor = Executor::from_config(&config.executor, &config.dispatch, |k| {
+            std::env::var(k).ok()
+        })
+        .map_err(ServeError::Executor)?;
+        let listener =
+            TcpListener::bind(config.listen)
+                .await
+                .map_err(|source| ServeError::Bind {
+                    addr: config.listen,
+                    source,
+                })?;
+        let addr = listener.local_addr()?;
+        let mut config = config;
+        if config.public_url.is_none() {
+            config.public_url = Some(format!("http://{addr}"));
+        }
+        let plane = Arc::new(ControlPlane::new(config, engine, Arc::new(store), clock));
+        let (shutdown, watch_shutdown) = watch::channel(false);
+        let dispatcher = tokio::spawn(crate::dispatcher::run(
+            Arc::clone(&plane),
+            Arc::new(executor),
+            watch_shutdown.clone(),
+        ));
+        let mut stop = watch_shutdown;
+        let router = app(Arc::clone(&plane));
+        let task = tokio::spawn(async move {
+            axum::serve(listener, router)
+                .with_graceful_shutdown(async move {
+                    let _ = stop.wait_for(|s| *s).await;
+                })
+                .await
+        });
+        Ok(Self {
+            addr,
+            plane,
+            shutdown,
+            task,
+            dispatcher,
+        })
+    }
+
+    /// Stops accepting connections, lets in-flight requests finish, stops the dispatcher.
+    pub async fn shutdown(self) -> Result<(), ServeError> {
+        let _ = self.shutdown.send(true);
+        let served = self.task.await.map_err(std::io::Error::other)?;
+        let _ = self.dispatcher.await;
+        served.map_err(ServeError::Io)
+    }
+
+    /// Serves until SIGINT or SIGTERM; reloads the bundle on SIGHUP.
+    #[cfg(unix)]
+    pub async fn run_until_signal(self) -> Result<(), ServeError> {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut hangup = signal(SignalKind::hangup())?;
+        let mut terminate = signal(SignalKind::terminate())?;
+        loop {
+            tokio::select! {
+                _ = hangup.recv() => {
+                    let plane = Arc::clone(&self.plane);
+                    match tokio::task::spawn_blocking(move || plane.reload()).await {
+                        Ok(Ok(_)) => {}
+                        Ok(Err(e)) => tracing::error!(error = %e, "SIGHUP: bundle not reloaded; the running bundle is kept"),
+                        Err(e) => tracing::error!(error = %e, "SIGHUP: reload task failed"),
+                    }
+                }
+                _ = terminate.recv() => break,
+                _ = tokio::signal::ctrl_c() => break,
+            }
+        }
+        tracing::info!("shutting down: draining in-flight requests");
+        self.shutdown().await
+    }
+}
