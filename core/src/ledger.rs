@@ -86,7 +86,9 @@ pub enum LedgerFault {
         found: u64,
     },
     /// The link does not follow from the previous entry and this event.
-    #[error("link does not match the previous entry and this event (entry edited, moved or removed)")]
+    #[error(
+        "link does not match the previous entry and this event (entry edited, moved or removed)"
+    )]
     Link,
     /// The event's hash does not match its content.
     #[error("event hash does not match its content (altered event)")]
@@ -109,7 +111,9 @@ pub enum LedgerFault {
     #[error("{0}")]
     Transition(TransitionError),
     /// The ledger is shorter or different than its recorded head.
-    #[error("the ledger ends at position {position}, but the recorded head is position {head_position} (newest entries removed or head altered)")]
+    #[error(
+        "the ledger ends at position {position}, but the recorded head is position {head_position} (newest entries removed or head altered)"
+    )]
     Head {
         /// Last position found.
         position: u64,
@@ -193,9 +197,9 @@ impl LedgerVerifier {
                     return Err(fail(LedgerFault::PrevHash));
                 }
                 if event.kind != EventType::Requested {
-                    return Err(fail(LedgerFault::Transition(
-                        TransitionError::NotStarted { event: event.kind },
-                    )));
+                    return Err(fail(LedgerFault::Transition(TransitionError::NotStarted {
+                        event: event.kind,
+                    })));
                 }
                 DeploymentStatus {
                     deployment_id: event.deployment_id.clone(),
