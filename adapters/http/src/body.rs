@@ -75,6 +75,12 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8], max_depth: usize) -> Result
         ));
     }
     check_depth(bytes, max_depth)?;
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(Problem::unprocessable(
+            "invalid_body",
+            "the body must be a JSON object, e.g. {\"intent\": {...}}",
+        ));
+    }
     serde_json::from_slice(bytes).map_err(|e| {
         use serde_json::error::Category;
         match e.classify() {

@@ -152,21 +152,23 @@ pub struct Server {
 impl Server {
     /// Opens the database, loads the bundle, binds, and starts serving and dispatching.
     pub async fn start(config: Config) -> Result<Self, ServeError> {
-        Self::start_with_clock(config, system_clock()).await
+        Self::start_with(config, system_clock(), |name| std::env::var(name).ok()).await
     }
 
-    /// [`Server::start`] with an injected clock (tests).
-    pub async fn start_with_clock(config: Config, clock: Clock) -> Result<Self, ServeError> {
+    /// [`Server::start`] with an injected clock and environment (the executor's token variable).
+    pub async fn start_with(
+        config: Config,
+        clock: Clock,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ServeError> {
         config.validate()?;
         let engine = load_engine(&config.policies, &config)?;
         let store = SqliteStore::open(&config.database).map_err(|source| ServeError::Store {
             path: config.database.clone(),
             source,
         })?;
-        let executor = Executor::from_config(&config.executor, &config.dispatch, |k| {
-            std::env::var(k).ok()
-        })
-        .map_err(ServeError::Executor)?;
+        let executor = Executor::from_config(&config.executor, &config.dispatch, env)
+            .map_err(ServeError::Executor)?;
         let listener =
             TcpListener::bind(config.listen)
                 .await

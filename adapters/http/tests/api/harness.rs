@@ -1,0 +1,301 @@
+//! Starting a server with test tokens, a moving clock and a fake pipeline receiver.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use gatehouse_core::Timestamp;
+use gatehouse_http::auth::sign;
+use gatehouse_http::config::token_hash;
+use gatehouse_http::{Config, Server};
+use reqwest::{Method, RequestBuilder, Response};
+use serde_json::{Value, json};
+
+pub const REQUESTER: &str = "t-requester";
+pub const APPROVER: &str = "t-approver";
+pub const AUDITOR: &str = "t-auditor";
+pub const ADMIN: &str = "t-admin";
+pub const PIPELINE_SECRET: &str = "test-pipeline-secret-0123456789";
+
+/// The reference bundle.
+pub fn policies() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policies")
+}
+
+/// An example intent as JSON.
+pub fn example(name: &str) -> Value {
+    let text = std::fs::read_to_string(policies().join("examples").join(name)).unwrap();
+    serde_norway::from_str(&text).unwrap()
+}
+
+/// The dev intent that is allowed.
+pub fn dev_intent() -> Value {
+    example("web-frontend-dev-allowed.yaml")
+}
+
+/// A request the fake receiver got.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub path: String,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+/// A local HTTP receiver standing in for GitHub or a webhook endpoint.
+#[derive(Clone)]
+pub struct Receiver {
+    pub url: String,
+    pub received: Arc<Mutex<Vec<Received>>>,
+    pub status: Arc<AtomicU16>,
+}
+
+#[derive(Clone)]
+struct ReceiverState {
+    received: Arc<Mutex<Vec<Received>>>,
+    status: Arc<AtomicU16>,
+}
+
+async fn receive(
+    State(state): State<ReceiverState>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> StatusCode {
+    state.received.lock().unwrap().push(Received {
+        path: uri.path().to_owned(),
+        headers,
+        body: body.to_vec(),
+    });
+    StatusCode::from_u16(state.status.load(Ordering::SeqCst)).unwrap()
+}
+
+impl Receiver {
+    /// Starts a receiver answering `status` to every POST.
+    pub async fn start(status: u16) -> Self {
+        let state = ReceiverState {
+            received: Arc::default(),
+            status: Arc::new(AtomicU16::new(status)),
+        };
+        let app = axum::Router::new()
+            .route("/{*path}", post(receive))
+            .with_state(state.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Self {
+            url,
+            received: state.received,
+            status: state.status,
+        }
+    }
+
+    pub fn requests(&self) -> Vec<Received> {
+        self.received.lock().unwrap().clone()
+    }
+}
+
+/// A running server and a client.
+pub struct Harness {
+    pub server: Option<Server>,
+    pub base: String,
+    pub client: reqwest::Client,
+    pub dir: tempfile::TempDir,
+}
+
+/// The test clock: 2026-11-23T12:00:00Z plus the real time elapsed since the start (retries
+/// need time to move; the date keeps freezes and exemptions deterministic).
+pub fn clock() -> gatehouse_http::control::Clock {
+    let start = Instant::now();
+    let base = Timestamp::parse("2026-11-23T12:00:00Z")
+        .unwrap()
+        .unix_nanos();
+    Arc::new(move || {
+        let ms = start.elapsed().as_millis() as i128;
+        Timestamp::from_unix_nanos(base + ms * 1_000_000).unwrap()
+    })
+}
+
+/// The TOML of a test server: tokens for every role, the pipeline secret, then `extra`.
+pub fn config_toml(extra: &str) -> String {
+    let token = |name: &str, role: &str, token: &str, roles: &str| {
+        format!(
+            "[[tokens]]\nname = \"{name}\"\nrole = \"{role}\"\nsha256 = \"{}\"\napproval_roles = [{roles}]\n\n",
+            token_hash(token)
+        )
+    };
+    // `extra` right after `listen`: its top-level keys must precede every table.
+    let mut text = format!("listen = \"127.0.0.1:0\"\n{extra}\n");
+    text.push_str(&format!("[pipeline]\nsecret = \"{PIPELINE_SECRET}\"\n\n"));
+    text.push_str(&token("dev@example.com", "requester", REQUESTER, ""));
+    text.push_str(&token(
+        "approver@example.com",
+        "approver",
+        APPROVER,
+        "\"finops-approver\", \"release-approver\"",
+    ));
+    text.push_str(&token("auditor@example.com", "auditor", AUDITOR, ""));
+    text.push_str(&token("admin@example.com", "admin", ADMIN, ""));
+    text
+}
+
+impl Harness {
+    /// A server with the `none` executor.
+    pub async fn start() -> Self {
+        Self::with_config("").await
+    }
+
+    /// A server with extra TOML (executor, limits, CORS...).
+    pub async fn with_config(extra: &str) -> Self {
+        Self::with_config_in(tempfile::tempdir().unwrap(), extra, policies()).await
+    }
+
+    /// A server over a given directory, config and bundle.
+    pub async fn with_config_in(dir: tempfile::TempDir, extra: &str, policies: PathBuf) -> Self {
+        let mut config = Config::from_toml(&config_toml(extra)).unwrap();
+        config.database = dir.path().join("gatehouse.db");
+        config.policies = policies;
+        let env = |name: &str| {
+            (name == "GATEHOUSE_TEST_GITHUB_TOKEN").then(|| "ghp_test_token".to_owned())
+        };
+        let server = Server::start_with(config, clock(), env).await.unwrap();
+        let base = format!("http://{}", server.addr);
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        Self {
+            server: Some(server),
+            base,
+            client: reqwest::Client::new(),
+            dir,
+        }
+    }
+
+    pub fn request(&self, method: Method, path: &str, token: Option<&str>) -> RequestBuilder {
+        let mut r = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        r
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> (StatusCode, Value) {
+        let r = self
+            .request(Method::GET, path, Some(token))
+            .send()
+            .await
+            .unwrap();
+        json_of(r).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: &Value) -> (StatusCode, Value) {
+        let r = self
+            .request(Method::POST, path, Some(token))
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        json_of(r).await
+    }
+
+    /// Submits an intent as the requester; returns the deployment.
+    pub async fn submit(&self, intent: Value) -> Value {
+        let (status, body) = self
+            .post("/v1/deployments", REQUESTER, &json!({"intent": intent}))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body
+    }
+
+    /// Posts a signed callback.
+    pub async fn callback(&self, id: &str, delivery: &str, report: &Value) -> (StatusCode, Value) {
+        let body = serde_json::to_vec(report).unwrap();
+        let r = self
+            .request(
+                Method::POST,
+                &format!("/v1/deployments/{id}/callbacks"),
+                None,
+            )
+            .header("content-type", "application/json")
+            .header("x-gatehouse-delivery", delivery)
+            .header(
+                "x-gatehouse-signature-256",
+                sign(PIPELINE_SECRET.as_bytes(), &body),
+            )
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        json_of(r).await
+    }
+
+    /// Polls a deployment until it reaches `state` (10 s at most).
+    pub async fn wait_for_state(&self, id: &str, state: &str) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let (_, d) = self.get(&format!("/v1/deployments/{id}"), AUDITOR).await;
+            if d["state"] == state {
+                return d;
+            }
+            assert!(Instant::now() < deadline, "{id} never reached {state}: {d}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// The event types of a deployment.
+    pub async fn event_types(&self, id: &str) -> Vec<String> {
+        let (_, events) = self
+            .get(&format!("/v1/deployments/{id}/events"), AUDITOR)
+            .await;
+        events
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["type"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    /// Verifies the ledger over HTTP and asserts it holds.
+    pub async fn assert_ledger_ok(&self) -> Value {
+        let (status, report) = self.get("/v1/audit/verify", AUDITOR).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(report["ok"], true, "{report}");
+        report
+    }
+
+    pub async fn stop(mut self) -> tempfile::TempDir {
+        if let Some(server) = self.server.take() {
+            server.shutdown().await.unwrap();
+        }
+        self.dir
+    }
+}
+
+/// Status and JSON body (problem bodies must say `application/problem+json`).
+pub async fn json_of(r: Response) -> (StatusCode, Value) {
+    let status = r.status();
+    let content_type = r
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    let text = r.text().await.unwrap();
+    if status.is_client_error() || status.is_server_error() {
+        assert_eq!(content_type, "application/problem+json", "{status}: {text}");
+    }
+    let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    (status, value)
+}
+
+/// Evidence that matches an intent: the observed deployment is the approved one, smoke passed.
+pub fn matching_evidence(intent: &Value) -> Value {
+    json!({
+        "smoke": [{"name": "health", "passed": true}, {"name": "synthetic-transaction", "passed": true}],
+        "observed": {
+            "artifact": intent["spec"]["artifact"],
+            "account": intent["spec"]["target"]["account"],
+            "region": intent["spec"]["target"]["region"],
+        }
+    })
+}
