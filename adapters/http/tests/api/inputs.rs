@@ -27,7 +27,9 @@ async fn every_malformed_body_gets_its_own_status_and_code() {
         "{{\"intent\":{{\"pad\":\"{}\"}}}}",
         "x".repeat(1024 * 1024 + 10)
     );
-    let cases: Vec<(&str, Option<&str>, Vec<u8>, StatusCode, &str)> = vec![
+    /// (path, content type, body, status, problem code)
+    type Case<'a> = (&'a str, Option<&'a str>, Vec<u8>, StatusCode, &'a str);
+    let cases: Vec<Case> = vec![
         (
             "/v1/deployments",
             json,

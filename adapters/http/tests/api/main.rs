@@ -1,5 +1,10 @@
 //! Integration tests: the real server on loopback, driven over HTTP; a local receiver stands in
 //! for GitHub's dispatch API and webhook endpoints.
+#![allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    reason = "test helpers outside `#[test]` functions should stop the test at the first failure"
+)]
 
 mod harness;
 
