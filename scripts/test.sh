@@ -16,6 +16,7 @@ step unit cargo test --workspace --all-targets --locked
 step doc cargo test --workspace --doc --locked
 step rego cargo run --quiet --locked -p gatehouse-cli -- test --coverage --min-coverage 90 policies
 step python bash bindings/python/test.sh
+step http bash scripts/http-check.sh
 step wasm bash bindings/wasm/test.sh
 step fuzz bash scripts/fuzz.sh
 

@@ -9,6 +9,7 @@ use crate::timestamp::Timestamp;
 
 /// An approval of a deployment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Approval {
     /// Who approved (email).
@@ -17,6 +18,7 @@ pub struct Approval {
     pub role: String,
     /// When, if known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub at: Option<Timestamp>,
     /// Free text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -25,6 +27,7 @@ pub struct Approval {
 
 /// One earlier deployment, as the control plane or `--history` reports it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct HistoryEntry {
     /// The deployment id.
@@ -39,21 +42,25 @@ pub struct HistoryEntry {
     pub state: String,
     /// When it reached that state.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub finished_at: Option<Timestamp>,
 }
 
 /// Everything besides the intent and the bundle that a decision depends on. Two evaluations with
 /// the same intent, bundle and context give byte-identical decisions.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct EvaluationContext {
     /// The decision time (injected; the core never reads a clock).
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub now: Timestamp,
     /// Earlier deployments.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub history: Vec<HistoryEntry>,
     /// Evidence reported by a pipeline (smoke checks, observed artefact), for release gates.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<serde_json::Value>))]
     pub evidence: Option<Value>,
     /// Approvals recorded outside the intent (e.g. by the control plane's approval endpoint).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 /// Where a deployment is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum State {
     /// Submitted; waiting for a decision or an approval.

@@ -54,6 +54,7 @@ pub fn run(args: &ServeArgs) -> Result<ExitCode, CliError> {
                 .unwrap_or_else(|_| "info,tower_http=warn".into()),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let config = config(args)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()

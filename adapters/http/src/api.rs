@@ -57,12 +57,12 @@ fn json_response(status: StatusCode, body: String) -> Response {
 pub struct EvaluateRequest {
     /// The intent: any JSON value; one that does not match the schema is denied with
     /// `schema.valid` violations.
-    #[schema(value_type = Object)]
+    #[schema(value_type = serde_json::Value)]
     pub intent: Value,
     /// The evaluation context `{now, history?, evidence?, approvals?}`; without it the server
     /// uses its clock and the service's finished deployments.
     #[serde(default)]
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<EvaluationContext>)]
     pub context: Option<Value>,
     /// `admission` (default) or `gates`.
     #[serde(default)]
@@ -110,7 +110,7 @@ pub struct DeploymentPage {
 #[into_params(parameter_in = Query)]
 pub struct ListParams {
     /// State, e.g. `IN_PROGRESS`.
-    #[param(value_type = Option<String>, example = "VALIDATED")]
+    #[param(inline)]
     pub state: Option<gatehouse_core::State>,
     /// `spec.environment`.
     pub environment: Option<String>,
@@ -121,9 +121,9 @@ pub struct ListParams {
     /// Page size, 1–200 (default 50).
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
-    /// Deployments to skip.
-    #[param(minimum = 0)]
-    pub offset: Option<u64>,
+    /// Deployments to skip, 0–2147483647.
+    #[param(minimum = 0, maximum = 2147483647)]
+    pub offset: Option<u32>,
 }
 
 /// Window of `GET /v1/signals`.
@@ -174,6 +174,8 @@ fn header_text<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 
 fn if_match(headers: &HeaderMap) -> Result<String, Problem> {
     header_text(headers, header::IF_MATCH.as_str())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
         .map(str::to_owned)
         .ok_or_else(|| {
             Problem::new(
@@ -220,7 +222,7 @@ pub async fn evaluate(
 #[utoipa::path(
     post, path = "/v1/deployments", tag = "deployments",
     request_body = SubmitRequest,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Same key and body: the first response is replayed; same key, other body: 422")),
+    params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 200, description = "Same key and body: the first response is replayed; same key, other body: 422")),
     responses(
         (status = 201, description = "Stored; its state follows the decision (VALIDATED, REQUESTED awaiting approval, or REJECTED)", body = DeploymentView,
          headers(("ETag" = String, description = "The last event hash"), ("Location" = String, description = "The deployment's URL"))),
@@ -325,13 +327,19 @@ pub async fn list(
             "`limit` must be between 1 and 200",
         ));
     }
+    if params.offset.is_some_and(|o| o > i32::MAX as u32) {
+        return Err(Problem::bad_request(
+            "invalid_query",
+            "`offset` must be between 0 and 2147483647",
+        ));
+    }
     let q = ListQuery {
         state: params.state,
         environment: params.environment,
         service: params.service,
         cloud: params.cloud,
         limit,
-        offset: params.offset.unwrap_or(0),
+        offset: u64::from(params.offset.unwrap_or(0)),
     };
     let page = blocking(move || {
         let page = plane.store.list(&q).map_err(ControlPlane::store_problem)?;
@@ -411,7 +419,7 @@ pub async fn events(
     request_body = ApprovalRequest,
     params(
         ("id" = String, Path, description = "Deployment id"),
-        ("If-Match" = String, Header, description = "The deployment's ETag"),
+        ("If-Match" = String, Header, min_length = 1, description = "The deployment's ETag"),
     ),
     responses(
         (status = 200, description = "The deployment after re-evaluation", body = DeploymentView),
@@ -448,10 +456,10 @@ pub async fn approve(
 /// Cancels a deployment that has not started.
 #[utoipa::path(
     post, path = "/v1/deployments/{id}/cancel", tag = "deployments",
-    request_body(content = CancelRequest, description = "Optional reason", content_type = "application/json"),
+    request_body(content = Option<CancelRequest>, description = "Optional reason", content_type = "application/json"),
     params(
         ("id" = String, Path, description = "Deployment id"),
-        ("If-Match" = String, Header, description = "The deployment's ETag"),
+        ("If-Match" = String, Header, min_length = 1, description = "The deployment's ETag"),
     ),
     responses(
         (status = 200, description = "CANCELLED", body = DeploymentView),
@@ -475,7 +483,7 @@ pub async fn cancel(
 ) -> Result<Response, Problem> {
     let principal = plane.auth.authorize(&headers, Permission::Cancel)?;
     let etag = if_match(&headers)?;
-    let request: CancelRequest = if body.is_empty() {
+    let request: CancelRequest = if body.trim_ascii().is_empty() || body.trim_ascii() == b"null" {
         CancelRequest::default()
     } else {
         require_json(&headers)?;

@@ -116,7 +116,7 @@ pub struct Callback {
     /// Smoke results and the observed deployment, checked by the release gates:
     /// `{"smoke": [{"name", "passed", "details"?}], "observed": {"artifact", "account", "region"}}`.
     #[serde(default)]
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub evidence: Option<Value>,
     /// Why it failed.
     #[serde(default)]
