@@ -227,6 +227,25 @@ fn file_span(file: &str) -> Span {
 }
 
 impl BundleSource {
+    /// The packed bundle document `{format, name, revision, digest, files}` (tests left out):
+    /// what `gatehouse bundle` prints and the control plane serves, so a browser engine loads
+    /// exactly the bundle a server judges with. `info` is the loaded bundle's.
+    pub fn packed(&self, info: &BundleInfo) -> serde_json::Value {
+        let files: serde_json::Map<String, serde_json::Value> = self
+            .files
+            .iter()
+            .filter(|(path, _)| file_role(path) != Some(FileRole::Test))
+            .map(|(p, c)| (p.clone(), serde_json::Value::String(c.clone())))
+            .collect();
+        serde_json::json!({
+            "format": "gatehouse.bundle/v1",
+            "name": info.name,
+            "revision": info.revision,
+            "digest": info.digest,
+            "files": files,
+        })
+    }
+
     /// Adds or replaces one file.
     pub fn insert(&mut self, path: impl Into<String>, content: impl Into<String>) {
         self.files.insert(path.into(), content.into());

@@ -8,7 +8,6 @@ use gatehouse_core::{
     HistoryEntry, Limits, Timestamp,
 };
 use serde::Serialize;
-use serde_json::{Value, json};
 
 use crate::Format;
 use crate::cli_error::CliError;
@@ -234,22 +233,7 @@ pub fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, CliError> {
 pub fn pack(policies: &Path) -> Result<ExitCode, CliError> {
     let engine = load_engine(policies)?;
     let source = BundleSource::from_dir(policies)?;
-    let files: serde_json::Map<String, Value> = source
-        .files
-        .iter()
-        .filter(|(path, _)| {
-            gatehouse_core::bundle::file_role(path) != Some(gatehouse_core::bundle::FileRole::Test)
-        })
-        .map(|(p, c)| (p.clone(), Value::String(c.clone())))
-        .collect();
-    let info = engine.info();
-    let doc = json!({
-        "format": "gatehouse.bundle/v1",
-        "name": info.name,
-        "revision": info.revision,
-        "digest": info.digest,
-        "files": files,
-    });
+    let doc = source.packed(engine.info());
     crate::write_stdout(&serde_json::to_string_pretty(&doc).unwrap_or_default());
     Ok(ExitCode::SUCCESS)
 }

@@ -647,6 +647,29 @@ pub fn policies_document(plane: &ControlPlane) -> Value {
     })
 }
 
+/// The loaded bundle as one document, for a browser engine (WASM) to judge previews with
+/// exactly the server's bundle.
+#[utoipa::path(
+    get, path = "/v1/bundle", tag = "decisions",
+    responses(
+        (status = 200, description = "{format: gatehouse.bundle/v1, name, revision, digest, files: {path: text}}", body = Object,
+         headers(("ETag" = String, description = "The bundle digest"))),
+        (status = 401, description = "No valid token", body = ProblemDocument, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn bundle(State(plane): Plane, headers: HeaderMap) -> Result<Response, Problem> {
+    plane.auth.authorize(&headers, Permission::Read)?;
+    let packed = plane.packed_bundle();
+    let digest = packed
+        .get("digest")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_owned();
+    let body = serde_json::to_string(&*packed).unwrap_or_default();
+    Ok(with_etag(json_response(StatusCode::OK, body), &digest))
+}
+
 /// Reloads the policy bundle from disk (atomically; on error the running bundle stays).
 #[utoipa::path(
     post, path = "/v1/admin/reload", tag = "admin",

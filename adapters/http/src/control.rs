@@ -47,7 +47,7 @@ fn fallback_time() -> Timestamp {
 pub struct ControlPlane {
     /// The configuration.
     pub config: Config,
-    engine: RwLock<Arc<Engine>>,
+    bundle: RwLock<(Arc<Engine>, Arc<Value>)>,
     /// Storage.
     pub store: Arc<dyn Store>,
     /// Token checks.
@@ -83,8 +83,16 @@ pub struct BundleLoadError {
     pub errors: Vec<ErrorDetail>,
 }
 
+/// A loaded bundle: its engine and its packed document (`GET /v1/bundle`).
+pub struct LoadedBundle {
+    /// The engine.
+    pub engine: Arc<Engine>,
+    /// `{format, name, revision, digest, files}`.
+    pub packed: Arc<Value>,
+}
+
 /// Loads the bundle at `dir` with the configured evaluation time limit.
-pub fn load_engine(dir: &Path, config: &Config) -> Result<Engine, BundleLoadError> {
+pub fn load_bundle(dir: &Path, config: &Config) -> Result<LoadedBundle, BundleLoadError> {
     let fail = |message: String, errors| BundleLoadError {
         dir: dir.to_path_buf(),
         message,
@@ -98,9 +106,13 @@ pub fn load_engine(dir: &Path, config: &Config) -> Result<Engine, BundleLoadErro
             )),
         },
     };
-    Engine::load_with(&source, options).map_err(|e| {
+    let engine = Engine::load_with(&source, options).map_err(|e| {
         let errors = gatehouse_core::Diagnostic::details(&e);
         fail(e.to_string(), errors)
+    })?;
+    Ok(LoadedBundle {
+        packed: Arc::new(source.packed(engine.info())),
+        engine: Arc::new(engine),
     })
 }
 
@@ -209,11 +221,11 @@ fn text_at(intent: &Value, path: &[&str]) -> String {
 
 impl ControlPlane {
     /// A control plane over a loaded engine and a store.
-    pub fn new(config: Config, engine: Engine, store: Arc<dyn Store>, clock: Clock) -> Self {
+    pub fn new(config: Config, bundle: LoadedBundle, store: Arc<dyn Store>, clock: Clock) -> Self {
         let auth = Authenticator::new(&config.tokens, config.anonymous_read);
         Self {
             config,
-            engine: RwLock::new(Arc::new(engine)),
+            bundle: RwLock::new((bundle.engine, bundle.packed)),
             store,
             auth,
             metrics: Metrics::new(),
@@ -224,18 +236,28 @@ impl ControlPlane {
 
     /// The engine in use now.
     pub fn engine(&self) -> Arc<Engine> {
-        match self.engine.read() {
-            Ok(guard) => Arc::clone(&guard),
-            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        match self.bundle.read() {
+            Ok(guard) => Arc::clone(&guard.0),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner().0),
+        }
+    }
+
+    /// The packed document of the bundle in use.
+    pub fn packed_bundle(&self) -> Arc<Value> {
+        match self.bundle.read() {
+            Ok(guard) => Arc::clone(&guard.1),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner().1),
         }
     }
 
     /// Reloads the bundle from the configured directory; on error the running bundle stays.
     pub fn reload(&self) -> Result<Arc<Engine>, BundleLoadError> {
-        let engine = Arc::new(load_engine(&self.config.policies, &self.config)?);
-        match self.engine.write() {
-            Ok(mut guard) => *guard = Arc::clone(&engine),
-            Err(poisoned) => *poisoned.into_inner() = Arc::clone(&engine),
+        let loaded = load_bundle(&self.config.policies, &self.config)?;
+        let engine = Arc::clone(&loaded.engine);
+        let swap = (loaded.engine, loaded.packed);
+        match self.bundle.write() {
+            Ok(mut guard) => *guard = swap,
+            Err(poisoned) => *poisoned.into_inner() = swap,
         }
         tracing::info!(
             digest = %engine.info().digest,

@@ -17,7 +17,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::api;
 use crate::config::{Config, ConfigError};
-use crate::control::{BundleLoadError, Clock, ControlPlane, load_engine, system_clock};
+use crate::control::{BundleLoadError, Clock, ControlPlane, load_bundle, system_clock};
 use crate::executor::Executor;
 use crate::problem::Problem;
 use crate::sqlite::SqliteStore;
@@ -104,6 +104,7 @@ pub fn app(plane: Arc<ControlPlane>) -> Router {
         .route("/v1/audit/verify", get(api::audit_verify))
         .route("/v1/signals", get(api::signals))
         .route("/v1/policies", get(api::policies))
+        .route("/v1/bundle", get(api::bundle))
         .route("/v1/admin/reload", post(api::reload))
         .route("/healthz", get(api::healthz))
         .route("/readyz", get(api::readyz))
@@ -162,7 +163,7 @@ impl Server {
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, ServeError> {
         config.validate()?;
-        let engine = load_engine(&config.policies, &config)?;
+        let bundle = load_bundle(&config.policies, &config)?;
         let store = SqliteStore::open(&config.database).map_err(|source| ServeError::Store {
             path: config.database.clone(),
             source,
@@ -181,7 +182,7 @@ impl Server {
         if config.public_url.is_none() {
             config.public_url = Some(format!("http://{addr}"));
         }
-        let plane = Arc::new(ControlPlane::new(config, engine, Arc::new(store), clock));
+        let plane = Arc::new(ControlPlane::new(config, bundle, Arc::new(store), clock));
         let (shutdown, watch_shutdown) = watch::channel(false);
         let dispatcher = tokio::spawn(crate::dispatcher::run(
             Arc::clone(&plane),
