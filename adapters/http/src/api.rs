@@ -126,6 +126,15 @@ pub struct ListParams {
     pub offset: Option<u32>,
 }
 
+/// The service of `GET /v1/context`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ContextParams {
+    /// `spec.service` of the intent being previewed.
+    #[param(max_length = 200)]
+    pub service: Option<String>,
+}
+
 /// Window of `GET /v1/signals`.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -645,6 +654,36 @@ pub fn policies_document(plane: &ControlPlane) -> Value {
         },
         "exemptions": engine.exemptions(),
     })
+}
+
+/// The evaluation context the server would use now for an intent of a service: `{now, history}`.
+/// A preview evaluated in this context (e.g. by the WASM engine over `GET /v1/bundle`) matches
+/// the server's decision.
+#[utoipa::path(
+    get, path = "/v1/context", tag = "decisions",
+    params(ContextParams),
+    responses(
+        (status = 200, description = "The context", body = EvaluationContext),
+        (status = 400, description = "Invalid query", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = ProblemDocument, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn context(
+    State(plane): Plane,
+    headers: HeaderMap,
+    params: Result<Query<ContextParams>, QueryRejection>,
+) -> Result<Json<EvaluationContext>, Problem> {
+    plane.auth.authorize(&headers, Permission::Read)?;
+    let service = query(params)?.service.unwrap_or_default();
+    if service.len() > 200 {
+        return Err(Problem::bad_request(
+            "invalid_query",
+            "`service` is at most 200 characters",
+        ));
+    }
+    let context = blocking(move || plane.service_context(&service)).await?;
+    Ok(Json(context))
 }
 
 /// The loaded bundle as one document, for a browser engine (WASM) to judge previews with

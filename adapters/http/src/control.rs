@@ -298,15 +298,18 @@ impl ControlPlane {
         intent: &Value,
         approvals: Vec<Approval>,
     ) -> Result<EvaluationContext, Problem> {
-        let service = text_at(intent, &["spec", "service"]);
-        let history = if service.is_empty() {
-            Vec::new()
-        } else {
-            self.store.history(&service).map_err(store_problem)?
-        };
-        let mut context = EvaluationContext::at(self.now());
-        context.history = history;
+        let mut context = self.service_context(&text_at(intent, &["spec", "service"]))?;
         context.approvals = approvals;
+        Ok(context)
+    }
+
+    /// The context the server would judge an intent of `service` in now: the time and the
+    /// service's finished deployments (`GET /v1/context`, for previews that must match).
+    pub fn service_context(&self, service: &str) -> Result<EvaluationContext, Problem> {
+        let mut context = EvaluationContext::at(self.now());
+        if !service.is_empty() {
+            context.history = self.store.history(service).map_err(store_problem)?;
+        }
         Ok(context)
     }
 

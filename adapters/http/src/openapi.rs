@@ -15,7 +15,7 @@ use crate::api;
     ),
     paths(
         api::evaluate, api::submit, api::list, api::get_one, api::events, api::approve, api::cancel,
-        api::callback, api::audit_verify, api::signals, api::policies, api::bundle, api::reload,
+        api::callback, api::audit_verify, api::signals, api::policies, api::bundle, api::context, api::reload,
         api::healthz, api::readyz, api::metrics,
     ),
     modifiers(&Security),
@@ -130,6 +130,7 @@ mod tests {
             "/v1/signals",
             "/v1/policies",
             "/v1/bundle",
+            "/v1/context",
             "/v1/admin/reload",
             "/healthz",
             "/readyz",

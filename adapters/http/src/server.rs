@@ -105,6 +105,7 @@ pub fn app(plane: Arc<ControlPlane>) -> Router {
         .route("/v1/signals", get(api::signals))
         .route("/v1/policies", get(api::policies))
         .route("/v1/bundle", get(api::bundle))
+        .route("/v1/context", get(api::context))
         .route("/v1/admin/reload", post(api::reload))
         .route("/healthz", get(api::healthz))
         .route("/readyz", get(api::readyz))

@@ -77,6 +77,9 @@ async fn full_lifecycle_to_success_through_a_github_dispatch() {
     assert_eq!(report["events"], 5);
 
     // The success is history now: the next deployment's context sees it.
+    let (_, context) = h.get("/v1/context?service=web-frontend", AUDITOR).await;
+    assert_eq!(context["history"][0]["deployment_id"], id.as_str());
+    assert_eq!(context["history"][0]["state"], "SUCCESS");
     let (_, signals) = h.get("/v1/signals", AUDITOR).await;
     assert_eq!(signals["by_state"]["SUCCESS"], 1);
     assert_eq!(signals["environments"]["dev"]["successes"], 1);
