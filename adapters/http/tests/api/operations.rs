@@ -216,3 +216,32 @@ async fn audit_verify_finds_any_edited_or_deleted_row() {
     }
     drop(dir);
 }
+
+#[tokio::test]
+async fn the_readme_request_bodies_work() {
+    let h = Harness::start().await;
+    let docs = policies().join("../docs/api");
+    let body = |name: &str| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(docs.join(name)).unwrap()).unwrap()
+    };
+    let (status, d) = h
+        .post(
+            "/v1/deployments",
+            REQUESTER,
+            &body("submit-web-frontend-dev.json"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{d}");
+    assert_eq!(d["state"], "VALIDATED");
+    let (status, d) = h
+        .post(
+            "/v1/deployments",
+            REQUESTER,
+            &body("submit-web-frontend-dev-over-budget.json"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{d}");
+    assert_eq!(d["state"], "REQUESTED");
+    assert_eq!(d["decision"]["outcome"], "needs_approval");
+    h.stop().await;
+}
