@@ -13,5 +13,5 @@ examples: ## Check every example intent in policies/examples/ against the bundle
 test: ## Whole test suite (format, lint, unit/conformance/property tests, Rego tests, wasm build)
 	@bash scripts/test.sh
 
-bench: ## Criterion benchmarks (release build)
-	cargo bench -p gatehouse-benches
+bench: ## Benchmarks: criterion (decisions, scaling, lifecycle, load, process) and OPA side by side
+	@bash scripts/bench.sh

@@ -1,5 +1,6 @@
-//! Decisions end to end on the reference bundle (intent JSON text in, decision JSON out), and how
-//! they scale with the size of the organisation's landing zone.
+//! Decisions end to end (intent JSON text in, decision JSON out): on the reference bundle, and
+//! how they scale with the number of policies, the size of the organisation and the number of
+//! resources in the intent.
 #![expect(
     clippy::expect_used,
     clippy::indexing_slicing,
@@ -7,79 +8,31 @@
 )]
 
 use std::hint::black_box;
-use std::path::Path;
+use std::time::Duration;
 
-use criterion::{Criterion, criterion_group, criterion_main};
-use gatehouse_core::{BundleSource, Engine, EvaluationContext, Outcome, Timestamp};
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use gatehouse_benches::{
+    context, example, intent_with_resources, org_with, reference_accounts, reference_bundle,
+    synthetic_account, synthetic_bundle,
+};
+use gatehouse_core::{Engine, EvaluationContext, Outcome};
 use serde_json::{Value, json};
 
-fn reference_bundle() -> BundleSource {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies");
-    BundleSource::from_dir(&dir).expect("policies/ is readable")
-}
-
-fn example(name: &str) -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../policies/examples")
-        .join(name);
-    let text = std::fs::read_to_string(path).expect("example exists");
-    let value = gatehouse_core::parse_intent(&text).expect("example parses");
-    serde_json::to_string(&value).expect("serialises")
-}
-
-fn context() -> EvaluationContext {
-    let history =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies/examples/history/deployments.json");
-    let mut context =
-        EvaluationContext::at(Timestamp::parse("2026-11-23T12:00:00Z").expect("time"));
-    context.history = serde_json::from_str(&std::fs::read_to_string(history).expect("history"))
-        .expect("history parses");
-    context
-}
-
-/// The reference org with `accounts` workload accounts added under `accounts / 100` OUs, nested
-/// four levels deep (root / region OU / business-unit OU / team OU), keeping the reference
-/// accounts where they are.
-fn org_with(accounts: usize) -> String {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies/data/org.json");
-    let mut org: Value =
-        serde_json::from_str(&std::fs::read_to_string(dir).expect("org.json")).expect("JSON");
-    let teams = (accounts / 100).max(1);
-    let units = org["governance"]["org"]["units"]
-        .as_object_mut()
-        .expect("units");
-    for region in 0..4 {
-        units.insert(
-            format!("ou-r{region}"),
-            json!({"name": format!("Region {region}"), "parent": "ou-workloads"}),
-        );
-        for bu in 0..5 {
-            units.insert(
-                format!("ou-r{region}-bu{bu}"),
-                json!({"name": "BU", "parent": format!("ou-r{region}"),
-                       "guardrails": {"denied_regions": ["me-*"]}}),
-            );
-        }
-    }
-    for team in 0..teams {
-        let parent = format!("ou-r{}-bu{}", team % 4, (team / 4) % 5);
-        units.insert(
-            format!("ou-team-{team}"),
-            json!({"name": "Team", "parent": parent,
-                   "guardrails": {"allowed_environments": ["dev", "staging", "prod"]}}),
-        );
-    }
-    let list = org["governance"]["org"]["accounts"]
-        .as_object_mut()
-        .expect("accounts");
-    for i in 0..accounts {
-        list.insert(
-            format!("{:012}", 700_000_000_000u64 + i as u64),
-            json!({"name": format!("team-{i}"), "cloud": "aws", "kind": "workload",
-                   "parent": format!("ou-team-{}", i % teams)}),
-        );
-    }
-    serde_json::to_string(&org).expect("serialises")
+/// Times `engine.evaluate_text(intent) -> to_json()`, checking the outcome in the timed closure.
+fn bench_decision(
+    b: &mut criterion::Bencher<'_>,
+    engine: &Engine,
+    intent: &str,
+    context: &EvaluationContext,
+    outcome: Outcome,
+) {
+    b.iter(|| {
+        let decision = engine
+            .evaluate_text(black_box(intent), black_box(context))
+            .expect("intent parses");
+        assert_eq!(decision.outcome, outcome, "{}", decision.to_json());
+        black_box(decision.to_json())
+    });
 }
 
 fn decision(c: &mut Criterion) {
@@ -102,53 +55,81 @@ fn decision(c: &mut Criterion) {
             "payments-api-public-database-denied.yaml",
             Outcome::Deny,
         ),
+        (
+            "schema_invalid",
+            "payments-api-schema-typo-denied.yaml",
+            Outcome::Deny,
+        ),
     ] {
         let intent = example(file);
         group.bench_function(name, |b| {
-            b.iter(|| {
-                let decision = engine
-                    .evaluate_text(black_box(&intent), black_box(&context))
-                    .expect("intent parses");
-                assert_eq!(decision.outcome, outcome);
-                black_box(decision.to_json())
-            });
+            bench_decision(b, &engine, &intent, &context, outcome);
         });
     }
     group.finish();
 }
 
+/// Synthetic bundles of 20, 100 and 1000 policies (target: 1000 costs at most 60x 20).
+fn policy_scaling(c: &mut Criterion) {
+    let context = context();
+    let intent = intent_with_resources(10);
+    let mut group = c.benchmark_group("policies");
+    for n in [20usize, 100, 1000] {
+        let engine = Engine::load(&synthetic_bundle(n)).expect("synthetic bundle loads");
+        if n >= 1000 {
+            group.sample_size(10);
+            group.measurement_time(Duration::from_secs(10));
+        }
+        group.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
+            bench_decision(b, &engine, &intent, &context, Outcome::Allow);
+        });
+    }
+    group.finish();
+}
+
+/// Organisations of 10, 1,000 and 10,000 accounts (target: 10,000 costs at most 2x 10); the
+/// intent targets a synthetic account four OU levels below the root.
 fn org_scaling(c: &mut Criterion) {
     let context = context();
-    // A deployment into one of the synthetic accounts, four OU levels below the root.
     let mut intent: Value =
         serde_json::from_str(&example("web-frontend-dev-allowed.yaml")).expect("JSON");
+    let reference = reference_accounts();
     let mut group = c.benchmark_group("org_accounts");
-    for accounts in [0usize, 1_000, 10_000] {
+    for total in [10usize, 1_000, 10_000] {
+        let synthetic = total.saturating_sub(reference).max(1);
         let mut source = reference_bundle();
-        if accounts > 0 {
-            source.insert("data/org.json", org_with(accounts));
-            intent["spec"]["target"]["account"] =
-                json!(format!("{:012}", 700_000_000_000u64 + accounts as u64 - 1));
-        }
+        source.insert("data/org.json", org_with(synthetic));
+        intent["spec"]["target"]["account"] = json!(synthetic_account(synthetic - 1));
         let engine = Engine::load(&source).expect("bundle loads");
         let text = serde_json::to_string(&intent).expect("serialises");
-        let label = if accounts == 0 {
-            "reference_9".to_owned()
-        } else {
-            accounts.to_string()
-        };
-        group.bench_function(label, |b| {
-            b.iter(|| {
-                let decision = engine
-                    .evaluate_text(black_box(&text), black_box(&context))
-                    .expect("intent parses");
-                assert_eq!(decision.outcome, Outcome::Allow, "{}", decision.to_json());
-                black_box(decision.to_json())
-            });
+        group.bench_with_input(
+            BenchmarkId::from_parameter(reference + synthetic),
+            &total,
+            |b, _| bench_decision(b, &engine, &text, &context, Outcome::Allow),
+        );
+    }
+    group.finish();
+}
+
+/// Intents with 1, 10 and 100 resources on the reference bundle (dev).
+fn resource_scaling(c: &mut Criterion) {
+    let engine = Engine::load(&reference_bundle()).expect("reference bundle loads");
+    let context = context();
+    let mut group = c.benchmark_group("resources");
+    for n in [1usize, 10, 100] {
+        let intent = intent_with_resources(n);
+        group.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
+            bench_decision(b, &engine, &intent, &context, Outcome::Allow);
         });
     }
     group.finish();
 }
 
-criterion_group!(benches, decision, org_scaling);
+criterion_group!(
+    benches,
+    decision,
+    policy_scaling,
+    org_scaling,
+    resource_scaling
+);
 criterion_main!(benches);

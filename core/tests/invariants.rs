@@ -1,6 +1,7 @@
 //! Property tests of the engine's invariants: lifecycle replay equals folding, any single
-//! mutation or reordering of a stored chain is detected, evaluation is deterministic, a decision
-//! never allows past a blocking violation, and an advisory policy never changes an outcome.
+//! mutation (of a field, or of one byte of the stored JSON lines), reordering or dropping of a
+//! stored chain is detected, evaluation is deterministic, a decision never allows past an
+//! unexempted hard-mandatory violation, and adding an advisory policy never changes an outcome.
 #![expect(
     clippy::unwrap_used,
     clippy::indexing_slicing,
@@ -11,8 +12,8 @@ use std::path::Path;
 use std::sync::LazyLock;
 
 use gatehouse_core::{
-    BundleSource, DeploymentStatus, Engine, EvaluationContext, Event, EventType, NewEvent, Outcome,
-    State, Timestamp, ViolationStatus, next_state, replay, verify_chain,
+    BundleSource, DeploymentStatus, Enforcement, Engine, EvaluationContext, Event, EventType,
+    NewEvent, Outcome, State, Timestamp, ViolationStatus, next_state, replay, verify_chain,
 };
 use proptest::prelude::*;
 use serde_json::{Value, json};
@@ -71,11 +72,31 @@ fn intents() -> impl Strategy<Value = Value> {
         any::<bool>(),
         any::<bool>(),
         prop::option::of(prop::sample::select(vec!["CHG-7", "JIRA-7"])),
+        (
+            // Services and accounts named by exemptions and the org, so exemptions apply,
+            // expire and miss, and landing-zone guardrails fire.
+            prop::sample::select(vec![
+                "payments-api",
+                "legacy-batch",
+                "reporting-api",
+                "data-lab",
+                "billing-hotfix",
+            ]),
+            prop::sample::select(vec![
+                "444444444444",
+                "555555555555",
+                "666666666666",
+                "000000000000",
+                "123456789012",
+            ]),
+        ),
     )
         .prop_map(
-            |(env, region, size, cost, class, artifact, approver, db_public, finops, ticket)| {
+            |(env, region, size, cost, class, artifact, approver, db_public, finops, ticket, (service, account))| {
                 let mut intent = base_intent();
                 let spec = &mut intent["spec"];
+                spec["service"] = json!(service);
+                spec["target"]["account"] = json!(account);
                 spec["environment"] = json!(env);
                 spec["target"]["region"] = json!(region);
                 spec["resources"][0]["size"] = json!(size);
@@ -107,6 +128,49 @@ fn now() -> EvaluationContext {
     EvaluationContext::at(Timestamp::parse("2026-11-23T12:00:00Z").unwrap())
 }
 
+/// Decision times on both sides of the exemptions' expiries (2025-12-31, 2026-06-30,
+/// 2027-03-31, 2027-06-30).
+fn contexts() -> impl Strategy<Value = EvaluationContext> {
+    prop::sample::select(vec![
+        "2025-06-01T00:00:00Z",
+        "2026-11-23T12:00:00Z",
+        "2027-03-31T23:59:59Z",
+        "2027-04-01T00:00:00Z",
+        "2027-07-01T00:00:00Z",
+    ])
+    .prop_map(|t| EvaluationContext::at(Timestamp::parse(t).unwrap()))
+}
+
+/// The reference bundle plus an advisory policy that fires when the intent's `field` equals
+/// `value` (or always, for an empty `value`).
+fn with_advisory(field: &str, value: &str) -> Engine {
+    let condition = if value.is_empty() {
+        "input.intent.spec.service".to_owned()
+    } else {
+        format!("input.intent.spec.{field} == {value:?}")
+    };
+    let mut source = reference_source();
+    source.insert(
+        "rules/zz_advisory.rego",
+        format!("package gatehouse.policies.zz_advisory\n\ndeny contains {{\"policy\": \"zz.advisory\", \"path\": \"spec.{field}\", \"message\": \"noted\"}} if {{\n\t{condition}\n}}\n"),
+    );
+    source.insert(
+        "data/zz_catalog.json",
+        r#"{"governance": {"catalog": {"zz.advisory": {"title": "Sometimes", "severity": "low", "enforcement": "advisory", "remediation": "None needed."}}}}"#,
+    );
+    Engine::load(&source).unwrap()
+}
+
+/// Advisory policies over a few fields, loaded once.
+static ADVISORIES: LazyLock<Vec<Engine>> = LazyLock::new(|| {
+    vec![
+        with_advisory("environment", "prod"),
+        with_advisory("environment", "dev"),
+        with_advisory("service", "legacy-batch"),
+        with_advisory("strategy", "rolling"),
+    ]
+});
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
@@ -132,6 +196,37 @@ proptest! {
         } else {
             prop_assert_eq!(decision.outcome, Outcome::Allow);
         }
+    }
+
+    #[test]
+    fn never_allows_an_unexempted_hard_mandatory_violation(intent in intents(), context in contexts()) {
+        let decision = ENGINE.evaluate(&intent, &context);
+        let hard = decision.violations.iter().any(|v| {
+            v.enforcement == Enforcement::HardMandatory && v.status != ViolationStatus::Exempted
+        });
+        if hard {
+            prop_assert_eq!(decision.outcome, Outcome::Deny, "{}", decision.to_json());
+        }
+        // And an exempted violation is only ever lifted by an exemption active at `now`.
+        for v in &decision.violations {
+            if v.status == ViolationStatus::Exempted {
+                let id = v.exempted_by.as_deref().unwrap();
+                let exemption = ENGINE.exemptions().iter().find(|e| e.id == id).unwrap();
+                prop_assert!(exemption.active_at(context.now));
+            }
+        }
+    }
+
+    #[test]
+    fn adding_any_advisory_policy_never_changes_the_outcome(intent in intents(), context in contexts(), which in 0usize..4) {
+        let plain = ENGINE.evaluate(&intent, &context);
+        let advised = ADVISORIES[which].evaluate(&intent, &context);
+        prop_assert_eq!(plain.outcome, advised.outcome);
+        // Everything else the plain decision reported is still there, unchanged.
+        for v in &plain.violations {
+            prop_assert!(advised.violations.contains(v));
+        }
+        prop_assert!(advised.violations.iter().all(|v| v.policy == "zz.advisory" || plain.violations.contains(v)));
     }
 
     #[test]
@@ -213,6 +308,32 @@ proptest! {
             _ => e.hash = "0".repeat(64),
         }
         prop_assert!(verify_chain(&events).is_err(), "mutation of field {} at {} went unnoticed", field, i);
+    }
+
+    #[test]
+    fn any_single_byte_change_of_a_stored_chain_is_detected(
+        steps in lifecycles(),
+        index in any::<prop::sample::Index>(),
+        position in any::<prop::sample::Index>(),
+        byte in 0x20u8..0x7f,
+    ) {
+        // The chain as stored: one compact JSON object per line.
+        let (_, events) = build_chain(&steps);
+        let mut lines: Vec<String> = events.iter().map(|e| serde_json::to_string(e).unwrap()).collect();
+        let i = index.index(lines.len());
+        let mut bytes = lines[i].clone().into_bytes();
+        let p = position.index(bytes.len());
+        prop_assume!(bytes[p] != byte);
+        bytes[p] = byte;
+        let Ok(line) = String::from_utf8(bytes) else { return Ok(()); };
+        lines[i] = line;
+        // A line that no longer decodes is detected at load time; one that decodes to the same
+        // event (e.g. `Z` -> `z` in a timestamp) is no change.
+        let Ok(decoded) = lines.iter().map(|l| serde_json::from_str::<Event>(l)).collect::<Result<Vec<_>, _>>() else {
+            return Ok(());
+        };
+        prop_assume!(decoded != events);
+        prop_assert!(verify_chain(&decoded).is_err(), "changed line {}: {}", i, lines[i]);
     }
 
     #[test]

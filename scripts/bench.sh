@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Every benchmark, as `make bench` runs it (numbers and commands: BENCHMARKS.md):
+#   1. the release `gatehouse` binary (for the whole-process benchmark);
+#   2. criterion: decision (end to end, scaling with policies, accounts and resources),
+#      lifecycle (append / verify / replay of 1k-1M events), prepare (bundle load, process);
+#   3. Gatehouse next to OPA's Go engine (scripts/bench_opa.py): a release wheel of the Python
+#      bindings in a virtualenv of its own (<target>/bench-venv), OPA's libopabridge.so from PyPI,
+#      the reference bundle and synthetic bundles of 20/100/1000 policies.
+# Usage: bash scripts/bench.sh [criterion filter...]   e.g. bash scripts/bench.sh decision/
+# BENCH_SKIP_OPA=1 skips step 3; BENCH_SKIP_CRITERION=1 skips step 2.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+TARGET=${CARGO_TARGET_DIR:-target}
+STEP_TAG=bench
+# shellcheck source=steps.sh
+source scripts/steps.sh
+START=$EPOCHREALTIME
+
+printf '[bench] machine: %s, %s cpus, %s\n' "$(lscpu | sed -n 's/^Model name: *//p')" "$(nproc)" "$(uname -sr)"
+step "cli (release)" cargo build --release --locked -p gatehouse-cli
+if [[ -z ${BENCH_SKIP_CRITERION:-} ]]; then
+    step criterion cargo bench --locked -p gatehouse-benches -- "$@"
+fi
+if [[ -z ${BENCH_SKIP_OPA:-} ]]; then
+    VENV=$TARGET/bench-venv
+    if [[ ! -x $VENV/bin/python ]]; then
+        step venv python3 -m venv "$VENV"
+    fi
+    step "pip install" "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check maturin==1.16.0
+    rm -f "$TARGET"/wheels/bench/gatehouse-*.whl
+    step "wheel (release)" "$VENV/bin/maturin" build --release --locked --quiet \
+        -i "$VENV/bin/python" -m bindings/python/Cargo.toml -o "$TARGET/wheels/bench"
+    wheel=("$TARGET"/wheels/bench/gatehouse-*.whl)
+    step "install wheel" "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
+        --force-reinstall --no-deps "${wheel[0]}"
+    synthetic=()
+    for n in 20 100 1000; do
+        rm -rf "$TARGET/bench/synthetic-$n"
+        step "synthetic-$n" cargo run --quiet --release --locked -p gatehouse-benches \
+            --example synthetic_bundle -- "$n" "$TARGET/bench/synthetic-$n"
+        synthetic+=("$TARGET/bench/synthetic-$n")
+    done
+    step "opa comparison" "$VENV/bin/python" scripts/bench_opa.py --synthetic "${synthetic[@]}"
+fi
+
+printf '\nSteps:\n'
+printf '  %s\n' "${STEP_SUMMARY[@]}"
+printf 'Benchmarks done in %ss; criterion reports: %s/criterion/report/index.html\n' \
+    "$(elapsed "$START")" "$TARGET"
