@@ -59,6 +59,14 @@ if grep -E ' (ERROR|panicked)' "$work/server.log"; then
     echo "[http] the server logged errors under schemathesis (above)" >&2
     exit 1
 fi
-kill "$server"; wait "$server" || true; server=""
+# SIGHUP reloads the bundle (the log says so); SIGTERM drains and exits 0.
+kill -HUP "$server"
+for _ in $(seq 50); do
+    [[ $(grep -c 'policy bundle loaded' "$work/server.log") -ge 1 ]] && break
+    sleep 0.1
+done
+grep -q 'policy bundle loaded' "$work/server.log" || { echo "[http] SIGHUP did not reload the bundle" >&2; exit 1; }
+kill -TERM "$server"; wait "$server"; server=""
+echo "[http] SIGHUP reloaded the bundle; SIGTERM shut the server down cleanly"
 
 step crash "$PY" adapters/http/tests/crash_test.py "$BIN"
