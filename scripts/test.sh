@@ -18,6 +18,7 @@ step rego cargo run --quiet --locked -p gatehouse-cli -- test --coverage --min-c
 step python bash bindings/python/test.sh
 step http bash scripts/http-check.sh
 step wasm bash bindings/wasm/test.sh
+step ui bash adapters/http/ui/test.sh
 step fuzz bash scripts/fuzz.sh
 
 printf '\nSteps:\n'

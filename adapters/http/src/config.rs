@@ -43,6 +43,10 @@
 //! max_attempts = 6
 //! initial_backoff_ms = 500
 //! max_backoff_ms = 60000
+//!
+//! [ui]                      # the browser UI at /ui/ (its pages are built into the binary)
+//! wasm_dir = "bindings/wasm/pkg"   # the WASM engine package it previews with; when missing,
+//!                                  # the UI previews with POST /v1/evaluate instead
 //! ```
 
 use std::collections::BTreeMap;
@@ -116,6 +120,9 @@ pub struct Config {
     /// Dispatch retries.
     #[serde(default)]
     pub dispatch: DispatchConfig,
+    /// The browser UI.
+    #[serde(default)]
+    pub ui: UiConfig,
     /// True when no config file was given: demo tokens and secret, announced in the log.
     #[serde(skip)]
     pub demo: bool,
@@ -253,6 +260,25 @@ impl LimitsConfig {
     }
 }
 
+/// The browser UI at `/ui/`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UiConfig {
+    /// Directory of the WASM engine package (`gatehouse_wasm.js`, `gatehouse_wasm_bg.wasm`, as
+    /// `bindings/wasm/build.sh` writes them), served at `/ui/pkg/`; relative paths are from the
+    /// working directory. When the files are missing the UI previews with `POST /v1/evaluate`.
+    #[serde(default = "default_wasm_dir")]
+    pub wasm_dir: PathBuf,
+}
+
+impl Default for UiConfig {
+    fn default() -> Self {
+        Self {
+            wasm_dir: default_wasm_dir(),
+        }
+    }
+}
+
 /// Dispatch retry budget.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -302,6 +328,9 @@ fn default_database() -> PathBuf {
 }
 fn default_policies() -> PathBuf {
     PathBuf::from("policies")
+}
+fn default_wasm_dir() -> PathBuf {
+    PathBuf::from("bindings/wasm/pkg")
 }
 fn default_event_type() -> String {
     "gatehouse-deploy".into()
@@ -490,6 +519,7 @@ impl Default for Config {
             executor: ExecutorConfig::default(),
             limits: LimitsConfig::default(),
             dispatch: DispatchConfig::default(),
+            ui: UiConfig::default(),
             demo: false,
         }
     }
@@ -561,6 +591,16 @@ mod tests {
             panic!()
         };
         assert_eq!(secret.as_deref(), Some("GATEHOUSE_WEBHOOK_SECRET-value"));
+    }
+
+    #[test]
+    fn the_ui_reads_the_wasm_package_from_a_configured_directory() {
+        let c = Config::from_toml("").unwrap();
+        assert_eq!(c.ui.wasm_dir, PathBuf::from("bindings/wasm/pkg"));
+        let c = Config::from_toml("[ui]\nwasm_dir = \"/srv/gatehouse/pkg\"\n").unwrap();
+        assert_eq!(c.ui.wasm_dir, PathBuf::from("/srv/gatehouse/pkg"));
+        let err = Config::from_toml("[ui]\nwasm = \"x\"\n").unwrap_err();
+        assert!(err.contains("wasm"), "{err}");
     }
 
     #[test]

@@ -18,6 +18,7 @@ pub mod server;
 pub mod signals;
 pub mod sqlite;
 pub mod store;
+pub mod ui;
 
 pub use config::Config;
 pub use control::ControlPlane;

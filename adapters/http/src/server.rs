@@ -113,7 +113,8 @@ pub fn app(plane: Arc<ControlPlane>) -> Router {
         .route("/openapi.json", get(openapi))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .with_state(plane)
+        .with_state(Arc::clone(&plane))
+        .merge(crate::ui::router(&plane.config.ui))
         .layer(DefaultBodyLimit::max(limits.body_bytes))
         .layer(
             ServiceBuilder::new()
