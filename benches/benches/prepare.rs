@@ -46,7 +46,8 @@ fn load(c: &mut Criterion) {
 
 fn gatehouse_binary() -> Option<PathBuf> {
     if let Some(path) = std::env::var_os("GATEHOUSE_BIN") {
-        return Some(PathBuf::from(path));
+        let path = PathBuf::from(path);
+        return path.is_file().then_some(path);
     }
     // This benchmark runs as <target>/release/deps/prepare-<hash>.
     let exe = std::env::current_exe().ok()?;
