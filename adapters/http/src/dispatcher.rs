@@ -12,9 +12,21 @@ use tokio::sync::watch;
 
 use crate::control::ControlPlane;
 use crate::executor::Executor;
+use crate::store::StoreError;
 
 /// Longest sleep between outbox scans when nothing is due.
 const IDLE_SCAN: Duration = Duration::from_secs(5);
+
+/// Runs `f` on the blocking pool (SQLite reads and fsyncing writes stay off the async workers).
+async fn store_call<T: Send + 'static>(
+    plane: &Arc<ControlPlane>,
+    f: impl FnOnce(&ControlPlane) -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    let plane = Arc::clone(plane);
+    tokio::task::spawn_blocking(move || f(&plane))
+        .await
+        .map_err(|e| StoreError::Database(format!("store task failed: {e}")))?
+}
 
 /// Runs until `shutdown` turns true.
 pub async fn run(
@@ -30,7 +42,7 @@ pub async fn run(
         if worked {
             continue;
         }
-        let wait = match plane.store.next_due() {
+        let wait = match store_call(&plane, |p| p.store.next_due()).await {
             Ok(Some(due)) => {
                 let now = plane.now();
                 let nanos =
@@ -53,7 +65,7 @@ pub async fn run(
 
 /// Attempts every due entry once; true if there were any.
 async fn deliver_due(plane: &Arc<ControlPlane>, executor: &Arc<Executor>) -> bool {
-    let due = match plane.store.due_dispatches(plane.now(), 32) {
+    let due = match store_call(plane, |p| p.store.due_dispatches(p.now(), 32)).await {
         Ok(due) => due,
         Err(e) => {
             tracing::error!(error = %e, "cannot read the outbox");
@@ -71,7 +83,11 @@ async fn deliver_due(plane: &Arc<ControlPlane>, executor: &Arc<Executor>) -> boo
             Ok(receipt) => {
                 plane.metrics.dispatched(&dispatch.executor);
                 tracing::info!(deployment = %dispatch.deployment_id, attempts, "dispatched");
-                plane.finish_dispatch(dispatch.id, &dispatch.deployment_id, attempts, Ok(receipt))
+                let (id, deployment) = (dispatch.id, dispatch.deployment_id.clone());
+                store_call(plane, move |p| {
+                    p.finish_dispatch(id, &deployment, attempts, Ok(receipt))
+                })
+                .await
             }
             Err(error) => {
                 plane.metrics.dispatch_failed(&dispatch.executor);
