@@ -61,7 +61,7 @@ export function renderDeployments(view, params) {
       const page = await get(`/v1/deployments${query({ ...filters, limit: PAGE, offset })}`);
       if (stopped) return;
       render(page);
-      status.textContent = `Updated ${new Date().toLocaleTimeString()}; refreshes every ${POLL_MS / 1000} s.`;
+      status.textContent = `Updated ${new Date().toISOString().slice(11, 19)} UTC; refreshes every ${POLL_MS / 1000} s.`;
       status.classList.remove("error");
     } catch (error) {
       status.textContent = `Cannot list deployments: ${problemText(error)}`;
@@ -88,7 +88,7 @@ export function renderDeployments(view, params) {
       h("td", {}, d.service),
       h("td", {}, d.version),
       h("td", {}, d.environment),
-      h("td", { class: "target" }, `${d.cloud} · ${d.account} · ${d.region}`),
+      h("td", { class: "target" }, `${d.cloud} · ${d.region}`, h("br"), h("span", { class: "muted" }, d.account)),
       h("td", {}, stateBadge(d.state)),
       h("td", {}, d.requested_by),
       h("td", {}, h("time", { datetime: d.updated_at }, fmtTime(d.updated_at).replace(" UTC", ""))),

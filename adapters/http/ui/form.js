@@ -137,9 +137,10 @@ export async function renderForm(view) {
   /** A labelled control with its help text and its violation slot. */
   function field({ id, label, path, control, help, wide }) {
     const helpId = help ? `${id}-help` : null;
+    const span = wide === "span2";
     control.id = id;
     control.setAttribute("aria-describedby", [helpId, slotId(path)].filter(Boolean).join(" "));
-    const wrapper = h("div", { class: `field${wide ? " wide" : ""}`, dataset: { path } },
+    const wrapper = h("div", { class: `field${span ? " span2" : wide ? " wide" : ""}`, dataset: { path } },
       h("label", { for: id }, label),
       control,
       help ? h("p", { class: "help", id: helpId }, help) : null,
@@ -177,7 +178,7 @@ export async function renderForm(view) {
   const sizeList = h("datalist", { id: "size-options" });
   const typeList = h("datalist", { id: "type-options" }, RESOURCE_TYPES.map((t) => h("option", { value: t })));
   const accountField = field({ id: "f-account", label: "Account", path: "spec.target.account", control: accountSelect,
-    help: "From the organisation's landing zone: account name · id · org unit." });
+    wide: "span2", help: "From the organisation's landing zone: account name · id · org unit." });
   const regionField = field({ id: "f-region", label: "Region", path: "spec.target.region", control: regionInput });
 
   /** Account options, region suggestions, size suggestions and paths for the cloud and environment. */

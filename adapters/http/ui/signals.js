@@ -83,7 +83,7 @@ function chart(title, rows, { format = (v) => String(v), max, colour = () => "",
         s("text", { x: labelWidth - 8, y: y + 16, "text-anchor": "end", class: "label" }, truncate(label, 22)),
         s("rect", { x: labelWidth, y: y + 3, width: barWidth, height: rowHeight - 8, rx: 3, class: "track" }),
         s("rect", { x: labelWidth, y: y + 3, width: w, height: rowHeight - 8, rx: 3, class: "fill" }),
-        s("text", { x: labelWidth + w + 6, y: y + 16, class: "value" }, format(value)));
+        s("text", { x: labelWidth + barWidth + 8, y: y + 16, class: "value" }, format(value)));
     }));
   figure.append(svg,
     h("table", { class: "visually-hidden" },

@@ -58,7 +58,7 @@ export function renderTimeline(view, id) {
       renderChain(audit, list, deployment);
       status.textContent = TERMINAL.has(deployment.state)
         ? `Final state ${deployment.state}.`
-        : `Updated ${new Date().toLocaleTimeString()}; refreshes every ${POLL_MS / 1000} s.`;
+        : `Updated ${new Date().toISOString().slice(11, 19)} UTC; refreshes every ${POLL_MS / 1000} s.`;
       status.classList.remove("error");
       if (TERMINAL.has(deployment.state)) return;
     } catch (error) {

@@ -195,6 +195,11 @@ test("a decision that differs from the preview is shown as a mismatch", async ()
 });
 
 test("the signals page draws the figures", async () => {
+  // One denied submission too, so that there are violated policies to chart.
+  const denied = devIntent();
+  denied.metadata.name = "web-frontend-dev-ap";
+  denied.spec.target.region = "ap-southeast-2";
+  assert.equal((await server.api("POST", "/v1/deployments", { json: { intent: denied } })).body.state, "REJECTED");
   const page = await browser.page(TOKENS.requester);
   await page.goto(`${server.base}/ui/#/signals`);
   const byState = page.locator("#chart-deployments-by-state");
@@ -209,7 +214,15 @@ test("the signals page draws the figures", async () => {
     await page.getByRole("figure", { name: title }).waitFor();
   }
   await page.locator("#chart-change-failure-rate svg").waitFor();
+  const policies = await page.locator("#chart-top-violated-policies-deployments-stopped-or-held- table tbody th").allTextContents();
+  assert.ok(policies.includes("region.allowed"), policies.join());
   await shot(page, "8-signals");
+
+  // The whole table, every state so far.
+  await page.goto(`${server.base}/ui/#/deployments`);
+  await page.locator('tr [data-state="REJECTED"]').waitFor();
+  assert.equal(await page.locator("tbody tr").count(), 4);
+  await shot(page, "10-table-all");
   assert.deepEqual(page.problems, []);
   await page.close();
 });
