@@ -1,7 +1,8 @@
 """Seeds the fuzz corpora (fuzz/corpus/<target>/) from the bundle: the example intents and the
 conformance intents for `evaluate_intent`; each policy module with the bundle's data and an
 intent (plus the conformance overlays: broken policies and data) for `bundle_load`; the committed
-event chains (fuzz/seeds/event_chain/) for `event_chain`. Idempotent; file names are content
+event chains (fuzz/seeds/event_chain/) for `event_chain`; the conformance intents and docs/api
+request bodies behind an endpoint selector byte for `http_body`. Idempotent; file names are content
 hashes. Usage: python3 fuzz/seed.py"""
 
 import hashlib
@@ -57,6 +58,24 @@ def main() -> None:
             extra = b"".join(b"\0" + r for r in rego[1:])
             intent = json.dumps(case["intent"]).encode()
             put("bundle_load", first + b"\0" + (json_files[0] if json_files else data) + b"\0" + intent + extra)
+
+    # http_body: a selector byte (0 evaluate, 1 deployments, 2 approvals, 3 cancel, 4 callbacks)
+    # followed by a request body.
+    for case in cases:
+        body = {"intent": case["intent"], "context": case["context"]}
+        put("http_body", b"\0" + json.dumps(body).encode())
+    for request in sorted((ROOT / "docs" / "api").glob("*.json")):
+        put("http_body", b"\1" + request.read_bytes())
+    put("http_body", b"\2" + b'{"role": "finops-approver", "comment": "within the quarter budget"}')
+    put("http_body", b"\3" + b'{"reason": "wrong version"}')
+    put("http_body", b"\4" + b'{"status": "started", "run_url": "https://ci.example.com/run/1"}')
+    put("http_body", b"\4" + json.dumps({
+        "status": "succeeded",
+        "evidence": {"smoke": [{"name": "health", "passed": True}],
+                     "observed": {"artifact": "ghcr.io/acme/web@sha256:" + "0" * 64,
+                                  "account": "555555555555", "region": "us-west-2"}},
+    }).encode())
+    put("http_body", b"\4" + b'{"status": "failed", "reason": "smoke test timed out"}')
 
     for chain in sorted((ROOT / "fuzz" / "seeds" / "event_chain").glob("*.jsonl")):
         (CORPUS / "event_chain").mkdir(parents=True, exist_ok=True)

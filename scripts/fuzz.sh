@@ -14,7 +14,7 @@ START=$EPOCHREALTIME
 SECONDS_PER_TARGET="${FUZZ_SECONDS:-20}"
 TARGETS=("$@")
 if [[ ${#TARGETS[@]} -eq 0 ]]; then
-    TARGETS=(evaluate_intent bundle_load event_chain)
+    TARGETS=(evaluate_intent bundle_load event_chain http_body)
 fi
 
 if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
