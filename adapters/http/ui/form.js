@@ -243,19 +243,26 @@ export async function renderForm(view) {
         control: h("select", { value: r[key], on: { change: (e) => { r[key] = e.target.value; changed(); } } },
           h("option", { value: "" }, "not set"), h("option", { value: "true" }, "yes"), h("option", { value: "false" }, "no")),
       });
-      return h("fieldset", { class: "row", dataset: { path: base } },
-        h("legend", {}, `Resource ${i + 1}`),
+      const cells = [
         cell("type", "Type", { list: "type-options" }),
         cell("name", "Name"),
         cell("size", "Size", { list: "size-options" }),
         cell("count", "Count", { inputmode: "numeric" }),
         tri("encrypted", "Encrypted"),
         tri("public", "Public"),
+      ];
+      // The cells are narrow: their findings go in a full-width band under the row (each slot
+      // stays the one its control's aria-describedby names).
+      const findings = h("div", { class: "row-findings" }, cells.map((c) => c.querySelector("ul.violations")));
+      return h("fieldset", { class: "row", dataset: { path: base } },
+        h("legend", {}, `Resource ${i + 1}`),
+        cells,
         h("button", {
           type: "button", class: "remove", "aria-label": `Remove resource ${i + 1}`,
           disabled: model.resources.length === 1,
           on: { click: () => { model.resources.splice(i, 1); renderResources(); addResource.focus(); changed(); } },
         }, "Remove"),
+        findings,
         h("ul", { class: "violations", id: slotId(base), dataset: { for: base } }),
       );
     }));
@@ -450,10 +457,13 @@ export async function renderForm(view) {
         v.exempted_by ? ` · exempted by ${v.exempted_by}` : "",
         link && v.path ? [" · ", h("a", {
           href: "#", class: "goto",
-          on: { click: (e) => { e.preventDefault(); target?.closest("[data-path]")?.querySelector("input, select")?.focus(); } },
+          on: { click: (e) => { e.preventDefault(); (controlFor(target) ?? target?.closest("[data-path]")?.querySelector("input, select"))?.focus(); } },
         }, v.path)] : ""),
     );
   }
+
+  /** The control whose description includes a violation slot, if one does. */
+  const controlFor = (slot) => (slot?.id ? form.querySelector(`[aria-describedby~="${slot.id}"]`) : null);
 
   /** The violation slot for a path: the field with the longest matching path. */
   function findSlot(path) {
@@ -481,9 +491,7 @@ export async function renderForm(view) {
       const slot = findSlot(v.path);
       slot.append(violationItem(v));
       if (v.status === "blocking" || v.status === "pending_approval") {
-        const wrapper = slot.closest(".field, .row");
-        const control = wrapper?.matches(".field") ? wrapper.querySelector("input, select") : null;
-        control?.setAttribute("aria-invalid", "true");
+        controlFor(slot)?.setAttribute("aria-invalid", "true");
       }
     }
     summary.replaceChildren(...decision.violations.map((v) => violationItem(v, { link: true })));

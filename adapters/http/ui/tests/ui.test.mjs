@@ -227,6 +227,37 @@ test("the signals page draws the figures", async () => {
   await page.close();
 });
 
+test("resource rows are added and removed from the keyboard, each with its own findings", async () => {
+  const page = await browser.page(TOKENS.requester);
+  await page.goto(`${server.base}/ui/#/new`);
+  await page.locator('p.engine[data-mode="wasm"]').waitFor();
+  await page.getByRole("button", { name: "Fill with an example" }).click();
+  await page.getByRole("button", { name: "Add resource" }).focus();
+  await page.keyboard.press("Enter");
+  // The new row's first control has the focus: type into it, then tab through the row.
+  assert.equal(await page.evaluate(() => document.activeElement.id), "f-res-1-type");
+  assert.equal(await page.evaluate(() => document.activeElement.value), "compute.instance");
+  await page.keyboard.press("ControlOrMeta+A");
+  await page.keyboard.type("database.postgres");
+  await page.keyboard.press("Tab");
+  await page.keyboard.type("db");
+  await page.getByLabel("Encrypted").nth(1).selectOption("false");
+  await page.getByLabel("Public").nth(1).selectOption("true");
+  const publicFinding = page.locator('ul[data-for="spec.resources[1].public"] li[data-policy="network.no-public-database"]');
+  const encryptedFinding = page.locator('ul[data-for="spec.resources[1].encrypted"] li[data-policy="storage.encrypted"]');
+  await publicFinding.waitFor();
+  await encryptedFinding.waitFor();
+  assert.equal(await page.locator('ul[data-for^="spec.resources[0]"] li').count(), 0, "row 1 has no findings");
+  await shot(page, "11-form-resource-rows");
+  await page.getByRole("button", { name: "Remove resource 2" }).press("Enter");
+  await page.waitForFunction(() => document.getElementById("deploy-form").dataset.preview === "done"
+    && !document.querySelector('#preview-violations li[data-path^="spec.resources"]'));
+  assert.equal(await page.locator("fieldset.row").count(), 1);
+  assert.equal(await page.evaluate(() => document.activeElement.textContent), "Add resource");
+  assert.deepEqual(page.problems, []);
+  await page.close();
+});
+
 test("every form control has a label", async () => {
   const page = await browser.page(TOKENS.requester);
   await page.goto(`${server.base}/ui/#/new`);
