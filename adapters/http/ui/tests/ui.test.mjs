@@ -161,11 +161,16 @@ test("an approver approves from the timeline, with If-Match", async () => {
   await form.waitFor();
   assert.equal(await page.getByLabel("Approve as").inputValue(), "finops-approver");
   await page.getByLabel("Comment (optional)").fill("budget agreed with finance");
+  await shot(page, "6-timeline-awaiting-approval");
+  const sent = page.waitForRequest((r) => r.url().endsWith(`/v1/deployments/${id}/approvals`));
   await page.getByRole("button", { name: "Approve" }).click();
+  const request = await sent;
+  assert.equal(request.headers()["if-match"], `"${submitted.body.etag}"`);
+  assert.deepEqual(request.postDataJSON(), { role: "finops-approver", comment: "budget agreed with finance" });
   await page.locator('.state-line [data-state="VALIDATED"]').waitFor();
   await page.locator('li.event[data-type="approval_recorded"] > p', { hasText: "budget agreed with finance" }).waitFor();
   assert.equal(await page.locator("#approve-form").count(), 0);
-  await shot(page, "6-timeline-approved");
+  await shot(page, "6-timeline-approved-validated");
   const events = (await server.api("GET", `/v1/deployments/${id}/events`)).body.map((e) => e.type);
   assert.deepEqual(events, ["requested", "approval_required", "approval_recorded", "validated"]);
   assert.deepEqual(page.problems, []);
