@@ -6,6 +6,7 @@
 #   3. Gatehouse next to OPA's Go engine (scripts/bench_opa.py): a release wheel of the Python
 #      bindings in a virtualenv of its own (<target>/bench-venv), OPA's libopabridge.so from PyPI,
 #      the reference bundle and synthetic bundles of 20/100/1000 policies.
+#   (step 2 ends with the table of medians that BENCHMARKS.md shows: scripts/bench_table.py)
 # Usage: bash scripts/bench.sh [criterion filter...]   e.g. bash scripts/bench.sh decision/
 # BENCH_SKIP_OPA=1 skips step 3; BENCH_SKIP_CRITERION=1 skips step 2.
 set -euo pipefail
@@ -27,6 +28,7 @@ if ! cargo build --release --locked -p gatehouse-cli; then
 fi
 if [[ -z ${BENCH_SKIP_CRITERION:-} ]]; then
     step criterion cargo bench --locked -p gatehouse-benches -- "$@"
+    step "criterion table" python3 scripts/bench_table.py "$TARGET"
 fi
 if [[ -z ${BENCH_SKIP_OPA:-} ]]; then
     VENV=$TARGET/bench-venv
