@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::{Permission, SIGNATURE_HEADER, verify_signature};
+use crate::auth::{Identity, Permission, SIGNATURE_HEADER, verify_signature};
 use crate::body::{RawBody, parse_json, require_json};
 use crate::control::{
     ApprovalRequest, Callback, CancelRequest, ControlPlane, EvaluateStage, Submitted, body_sha256,
@@ -730,6 +730,17 @@ pub async fn reload(State(plane): Plane, headers: HeaderMap) -> Result<Json<Valu
     })
     .await?;
     Ok(Json(info))
+}
+
+/// Who the token belongs to, its role and approval roles, and whether the server runs on demo
+/// tokens; works without a token (then only `demo` is set), so a UI can tell what to offer.
+#[utoipa::path(get, path = "/v1/whoami", tag = "operations",
+    responses(
+        (status = 200, description = "The caller", body = Identity),
+        (status = 401, description = "An invalid token", body = ProblemDocument, content_type = "application/problem+json"),
+    ))]
+pub async fn whoami(State(plane): Plane, headers: HeaderMap) -> Result<Json<Identity>, Problem> {
+    Ok(Json(plane.auth.identify(&headers, plane.config.demo)?))
 }
 
 /// Liveness.

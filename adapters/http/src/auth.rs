@@ -86,6 +86,20 @@ impl Principal {
     }
 }
 
+/// What `GET /v1/whoami` reports.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Identity {
+    /// The token's name; null without a token.
+    pub name: Option<String>,
+    /// Its role; null without a token.
+    #[schema(value_type = Option<String>, example = "approver")]
+    pub role: Option<Role>,
+    /// Approval roles it may approve in.
+    pub approval_roles: Vec<String>,
+    /// Whether the server runs on its demo tokens (no config file).
+    pub demo: bool,
+}
+
 /// Maps bearer tokens to principals.
 #[derive(Debug, Clone)]
 pub struct Authenticator {
@@ -115,6 +129,25 @@ impl Authenticator {
             by_hash,
             anonymous_read,
         }
+    }
+
+    /// Who the caller is: anonymous without an `Authorization` header, 401 for an invalid token.
+    pub fn identify(&self, headers: &HeaderMap, demo: bool) -> Result<Identity, Problem> {
+        if !headers.contains_key(AUTHORIZATION) {
+            return Ok(Identity {
+                name: None,
+                role: None,
+                approval_roles: Vec::new(),
+                demo,
+            });
+        }
+        let principal = self.authorize(headers, Permission::Read)?;
+        Ok(Identity {
+            name: Some(principal.name),
+            role: principal.role,
+            approval_roles: principal.approval_roles,
+            demo,
+        })
     }
 
     /// The caller of a request, if it may do `permission`: 401 without a valid token (unless

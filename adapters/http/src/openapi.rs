@@ -16,7 +16,7 @@ use crate::api;
     paths(
         api::evaluate, api::submit, api::list, api::get_one, api::events, api::approve, api::cancel,
         api::callback, api::audit_verify, api::signals, api::policies, api::bundle, api::context, api::reload,
-        api::healthz, api::readyz, api::metrics,
+        api::whoami, api::healthz, api::readyz, api::metrics,
     ),
     modifiers(&Security),
     tags(
@@ -132,6 +132,7 @@ mod tests {
             "/v1/bundle",
             "/v1/context",
             "/v1/admin/reload",
+            "/v1/whoami",
             "/healthz",
             "/readyz",
             "/metrics",

@@ -107,6 +107,7 @@ pub fn app(plane: Arc<ControlPlane>) -> Router {
         .route("/v1/bundle", get(api::bundle))
         .route("/v1/context", get(api::context))
         .route("/v1/admin/reload", post(api::reload))
+        .route("/v1/whoami", get(api::whoami))
         .route("/healthz", get(api::healthz))
         .route("/readyz", get(api::readyz))
         .route("/metrics", get(api::metrics))

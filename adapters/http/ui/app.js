@@ -4,7 +4,7 @@
 //   #/deployments/{id}     one deployment's timeline (approve, cancel)
 //   #/signals              the signals dashboard
 
-import { getToken, setToken } from "./api.js";
+import { ApiError, get, getToken, setToken } from "./api.js";
 import { renderDeployments } from "./deployments.js";
 import { flash, h } from "./dom.js";
 import { renderForm } from "./form.js";
@@ -49,16 +49,35 @@ function route() {
   }
 }
 
+/** Shows who the token belongs to (GET /v1/whoami), and the demo tokens only in demo mode. */
+async function showIdentity() {
+  const hint = document.getElementById("token-hint");
+  const demo = (me) => me.demo
+    ? [" Demo server: its log lists the demo tokens, e.g. ", h("code", {}, "demo-requester"),
+      " and ", h("code", {}, "demo-approver"), "."]
+    : [];
+  try {
+    const me = await get("/v1/whoami");
+    const who = me.name
+      ? [`Signed in as ${me.name} (${me.role}${me.approval_roles.length ? `; approves as ${me.approval_roles.join(", ")}` : ""}).`]
+      : ["No token: enter one to use the pages."];
+    hint.replaceChildren(...who, ...demo(me));
+  } catch (error) {
+    hint.replaceChildren(error instanceof ApiError && error.status === 401
+      ? "This token is not valid on this server."
+      : "Cannot reach the server.");
+  }
+}
+
 function init() {
   const input = document.getElementById("token");
   input.value = getToken();
-  document.getElementById("token-hint").replaceChildren(
-    "Server started without --config (demo mode)? Its log lists the demo tokens, e.g. ",
-    h("code", {}, "demo-requester"), " and ", h("code", {}, "demo-approver"), ".");
+  showIdentity();
   document.getElementById("token-form").addEventListener("submit", (event) => {
     event.preventDefault();
     setToken(input.value.trim());
     flash(input.value.trim() ? "Token set for this tab." : "Token cleared.", "ok");
+    showIdentity();
     route();
   });
   window.addEventListener("hashchange", () => {

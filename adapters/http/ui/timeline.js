@@ -26,6 +26,8 @@ export function renderTimeline(view, id) {
   let timer = 0;
   let shownSeq = -1;
   let current = null;
+  let identity = null;
+  get("/v1/whoami").then((me) => { identity = me; }, () => {});
   const header = h("div", { class: "deployment-head" });
   const chain = h("div", { class: "chain", id: "chain" });
   const actions = h("section", { class: "actions-panel", id: "actions", "aria-label": "Actions" });
@@ -111,7 +113,10 @@ export function renderTimeline(view, id) {
     const decision = latestDecision(list) ?? d.decision;
     if (d.state === "REQUESTED" && decision?.outcome === "needs_approval") {
       const pending = decision.violations.filter((v) => v.status === "pending_approval");
-      const roles = [...new Set(pending.map((v) => v.override_role).filter(Boolean))];
+      const needed = [...new Set(pending.map((v) => v.override_role).filter(Boolean))];
+      // Offer the roles this token may approve in first (GET /v1/whoami), then the others.
+      const mine = identity?.approval_roles ?? [];
+      const roles = [...needed.filter((r) => mine.includes(r)), ...needed.filter((r) => !mine.includes(r))];
       const roleSelect = h("select", { id: "approve-role", name: "role" },
         (roles.length ? roles : ["release-approver"]).map((r) => h("option", { value: r }, r)));
       const comment = h("textarea", { id: "approve-comment", name: "comment", rows: 2 });

@@ -146,3 +146,29 @@ async fn anonymous_read_opens_reads_only() {
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     h.stop().await;
 }
+
+#[tokio::test]
+async fn whoami_names_the_caller() {
+    let h = Harness::start().await;
+    let (status, me) = h.get("/v1/whoami", APPROVER).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(me["name"], "approver@example.com");
+    assert_eq!(me["role"], "approver");
+    assert_eq!(
+        me["approval_roles"],
+        json!(["finops-approver", "release-approver"])
+    );
+    assert_eq!(me["demo"], false);
+    let (status, me) = json_of(
+        h.request(Method::GET, "/v1/whoami", None)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(me["name"], serde_json::Value::Null);
+    let (status, _) = h.get("/v1/whoami", "not-a-token").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    h.stop().await;
+}
