@@ -15,7 +15,7 @@ use gatehouse_benches::{
     context, example, intent_with_resources, org_with, reference_accounts, reference_bundle,
     synthetic_account, synthetic_bundle,
 };
-use gatehouse_core::{Engine, EvaluationContext, Outcome};
+use gatehouse_core::{Engine, EngineOptions, EvaluationContext, Limits, Outcome};
 use serde_json::{Value, json};
 
 /// Times `engine.evaluate_text(intent) -> to_json()`, checking the outcome in the timed closure.
@@ -66,6 +66,18 @@ fn decision(c: &mut Criterion) {
             bench_decision(b, &engine, &intent, &context, outcome);
         });
     }
+    // As the CLI, HTTP and Python front ends load it: with a wall-clock limit, which makes
+    // regorus read the clock as it evaluates.
+    let options = EngineOptions {
+        limits: Limits {
+            time_limit: Some(Duration::from_secs(2)),
+        },
+    };
+    let limited = Engine::load_with(&reference_bundle(), options).expect("reference bundle loads");
+    let intent = example("payments-api-prod-allowed.yaml");
+    group.bench_function("prod_allowed_time_limit", |b| {
+        bench_decision(b, &limited, &intent, &context, Outcome::Allow);
+    });
     group.finish();
 }
 
