@@ -3,16 +3,19 @@ conformance intents for `evaluate_intent`; each policy module with the bundle's 
 intent (plus the conformance overlays: broken policies and data) for `bundle_load`; the committed
 event chains (fuzz/seeds/event_chain/) for `event_chain`; the conformance intents and docs/api
 request bodies behind an endpoint selector byte for `http_body`. Idempotent; file names are content
-hashes. Usage: python3 fuzz/seed.py"""
+hashes. `FUZZ_CORPUS=DIR` seeds DIR/<target>/ instead (scripts/fuzz.sh's smoke run seeds a fresh
+directory, so that its time does not grow with the corpus that long runs accumulate).
+Usage: python3 fuzz/seed.py"""
 
 import hashlib
 import json
+import os
 import pathlib
 import shutil
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 POLICIES = ROOT / "policies"
-CORPUS = ROOT / "fuzz" / "corpus"
+CORPUS = pathlib.Path(os.environ.get("FUZZ_CORPUS") or ROOT / "fuzz" / "corpus").resolve()
 
 
 def put(target: str, content: bytes) -> None:

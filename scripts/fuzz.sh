@@ -3,7 +3,10 @@
 # seeds the corpora from policies/ (fuzz/seed.py), builds every target once (nightly, ASan) and
 # runs each for FUZZ_SECONDS (default 20) on one core. A crash fails the step; its input is in
 # fuzz/artifacts/<target>/ (reproduce: cargo +nightly fuzz run <target> <file>).
-# Longer runs: FUZZ_SECONDS=600 bash scripts/fuzz.sh [target...]
+# The smoke run starts from the seeds only, in a temporary corpus (libFuzzer first replays its
+# whole corpus, whatever -max_total_time says, so a grown corpus would make the step slow).
+# Longer runs that keep their corpus in fuzz/corpus/<target>/:
+#   FUZZ_CORPUS=fuzz/corpus FUZZ_SECONDS=600 bash scripts/fuzz.sh [target...]
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -20,12 +23,19 @@ fi
 if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
     step "install cargo-fuzz" cargo install cargo-fuzz --locked
 fi
-step seed python3 fuzz/seed.py
+if [[ -n ${FUZZ_CORPUS:-} ]]; then
+    mkdir -p "$FUZZ_CORPUS"
+    CORPUS=$(cd "$FUZZ_CORPUS" && pwd)
+else
+    CORPUS=$(mktemp -d)
+    trap 'rm -rf "$CORPUS"' EXIT
+fi
+step seed env FUZZ_CORPUS="$CORPUS" python3 fuzz/seed.py
 # One build for all targets (they share the core and regorus).
 step build bash -c 'cd fuzz && cargo +nightly fuzz build'
 for target in "${TARGETS[@]}"; do
     # -timeout: one input taking over 10 s is a hang; -rss_limit_mb: 2 GiB per process.
-    step "$target" bash -c "cd fuzz && cargo +nightly fuzz run $target corpus/$target -- \
+    step "$target" bash -c "cd fuzz && cargo +nightly fuzz run $target $CORPUS/$target -- \
         -max_total_time=$SECONDS_PER_TARGET -timeout=10 -rss_limit_mb=2048 \
         -print_final_stats=1"
 done
