@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use gatehouse_benches::{
-    context, example, intent_with_resources, org_with, reference_accounts, reference_bundle,
+    context, example, intent_with_resources, org_with, reference_accounts, reference_bundle, sizes,
     synthetic_account, synthetic_bundle,
 };
 use gatehouse_core::{Engine, EngineOptions, EvaluationContext, Limits, Outcome};
@@ -86,7 +86,7 @@ fn policy_scaling(c: &mut Criterion) {
     let context = context();
     let intent = intent_with_resources(10);
     let mut group = c.benchmark_group("policies");
-    for n in [20usize, 100, 1000] {
+    for n in sizes([20, 100, 1000], 2) {
         let engine = Engine::load(&synthetic_bundle(n)).expect("synthetic bundle loads");
         if n >= 1000 {
             group.sample_size(10);
@@ -107,7 +107,7 @@ fn org_scaling(c: &mut Criterion) {
         serde_json::from_str(&example("web-frontend-dev-allowed.yaml")).expect("JSON");
     let reference = reference_accounts();
     let mut group = c.benchmark_group("org_accounts");
-    for total in [10usize, 1_000, 10_000] {
+    for total in sizes([10, 1_000, 10_000], 2) {
         let synthetic = total.saturating_sub(reference).max(1);
         let mut source = reference_bundle();
         source.insert("data/org.json", org_with(synthetic));

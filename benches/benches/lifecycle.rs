@@ -9,12 +9,12 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use gatehouse_benches::{chain, next_event};
+use gatehouse_benches::{chain, next_event, sizes};
 use gatehouse_core::{DeploymentStatus, replay, verify_chain};
 
 fn lifecycle(c: &mut Criterion) {
     let mut group = c.benchmark_group("chain");
-    for n in [1_000usize, 100_000, 1_000_000] {
+    for n in sizes([1_000, 100_000, 1_000_000], 1) {
         if n >= 100_000 {
             group.sample_size(10);
             group.measurement_time(Duration::from_secs(if n >= 1_000_000 { 30 } else { 10 }));

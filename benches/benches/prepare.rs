@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use gatehouse_benches::{policies_dir, reference_bundle, synthetic_bundle};
+use gatehouse_benches::{policies_dir, reference_bundle, sizes, synthetic_bundle};
 use gatehouse_core::{BundleSource, Engine};
 
 fn load(c: &mut Criterion) {
@@ -32,7 +32,7 @@ fn load(c: &mut Criterion) {
             black_box(Engine::load(&source).expect("loads"))
         });
     });
-    for n in [20usize, 100, 1000] {
+    for n in sizes([20, 100, 1000], 2) {
         let source = synthetic_bundle(n);
         if n >= 1000 {
             group.sample_size(10);

@@ -15,6 +15,20 @@ use gatehouse_core::{
 };
 use serde_json::{Value, json};
 
+/// Whether this is a benchmark run (`cargo bench`, which passes `--bench`) rather than the smoke
+/// run of `cargo test --all-targets` (each benchmark once, in the dev profile): the largest
+/// sizes (1000 policies, 1M events, ...) are left out of the smoke run, which only checks that
+/// every benchmark still works.
+pub fn full_run() -> bool {
+    std::env::args().any(|a| a == "--bench")
+}
+
+/// `sizes`, or only its first `smoke` entries outside a benchmark run (see [`full_run`]).
+pub fn sizes<const N: usize>(sizes: [usize; N], smoke: usize) -> Vec<usize> {
+    let keep = if full_run() { N } else { smoke.min(N) };
+    sizes.into_iter().take(keep).collect()
+}
+
 /// The decision time every benchmark uses.
 pub const NOW: &str = "2026-11-23T12:00:00Z";
 
