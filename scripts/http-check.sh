@@ -22,7 +22,9 @@ if [[ ! -x $PY ]]; then
     step venv python3 -m venv "$VENV"
 fi
 step "pip install" "$PY" -m pip install --quiet --disable-pip-version-check "${PY_DEPS[@]}"
-step build cargo build --locked -p gatehouse-cli
+# The workspace build the unit step made (a no-op then; `-p gatehouse-cli` alone would resolve
+# features differently and rebuild the CLI).
+step build cargo build --locked --workspace --all-targets
 
 work=$(mktemp -d)
 server=""

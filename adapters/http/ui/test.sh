@@ -16,7 +16,9 @@ STEP_TAG=ui
 source "$ROOT/scripts/steps.sh"
 START=$EPOCHREALTIME
 
-step "cargo build" cargo build --locked --quiet -p gatehouse-cli
+# The workspace build the unit step made (a no-op then; `-p gatehouse-cli` alone would resolve
+# features differently and rebuild the CLI).
+step "cargo build" cargo build --locked --quiet --workspace --all-targets
 if [[ ! -f bindings/wasm/node_modules/playwright-core/index.mjs ]]; then
     step "npm ci (bindings/wasm)" npm ci --prefix bindings/wasm --no-audit --no-fund
 fi
