@@ -7,49 +7,65 @@ use sha2::{Digest, Sha256};
 
 /// Writes `value` as canonical JSON.
 pub fn to_canonical_json(value: &Value) -> String {
-    let mut out = String::new();
+    let mut out = Vec::with_capacity(256);
     write_value(value, &mut out);
-    out
+    // Only JSON text (valid UTF-8) was written.
+    String::from_utf8(out).unwrap_or_default()
 }
 
-fn write_value(value: &Value, out: &mut String) {
+/// Appends the canonical JSON of `value` to `out`.
+pub(crate) fn write_value(value: &Value, out: &mut Vec<u8>) {
     match value {
-        Value::Null => out.push_str("null"),
-        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Number(n) => out.push_str(&n.to_string()),
+        Value::Null => out.extend_from_slice(b"null"),
+        Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+        Value::Number(n) => out.extend_from_slice(n.to_string().as_bytes()),
         Value::String(s) => write_string(s, out),
         Value::Array(items) => {
-            out.push('[');
+            out.push(b'[');
             for (i, item) in items.iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.push(b',');
                 }
                 write_value(item, out);
             }
-            out.push(']');
+            out.push(b']');
         }
         Value::Object(map) => {
-            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
-            entries.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-            out.push('{');
-            for (i, (key, item)) in entries.into_iter().enumerate() {
+            out.push(b'{');
+            // serde_json's map is usually a BTreeMap, already in key order: sort only when not.
+            let sorted = map
+                .keys()
+                .zip(map.keys().skip(1))
+                .all(|(a, b)| a.as_bytes() <= b.as_bytes());
+            let mut write_entry = |i: usize, key: &String, item: &Value| {
                 if i > 0 {
-                    out.push(',');
+                    out.push(b',');
                 }
                 write_string(key, out);
-                out.push(':');
+                out.push(b':');
                 write_value(item, out);
+            };
+            if sorted {
+                for (i, (key, item)) in map.iter().enumerate() {
+                    write_entry(i, key, item);
+                }
+            } else {
+                let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+                entries.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+                for (i, (key, item)) in entries.into_iter().enumerate() {
+                    write_entry(i, key, item);
+                }
             }
-            out.push('}');
+            out.push(b'}');
         }
     }
 }
 
-fn write_string(s: &str, out: &mut String) {
-    // serde_json's string escaping is canonical (minimal escapes, \u for control characters).
-    match serde_json::to_string(s) {
-        Ok(escaped) => out.push_str(&escaped),
-        Err(_) => out.push_str("\"\""),
+/// Appends `s` as a JSON string: serde_json's escaping is canonical (minimal escapes, `\u` for
+/// control characters).
+pub(crate) fn write_string(s: &str, out: &mut Vec<u8>) {
+    if serde_json::to_writer(&mut *out, s).is_err() {
+        out.extend_from_slice(b"\"\"");
     }
 }
 

@@ -3,9 +3,9 @@
 //! event breaks every link after it.
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use crate::canonical::{sha256_hex, to_canonical_json};
+use crate::canonical::{sha256_hex, write_string, write_value};
 use crate::lifecycle::{EventType, State, TransitionError, next_state};
 use crate::timestamp::Timestamp;
 
@@ -49,18 +49,27 @@ pub struct NewEvent {
 }
 
 impl Event {
-    /// The hash this event should carry.
+    /// The hash this event should carry: SHA-256 of the canonical JSON of `{actor, at, data,
+    /// deployment_id, prev_hash, seq, type}`, written straight from the fields in key order
+    /// (no intermediate JSON value, no copy of `data`).
     pub fn compute_hash(&self) -> String {
-        let body = json!({
-            "seq": self.seq,
-            "deployment_id": self.deployment_id,
-            "type": self.kind,
-            "at": self.at,
-            "actor": self.actor,
-            "data": self.data,
-            "prev_hash": self.prev_hash,
-        });
-        sha256_hex(to_canonical_json(&body).as_bytes())
+        let mut out = Vec::with_capacity(256);
+        out.extend_from_slice(b"{\"actor\":");
+        write_string(&self.actor, &mut out);
+        out.extend_from_slice(b",\"at\":");
+        write_string(&self.at.to_string(), &mut out);
+        out.extend_from_slice(b",\"data\":");
+        write_value(&self.data, &mut out);
+        out.extend_from_slice(b",\"deployment_id\":");
+        write_string(&self.deployment_id, &mut out);
+        out.extend_from_slice(b",\"prev_hash\":");
+        write_string(&self.prev_hash, &mut out);
+        out.extend_from_slice(b",\"seq\":");
+        out.extend_from_slice(self.seq.to_string().as_bytes());
+        out.extend_from_slice(b",\"type\":");
+        write_string(self.kind.as_str(), &mut out);
+        out.push(b'}');
+        sha256_hex(&out)
     }
 }
 
@@ -295,7 +304,29 @@ pub fn replay(events: &[Event]) -> Result<DeploymentStatus, ChainError> {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
+
+    #[test]
+    fn the_hash_is_the_sha256_of_the_canonical_json_of_the_other_fields() {
+        let event = Event {
+            seq: 7,
+            deployment_id: "dep_\"x\"".into(),
+            kind: EventType::ApprovalRecorded,
+            at: t("2026-11-23T10:00:00.123Z"),
+            actor: "bob@example.com\n".into(),
+            data: json!({"z": [1, 2.5, {"b": null, "a": "é\u{1}"}], "a": true}),
+            prev_hash: GENESIS_HASH.into(),
+            hash: String::new(),
+        };
+        let body = json!({
+            "seq": event.seq, "deployment_id": event.deployment_id, "type": event.kind,
+            "at": event.at, "actor": event.actor, "data": event.data, "prev_hash": event.prev_hash,
+        });
+        let want = sha256_hex(crate::canonical::to_canonical_json(&body).as_bytes());
+        assert_eq!(event.compute_hash(), want);
+    }
 
     fn t(s: &str) -> Timestamp {
         Timestamp::parse(s).unwrap()

@@ -9,9 +9,7 @@
 
 use std::collections::HashMap;
 
-use serde_json::json;
-
-use crate::canonical::{sha256_hex, to_canonical_json};
+use crate::canonical::{sha256_hex, write_string};
 use crate::events::{DeploymentStatus, Event, GENESIS_HASH};
 use crate::lifecycle::{EventType, State, TransitionError};
 
@@ -32,8 +30,16 @@ pub struct LedgerEntry {
 /// The link hash of the entry at `position` holding an event with hash `event_hash`, after an
 /// entry whose link is `prev_link`.
 pub fn link_hash(prev_link: &str, position: u64, event_hash: &str) -> String {
-    let body = json!({"event_hash": event_hash, "position": position, "prev_link": prev_link});
-    sha256_hex(to_canonical_json(&body).as_bytes())
+    // The canonical JSON of {event_hash, position, prev_link}, written in key order.
+    let mut out = Vec::with_capacity(192);
+    out.extend_from_slice(b"{\"event_hash\":");
+    write_string(event_hash, &mut out);
+    out.extend_from_slice(b",\"position\":");
+    out.extend_from_slice(position.to_string().as_bytes());
+    out.extend_from_slice(b",\"prev_link\":");
+    write_string(prev_link, &mut out);
+    out.push(b'}');
+    sha256_hex(&out)
 }
 
 /// Appends events to the ledger: tracks the head and computes each entry's link.
@@ -311,6 +317,13 @@ mod tests {
             head = next;
         }
         (entries, head)
+    }
+
+    #[test]
+    fn the_link_is_the_sha256_of_canonical_json() {
+        let body = json!({"event_hash": "ab", "position": 3, "prev_link": GENESIS_LINK});
+        let want = sha256_hex(crate::canonical::to_canonical_json(&body).as_bytes());
+        assert_eq!(link_hash(GENESIS_LINK, 3, "ab"), want);
     }
 
     #[test]
