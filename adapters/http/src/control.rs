@@ -601,13 +601,9 @@ impl ControlPlane {
         let updated = self
             .store
             .append(Append {
-                deployment_id: id.to_owned(),
-                expect_hash: record.last_hash.clone(),
-                events,
                 decision: Some((decision.to_value(), decision.bundle.digest.clone())),
                 dispatch,
-                dispatch_outcome: None,
-                delivery: None,
+                ..Append::events(id, record.last_hash.clone(), events)
             })
             .map_err(store_problem)?;
         if has_dispatch {
@@ -640,15 +636,7 @@ impl ControlPlane {
                 )
             })?;
         self.store
-            .append(Append {
-                deployment_id: id.to_owned(),
-                expect_hash: record.last_hash,
-                events: vec![event],
-                decision: None,
-                dispatch: None,
-                dispatch_outcome: None,
-                delivery: None,
-            })
+            .append(Append::events(id, record.last_hash, vec![event]))
             .map_err(store_problem)
     }
 
@@ -754,12 +742,6 @@ impl ControlPlane {
         .to_string();
         self.store
             .append(Append {
-                deployment_id: id.to_owned(),
-                expect_hash: record.last_hash,
-                events: vec![event],
-                decision: None,
-                dispatch: None,
-                dispatch_outcome: None,
                 delivery: Some((
                     delivery_id.to_owned(),
                     StoredResponse {
@@ -768,6 +750,7 @@ impl ControlPlane {
                         body: body.clone(),
                     },
                 )),
+                ..Append::events(id, record.last_hash, vec![event])
             })
             .map_err(store_problem)?;
         self.metrics.callback(callback.status.as_str());
@@ -829,13 +812,8 @@ impl ControlPlane {
                 Err(_) => Vec::new(),
             };
             match self.store.append(Append {
-                deployment_id: deployment_id.to_owned(),
-                expect_hash: record.last_hash,
-                events,
-                decision: None,
-                dispatch: None,
                 dispatch_outcome: Some(outcome),
-                delivery: None,
+                ..Append::events(deployment_id, record.last_hash, events)
             }) {
                 Err(StoreError::Conflict { .. }) => continue,
                 other => return other.map(|_| ()),

@@ -322,6 +322,23 @@ fn nanos(t: Timestamp) -> i64 {
     i64::try_from(t.unix_nanos()).unwrap_or(i64::MAX)
 }
 
+/// A stored response (`body_sha256, status, body`) selected by `sql`.
+fn stored_response(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<Option<StoredResponse>, StoreError> {
+    conn.query_row(sql, params, |r| {
+        Ok(StoredResponse {
+            body_sha256: r.get(0)?,
+            status: r.get(1)?,
+            body: r.get(2)?,
+        })
+    })
+    .optional()
+    .map_err(db)
+}
+
 fn get_record(conn: &Connection, id: &str) -> Result<Option<DeploymentRecord>, StoreError> {
     conn.query_row(
         &format!("SELECT {RECORD_COLUMNS} FROM deployments WHERE id = ?1"),
@@ -365,20 +382,11 @@ impl Store for SqliteStore {
     fn submit(&self, s: Submission) -> Result<SubmitResult, StoreError> {
         self.write(|tx| {
             if let Some((principal, key, response)) = &s.idempotency {
-                let seen = tx
-                    .query_row(
-                        "SELECT body_sha256, status, body FROM idempotency WHERE principal = ?1 AND key = ?2",
-                        params![principal, key],
-                        |r| {
-                            Ok(StoredResponse {
-                                body_sha256: r.get(0)?,
-                                status: r.get(1)?,
-                                body: r.get(2)?,
-                            })
-                        },
-                    )
-                    .optional()
-                    .map_err(db)?;
+                let seen = stored_response(
+                    tx,
+                    "SELECT body_sha256, status, body FROM idempotency WHERE principal = ?1 AND key = ?2",
+                    params![principal, key],
+                )?;
                 if let Some(seen) = seen {
                     return Ok(if seen.body_sha256 == response.body_sha256 {
                         SubmitResult::Replayed(seen)
@@ -602,37 +610,21 @@ impl Store for SqliteStore {
 
     fn idempotent(&self, principal: &str, key: &str) -> Result<Option<StoredResponse>, StoreError> {
         self.read(|conn| {
-            conn.query_row(
+            stored_response(
+                conn,
                 "SELECT body_sha256, status, body FROM idempotency WHERE principal = ?1 AND key = ?2",
                 params![principal, key],
-                |r| {
-                    Ok(StoredResponse {
-                        body_sha256: r.get(0)?,
-                        status: r.get(1)?,
-                        body: r.get(2)?,
-                    })
-                },
             )
-            .optional()
-            .map_err(db)
         })
     }
 
     fn delivery(&self, delivery_id: &str) -> Result<Option<StoredResponse>, StoreError> {
         self.read(|conn| {
-            conn.query_row(
+            stored_response(
+                conn,
                 "SELECT body_sha256, status, body FROM deliveries WHERE delivery_id = ?1",
                 params![delivery_id],
-                |r| {
-                    Ok(StoredResponse {
-                        body_sha256: r.get(0)?,
-                        status: r.get(1)?,
-                        body: r.get(2)?,
-                    })
-                },
             )
-            .optional()
-            .map_err(db)
         })
     }
 

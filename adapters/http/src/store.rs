@@ -208,6 +208,22 @@ pub struct Append {
     pub delivery: Option<(String, StoredResponse)>,
 }
 
+impl Append {
+    /// Events for `deployment_id` after `expect_hash`, and nothing else (fill in the other
+    /// fields as needed).
+    pub fn events(deployment_id: &str, expect_hash: String, events: Vec<Event>) -> Self {
+        Self {
+            deployment_id: deployment_id.to_owned(),
+            expect_hash,
+            events,
+            decision: None,
+            dispatch: None,
+            dispatch_outcome: None,
+            delivery: None,
+        }
+    }
+}
+
 /// Filters and paging of `GET /v1/deployments`.
 #[derive(Debug, Clone, Default)]
 pub struct ListQuery {
