@@ -7,7 +7,8 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 cargo build --quiet --locked -p gatehouse-cli
 cat <<'TEXT'
-Gatehouse control plane (demo mode). In another terminal, for example:
+Gatehouse control plane (demo mode): web UI at http://127.0.0.1:8080/ (paste a demo token
+from the log below). In another terminal, for example:
   curl -s -X POST localhost:8080/v1/deployments -H 'Authorization: Bearer demo-requester' \
        -H 'Content-Type: application/json' --data @docs/api/submit-web-frontend-dev.json
   curl -s localhost:8080/v1/deployments -H 'Authorization: Bearer demo-auditor'
