@@ -12,9 +12,12 @@ import json
 import os
 import pathlib
 import shutil
+import sys
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 POLICIES = ROOT / "policies"
+sys.path.insert(0, str(ROOT / "scripts"))
+from bundle_data import merged_data  # noqa: E402  (shared with scripts/bench_opa.py)
 CORPUS = pathlib.Path(os.environ.get("FUZZ_CORPUS") or ROOT / "fuzz" / "corpus").resolve()
 
 
@@ -25,20 +28,6 @@ def put(target: str, content: bytes) -> None:
     (directory / name).write_bytes(content)
 
 
-def merged_data() -> dict:
-    def merge(into: dict, value: dict) -> None:
-        for key, item in value.items():
-            if isinstance(item, dict) and isinstance(into.get(key), dict):
-                merge(into[key], item)
-            else:
-                into[key] = item
-
-    data: dict = {}
-    for path in sorted((POLICIES / "data").glob("*.json")):
-        merge(data, json.loads(path.read_text()))
-    return data
-
-
 def main() -> None:
     examples = sorted((POLICIES / "examples").glob("*.yaml"))
     cases = [json.loads(p.read_text()) for p in sorted((POLICIES / "conformance").glob("*.json"))]
@@ -47,7 +36,7 @@ def main() -> None:
     for intent in intents:
         put("evaluate_intent", intent)
 
-    data = json.dumps(merged_data()).encode()
+    data = json.dumps(merged_data(POLICIES)).encode()
     small_intent = json.dumps(cases[0]["intent"]).encode()
     modules = sorted(p for p in (POLICIES / "rules").rglob("*.rego") if p.name != "lib.rego")
     for module in modules:

@@ -34,6 +34,8 @@ import sys
 import time
 import zipfile
 
+from bundle_data import merged_data  # scripts/ is on sys.path: this file runs from it
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 POLICIES = ROOT / "policies"
 TARGET = pathlib.Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
@@ -115,20 +117,6 @@ class Opa:
         [result] = envelope["result"]
         [expression] = result["expressions"]
         return [v for deny in expression["value"].values() for v in deny]
-
-
-def merged_data(bundle: pathlib.Path) -> dict:
-    def merge(into: dict, value: dict) -> None:
-        for key, item in value.items():
-            if isinstance(item, dict) and isinstance(into.get(key), dict):
-                merge(into[key], item)
-            else:
-                into[key] = item
-
-    data: dict = {}
-    for path in sorted((bundle / "data").rglob("*.json")):
-        merge(data, json.loads(path.read_text()))
-    return data
 
 
 def key(v: dict) -> str:
