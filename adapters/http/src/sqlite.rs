@@ -380,7 +380,7 @@ const DISPATCH_COLUMNS: &str =
 
 impl Store for SqliteStore {
     fn submit(&self, s: Submission) -> Result<SubmitResult, StoreError> {
-        self.write(|tx| {
+        self.write(move |tx| {
             if let Some((principal, key, response)) = &s.idempotency {
                 let seen = stored_response(
                     tx,
@@ -429,16 +429,16 @@ impl Store for SqliteStore {
                 ],
             )
             .map_err(db)?;
-            insert_events(tx, s.events.clone())?;
+            insert_events(tx, s.events)?;
             if let Some(d) = &s.dispatch {
                 insert_dispatch(tx, &r.id, d)?;
             }
-            Ok(SubmitResult::Created(Box::new(s.record.clone())))
+            Ok(SubmitResult::Created(Box::new(s.record)))
         })
     }
 
     fn append(&self, a: Append) -> Result<DeploymentRecord, StoreError> {
-        self.write(|tx| {
+        self.write(move |tx| {
             let mut record = get_record(tx, &a.deployment_id)?
                 .ok_or_else(|| StoreError::NotFound(a.deployment_id.clone()))?;
             if record.last_hash != a.expect_hash {
@@ -476,7 +476,7 @@ impl Store for SqliteStore {
                 ],
             )
             .map_err(db)?;
-            insert_events(tx, a.events.clone())?;
+            insert_events(tx, a.events)?;
             if let Some(d) = &a.dispatch {
                 insert_dispatch(tx, &record.id, d)?;
             }
