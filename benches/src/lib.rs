@@ -15,6 +15,11 @@ use gatehouse_core::{
 };
 use serde_json::{Value, json};
 
+/// The allocator the native front ends use (see the `gatehouse` binary), so that benchmarks
+/// measure what users run.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Whether this is a benchmark run (`cargo bench`, which passes `--bench`) rather than the smoke
 /// run of `cargo test --all-targets` (each benchmark once, in the dev profile): the largest
 /// sizes (1000 policies, 1M events, ...) are left out of the smoke run, which only checks that

@@ -17,6 +17,12 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+/// mimalloc instead of the system allocator: a decision is mostly regorus allocating and freeing
+/// small values, and `cargo bench -p gatehouse-benches --bench decision` measured 552 µs with
+/// glibc malloc and 400 µs with mimalloc for `decision/prod_allowed`.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Policy-as-code for deployments: governed decisions for AWS and Azure intents.
 #[derive(Parser)]
 #[command(name = "gatehouse", version, about)]

@@ -19,6 +19,12 @@ use pyo3::types::PyString;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+/// mimalloc for the native module's own (Rust) allocations, as in the `gatehouse` binary: a
+/// decision is mostly regorus allocating and freeing small values. Python objects keep Python's
+/// allocator.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// A loaded, compiled governance bundle. Immutable and thread-safe: evaluation releases the GIL.
 #[pyclass(name = "Engine", module = "gatehouse._native", frozen)]
 pub struct Engine {
