@@ -85,27 +85,19 @@ account := data.governance.org.accounts[account_id]
 
 # The org units above the account, nearest first. Rego has no recursion, so the walk is unrolled:
 # AWS Organizations nests OUs at most 5 deep under the root and Azure management groups at most
-# 6, so 8 levels cover both (an org data test checks the depth).
-parent_of(unit) := object.get(object.get(org_units, unit, {}), "parent", null)
-
-level_1 := account.parent
-
-level_2 := parent_of(level_1)
-
-level_3 := parent_of(level_2)
-
-level_4 := parent_of(level_3)
-
-level_5 := parent_of(level_4)
-
-level_6 := parent_of(level_5)
-
-level_7 := parent_of(level_6)
-
-level_8 := parent_of(level_7)
-
+# 6, so 8 levels cover both (an org data test checks the depth). One rule with local variables,
+# not one rule per level: each rule costs the interpreter a few microseconds per decision, and the
+# walk as nine rules was a sixth of a decision's time (BENCHMARKS.md).
 ancestors := [unit |
-	some unit in [level_1, level_2, level_3, level_4, level_5, level_6, level_7, level_8]
+	l1 := account.parent
+	l2 := object.get(object.get(org_units, l1, {}), "parent", null)
+	l3 := object.get(object.get(org_units, l2, {}), "parent", null)
+	l4 := object.get(object.get(org_units, l3, {}), "parent", null)
+	l5 := object.get(object.get(org_units, l4, {}), "parent", null)
+	l6 := object.get(object.get(org_units, l5, {}), "parent", null)
+	l7 := object.get(object.get(org_units, l6, {}), "parent", null)
+	l8 := object.get(object.get(org_units, l7, {}), "parent", null)
+	some unit in [l1, l2, l3, l4, l5, l6, l7, l8]
 	unit != null
 ]
 
