@@ -5,7 +5,8 @@
 #      lifecycle (append / verify / replay of 1k-1M events), prepare (bundle load, process);
 #   3. Gatehouse next to OPA's Go engine (scripts/bench_opa.py): a release wheel of the Python
 #      bindings in a virtualenv of its own (<target>/bench-venv), OPA's libopabridge.so from PyPI,
-#      the reference bundle and synthetic bundles of 20/100/1000 policies.
+#      the reference bundle and synthetic bundles of 20/100/1000 policies; then what each
+#      reference policy costs on its own (scripts/bench_policies.py).
 #   (step 2 ends with the table of medians that BENCHMARKS.md shows: scripts/bench_table.py)
 # Usage: bash scripts/bench.sh [criterion filter...]   e.g. bash scripts/bench.sh decision/
 # BENCH_SKIP_OPA=1 skips step 3; BENCH_SKIP_CRITERION=1 skips step 2.
@@ -50,6 +51,7 @@ if [[ -z ${BENCH_SKIP_OPA:-} ]]; then
         synthetic+=("$TARGET/bench/synthetic-$n")
     done
     step "opa comparison" "$VENV/bin/python" scripts/bench_opa.py --synthetic "${synthetic[@]}"
+    step "per-policy cost" "$VENV/bin/python" scripts/bench_policies.py
 fi
 
 printf '\nSteps:\n'
