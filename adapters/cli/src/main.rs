@@ -17,9 +17,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-/// mimalloc instead of the system allocator: a decision is mostly regorus allocating and freeing
-/// small values, and `cargo bench -p gatehouse-benches --bench decision` measured 552 µs with
-/// glibc malloc and 400 µs with mimalloc for `decision/prod_allowed`.
+/// mimalloc instead of the system allocator (why: the `mimalloc` entry of the workspace
+/// `Cargo.toml`).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -64,7 +64,7 @@ export function fmtDuration(seconds) {
   return `${(seconds / 86400).toFixed(1)} d`;
 }
 
-/** `sha256:2f72cf734dd0…` */
+/** A digest cut to `sha256:` and its first 12 hex digits, e.g. `sha256:0123456789ab…`. */
 export const shortDigest = (d) => (d ? `${String(d).slice(0, 19)}…` : "—");
 
 /** Shows a message in the page's live region. */

@@ -19,9 +19,8 @@ use pyo3::types::PyString;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-/// mimalloc for the native module's own (Rust) allocations, as in the `gatehouse` binary: a
-/// decision is mostly regorus allocating and freeing small values. Python objects keep Python's
-/// allocator.
+/// mimalloc for the native module's own (Rust) allocations, as in the `gatehouse` binary (why:
+/// the `mimalloc` entry of the workspace `Cargo.toml`). Python objects keep Python's allocator.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
