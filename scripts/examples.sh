@@ -5,7 +5,7 @@
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 cargo build --quiet --locked -p gatehouse-cli || exit 2
-./target/debug/gatehouse check --policies policies --history policies/examples/history/deployments.json policies/examples "$@"
+./target/debug/gatehouse check --policies policies --history policies/examples/history/deployments.json --approvals policies/examples/history/approvals.json policies/examples "$@"
 status=$?
 printf '\ngatehouse check exited with %d (0: all allowed, 1: some denied or need approval, 2: error)\n' "$status"
 [ "$status" -le 1 ]

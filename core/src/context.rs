@@ -7,12 +7,60 @@ use serde_json::Value;
 use crate::error::ContextError;
 use crate::timestamp::Timestamp;
 
-/// An approval of a deployment.
+/// Who recorded an approval. An approval is evidence only when a trusted party recorded it:
+/// approvals written inside an intent are refused by the schema, so every approval a decision
+/// sees came through one of these routes.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ApprovalSource {
+    /// Passed by the evaluating caller in its context (the CLI's `--approvals FILE`, the Python
+    /// and WASM context): the caller vouches for it.
+    #[default]
+    Caller,
+    /// Recorded by the control plane's approvals endpoint for an authenticated approver who is
+    /// neither the requester nor the submitter.
+    ControlPlane,
+    /// An approving review of the pull request, read from the GitHub API and mapped to a role by
+    /// the bundle's `governance.approvers` data.
+    GithubReview,
+}
+
+impl ApprovalSource {
+    /// The contract's spelling: `caller`, `control_plane`, `github_review`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Caller => "caller",
+            Self::ControlPlane => "control_plane",
+            Self::GithubReview => "github_review",
+        }
+    }
+
+    /// Who recorded it, for people: `the caller`, `the control plane`, `a pull request review`.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::Caller => "the caller",
+            Self::ControlPlane => "the control plane",
+            Self::GithubReview => "a pull request review",
+        }
+    }
+}
+
+/// The longest approver identity accepted (an email address's limit).
+pub const MAX_IDENTITY_CHARS: usize = 254;
+/// The longest approval comment accepted.
+pub const MAX_COMMENT_CHARS: usize = 1000;
+/// The longest approval reference (a review URL, an event hash) accepted.
+pub const MAX_REFERENCE_CHARS: usize = 2000;
+
+/// An approval of a deployment, recorded by a trusted party (see [`ApprovalSource`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(deny_unknown_fields)]
+#[serde(try_from = "RawApproval")]
 pub struct Approval {
-    /// Who approved (email).
+    /// Who approved (an email, or `github:<login>` for a reviewer without a mapped email).
     pub by: String,
     /// The role they approved in, e.g. `release-approver`, `finops-approver`.
     pub role: String,
@@ -23,6 +71,94 @@ pub struct Approval {
     /// Free text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
+    /// Who recorded it (`caller` when not given).
+    #[serde(default)]
+    pub source: ApprovalSource,
+    /// Where to see it: a review URL, a ledger event.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+}
+
+/// The wire form of [`Approval`], checked by `TryFrom`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawApproval {
+    by: String,
+    role: String,
+    #[serde(default)]
+    at: Option<Timestamp>,
+    #[serde(default)]
+    comment: Option<String>,
+    #[serde(default)]
+    source: ApprovalSource,
+    #[serde(default)]
+    reference: Option<String>,
+}
+
+impl TryFrom<RawApproval> for Approval {
+    type Error = String;
+
+    fn try_from(raw: RawApproval) -> Result<Self, Self::Error> {
+        check_text("by", &raw.by, MAX_IDENTITY_CHARS, false)?;
+        if raw.by.trim() != raw.by {
+            return Err(format!(
+                "approval `by` {:?} has leading or trailing white space",
+                raw.by
+            ));
+        }
+        if !is_role(&raw.role) {
+            return Err(format!(
+                "approval `role` {:?} is not a role name (lowercase letters, digits and '-', starting with a letter, at most 63 characters)",
+                raw.role
+            ));
+        }
+        if let Some(comment) = &raw.comment {
+            check_text("comment", comment, MAX_COMMENT_CHARS, true)?;
+        }
+        if let Some(reference) = &raw.reference {
+            check_text("reference", reference, MAX_REFERENCE_CHARS, false)?;
+        }
+        Ok(Self {
+            by: raw.by,
+            role: raw.role,
+            at: raw.at,
+            comment: raw.comment,
+            source: raw.source,
+            reference: raw.reference,
+        })
+    }
+}
+
+/// Whether `role` is a role name: `^[a-z][a-z0-9-]{0,62}$`, as the intent schema spells roles.
+pub fn is_role(role: &str) -> bool {
+    let mut chars = role.chars();
+    chars.next().is_some_and(|c| c.is_ascii_lowercase())
+        && role.len() <= 63
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+/// The first control character in `text` (`\n` and `\t` allowed where `multiline`).
+pub fn control_character(text: &str, multiline: bool) -> Option<char> {
+    text.chars()
+        .find(|c| c.is_control() && !(multiline && matches!(c, '\n' | '\t')))
+}
+
+fn check_text(field: &str, text: &str, max_chars: usize, multiline: bool) -> Result<(), String> {
+    if !multiline && text.is_empty() {
+        return Err(format!("approval `{field}` is empty"));
+    }
+    if text.chars().count() > max_chars {
+        return Err(format!(
+            "approval `{field}` is longer than {max_chars} characters"
+        ));
+    }
+    if let Some(c) = control_character(text, multiline) {
+        return Err(format!(
+            "approval `{field}` contains the control character U+{:04X}; identities and notes are printable text",
+            u32::from(c)
+        ));
+    }
+    Ok(())
 }
 
 /// One earlier deployment, as the control plane or `--history` reports it.
@@ -62,7 +198,8 @@ pub struct EvaluationContext {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<serde_json::Value>))]
     pub evidence: Option<Value>,
-    /// Approvals recorded outside the intent (e.g. by the control plane's approval endpoint).
+    /// Approvals recorded by a trusted party (the control plane's approvals endpoint, a pull
+    /// request review, the caller); the only approvals that override anything.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub approvals: Vec<Approval>,
 }

@@ -5,6 +5,7 @@ use serde_json::Value;
 
 use crate::bundle::BundleInfo;
 use crate::catalog::{Enforcement, Severity};
+use crate::context::Approval;
 use crate::error::ErrorDetail;
 use crate::timestamp::Timestamp;
 
@@ -76,7 +77,8 @@ pub struct Violation {
     /// An exemption that matches but has expired (so it does not lift the violation).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expired_exemption: Option<String>,
-    /// Who approved the override.
+    /// Who approved the override (one of the decision's `approvals`, which says who recorded
+    /// it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub overridden_by: Option<String>,
     /// The org unit a guardrail was inherited from.
@@ -107,12 +109,33 @@ pub struct Decision {
     pub violations: Vec<Violation>,
     /// Evaluation errors (any error denies).
     pub errors: Vec<ErrorDetail>,
+    /// How many violations and errors were left out of the lists above (a decision lists at
+    /// most [`MAX_LISTED`] of each; the outcome counts them all).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub truncated: Option<Truncated>,
+    /// The approvals the decision took into account, each with who recorded it (`source`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub approvals: Vec<Approval>,
     /// The bundle that decided.
     pub bundle: BundleInfo,
     /// `sha256:<hex>` of the intent's canonical JSON.
     pub intent_digest: String,
     /// The injected decision time.
     pub evaluated_at: Timestamp,
+}
+
+/// The most violations, and the most errors, a decision lists: a hostile intent (hundreds of
+/// thousands of array items) must not turn into a response hundreds of times its size.
+pub const MAX_LISTED: usize = 100;
+
+/// What a decision left out of its lists.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Truncated {
+    /// Violations not listed.
+    pub violations: usize,
+    /// Errors not listed.
+    pub errors: usize,
 }
 
 impl Decision {

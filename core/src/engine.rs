@@ -4,8 +4,9 @@ use serde_json::{Value, json};
 
 use crate::bundle::{BundleError, BundleInfo, BundleSource, FileRole, Manifest};
 use crate::catalog::{Catalog, Enforcement, SCHEMA_POLICY};
+use crate::context::Approval;
 use crate::context::EvaluationContext;
-use crate::decision::{Decision, Violation, ViolationStatus, outcome_of};
+use crate::decision::{Decision, MAX_LISTED, Truncated, Violation, ViolationStatus, outcome_of};
 use crate::error::{ErrorDetail, IntentError};
 use crate::exemption::{Exemption, ScopeFacts, exemptions_from_data};
 use crate::intent::{intent_digest, parse_intent};
@@ -141,11 +142,15 @@ impl Engine {
     }
 
     fn decide(&self, stage: Stage, intent: &Value, context: &EvaluationContext) -> Decision {
-        let schema_errors = self.schema.validate(intent);
-        let (violations, errors) = if schema_errors.is_empty() {
-            self.evaluate_packages(stage, intent, context)
+        let schema = self.schema.check(intent);
+        let mut approvals = trusted_approvals(context);
+        let (violations, errors) = if schema.errors.is_empty() {
+            self.evaluate_packages(stage, intent, context, &approvals)
         } else {
-            let violations = schema_errors
+            // No policy ran, so no approval was taken into account.
+            approvals.clear();
+            let violations = schema
+                .errors
                 .into_iter()
                 .map(|e| {
                     let mut violation = self.violation(
@@ -173,10 +178,19 @@ impl Engine {
         errors.sort_by(|a, b| {
             (&a.policy, &a.code, &a.message).cmp(&(&b.policy, &b.code, &b.message))
         });
+        let outcome = outcome_of(&violations, &errors);
+        let truncated = Truncated {
+            violations: violations.len().saturating_sub(MAX_LISTED) + schema.omitted,
+            errors: errors.len().saturating_sub(MAX_LISTED),
+        };
+        let violations = keep_most_severe(violations);
+        errors.truncate(MAX_LISTED);
         Decision {
-            outcome: outcome_of(&violations, &errors),
+            outcome,
             violations,
             errors,
+            truncated: (truncated != Truncated::default()).then_some(truncated),
+            approvals: approvals.into_iter().cloned().collect(),
             bundle: self.info.clone(),
             intent_digest: intent_digest(intent),
             evaluated_at: context.now,
@@ -188,6 +202,7 @@ impl Engine {
         stage: Stage,
         intent: &Value,
         context: &EvaluationContext,
+        approvals: &[&Approval],
     ) -> (Vec<Option<Violation>>, Vec<ErrorDetail>) {
         let input = json!({"intent": intent, "context": context.to_input_value()});
         let facts = scope_facts(intent);
@@ -195,7 +210,6 @@ impl Engine {
             .pointer("/metadata/requested_by")
             .and_then(Value::as_str)
             .unwrap_or_default();
-        let approvals = approvals_of(intent, context);
         let mut violations = Vec::new();
         let mut errors = Vec::new();
         for (package, result) in self
@@ -213,7 +227,7 @@ impl Engine {
                 }
                 Ok(raw) => {
                     for item in raw {
-                        match self.violation_from_raw(&item, &facts, context, requester, &approvals)
+                        match self.violation_from_raw(&item, &facts, context, requester, approvals)
                         {
                             Ok(v) => violations.push(Some(v)),
                             Err(e) => errors.push(ErrorDetail {
@@ -235,7 +249,7 @@ impl Engine {
         facts: &ScopeFacts<'_>,
         context: &EvaluationContext,
         requester: &str,
-        approvals: &[(String, String)],
+        approvals: &[&Approval],
     ) -> Result<Violation, Box<ErrorDetail>> {
         let field = |name: &str| raw.get(name).and_then(Value::as_str);
         let (Some(policy), Some(message)) = (field("policy"), field("message")) else {
@@ -289,10 +303,11 @@ impl Engine {
         if violation.enforcement == Enforcement::SoftMandatory
             && let Some(role) = &meta.override_role
         {
+            // The requester never approves their own deployment, whoever recorded the approval.
             violation.overridden_by = approvals
                 .iter()
-                .find(|(by, r)| r == role && !by.eq_ignore_ascii_case(requester))
-                .map(|(by, _)| by.clone());
+                .find(|a| &a.role == role && !a.by.eq_ignore_ascii_case(requester))
+                .map(|a| a.by.clone());
             if violation.overridden_by.is_some() {
                 violation.status = ViolationStatus::Overridden;
             }
@@ -345,29 +360,43 @@ fn scope_facts(intent: &Value) -> ScopeFacts<'_> {
     }
 }
 
-/// (approver, role) pairs from the intent and the context, sorted so overrides are deterministic.
-fn approvals_of(intent: &Value, context: &EvaluationContext) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = intent
-        .pointer("/spec/approvals")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|a| {
-            Some((
-                a.get("by")?.as_str()?.to_owned(),
-                a.get("role")?.as_str()?.to_owned(),
-            ))
-        })
-        .chain(
-            context
-                .approvals
-                .iter()
-                .map(|a| (a.by.clone(), a.role.clone())),
+/// The context's approvals (the only ones that count: the schema refuses approvals inside an
+/// intent), sorted and deduplicated so overrides and the recorded list are deterministic.
+fn trusted_approvals(context: &EvaluationContext) -> Vec<&Approval> {
+    let key = |a: &Approval| {
+        (
+            a.by.to_ascii_lowercase(),
+            a.role.clone(),
+            a.source,
+            a.at,
+            a.reference.clone(),
+            a.comment.clone(),
         )
-        .collect();
-    out.sort();
-    out.dedup();
-    out
+    };
+    let mut approvals: Vec<&Approval> = context.approvals.iter().collect();
+    approvals.sort_by_key(|a| key(a));
+    approvals.dedup_by_key(|a| key(a));
+    approvals
+}
+
+/// At most [`MAX_LISTED`] violations: when there are more, the ones that decide the outcome
+/// first (blocking, then pending approval, then lifted, then advisory), in the contract's order.
+fn keep_most_severe(violations: Vec<Violation>) -> Vec<Violation> {
+    if violations.len() <= MAX_LISTED {
+        return violations;
+    }
+    let rank = |v: &Violation| match v.status {
+        ViolationStatus::Blocking => 0,
+        ViolationStatus::PendingApproval => 1,
+        ViolationStatus::Overridden => 2,
+        ViolationStatus::Exempted => 3,
+        ViolationStatus::Advisory => 4,
+    };
+    let mut ranked: Vec<(usize, Violation)> = violations.into_iter().enumerate().collect();
+    ranked.sort_by_key(|(i, v)| (rank(v), *i));
+    ranked.truncate(MAX_LISTED);
+    ranked.sort_by_key(|(i, _)| *i);
+    ranked.into_iter().map(|(_, v)| v).collect()
 }
 
 /// Runs the bundle's Rego unit tests (`test_*` rules in `*_test.rego` files), with per-file line

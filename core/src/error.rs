@@ -104,6 +104,18 @@ pub enum IntentError {
         /// The limit.
         limit: usize,
     },
+    /// The YAML uses an alias (`*name`), which could expand a small file into gigabytes.
+    #[error(
+        "intent uses the YAML alias `*{name}` at line {line}, column {column}; aliases are not accepted in intents"
+    )]
+    YamlAlias {
+        /// The anchor's name.
+        name: String,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+    },
     /// YAML support was compiled out.
     #[error("intent looks like YAML, but this build reads JSON only")]
     YamlUnsupported,
@@ -114,6 +126,7 @@ impl Diagnostic for IntentError {
         match self {
             Self::Syntax { .. } => "intent_syntax",
             Self::TooLarge { .. } => "intent_too_large",
+            Self::YamlAlias { .. } => "intent_yaml_alias",
             Self::YamlUnsupported => "intent_yaml_unsupported",
         }
     }
@@ -127,6 +140,13 @@ impl Diagnostic for IntentError {
                 column: *column,
             })),
             Self::Syntax { .. } => detail,
+            Self::YamlAlias { line, column, .. } => detail
+                .with_span(Some(Span {
+                    file: String::new(),
+                    line: *line,
+                    column: *column,
+                }))
+                .with_help("write the value out where the alias stands (anchors and aliases, including `<<: *name` merges, are refused so that a small intent cannot expand into gigabytes)"),
             Self::TooLarge { .. } => detail.with_help("split the deployment into smaller intents"),
             Self::YamlUnsupported => detail.with_help("send the intent as JSON"),
         };

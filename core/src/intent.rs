@@ -33,6 +33,7 @@ pub fn parse_intent(text: &str) -> Result<Value, IntentError> {
 
 #[cfg(feature = "yaml")]
 fn parse_yaml(text: &str) -> Result<Value, IntentError> {
+    refuse_aliases(text)?;
     serde_norway::from_str::<Value>(text).map_err(|e| {
         let (line, column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
         IntentError::Syntax {
@@ -42,6 +43,42 @@ fn parse_yaml(text: &str) -> Result<Value, IntentError> {
             message: strip_position(&e.to_string()),
         }
     })
+}
+
+/// Scans the YAML events and refuses the first alias, before serde_norway expands aliases into
+/// copies (50 KB of YAML aliasing one 10k-item anchor 10k times is 100M values). A text the
+/// scanner cannot read is a syntax error at the scanner's position.
+#[cfg(feature = "yaml")]
+fn refuse_aliases(text: &str) -> Result<(), IntentError> {
+    use saphyr_parser::{Event, Parser};
+    for item in Parser::new_from_str(text) {
+        match item {
+            Ok((Event::Alias(_), span)) => {
+                // The span covers the `*name` token; stop at the first alias, so this one walk
+                // over the text is the only one.
+                let token: String = text
+                    .chars()
+                    .skip(span.start.index())
+                    .take(span.end.index().saturating_sub(span.start.index()))
+                    .collect();
+                return Err(IntentError::YamlAlias {
+                    name: token.trim_start_matches('*').to_owned(),
+                    line: span.start.line(),
+                    column: span.start.col() + 1,
+                });
+            }
+            Ok(_) => {}
+            Err(e) => {
+                return Err(IntentError::Syntax {
+                    format: "YAML",
+                    line: e.marker().line(),
+                    column: e.marker().col() + 1,
+                    message: e.info().to_owned(),
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(not(feature = "yaml"))]
@@ -98,6 +135,33 @@ mod tests {
     fn yaml_syntax_errors_have_positions() {
         let err = parse_intent("a: 1\nb: [1, 2\n").unwrap_err();
         assert!(matches!(err, IntentError::Syntax { format: "YAML", line, .. } if line > 0));
+    }
+
+    #[test]
+    fn yaml_aliases_are_refused_before_they_expand() {
+        // The attack: one anchor of 10k items, aliased 10k times (about 100M values once
+        // expanded; 2.9 GB before this check).
+        let items = "  - x\n".repeat(10_000);
+        let aliases = "  - *big\n".repeat(10_000);
+        let text = format!("big: &big\n{items}copies:\n{aliases}");
+        let err = parse_intent(&text).unwrap_err();
+        match &err {
+            IntentError::YamlAlias { name, line, column } => {
+                assert_eq!(name, "big");
+                assert_eq!((*line, *column), (10_003, 5));
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        use crate::Diagnostic as _;
+        assert_eq!(err.code(), "intent_yaml_alias");
+        // Merge keys are aliases too.
+        let merge = "base: &b {a: 1}\nspec:\n  <<: *b\n";
+        assert!(matches!(
+            parse_intent(merge),
+            Err(IntentError::YamlAlias { .. })
+        ));
+        // An anchor without an alias is harmless and still reads.
+        assert!(parse_intent("a: &x 1\nb: 2\n").is_ok());
     }
 
     #[test]

@@ -24,8 +24,8 @@ pub mod timestamp;
 pub use bundle::{BundleError, BundleInfo, BundleSource, Manifest};
 pub use canonical::to_canonical_json;
 pub use catalog::{Catalog, Enforcement, PolicyMeta, PolicyStage, Severity};
-pub use context::{Approval, EvaluationContext, HistoryEntry};
-pub use decision::{Decision, Outcome, Violation, ViolationStatus};
+pub use context::{Approval, ApprovalSource, EvaluationContext, HistoryEntry};
+pub use decision::{Decision, MAX_LISTED, Outcome, Truncated, Violation, ViolationStatus};
 pub use engine::{Engine, EngineOptions, run_bundle_tests};
 pub use error::{ContextError, Diagnostic, ErrorDetail, IntentError, Span};
 pub use events::{ChainError, DeploymentStatus, Event, NewEvent, replay, verify_chain};
@@ -35,7 +35,7 @@ pub use ledger::{
 };
 pub use lifecycle::{EventType, State, TransitionError, next_state};
 pub use rego::{FileCoverage, Limits, Stage, TestReport, TestResult};
-pub use schema::{INTENT_SCHEMA, IntentSchema, SchemaError};
+pub use schema::{INTENT_SCHEMA, IntentSchema, SchemaError, SchemaReport};
 pub use timestamp::{Timestamp, TimestampError};
 
 #[cfg(test)]

@@ -25,6 +25,25 @@ pub struct SchemaError {
     pub expected: Option<String>,
 }
 
+/// Fields an intent used to accept and now refuses, with why and what to do instead:
+/// `(parent path, field, message, help)`.
+const RETIRED_FIELDS: [(&str, &str, &str, &str); 1] = [(
+    "spec",
+    "approvals",
+    "approvals inside an intent are not accepted: whoever writes the intent could claim any approval",
+    "remove `spec.approvals`; an approval counts only when a trusted party records it: the control plane's `POST /v1/deployments/{id}/approvals` (an approver other than the requester), an approving pull request review (`gatehouse check --github-reviews`), or the caller's evaluation context (`gatehouse check --approvals FILE`, `approvals=` in Python, `context.approvals` in WASM)",
+)];
+
+/// The schema errors of an intent: at most [`crate::decision::MAX_LISTED`], and how many more
+/// there were.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SchemaReport {
+    /// The errors listed, sorted by path then message.
+    pub errors: Vec<SchemaError>,
+    /// Errors found but not listed.
+    pub omitted: usize,
+}
+
 /// A compiled intent schema. Compile once and reuse: compiling costs far more than validating.
 pub struct IntentSchema {
     validator: jsonschema::Validator,
@@ -52,17 +71,37 @@ impl IntentSchema {
         serde_json::from_str(INTENT_SCHEMA).unwrap_or(Value::Null)
     }
 
-    /// Every schema error in `intent`, sorted by path then message. Empty when valid.
+    /// The schema errors in `intent`, sorted by path then message; empty when valid. At most
+    /// [`crate::decision::MAX_LISTED`] are listed: [`IntentSchema::check`] also counts the rest.
     pub fn validate(&self, intent: &Value) -> Vec<SchemaError> {
-        let mut errors: Vec<SchemaError> = self
+        self.check(intent).errors
+    }
+
+    /// The schema errors in `intent`: the first [`crate::decision::MAX_LISTED`] found, sorted by
+    /// path then message, and the number of the others (counted, never described, so a hostile
+    /// intent with hundreds of thousands of bad items costs no memory per error).
+    pub fn check(&self, intent: &Value) -> SchemaReport {
+        let limit = crate::decision::MAX_LISTED;
+        let mut errors: Vec<SchemaError> = Vec::new();
+        let mut omitted = 0usize;
+        for error in self
             .validator
             .iter_errors(intent)
             .filter(|e| !matches!(e.kind(), ValidationErrorKind::FalseSchema))
-            .map(|e| describe(&e, &self.document))
-            .collect();
+        {
+            if errors.len() < limit {
+                errors.extend(describe(&error, &self.document));
+            } else {
+                omitted += 1;
+            }
+        }
         errors.sort_by(|a, b| (&a.path, &a.message).cmp(&(&b.path, &b.message)));
         errors.dedup();
-        errors
+        if errors.len() > limit {
+            omitted += errors.len() - limit;
+            errors.truncate(limit);
+        }
+        SchemaReport { errors, omitted }
     }
 }
 
@@ -118,15 +157,68 @@ fn type_name(value: &Value) -> &'static str {
     }
 }
 
-fn describe(error: &jsonschema::ValidationError<'_>, root: &Value) -> SchemaError {
-    let mut segments: Vec<PathSegment> = error
+/// The errors one validation error stands for: one, except that retired fields named among
+/// unknown ones get an error of their own that says why they went.
+fn describe(error: &jsonschema::ValidationError<'_>, root: &Value) -> Vec<SchemaError> {
+    if let ValidationErrorKind::AdditionalProperties { unexpected } = error.kind() {
+        let parent = path::render(&instance_segments(error));
+        let (retired, others): (Vec<&String>, Vec<&String>) = unexpected.iter().partition(|name| {
+            RETIRED_FIELDS
+                .iter()
+                .any(|(at, field, _, _)| *at == parent && field == name)
+        });
+        if !retired.is_empty() {
+            let mut out: Vec<SchemaError> = RETIRED_FIELDS
+                .iter()
+                .filter(|(at, field, _, _)| *at == parent && retired.iter().any(|r| r == field))
+                .map(|(at, field, message, help)| SchemaError {
+                    path: format!("{at}.{field}"),
+                    message: (*message).to_owned(),
+                    keyword: error.kind().keyword().to_owned(),
+                    expected: Some((*help).to_owned()),
+                })
+                .collect();
+            if !others.is_empty() {
+                let mut rest = describe_one(error, root);
+                rest.message = unknown_fields_message(&others);
+                if let [only] = others.as_slice() {
+                    rest.path = path::render(
+                        &instance_segments(error)
+                            .into_iter()
+                            .chain([PathSegment::Key((*only).clone())])
+                            .collect::<Vec<_>>(),
+                    );
+                }
+                out.push(rest);
+            }
+            return out;
+        }
+    }
+    vec![describe_one(error, root)]
+}
+
+fn instance_segments(error: &jsonschema::ValidationError<'_>) -> Vec<PathSegment> {
+    error
         .instance_path()
         .iter()
         .map(|s| match s {
             LocationSegment::Property(p) => PathSegment::Key(p.into_owned()),
             LocationSegment::Index(i) => PathSegment::Index(i),
         })
-        .collect();
+        .collect()
+}
+
+fn unknown_fields_message(names: &[&String]) -> String {
+    let quoted: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+    format!(
+        "unknown field{} {} (check the spelling; `gatehouse schema` lists the fields)",
+        if quoted.len() == 1 { "" } else { "s" },
+        quoted.join(", ")
+    )
+}
+
+fn describe_one(error: &jsonschema::ValidationError<'_>, root: &Value) -> SchemaError {
+    let mut segments = instance_segments(error);
     let keyword = error.kind().keyword().to_owned();
     let message = match error.kind() {
         ValidationErrorKind::Required { property } => {
@@ -135,15 +227,10 @@ fn describe(error: &jsonschema::ValidationError<'_>, root: &Value) -> SchemaErro
             format!("required field `{name}` is missing")
         }
         ValidationErrorKind::AdditionalProperties { unexpected } => {
-            let names: Vec<String> = unexpected.iter().map(|n| format!("`{n}`")).collect();
             if let [only] = unexpected.as_slice() {
                 segments.push(PathSegment::Key(only.clone()));
             }
-            format!(
-                "unknown field{} {} (check the spelling; `gatehouse schema` lists the fields)",
-                if names.len() == 1 { "" } else { "s" },
-                names.join(", ")
-            )
+            unknown_fields_message(&unexpected.iter().collect::<Vec<_>>())
         }
         ValidationErrorKind::Enum { options } => {
             format!("{} is not one of {}", short(error.instance()), options)

@@ -1,7 +1,8 @@
 //! Property tests of the engine's invariants: lifecycle replay equals folding, any single
 //! mutation (of a field, or of one byte of the stored JSON lines), reordering or dropping of a
 //! stored chain is detected, evaluation is deterministic, a decision never allows past an
-//! unexempted hard-mandatory violation, and adding an advisory policy never changes an outcome.
+//! unexempted hard-mandatory violation, adding an advisory policy never changes an outcome, the
+//! requester's own approval lifts nothing, and approvals written inside an intent always deny.
 #![expect(
     clippy::unwrap_used,
     clippy::indexing_slicing,
@@ -12,8 +13,9 @@ use std::path::Path;
 use std::sync::LazyLock;
 
 use gatehouse_core::{
-    BundleSource, DeploymentStatus, Enforcement, Engine, EvaluationContext, Event, EventType,
-    NewEvent, Outcome, State, Timestamp, ViolationStatus, next_state, replay, verify_chain,
+    Approval, BundleSource, DeploymentStatus, Enforcement, Engine, EvaluationContext, Event,
+    EventType, NewEvent, Outcome, State, Timestamp, ViolationStatus, next_state, replay,
+    verify_chain,
 };
 use proptest::prelude::*;
 use serde_json::{Value, json};
@@ -49,14 +51,28 @@ fn base_intent() -> Value {
             "target": {"cloud": "aws", "account": "444444444444", "region": "eu-west-1"},
             "resources": [{"type": "compute.instance", "name": "api", "size": "m5.large", "count": 3}],
             "tags": {"owner": "team-payments", "cost-center": "CC-1042", "data-classification": "pii"},
-            "estimated_monthly_cost": 1840.5, "strategy": "rolling",
-            "approvals": [{"by": "bob@example.com", "role": "release-approver"}]
+            "estimated_monthly_cost": 1840.5, "strategy": "rolling"
         }
     })
 }
 
-/// Intents spread over every policy's passing and failing side, and some schema errors.
-fn intents() -> impl Strategy<Value = Value> {
+/// An approval recorded by the control plane.
+fn approval(by: &str, role: &str) -> Approval {
+    serde_json::from_value(json!({"by": by, "role": role, "source": "control_plane"})).unwrap()
+}
+
+/// `context` with `approvals` added.
+fn with_approvals(context: &EvaluationContext, approvals: &[Approval]) -> EvaluationContext {
+    EvaluationContext {
+        approvals: approvals.to_vec(),
+        ..context.clone()
+    }
+}
+
+/// Intents spread over every policy's passing and failing side, and some schema errors, each
+/// with the approvals recorded for it (a release approval by the requester or someone else, and
+/// sometimes a finops approval).
+fn intents() -> impl Strategy<Value = (Value, Vec<Approval>)> {
     (
         prop::sample::select(vec!["dev", "staging", "prod", "qa"]),
         prop::sample::select(vec!["eu-west-1", "us-east-1", "us-west-2", "ap-south-1"]),
@@ -103,12 +119,9 @@ fn intents() -> impl Strategy<Value = Value> {
                 spec["estimated_monthly_cost"] = json!((cost * 100.0).round() / 100.0);
                 spec["tags"]["data-classification"] = json!(class);
                 spec["artifact"] = json!(artifact);
-                spec["approvals"][0]["by"] = json!(approver);
+                let mut approvals = vec![approval(approver, "release-approver")];
                 if finops {
-                    spec["approvals"]
-                        .as_array_mut()
-                        .unwrap()
-                        .push(json!({"by": "carol@example.com", "role": "finops-approver"}));
+                    approvals.push(approval("carol@example.com", "finops-approver"));
                 }
                 spec["resources"].as_array_mut().unwrap().push(
                     json!({"type": "database.postgres", "name": "db", "encrypted": true, "public": db_public}),
@@ -119,7 +132,7 @@ fn intents() -> impl Strategy<Value = Value> {
                         intent["metadata"].as_object_mut().unwrap().remove("change_ticket");
                     }
                 }
-                intent
+                (intent, approvals)
             },
         )
 }
@@ -175,18 +188,21 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
     #[test]
-    fn evaluation_is_deterministic(intent in intents()) {
-        let a = ENGINE.evaluate(&intent, &now()).to_json();
-        let b = ENGINE.evaluate(&intent, &now()).to_json();
+    fn evaluation_is_deterministic((intent, approvals) in intents()) {
+        let context = with_approvals(&now(), &approvals);
+        let a = ENGINE.evaluate(&intent, &context).to_json();
+        let b = ENGINE.evaluate(&intent, &context).to_json();
         prop_assert_eq!(&a, &b);
-        // Key order in the input does not matter either.
+        // Key order in the input does not matter either, nor the order of the approvals.
         let reordered: Value = serde_json::from_str(&gatehouse_core::to_canonical_json(&intent)).unwrap();
-        prop_assert_eq!(a, ENGINE.evaluate(&reordered, &now()).to_json());
+        let mut reversed = approvals.clone();
+        reversed.reverse();
+        prop_assert_eq!(a, ENGINE.evaluate(&reordered, &with_approvals(&now(), &reversed)).to_json());
     }
 
     #[test]
-    fn never_allows_past_a_blocking_violation(intent in intents()) {
-        let decision = ENGINE.evaluate(&intent, &now());
+    fn never_allows_past_a_blocking_violation((intent, approvals) in intents()) {
+        let decision = ENGINE.evaluate(&intent, &with_approvals(&now(), &approvals));
         let blocking = decision.violations.iter().any(|v| v.status == ViolationStatus::Blocking);
         let pending = decision.violations.iter().any(|v| v.status == ViolationStatus::PendingApproval);
         if blocking || !decision.errors.is_empty() {
@@ -199,7 +215,8 @@ proptest! {
     }
 
     #[test]
-    fn never_allows_an_unexempted_hard_mandatory_violation(intent in intents(), context in contexts()) {
+    fn never_allows_an_unexempted_hard_mandatory_violation((intent, approvals) in intents(), context in contexts()) {
+        let context = with_approvals(&context, &approvals);
         let decision = ENGINE.evaluate(&intent, &context);
         let hard = decision.violations.iter().any(|v| {
             v.enforcement == Enforcement::HardMandatory && v.status != ViolationStatus::Exempted
@@ -218,7 +235,8 @@ proptest! {
     }
 
     #[test]
-    fn adding_any_advisory_policy_never_changes_the_outcome(intent in intents(), context in contexts(), which in 0usize..4) {
+    fn adding_any_advisory_policy_never_changes_the_outcome((intent, approvals) in intents(), context in contexts(), which in 0usize..4) {
+        let context = with_approvals(&context, &approvals);
         let plain = ENGINE.evaluate(&intent, &context);
         let advised = ADVISORIES[which].evaluate(&intent, &context);
         prop_assert_eq!(plain.outcome, advised.outcome);
@@ -230,9 +248,38 @@ proptest! {
     }
 
     #[test]
-    fn an_advisory_policy_never_changes_the_outcome(intent in intents()) {
-        let plain = ENGINE.evaluate(&intent, &now());
-        let advised = WITH_ADVISORY.evaluate(&intent, &now());
+    fn the_requesters_own_approval_never_lifts_anything(
+        (intent, approvals) in intents(),
+        role in prop::sample::select(vec!["release-approver", "finops-approver"]),
+        source in prop::sample::select(vec!["caller", "control_plane", "github_review"]),
+        shout in any::<bool>(),
+    ) {
+        let plain = ENGINE.evaluate(&intent, &with_approvals(&now(), &approvals));
+        let requester = intent["metadata"]["requested_by"].as_str().unwrap();
+        let by = if shout { requester.to_uppercase() } else { requester.to_owned() };
+        let mut more = approvals.clone();
+        more.push(serde_json::from_value(json!({"by": by, "role": role, "source": source})).unwrap());
+        let self_approved = ENGINE.evaluate(&intent, &with_approvals(&now(), &more));
+        prop_assert_eq!(plain.outcome, self_approved.outcome);
+        let statuses = |d: &gatehouse_core::Decision| d.violations.iter().map(|v| (v.policy.clone(), v.status, v.overridden_by.clone())).collect::<Vec<_>>();
+        prop_assert_eq!(statuses(&plain), statuses(&self_approved));
+    }
+
+    #[test]
+    fn approvals_written_inside_an_intent_always_deny((intent, approvals) in intents(), by in prop::sample::select(vec!["bob@example.com", "carol@example.com"])) {
+        let mut claimed = intent.clone();
+        claimed["spec"]["approvals"] = json!([{"by": by, "role": "release-approver"}, {"by": by, "role": "finops-approver"}]);
+        let decision = ENGINE.evaluate(&claimed, &with_approvals(&now(), &approvals));
+        prop_assert_eq!(decision.outcome, Outcome::Deny);
+        prop_assert!(decision.violations.iter().any(|v| v.policy == "schema.valid" && v.path == "spec.approvals"));
+        prop_assert!(decision.violations.iter().all(|v| v.overridden_by.is_none()));
+    }
+
+    #[test]
+    fn an_advisory_policy_never_changes_the_outcome((intent, approvals) in intents()) {
+        let context = with_approvals(&now(), &approvals);
+        let plain = ENGINE.evaluate(&intent, &context);
+        let advised = WITH_ADVISORY.evaluate(&intent, &context);
         prop_assert_eq!(plain.outcome, advised.outcome);
         if plain.violations.iter().all(|v| v.policy != "schema.valid") {
             prop_assert!(advised.violations.iter().any(|v| v.policy == "zz.advisory"));

@@ -1,7 +1,8 @@
 # Shared helpers for the Gatehouse reference policies.
 #
 # Policies read the intent at `input.intent` and the caller's evaluation context at
-# `input.context` (`now`, `history`, `evidence`, `approvals`). Each policy package lives under
+# `input.context` (`now`, `history`, `evidence`, `approvals`; approvals are only ever the ones a
+# trusted party recorded, never claims written in the intent). Each policy package lives under
 # `gatehouse.policies.*` and adds violations to its `deny` set with `violation(...)`.
 package gatehouse.lib
 
@@ -23,9 +24,6 @@ region := input.intent.spec.target.location if cloud == "azure"
 region_path := "spec.target.region" if cloud == "aws"
 
 region_path := "spec.target.location" if cloud == "azure"
-
-# Approvals recorded on the intent and by the control plane.
-approvals := array.concat(object.get(spec, "approvals", []), object.get(object.get(input, "context", {}), "approvals", []))
 
 # A violation record: the core adds title, severity, enforcement and remediation from the catalogue.
 violation(policy, path, message, evidence) := {

@@ -18,16 +18,6 @@ test_azure_fixture_has_only_azure_target_fields if {
 	td.azure_intent.spec.target == {"cloud": "azure", "subscription": "0b1f6471-1bf0-4dda-aec3-cb9272f09590", "location": "westeurope"}
 }
 
-test_approvals_combine_intent_and_context if {
-	from_context := [{"by": "dave@example.com", "role": "finops-approver"}]
-	lib.approvals == [{"by": "bob@example.com", "role": "release-approver"}, {"by": "dave@example.com", "role": "finops-approver"}] with input as td.input_with_approvals(td.intent, from_context)
-}
-
-test_approvals_default_to_empty if {
-	lib.approvals == [] with input as {"intent": td.without(["spec/approvals"]), "context": {"now": "2026-11-23T10:00:00Z"}}
-	lib.approvals == [] with input as {"intent": td.without(["spec/approvals"])}
-}
-
 test_resource_path if {
 	lib.resource_path(3, "size") == "spec.resources[3].size"
 }

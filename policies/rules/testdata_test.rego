@@ -38,7 +38,6 @@ intent := {
 		"tags": {"owner": "team-payments", "cost-center": "CC-1042", "data-classification": "pii"},
 		"estimated_monthly_cost": 1840.5,
 		"strategy": "rolling",
-		"approvals": [{"by": "bob@example.com", "role": "release-approver"}],
 	},
 }
 
@@ -54,7 +53,8 @@ context := {"now": "2026-11-23T10:00:00Z"}
 # The policy input for an intent, with a context that records no approvals.
 input_for(i) := {"intent": i, "context": context}
 
-# The policy input for an intent, with approvals recorded by the control plane.
+# The policy input for an intent, with approvals a trusted party recorded (the control plane, a
+# pull request review, the caller).
 input_with_approvals(i, approvals) := {"intent": i, "context": object.union(context, {"approvals": approvals})}
 
 # The baseline intent with `patch` deep-merged into `spec` / `metadata`.

@@ -4,8 +4,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use gatehouse_core::{
-    BundleSource, Decision, Diagnostic, Engine, EngineOptions, ErrorDetail, EvaluationContext,
-    HistoryEntry, Limits, Timestamp,
+    Approval, BundleSource, Decision, Diagnostic, Engine, EngineOptions, ErrorDetail,
+    EvaluationContext, HistoryEntry, Limits, Timestamp,
 };
 use serde::Serialize;
 
@@ -72,6 +72,11 @@ pub struct ContextArgs {
     /// state, finished_at}`.
     #[arg(long)]
     pub history: Option<PathBuf>,
+    /// Approvals you vouch for, applied to every intent of the run: a JSON or YAML list of
+    /// `{by, role, at?, comment?, source?, reference?}` (`source` defaults to `caller`).
+    /// Approvals written inside an intent are refused; this is where they go instead.
+    #[arg(long, value_name = "FILE")]
+    pub approvals: Option<PathBuf>,
 }
 
 impl ContextArgs {
@@ -97,8 +102,25 @@ impl ContextArgs {
                 ))
             })?;
         }
+        if let Some(path) = &self.approvals {
+            context.approvals = read_approvals(path)?;
+        }
         Ok(context)
     }
+}
+
+/// Reads an approvals file: a JSON or YAML list of approvals, each checked (printable
+/// identities, a role name, known fields only).
+fn read_approvals(path: &Path) -> Result<Vec<Approval>, CliError> {
+    let text = read(path)?;
+    let value = gatehouse_core::parse_intent(&text)
+        .map_err(|e| CliError::Usage(format!("--approvals `{}`: {e}", path.display())))?;
+    serde_json::from_value::<Vec<Approval>>(value).map_err(|e| {
+        CliError::Usage(format!(
+            "--approvals `{}`: {e} (expected a list of {{by, role, at?, comment?, source?, reference?}})",
+            path.display()
+        ))
+    })
 }
 
 /// Evaluates every file; see `Command::Check` for the exit codes.

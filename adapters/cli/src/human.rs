@@ -136,4 +136,27 @@ fn render_decision(out: &mut String, decision: &Decision, style: &Style) {
             }
         }
     }
+    if let Some(t) = &decision.truncated {
+        let _ = writeln!(
+            out,
+            "  ... and {} more violation{} and {} more error{} not listed (a decision lists at most {})",
+            t.violations,
+            if t.violations == 1 { "" } else { "s" },
+            t.errors,
+            if t.errors == 1 { "" } else { "s" },
+            gatehouse_core::MAX_LISTED
+        );
+    }
+    if !decision.approvals.is_empty() {
+        let _ = writeln!(out, "  {}", style.paint("1", "approvals considered"));
+        for a in &decision.approvals {
+            let _ = writeln!(
+                out,
+                "    {} as `{}` (recorded by: {})",
+                a.by,
+                a.role,
+                a.source.describe()
+            );
+        }
+    }
 }

@@ -306,6 +306,8 @@ mod tests {
             outcome: outcome_of(&violations, &[]),
             violations,
             errors: Vec::new(),
+            truncated: None,
+            approvals: Vec::new(),
             bundle: BundleInfo {
                 name: "b".into(),
                 revision: "1".into(),

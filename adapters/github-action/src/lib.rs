@@ -44,8 +44,8 @@ pub struct CheckedFile {
 pub enum FileResult {
     /// The intent was read and evaluated.
     Decided {
-        /// The core's decision.
-        decision: Decision,
+        /// The core's decision (boxed: it is much larger than the unreadable variant).
+        decision: Box<Decision>,
         /// Where each of `decision.violations` is in the file (same order).
         violation_positions: Vec<SourcePosition>,
         /// Where each of `decision.errors` is in the file (same order), from its field path.
@@ -79,7 +79,7 @@ impl CheckedFile {
         Self {
             file: file.into(),
             result: FileResult::Decided {
-                decision,
+                decision: Box::new(decision),
                 violation_positions,
                 error_positions,
             },

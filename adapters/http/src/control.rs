@@ -561,6 +561,8 @@ impl ControlPlane {
             role: request.role,
             at: Some(now),
             comment: request.comment,
+            source: gatehouse_core::ApprovalSource::ControlPlane,
+            reference: None,
         };
         approvals.push(approval.clone());
         let engine = self.engine();

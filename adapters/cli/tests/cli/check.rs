@@ -3,11 +3,21 @@
 
 use gatehouse_core::Outcome;
 
-use crate::support::{HISTORY, NOW, Output, assert_code, engine, gatehouse, report, run};
+use crate::support::{
+    APPROVALS, HISTORY, NOW, Output, assert_code, engine, gatehouse, report, run,
+};
 
 fn check(files: &[&str]) -> Output {
     run(gatehouse()
-        .args(["check", "--now", NOW, "--history", HISTORY])
+        .args([
+            "check",
+            "--now",
+            NOW,
+            "--history",
+            HISTORY,
+            "--approvals",
+            APPROVALS,
+        ])
         .args(files))
 }
 
@@ -21,6 +31,8 @@ fn check_json(files: &[&str]) -> Output {
             NOW,
             "--history",
             HISTORY,
+            "--approvals",
+            APPROVALS,
         ])
         .args(files))
 }
@@ -216,6 +228,10 @@ fn every_example_matches_its_name() {
         &std::fs::read_to_string(crate::support::root().join(HISTORY)).expect("the history"),
     )
     .expect("a history list");
+    context.approvals = serde_json::from_str(
+        &std::fs::read_to_string(crate::support::root().join(APPROVALS)).expect("the approvals"),
+    )
+    .expect("an approvals list");
     let mut problems = Vec::new();
     for entry in &report.results {
         let stem = entry.name().trim_end_matches(".yaml");

@@ -1,18 +1,27 @@
 //! Snapshots of `gatehouse check`'s human report (the output people read), with the bundle
 //! digest redacted so policy edits do not churn them. Snapshots live in `tests/snapshots/`.
 
-use crate::support::{HISTORY, NOW, assert_code, gatehouse, run};
+use crate::support::{APPROVALS, HISTORY, NOW, assert_code, gatehouse, run};
 
 /// Checks one example and snapshots its report under `name`.
 fn snapshot(name: &str, example: &str, code: i32) {
     let file = format!("policies/examples/{example}.yaml");
-    let out = run(gatehouse().args(["check", "--now", NOW, "--history", HISTORY, &file]));
+    let out = run(gatehouse().args([
+        "check",
+        "--now",
+        NOW,
+        "--history",
+        HISTORY,
+        "--approvals",
+        APPROVALS,
+        &file,
+    ]));
     assert_code(&out, code);
     assert_eq!(out.stderr, "");
     insta::with_settings!({
         snapshot_path => "../snapshots",
         prepend_module_to_snapshot => false,
-        description => format!("gatehouse check --now {NOW} --history {HISTORY} {file}"),
+        description => format!("gatehouse check --now {NOW} --history {HISTORY} --approvals {APPROVALS} {file}"),
         omit_expression => true,
         filters => vec![(r"sha256:[0-9a-f]{12}\b", "sha256:[digest]")],
     }, {

@@ -8,6 +8,7 @@
 )]
 
 mod action;
+mod approvals;
 mod check;
 mod commands;
 mod conformance;

@@ -16,6 +16,9 @@ pub const NOW: &str = "2026-11-23T12:00:00Z";
 /// The earlier deployments the examples are checked with (prod needs a staging success).
 pub const HISTORY: &str = "policies/examples/history/deployments.json";
 
+/// The approvals the examples are checked with (prod needs a release approval: four-eyes).
+pub const APPROVALS: &str = "policies/examples/history/approvals.json";
+
 /// The workspace root; the binary runs there, so `policies` is the reference bundle.
 pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
 
 use gatehouse_action::{CheckedFile, Report};
-use gatehouse_core::{BundleSource, Engine, EvaluationContext, HistoryEntry, Timestamp};
+use gatehouse_core::{Approval, BundleSource, Engine, EvaluationContext, HistoryEntry, Timestamp};
 
 /// The decision time of every test.
 pub const NOW: &str = "2026-11-23T12:00:00Z";
@@ -24,14 +24,20 @@ pub fn engine() -> &'static Engine {
     &ENGINE
 }
 
-/// The evaluation context at [`NOW`], with the examples' deployment history
-/// (`policies/examples/history/deployments.json`) when the repository has one.
+/// The evaluation context at [`NOW`], with the examples' deployment history and approvals
+/// (`policies/examples/history/deployments.json`, `approvals.json`) when the repository has
+/// them.
 pub fn context() -> EvaluationContext {
     let mut context = EvaluationContext::at(Timestamp::parse(NOW).expect("NOW is RFC 3339"));
     let history = root().join("policies/examples/history/deployments.json");
     if let Ok(text) = std::fs::read_to_string(&history) {
         context.history = serde_json::from_str::<Vec<HistoryEntry>>(&text)
             .unwrap_or_else(|e| panic!("{}: {e}", history.display()));
+    }
+    let approvals = root().join("policies/examples/history/approvals.json");
+    if let Ok(text) = std::fs::read_to_string(&approvals) {
+        context.approvals = serde_json::from_str::<Vec<Approval>>(&text)
+            .unwrap_or_else(|e| panic!("{}: {e}", approvals.display()));
     }
     context
 }
