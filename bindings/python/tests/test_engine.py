@@ -16,11 +16,13 @@ from conftest import POLICIES, cases_with_outcome, load_case
 
 from gatehouse import (
     DEFAULT_MANIFEST,
+    ApprovalRecord,
     ContextError,
     Decision,
     Engine,
     Policy,
     SchemaError,
+    Truncated,
     Violation,
     intent_schema,
 )
@@ -219,6 +221,51 @@ def test_context_approvals_and_history(engine: Engine) -> None:
     context = case["context"]
     decision = engine.evaluate(case["intent"], **context)
     assert any(v.status == "overridden" for v in decision.violations)
+
+
+def test_approvals_inside_an_intent_are_refused(engine: Engine) -> None:
+    case = load_case("approval-inside-intent-refused")
+    decision = engine.evaluate(case["intent"], now=case["context"]["now"])
+    assert decision.outcome == "deny"
+    refused = [v for v in decision.violations if v.path == "spec.approvals"]
+    assert [v.policy for v in refused] == ["schema.valid"]
+    assert "approvals=" in refused[0].remediation
+    assert decision.approvals == ()
+
+
+def test_approvals_are_recorded_with_their_source(engine: Engine) -> None:
+    case = load_case("prod-needs-approval")
+    intent, context = case["intent"], dict(case["context"])
+    assert engine.evaluate(intent, **context).outcome == "needs_approval"
+    requester = intent["metadata"]["requested_by"]
+    own = [{"by": requester.upper(), "role": "release-approver", "source": "control_plane"}]
+    assert engine.evaluate(intent, approvals=own, **context).outcome == "needs_approval"
+    review = {
+        "by": "bob@example.com",
+        "role": "release-approver",
+        "source": "github_review",
+        "reference": "https://github.example/acme/deploy/pull/7#pullrequestreview-1",
+    }
+    decision = engine.evaluate(intent, approvals=own + [review], **context)
+    assert decision.outcome == "allow"
+    assert [(a.by, a.source) for a in decision.approvals] == [
+        ("ALICE@EXAMPLE.COM", "control_plane"),
+        ("bob@example.com", "github_review"),
+    ]
+    assert isinstance(decision.approvals[1], ApprovalRecord)
+    assert decision.approvals[1].reference == review["reference"]
+    four_eyes = [v for v in decision.violations if v.policy == "prod.four-eyes"]
+    assert [v.overridden_by for v in four_eyes] == ["bob@example.com"]
+
+
+def test_a_decision_lists_at_most_100_violations(engine: Engine) -> None:
+    intent = allow_case()["intent"]
+    intent["spec"]["resources"] = [{}] * 400_000
+    decision = engine.evaluate(intent, now="2026-11-23T12:00:00Z")
+    assert decision.outcome == "deny"
+    assert len(decision.violations) == 100
+    assert decision.truncated == Truncated(violations=800_001 - 100, errors=0)
+    assert len(decision.to_json()) < 100_000
 
 
 def test_validate_intent(engine: Engine) -> None:

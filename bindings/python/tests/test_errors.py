@@ -146,8 +146,8 @@ def test_intent_must_be_a_dict_or_text(engine: Engine, bad: Any) -> None:
 
 def test_intent_values_must_be_json(engine: Engine) -> None:
     bad = intent()
-    bad["spec"] = dict(bad["spec"], approvals=[{"by": "a@b.c", "at": datetime.now(timezone.utc)}])
-    with pytest.raises(TypeError, match=r"`spec\.approvals\[0\]\.at`"):
+    bad["spec"] = dict(bad["spec"], resources=[{"type": "a.b", "name": "x", "config": {"at": datetime.now(timezone.utc)}}])
+    with pytest.raises(TypeError, match=r"`spec\.resources\[0\]\.config\.at`"):
         engine.evaluate(bad)
     with pytest.raises(TypeError, match="keys must be strings"):
         engine.evaluate({1: "x"})
@@ -181,6 +181,8 @@ def test_schema_violations_are_a_decision_not_an_error(engine: Engine) -> None:
         {"history": [{"deployment_id": "d-1"}]},
         {"approvals": [{"by": "a@b.c"}]},
         {"approvals": [{"by": "a@b.c", "role": "r", "extra": 1}]},
+        {"approvals": [{"by": "bob\u001b[2J@example.com", "role": "release-approver"}]},
+        {"approvals": [{"by": "bob@example.com", "role": "release-approver", "source": "intent"}]},
     ],
 )
 def test_invalid_context(engine: Engine, context: Dict[str, Any]) -> None:

@@ -71,11 +71,22 @@ export interface BundleInfo {
   digest: string;
 }
 
+/** What a decision left out of its lists (it lists at most 100 violations and 100 errors; the
+    outcome counts them all). */
+export interface Truncated {
+  violations: number;
+  errors: number;
+}
+
 /** A governed decision: the same JSON the CLI and the server return. */
 export interface Decision {
   outcome: Outcome;
   violations: Violation[];
   errors: ErrorDetail[];
+  /** Present only when the lists above left something out. */
+  truncated?: Truncated;
+  /** The approvals the decision took into account, with who recorded them; absent when none. */
+  approvals?: ApprovalRecord[];
   bundle: BundleInfo;
   intent_digest: string;
   /** The `now` of the context, as given. */
@@ -93,12 +104,27 @@ export interface SchemaError {
   expected?: string;
 }
 
+/** Who recorded an approval: the evaluating caller (the default), the control plane's approvals
+    endpoint, or a pull request review read from the GitHub API. */
+export type ApprovalSource = "caller" | "control_plane" | "github_review";
+
+/** An approval passed in the context. Approvals written inside an intent are refused by the
+    schema; the requester's own approval never lifts anything. */
 export interface Approval {
   by: string;
   role: string;
   /** RFC 3339. */
   at?: string;
   comment?: string;
+  /** `caller` when absent. */
+  source?: ApprovalSource;
+  /** Where to see it: a review URL, a ledger event. */
+  reference?: string;
+}
+
+/** An approval as a decision records it: `source` always present. */
+export interface ApprovalRecord extends Approval {
+  source: ApprovalSource;
 }
 
 export interface Resource {
@@ -136,7 +162,6 @@ export interface DeploymentIntent {
     tags: Record<string, string>;
     estimated_monthly_cost: number;
     strategy: "rolling" | "blue-green" | "canary";
-    approvals?: Approval[];
   };
 }
 

@@ -44,7 +44,12 @@ function digestOf(bundle) {
 test("a valid intent evaluates, as an object and as JSON text", () => {
   const decision = engine.evaluate(intent, context);
   assert.equal(decision.outcome, "allow");
-  assert.deepEqual(decision.violations, []);
+  // The reference prod intent's one finding: four-eyes, lifted by the context's release approval.
+  assert.deepEqual(
+    decision.violations.map((v) => [v.policy, v.status, v.overridden_by]),
+    [["prod.four-eyes", "overridden", "bob@example.com"]],
+  );
+  assert.deepEqual(decision.approvals.map((a) => [a.by, a.source]), [["bob@example.com", "caller"]]);
   assert.equal(decision.evaluated_at, context.now);
   assert.equal(decision.bundle.digest, engine.bundleDigest);
   assert.deepEqual(JSON.parse(engine.evaluateJson(JSON.stringify(intent), JSON.stringify(context))), decision);
@@ -60,6 +65,25 @@ test("a non-object intent is intent_not_object", () => {
     assert.match(error.errors[0].help, /plain object/);
     gatehouseError(() => validateIntent(bad), "intent_not_object");
   }
+});
+
+test("approvals inside an intent are refused; the requester's own approval lifts nothing", () => {
+  const claimed = { ...intent, spec: { ...intent.spec, approvals: [{ by: "anyone@example.com", role: "release-approver" }] } };
+  const refused = engine.evaluate(claimed, { now: context.now });
+  assert.equal(refused.outcome, "deny");
+  assert.deepEqual(
+    refused.violations.filter((v) => v.path === "spec.approvals").map((v) => v.policy),
+    ["schema.valid"],
+  );
+  const own = { ...context, approvals: [{ by: intent.metadata.requested_by.toUpperCase(), role: "release-approver", source: "control_plane" }] };
+  const decision = engine.evaluate(intent, own);
+  assert.equal(decision.outcome, "needs_approval");
+  assert.equal(decision.approvals[0].source, "control_plane");
+  const control = gatehouseError(
+    () => engine.evaluate(intent, { now: context.now, approvals: [{ by: "bob\u0007@example.com", role: "release-approver" }] }),
+    "context_invalid",
+  );
+  assert.match(control.message, /U\+0007/);
 });
 
 test("values without a JSON form are value_not_json", () => {

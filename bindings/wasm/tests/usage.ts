@@ -25,6 +25,13 @@ export async function preview(bundle: PackedBundle, intent: DeploymentIntent): P
   if (decision.outcome === "needs_approval") {
     console.log(decision.violations.map((v) => v.override_role ?? ""));
   }
+  const approved: Decision = engine.evaluate(intent, {
+    ...context,
+    approvals: [{ by: "bob@example.com", role: "release-approver", source: "control_plane", reference: "evt-1" }],
+  });
+  const sources: string[] = (approved.approvals ?? []).map((a) => `${a.by}:${a.source}`);
+  const omitted: number = approved.truncated?.violations ?? 0;
+  console.log(sources, omitted);
   engine.free();
   return [digest, gates.outcome, text, ...schemaErrors.map((e) => e.path), ...blocking.map((v) => v.message)];
 }
@@ -47,4 +54,9 @@ export function misuses(engine: Engine, intent: DeploymentIntent, decision: Deci
   new Engine({ rules: {} });
   // @ts-expect-error the digest is read-only
   engine.bundleDigest = "sha256:0";
+  // @ts-expect-error an approval's source is caller | control_plane | github_review
+  engine.evaluate(intent, { now: "2026-11-23T12:00:00Z", approvals: [{ by: "a@b.c", role: "r", source: "intent" }] });
+  // @ts-expect-error approvals are not part of an intent
+  const claimed: DeploymentIntent = { ...intent, spec: { ...intent.spec, approvals: [] } };
+  console.log(claimed);
 }

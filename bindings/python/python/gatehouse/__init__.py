@@ -17,6 +17,8 @@ and :mod:`gatehouse.fastapi` for the FastAPI integration.
 """
 
 from gatehouse.decision import (
+    ApprovalRecord,
+    ApprovalSource,
     BundleInfo,
     Decision,
     Enforcement,
@@ -27,6 +29,7 @@ from gatehouse.decision import (
     SchemaError,
     Severity,
     Span,
+    Truncated,
     Violation,
     ViolationStatus,
 )
@@ -64,6 +67,8 @@ __all__ = [
     "DEFAULT_MANIFEST",
     "DEFAULT_TIME_LIMIT",
     "Approval",
+    "ApprovalRecord",
+    "ApprovalSource",
     "BundleError",
     "BundleInfo",
     "ChainError",
@@ -89,6 +94,7 @@ __all__ = [
     "Severity",
     "Span",
     "State",
+    "Truncated",
     "Violation",
     "ViolationStatus",
     "intent_schema",

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, Literal, Mapping, Optional, Tuple, Union, cast
 
 __all__ = [
+    "ApprovalRecord",
+    "ApprovalSource",
     "BundleInfo",
     "Decision",
     "Enforcement",
@@ -22,6 +24,7 @@ __all__ = [
     "SchemaError",
     "Severity",
     "Span",
+    "Truncated",
     "Violation",
     "ViolationStatus",
 ]
@@ -55,6 +58,13 @@ ViolationStatus = Union[
     Literal["overridden"],
 ]
 """What a violation does to this decision."""
+ApprovalSource = Union[
+    Literal["caller"],
+    Literal["control_plane"],
+    Literal["github_review"],
+]
+"""Who recorded an approval: the evaluating caller, the control plane's approvals endpoint, or a
+pull request review read from the GitHub API."""
 PolicyStage = Union[
     Literal["admission"],
     Literal["gates"],
@@ -139,6 +149,33 @@ class Violation:
             if value is not None:
                 out[name] = value
         return out
+
+
+@dataclass(frozen=True)
+class ApprovalRecord:
+    """An approval a decision took into account, with who recorded it."""
+
+    by: str
+    role: str
+    source: ApprovalSource
+    at: Optional[str] = None
+    comment: Optional[str] = None
+    reference: Optional[str] = None
+    """Where to see it: a review URL, a ledger event."""
+
+    @classmethod
+    def from_dict(cls, record: Mapping[str, Any]) -> ApprovalRecord:
+        """Reads one approval of the contract's JSON shape."""
+        return cls(**record)
+
+
+@dataclass(frozen=True)
+class Truncated:
+    """How many violations and errors a decision left out of its lists (it lists at most 100 of
+    each; the outcome counts them all)."""
+
+    violations: int
+    errors: int
 
 
 @dataclass(frozen=True)
@@ -241,6 +278,17 @@ class Decision:
         if self._errors is None:
             self._errors = tuple(ErrorRecord.from_dict(e) for e in self._data()["errors"])
         return self._errors
+
+    @property
+    def truncated(self) -> Optional[Truncated]:
+        """What the lists above left out, if anything."""
+        record = self._data().get("truncated")
+        return Truncated(**record) if record is not None else None
+
+    @property
+    def approvals(self) -> Tuple[ApprovalRecord, ...]:
+        """The approvals the decision took into account, each with its ``source``."""
+        return tuple(ApprovalRecord.from_dict(a) for a in self._data().get("approvals", ()))
 
     @property
     def bundle(self) -> BundleInfo:

@@ -9,7 +9,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, TypedDict, Unio
 
 from gatehouse import _native
 from gatehouse._time import TimeLike, rfc3339
-from gatehouse.decision import Decision, Policy, SchemaError
+from gatehouse.decision import ApprovalSource, Decision, Policy, SchemaError
 from gatehouse.errors import BundleError, IntentError
 
 __all__ = [
@@ -40,11 +40,16 @@ class _ApprovalRequired(TypedDict):
 
 
 class Approval(_ApprovalRequired, total=False):
-    """An approval recorded outside the intent (e.g. by the control plane's approval endpoint):
-    who (``by``, an email), in which ``role``, and optionally when (``at``) and a ``comment``."""
+    """An approval you vouch for: who (``by``, an email), in which ``role``, and optionally when
+    (``at``), a ``comment``, who recorded it (``source``: ``caller`` by default,
+    ``control_plane`` or ``github_review``) and where to see it (``reference``). Approvals
+    written inside an intent are refused by the schema: pass them here. The requester's own
+    approval never lifts anything."""
 
     at: str
     comment: str
+    source: ApprovalSource
+    reference: str
 
 
 class _HistoryEntryRequired(TypedDict):
