@@ -14,22 +14,31 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::{Identity, Permission, SIGNATURE_HEADER, verify_signature};
+use crate::auth::{
+    DELIVERY_HEADER, Identity, Permission, SIGNATURE_HEADER, SignatureError, SignedHeaders,
+    TIMESTAMP_HEADER,
+};
 use crate::body::{RawBody, parse_json, require_json};
 use crate::control::{
     ApprovalRequest, Callback, CancelRequest, ControlPlane, EvaluateStage, Submitted, body_sha256,
 };
 use crate::problem::{Problem, ProblemDocument};
 use crate::signals::{self, Signals};
-use crate::store::{AuditReport, DeploymentRecord, Dispatch, ListQuery};
+use crate::store::{AuditReport, DeploymentRecord, DeploymentSummary, Dispatch, ListQuery};
 
 /// Shared state of the handlers.
 pub type Plane = State<Arc<ControlPlane>>;
 
-/// The header naming a callback delivery.
-pub const DELIVERY_HEADER: &str = "x-gatehouse-delivery";
 /// The idempotency header of submissions.
 pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
+
+/// The deadline of a mutating operation: the store rolls back instead of committing past it,
+/// so a request that answers 503 `timeout` has stored nothing. Mutating routes have no outer
+/// timeout (it would drop the answer of a write that goes on to commit); they wait for their
+/// operation and answer what it did.
+fn write_deadline(plane: &ControlPlane) -> Option<std::time::Instant> {
+    Some(std::time::Instant::now() + plane.config.limits.request_timeout())
+}
 
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, Problem> + Send + 'static,
@@ -93,8 +102,9 @@ pub struct DeploymentView {
 /// A page of deployments.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DeploymentPage {
-    /// Newest first.
-    pub items: Vec<DeploymentView>,
+    /// Newest first: summaries without intent, decision or dispatch payload
+    /// (`GET /v1/deployments/{id}` has them).
+    pub items: Vec<DeploymentSummary>,
     /// Matching deployments.
     pub total: u64,
     /// Page size used.
@@ -269,10 +279,11 @@ pub async fn submit(
         None => None,
     };
     let worker = Arc::clone(&plane);
+    let deadline = write_deadline(&plane);
     let submitted = blocking(move || {
         let p = Arc::clone(&worker);
         worker
-            .submit(&principal, request.intent, key, move |record| {
+            .submit(&principal, request.intent, key, deadline, move |record| {
                 let view = DeploymentView {
                     etag: record.last_hash.clone(),
                     deployment: record.clone(),
@@ -352,11 +363,7 @@ pub async fn list(
     };
     let page = blocking(move || {
         let page = plane.store.list(&q).map_err(ControlPlane::store_problem)?;
-        let items = page
-            .items
-            .into_iter()
-            .map(|r| view(&plane, r))
-            .collect::<Result<Vec<_>, _>>()?;
+        let items = page.items;
         let next = q.offset + items.len() as u64;
         Ok(DeploymentPage {
             next_offset: (next < page.total && !items.is_empty()).then_some(next),
@@ -437,9 +444,9 @@ pub async fn events(
         (status = 403, description = "Not an approver for this role, or the requester (four-eyes)", body = ProblemDocument, content_type = "application/problem+json"),
         (status = 404, description = "Unknown id", body = ProblemDocument, content_type = "application/problem+json"),
         (status = 409, description = "Not awaiting approval, or already approved", body = ProblemDocument, content_type = "application/problem+json"),
-        (status = 412, description = "Stale ETag", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 412, description = "Stale ETag, or not a strong ETag (`*`, `W/...`)", body = ProblemDocument, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = ProblemDocument, content_type = "application/problem+json"),
-        (status = 422, description = "Wrong shape", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 422, description = "Wrong shape, or a control character in the reason", body = ProblemDocument, content_type = "application/problem+json"),
         (status = 428, description = "If-Match missing", body = ProblemDocument, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -454,8 +461,9 @@ pub async fn approve(
     let etag = if_match(&headers)?;
     require_json(&headers)?;
     let request: ApprovalRequest = parse_json(&body, plane.config.limits.json_depth)?;
+    let deadline = write_deadline(&plane);
     let view = blocking(move || {
-        let record = plane.approve(&principal, &id, &etag, request)?;
+        let record = plane.approve(&principal, &id, &etag, request, deadline)?;
         view(&plane, record)
     })
     .await?;
@@ -474,12 +482,12 @@ pub async fn approve(
         (status = 200, description = "CANCELLED", body = DeploymentView),
         (status = 400, description = "Malformed JSON", body = ProblemDocument, content_type = "application/problem+json"),
         (status = 401, description = "No valid token", body = ProblemDocument, content_type = "application/problem+json"),
-        (status = 403, description = "Role may not cancel", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 403, description = "Role may not cancel, or a requester's cancel of someone else's deployment", body = ProblemDocument, content_type = "application/problem+json"),
         (status = 404, description = "Unknown id", body = ProblemDocument, content_type = "application/problem+json"),
         (status = 409, description = "Already running or finished", body = ProblemDocument, content_type = "application/problem+json"),
-        (status = 412, description = "Stale ETag", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 412, description = "Stale ETag, or not a strong ETag (`*`, `W/...`)", body = ProblemDocument, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = ProblemDocument, content_type = "application/problem+json"),
-        (status = 422, description = "Wrong shape", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 422, description = "Wrong shape, or a control character in the reason", body = ProblemDocument, content_type = "application/problem+json"),
         (status = 428, description = "If-Match missing", body = ProblemDocument, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -498,31 +506,34 @@ pub async fn cancel(
         require_json(&headers)?;
         parse_json(&body, plane.config.limits.json_depth)?
     };
+    let deadline = write_deadline(&plane);
     let view = blocking(move || {
-        let record = plane.cancel(&principal, &id, &etag, request)?;
+        let record = plane.cancel(&principal, &id, &etag, request, deadline)?;
         view(&plane, record)
     })
     .await?;
     Ok(view_response(StatusCode::OK, &view))
 }
 
-/// A pipeline reports on a deployment (HMAC-signed).
+/// A pipeline reports on a deployment (HMAC-signed for this deployment and delivery).
 #[utoipa::path(
     post, path = "/v1/deployments/{id}/callbacks", tag = "pipeline",
     request_body = Callback,
     params(
         ("id" = String, Path, description = "Deployment id"),
-        ("X-Gatehouse-Signature-256" = String, Header, description = "`sha256=` + hex HMAC-SHA256 of the raw body with the pipeline secret"),
-        ("X-Gatehouse-Delivery" = String, Header, description = "Unique per report; a redelivery replays the first response"),
+        ("X-Gatehouse-Signature-256" = String, Header, description = "`sha256=` + hex HMAC-SHA256, keyed with the pipeline secret, of `gatehouse-callback-v1\\n<X-Gatehouse-Timestamp>\\n<deployment id>\\n<X-Gatehouse-Delivery>\\n<raw body>`: a signature is valid for one deployment and one delivery only"),
+        ("X-Gatehouse-Delivery" = String, Header, min_length = 1, max_length = 200, description = "Unique per report and deployment (1 to 200 visible ASCII characters); a redelivery to the same deployment replays the first response"),
+        ("X-Gatehouse-Timestamp" = String, Header, description = "The signing time in Unix seconds; refused further than `pipeline.timestamp_tolerance_s` (300 s by default) from the server's time"),
     ),
     responses(
         (status = 200, description = "Recorded: the new state, the event, and the gate decision for `succeeded`", body = Object),
-        (status = 400, description = "Malformed JSON or delivery id", body = ProblemDocument, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or wrong signature", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed JSON", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or wrong signature, malformed delivery id, or a timestamp outside the window (the problem says the server's time)", body = ProblemDocument, content_type = "application/problem+json"),
         (status = 404, description = "Unknown id", body = ProblemDocument, content_type = "application/problem+json"),
         (status = 409, description = "Not allowed in the deployment's state", body = ProblemDocument, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = ProblemDocument, content_type = "application/problem+json"),
         (status = 422, description = "Wrong shape, or a delivery id reused with another body", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 503, description = "Overloaded, or ran past the time limit: nothing was stored; send it again with the same delivery id", body = ProblemDocument, content_type = "application/problem+json"),
     ),
     security(("pipeline_signature" = []))
 )]
@@ -535,28 +546,42 @@ pub async fn callback(
     let secret = plane.config.pipeline.secret.clone().ok_or_else(|| {
         Problem::unauthorized("callbacks are disabled: the server has no pipeline secret (`pipeline.secret` or GATEHOUSE_PIPELINE_SECRET)")
     })?;
-    verify_signature(
+    let now = (plane.now().unix_nanos() / 1_000_000_000) as i64;
+    let delivery = crate::auth::verify(
         secret.as_bytes(),
+        SignedHeaders {
+            delivery: header_text(&headers, DELIVERY_HEADER),
+            timestamp: header_text(&headers, TIMESTAMP_HEADER),
+            signature: header_text(&headers, SIGNATURE_HEADER),
+        },
+        &id,
         &body,
-        header_text(&headers, SIGNATURE_HEADER),
-    )?;
-    let delivery = header_text(&headers, DELIVERY_HEADER)
-        .filter(|d| !d.is_empty() && d.len() <= 200)
-        .map(str::to_owned)
-        .ok_or_else(|| {
-            Problem::bad_request(
-                "delivery_id_required",
-                "send `X-Gatehouse-Delivery: <unique id of this report>` (1 to 200 characters)",
-            )
-        })?;
+        now,
+        plane.config.pipeline.timestamp_tolerance_s,
+    )
+    .map_err(signature_problem)?
+    .to_owned();
     require_json(&headers)?;
     let report: Callback = parse_json(&body, plane.config.limits.json_depth)?;
     let sha = body_sha256(&body);
-    let (status, body) = blocking(move || plane.callback(&id, &delivery, &sha, report)).await?;
+    let deadline = write_deadline(&plane);
+    let (status, body) =
+        blocking(move || plane.callback(&id, &delivery, &sha, report, deadline)).await?;
     Ok(json_response(
         StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
         body,
     ))
+}
+
+fn signature_problem(e: SignatureError) -> Problem {
+    let code = match e {
+        SignatureError::StaleTimestamp { .. } => "stale_timestamp",
+        SignatureError::Missing { .. } | SignatureError::Malformed { .. } => "unsigned",
+        SignatureError::Mismatch => "bad_signature",
+    };
+    let mut problem = Problem::unauthorized(e.to_string());
+    problem.code = code.to_owned();
+    problem
 }
 
 /// Verifies the whole ledger: every event hash, every link, every deployment row.
@@ -608,11 +633,11 @@ pub async fn signals(
             until.unix_nanos() - i128::from(days) * 86_400 * 1_000_000_000,
         )
         .map_err(Problem::internal)?;
-        let records = plane
+        let data = plane
             .store
-            .created_since(since)
+            .signal_data(since, signals::TOP_POLICIES)
             .map_err(ControlPlane::store_problem)?;
-        Ok(signals::compute(&records, since, until, days))
+        Ok(signals::compute(data, since, until, days))
     })
     .await?;
     Ok(Json(signals))
@@ -733,11 +758,12 @@ pub async fn reload(State(plane): Plane, headers: HeaderMap) -> Result<Json<Valu
 }
 
 /// Who the token belongs to, its role and approval roles, and whether the server runs on demo
-/// tokens; works without a token (then only `demo` is set), so a UI can tell what to offer.
+/// tokens. Without a token it answers only on a demo server or with `anonymous_read` (then only
+/// `demo` is set), so a UI can tell what to offer; 401 otherwise.
 #[utoipa::path(get, path = "/v1/whoami", tag = "operations",
     responses(
         (status = 200, description = "The caller", body = Identity),
-        (status = 401, description = "An invalid token", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 401, description = "An invalid token, or none where the server needs one", body = ProblemDocument, content_type = "application/problem+json"),
     ))]
 pub async fn whoami(State(plane): Plane, headers: HeaderMap) -> Result<Json<Identity>, Problem> {
     Ok(Json(plane.auth.identify(&headers, plane.config.demo)?))
@@ -767,16 +793,24 @@ pub async fn readyz(State(plane): Plane) -> Result<Json<Value>, Problem> {
     Ok(Json(json!({"status": "ready", "bundle_digest": digest})))
 }
 
-/// Prometheus metrics (OpenMetrics text).
+/// Prometheus metrics (OpenMetrics text); needs a token unless `metrics.public` (or
+/// `anonymous_read`) is set.
 #[utoipa::path(get, path = "/metrics", tag = "operations",
-    responses((status = 200, description = "OpenMetrics text", body = String, content_type = "application/openmetrics-text")))]
-pub async fn metrics(State(plane): Plane) -> Response {
-    (
+    responses(
+        (status = 200, description = "OpenMetrics text", body = String, content_type = "application/openmetrics-text"),
+        (status = 401, description = "No valid token", body = ProblemDocument, content_type = "application/problem+json"),
+    ),
+    security((), ("bearer" = [])))]
+pub async fn metrics(State(plane): Plane, headers: HeaderMap) -> Result<Response, Problem> {
+    if !plane.config.metrics.public {
+        plane.auth.authorize(&headers, Permission::Read)?;
+    }
+    Ok((
         [(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
         )],
         plane.metrics.render(),
     )
-        .into_response()
+        .into_response())
 }

@@ -1,22 +1,42 @@
 //! Request bodies: JSON only, size-limited, depth-limited, unknown fields refused, each failure a
 //! precise problem (415, 413, 400, 422) instead of axum's plain-text rejections.
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderMap, StatusCode, header};
 use serde::de::DeserializeOwned;
 
+use crate::control::ControlPlane;
 use crate::problem::Problem;
 
-/// The raw body, with the size limit answered as problem JSON.
+/// The raw body, read within `limits.body_read_timeout_ms` (408 after: a client that trickles
+/// its body holds no worker for longer), with the size limit answered as problem JSON.
 #[derive(Debug, Clone)]
 pub struct RawBody(pub Bytes);
 
-impl<S: Send + Sync> FromRequest<S> for RawBody {
+impl FromRequest<Arc<ControlPlane>> for RawBody {
     type Rejection = Problem;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match Bytes::from_request(req, state).await {
+    async fn from_request(
+        req: Request,
+        state: &Arc<ControlPlane>,
+    ) -> Result<Self, Self::Rejection> {
+        let limit = Duration::from_millis(state.config.limits.body_read_timeout_ms);
+        let Ok(read) = tokio::time::timeout(limit, Bytes::from_request(req, state)).await else {
+            return Err(Problem::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "body_timeout",
+                format!(
+                    "the request body did not arrive within {} ms (`limits.body_read_timeout_ms`); send it at once",
+                    limit.as_millis()
+                ),
+            )
+            .with_header(header::CONNECTION, "close"));
+        };
+        match read {
             Ok(bytes) => Ok(Self(bytes)),
             Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
                 Err(Problem::new(

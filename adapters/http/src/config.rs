@@ -23,6 +23,7 @@
 //!
 //! [pipeline]
 //! secret = "..."            # HMAC key of callbacks; env GATEHOUSE_PIPELINE_SECRET overrides
+//! timestamp_tolerance_s = 300   # callbacks signed further from the server's time are refused
 //!
 //! [executor]
 //! kind = "github"           # github | webhook | gitops | none
@@ -38,11 +39,25 @@
 //! request_timeout_ms = 10000
 //! concurrency = 512
 //! evaluation_timeout_ms = 2000
+//! evaluation_concurrency = 4    # policy evaluations at once (default: the number of CPUs)
+//! evaluation_wait_ms = 1000     # wait for a free evaluation slot, then 503 `overloaded`
+//! header_read_timeout_ms = 10000  # a connection must send its request head within this
+//! body_read_timeout_ms = 10000    # and its body within this (408 otherwise)
+//! max_connections = 1024        # open connections; more wait in the listen backlog
 //!
 //! [dispatch]
 //! max_attempts = 6
 //! initial_backoff_ms = 500
 //! max_backoff_ms = 60000
+//! lease_ms = 60000          # a claimed outbox entry is another server's again after this
+//!
+//! [retention]
+//! idempotency_hours = 24    # Idempotency-Key records are purged after this
+//! delivery_hours = 168      # callback delivery records are purged after this
+//! purge_interval_s = 3600
+//!
+//! [metrics]
+//! public = false            # true: /metrics without a token
 //!
 //! [ui]                      # the browser UI at /ui/ (its pages are built into the binary)
 //! wasm_dir = "bindings/wasm/pkg"   # the WASM engine package it previews with; when missing,
@@ -123,6 +138,12 @@ pub struct Config {
     /// The browser UI.
     #[serde(default)]
     pub ui: UiConfig,
+    /// How long idempotency and delivery records are kept.
+    #[serde(default)]
+    pub retention: RetentionConfig,
+    /// Who may read `/metrics`.
+    #[serde(default)]
+    pub metrics: MetricsConfig,
     /// True when no config file was given: demo tokens and secret, announced in the log.
     #[serde(skip)]
     pub demo: bool,
@@ -153,12 +174,60 @@ pub struct CorsConfig {
 }
 
 /// How pipelines authenticate their callbacks.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PipelineConfig {
     /// HMAC-SHA256 key; `GATEHOUSE_PIPELINE_SECRET` overrides it.
     #[serde(default)]
     pub secret: Option<String>,
+    /// Callbacks whose `X-Gatehouse-Timestamp` is further than this from the server's time are
+    /// refused (seconds).
+    #[serde(default = "default_timestamp_tolerance_s")]
+    pub timestamp_tolerance_s: u64,
+}
+
+impl Default for PipelineConfig {
+    fn default() -> Self {
+        Self {
+            secret: None,
+            timestamp_tolerance_s: default_timestamp_tolerance_s(),
+        }
+    }
+}
+
+/// How long stored responses are kept for replay.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionConfig {
+    /// Hours an `Idempotency-Key` record is kept.
+    #[serde(default = "default_idempotency_hours")]
+    pub idempotency_hours: u64,
+    /// Hours a callback delivery record is kept (must exceed the timestamp window, so a
+    /// captured callback cannot be replayed after its record is gone).
+    #[serde(default = "default_delivery_hours")]
+    pub delivery_hours: u64,
+    /// Seconds between purges.
+    #[serde(default = "default_purge_interval_s")]
+    pub purge_interval_s: u64,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        Self {
+            idempotency_hours: default_idempotency_hours(),
+            delivery_hours: default_delivery_hours(),
+            purge_interval_s: default_purge_interval_s(),
+        }
+    }
+}
+
+/// Who may read `/metrics`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// `/metrics` without a token (otherwise any valid token, or `anonymous_read`).
+    #[serde(default)]
+    pub public: bool,
 }
 
 /// The executor that triggers pipelines.
@@ -239,6 +308,21 @@ pub struct LimitsConfig {
     /// Policy evaluation time limit (fails closed when exceeded).
     #[serde(default = "default_evaluation_timeout_ms")]
     pub evaluation_timeout_ms: u64,
+    /// Policy evaluations at once; default the number of CPUs.
+    #[serde(default = "default_evaluation_concurrency")]
+    pub evaluation_concurrency: usize,
+    /// How long a request waits for an evaluation slot before a 503 `overloaded`.
+    #[serde(default = "default_evaluation_wait_ms")]
+    pub evaluation_wait_ms: u64,
+    /// Time a connection has to send its request line and headers.
+    #[serde(default = "default_header_read_timeout_ms")]
+    pub header_read_timeout_ms: u64,
+    /// Time a request has to send its body (408 after).
+    #[serde(default = "default_body_read_timeout_ms")]
+    pub body_read_timeout_ms: u64,
+    /// Connections served at once; more wait in the listen backlog.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
 }
 
 impl Default for LimitsConfig {
@@ -249,6 +333,11 @@ impl Default for LimitsConfig {
             request_timeout_ms: default_request_timeout_ms(),
             concurrency: default_concurrency(),
             evaluation_timeout_ms: default_evaluation_timeout_ms(),
+            evaluation_concurrency: default_evaluation_concurrency(),
+            evaluation_wait_ms: default_evaluation_wait_ms(),
+            header_read_timeout_ms: default_header_read_timeout_ms(),
+            body_read_timeout_ms: default_body_read_timeout_ms(),
+            max_connections: default_max_connections(),
         }
     }
 }
@@ -295,6 +384,10 @@ pub struct DispatchConfig {
     /// Per-attempt HTTP timeout.
     #[serde(default = "default_attempt_timeout_ms")]
     pub attempt_timeout_ms: u64,
+    /// How long a server holds an outbox entry it claimed; after that (it died mid-dispatch)
+    /// the entry is claimable again. Must exceed `attempt_timeout_ms`.
+    #[serde(default = "default_lease_ms")]
+    pub lease_ms: u64,
 }
 
 impl Default for DispatchConfig {
@@ -304,6 +397,7 @@ impl Default for DispatchConfig {
             initial_backoff_ms: default_initial_backoff_ms(),
             max_backoff_ms: default_max_backoff_ms(),
             attempt_timeout_ms: default_attempt_timeout_ms(),
+            lease_ms: default_lease_ms(),
         }
     }
 }
@@ -374,6 +468,36 @@ fn default_max_backoff_ms() -> u64 {
 fn default_attempt_timeout_ms() -> u64 {
     10_000
 }
+fn default_lease_ms() -> u64 {
+    60_000
+}
+fn default_timestamp_tolerance_s() -> u64 {
+    300
+}
+fn default_evaluation_concurrency() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+}
+fn default_evaluation_wait_ms() -> u64 {
+    1_000
+}
+fn default_header_read_timeout_ms() -> u64 {
+    10_000
+}
+fn default_body_read_timeout_ms() -> u64 {
+    10_000
+}
+fn default_max_connections() -> usize {
+    1024
+}
+fn default_idempotency_hours() -> u64 {
+    24
+}
+fn default_delivery_hours() -> u64 {
+    168
+}
+fn default_purge_interval_s() -> u64 {
+    3600
+}
 
 /// The demo tokens `gatehouse serve` uses without a config file: `(token, name, role, approval
 /// roles)`. Printed in the log as demo credentials.
@@ -413,6 +537,7 @@ impl Config {
             tokens,
             pipeline: PipelineConfig {
                 secret: Some(DEMO_PIPELINE_SECRET.to_owned()),
+                ..PipelineConfig::default()
             },
             demo: true,
             ..Config::default()
@@ -449,9 +574,16 @@ impl Config {
         }
     }
 
-    /// Checks what TOML types cannot: hashes, origins, limits.
+    /// Checks what TOML types cannot: hashes, names, origins, limits, and that demo tokens are
+    /// served on loopback only.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let invalid = |m: String| Err(ConfigError::Invalid(m));
+        if self.demo && !self.listen.ip().is_loopback() {
+            return invalid(format!(
+                "demo mode (no config file: well-known demo tokens) listens on loopback only, not on `{}`; pass --config with your own tokens to listen there, or listen on 127.0.0.1",
+                self.listen
+            ));
+        }
         let mut names = BTreeMap::new();
         for (i, token) in self.tokens.iter().enumerate() {
             if token.sha256.len() != 64 || !token.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -462,6 +594,12 @@ impl Config {
             if names.insert(token.sha256.to_ascii_lowercase(), i).is_some() {
                 return invalid(format!("tokens[{i}]: the same token hash is listed twice"));
             }
+            if token.name.trim().is_empty() || token.name.chars().any(char::is_control) {
+                return invalid(format!(
+                    "tokens[{i}].name {:?} is empty or has a control character; names are recorded as actors and shown in logs",
+                    token.name
+                ));
+            }
         }
         for origin in &self.cors.allowed_origins {
             if origin == "*" {
@@ -469,28 +607,68 @@ impl Config {
                     "cors.allowed_origins: `*` is not allowed (requests carry credentials); list exact origins".into(),
                 );
             }
-            if !(origin.starts_with("http://") || origin.starts_with("https://")) {
+            let parsed = url::Url::parse(origin).ok().filter(|u| {
+                matches!(u.scheme(), "http" | "https")
+                    && u.host_str().is_some()
+                    && u.path() == "/"
+                    && u.query().is_none()
+                    && u.fragment().is_none()
+                    && u.username().is_empty()
+            });
+            if parsed.is_none()
+                || origin.ends_with('/')
+                || axum::http::HeaderValue::from_str(origin).is_err()
+            {
                 return invalid(format!(
-                    "cors.allowed_origins: `{origin}` is not an origin like https://portal.example.com"
+                    "cors.allowed_origins: `{origin}` is not an origin like https://portal.example.com (scheme, host and optional port; no path, no trailing slash)"
                 ));
             }
         }
-        if self.limits.body_bytes == 0
-            || self.limits.json_depth == 0
-            || self.limits.concurrency == 0
+        let l = &self.limits;
+        if l.body_bytes == 0
+            || l.json_depth == 0
+            || l.concurrency == 0
+            || l.evaluation_concurrency == 0
+            || l.max_connections == 0
+            || l.header_read_timeout_ms == 0
+            || l.body_read_timeout_ms == 0
+            || l.request_timeout_ms == 0
         {
             return invalid(
-                "limits: body_bytes, json_depth and concurrency must be positive".into(),
+                "limits: body_bytes, json_depth, concurrency, evaluation_concurrency, max_connections, request_timeout_ms, header_read_timeout_ms and body_read_timeout_ms must be positive".into(),
             );
         }
         if self.dispatch.max_attempts == 0 {
             return invalid("dispatch.max_attempts must be at least 1".into());
+        }
+        if self.dispatch.lease_ms <= self.dispatch.attempt_timeout_ms {
+            return invalid(format!(
+                "dispatch.lease_ms ({}) must exceed dispatch.attempt_timeout_ms ({}): a lease that ends during an attempt lets another server deliver the same entry",
+                self.dispatch.lease_ms, self.dispatch.attempt_timeout_ms
+            ));
         }
         if matches!(&self.pipeline.secret, Some(s) if s.len() < 16) && !self.demo {
             return invalid(
                 "pipeline.secret must be at least 16 characters (or set GATEHOUSE_PIPELINE_SECRET)"
                     .into(),
             );
+        }
+        let window = self.pipeline.timestamp_tolerance_s;
+        for (key, hours) in [
+            (
+                "retention.idempotency_hours",
+                self.retention.idempotency_hours,
+            ),
+            ("retention.delivery_hours", self.retention.delivery_hours),
+        ] {
+            if hours.saturating_mul(3600) <= window {
+                return invalid(format!(
+                    "{key} ({hours} h) must exceed the callback timestamp window (pipeline.timestamp_tolerance_s = {window} s), or a replay could outlive its record"
+                ));
+            }
+        }
+        if self.retention.purge_interval_s == 0 {
+            return invalid("retention.purge_interval_s must be positive".into());
         }
         Ok(())
     }
@@ -520,6 +698,8 @@ impl Default for Config {
             limits: LimitsConfig::default(),
             dispatch: DispatchConfig::default(),
             ui: UiConfig::default(),
+            retention: RetentionConfig::default(),
+            metrics: MetricsConfig::default(),
             demo: false,
         }
     }
@@ -610,6 +790,7 @@ mod tests {
             initial_backoff_ms: 100,
             max_backoff_ms: 1000,
             attempt_timeout_ms: 1,
+            lease_ms: 2,
         };
         let waits: Vec<u128> = (1..=6).map(|n| d.backoff(n).as_millis()).collect();
         assert_eq!(waits, [100, 200, 400, 800, 1000, 1000]);

@@ -4,8 +4,8 @@
 //! rules of the service (who may approve, what a callback may do in which state).
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock};
-use std::time::Instant;
+use std::sync::{Arc, Condvar, Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 use gatehouse_core::{
     Approval, BundleSource, Decision, DeploymentStatus, Engine, EngineOptions, ErrorDetail,
@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 use tokio::sync::Notify;
 use utoipa::ToSchema;
 
-use crate::auth::{Authenticator, Principal};
+use crate::auth::{Authenticator, Principal, Role};
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::problem::Problem;
@@ -25,6 +25,87 @@ use crate::store::{
     Append, DeploymentRecord, DispatchOutcome, DispatchStatus, NewDispatch, Store, StoreError,
     StoredResponse, Submission, SubmitResult,
 };
+
+/// How often a write that lost a compare-and-swap to a concurrent one is tried again before the
+/// caller gets a 503 (pipeline callbacks and dispatch results send no `If-Match`).
+const CAS_RETRIES: usize = 16;
+
+/// A counting semaphore around policy evaluation: at most `limits.evaluation_concurrency`
+/// evaluations run at once; a request waits at most `limits.evaluation_wait_ms` for a slot, then
+/// gets a 503 `overloaded` (evaluations are CPU-bound: more at once only makes each slower).
+/// Plain `std` primitives: evaluations run on blocking threads, not on the async runtime.
+pub struct EvaluationGate {
+    free: Mutex<usize>,
+    freed: Condvar,
+    wait: Duration,
+}
+
+/// A held evaluation slot; dropping it frees the slot.
+pub struct EvaluationSlot<'a> {
+    gate: &'a EvaluationGate,
+}
+
+/// No evaluation slot became free in time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the server is evaluating as many intents as `limits.evaluation_concurrency` ({slots}) allows and none finished within {waited_ms} ms; retry after the Retry-After delay"
+)]
+pub struct Overloaded {
+    /// The configured slots.
+    pub slots: usize,
+    /// How long the request waited.
+    pub waited_ms: u64,
+}
+
+impl EvaluationGate {
+    /// A gate with `slots` slots and a wait of `wait`.
+    pub fn new(slots: usize, wait: Duration) -> Self {
+        Self {
+            free: Mutex::new(slots),
+            freed: Condvar::new(),
+            wait,
+        }
+    }
+
+    /// Takes a slot, waiting at most the configured time.
+    pub fn acquire(&self, slots: usize) -> Result<EvaluationSlot<'_>, Overloaded> {
+        let deadline = Instant::now() + self.wait;
+        let mut free = self.free.lock().unwrap_or_else(|p| p.into_inner());
+        while *free == 0 {
+            let Some(left) = deadline.checked_duration_since(Instant::now()) else {
+                return Err(Overloaded {
+                    slots,
+                    waited_ms: self.wait.as_millis() as u64,
+                });
+            };
+            free = self
+                .freed
+                .wait_timeout(free, left)
+                .map(|(guard, _)| guard)
+                .unwrap_or_else(|p| p.into_inner().0);
+        }
+        *free -= 1;
+        Ok(EvaluationSlot { gate: self })
+    }
+}
+
+impl Drop for EvaluationSlot<'_> {
+    fn drop(&mut self) {
+        let mut free = self.gate.free.lock().unwrap_or_else(|p| p.into_inner());
+        *free += 1;
+        self.gate.freed.notify_one();
+    }
+}
+
+fn overloaded(e: Overloaded) -> Problem {
+    Problem::unavailable("overloaded", e.to_string())
+}
+
+/// Whether free text that is stored and shown (comments, reasons) has a control character:
+/// those could forge lines in logs and terminals.
+fn has_control(text: &str) -> bool {
+    text.chars().any(char::is_control)
+}
 
 /// The clock (injected so tests control time).
 pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
@@ -58,6 +139,7 @@ pub struct ControlPlane {
     pub dispatch_wake: Notify,
     /// The clock.
     pub clock: Clock,
+    evaluations: EvaluationGate,
 }
 
 /// Which evaluation `POST /v1/evaluate` runs.
@@ -195,6 +277,10 @@ fn store_problem(e: StoreError) -> Problem {
                 "deployment `{id}` changed since you read it; its current ETag is \"{current}\": GET it again and retry with that If-Match"
             ),
         ),
+        StoreError::DeadlineExceeded => Problem::unavailable(
+            "timeout",
+            "the request ran past the server's limit (`limits.request_timeout_ms`) and was rolled back: nothing was stored. Retry it; a submission retried with the same `Idempotency-Key` header is stored at most once",
+        ),
         other => Problem::internal(other),
     }
 }
@@ -223,7 +309,12 @@ impl ControlPlane {
     /// A control plane over a loaded engine and a store.
     pub fn new(config: Config, bundle: LoadedBundle, store: Arc<dyn Store>, clock: Clock) -> Self {
         let auth = Authenticator::new(&config.tokens, config.anonymous_read);
+        let evaluations = EvaluationGate::new(
+            config.limits.evaluation_concurrency,
+            Duration::from_millis(config.limits.evaluation_wait_ms),
+        );
         Self {
+            evaluations,
             config,
             bundle: RwLock::new((bundle.engine, bundle.packed)),
             store,
@@ -272,13 +363,20 @@ impl ControlPlane {
         (self.clock)()
     }
 
+    /// Takes an evaluation slot (see [`EvaluationGate`]); evaluations hold one while they run.
+    pub fn evaluation_slot(&self) -> Result<EvaluationSlot<'_>, Overloaded> {
+        self.evaluations
+            .acquire(self.config.limits.evaluation_concurrency)
+    }
+
     fn decide(
         &self,
         engine: &Engine,
         stage: EvaluateStage,
         intent: &Value,
         context: &EvaluationContext,
-    ) -> Decision {
+    ) -> Result<Decision, Problem> {
+        let _slot = self.evaluation_slot().map_err(overloaded)?;
         let started = Instant::now();
         let decision = match stage {
             EvaluateStage::Admission => engine.evaluate(intent, context),
@@ -289,7 +387,7 @@ impl ControlPlane {
             EvaluateStage::Gates => "gates",
         };
         self.metrics.decision(stage, &decision, started.elapsed());
-        decision
+        Ok(decision)
     }
 
     /// The context the server builds: now, the service's finished deployments, approvals.
@@ -326,7 +424,7 @@ impl ControlPlane {
             None => self.context(intent, Vec::new())?,
         };
         let engine = self.engine();
-        Ok(self.decide(&engine, stage, intent, &context))
+        self.decide(&engine, stage, intent, &context)
     }
 
     /// `POST /v1/deployments`: evaluates the intent and stores REQUESTED plus the decision's
@@ -336,6 +434,7 @@ impl ControlPlane {
         principal: &Principal,
         intent: Value,
         idempotency: Option<(String, String)>,
+        deadline: Option<Instant>,
         respond: impl FnOnce(&DeploymentRecord) -> String,
     ) -> Result<Submitted, Problem> {
         if let Some((key, sha)) = &idempotency
@@ -352,7 +451,7 @@ impl ControlPlane {
         }
         let engine = self.engine();
         let context = self.context(&intent, Vec::new())?;
-        let decision = self.decide(&engine, EvaluateStage::Admission, &intent, &context);
+        let decision = self.decide(&engine, EvaluateStage::Admission, &intent, &context)?;
         let schema_errors: Vec<ErrorDetail> = decision
             .violations
             .iter()
@@ -440,6 +539,7 @@ impl ControlPlane {
                 events: vec![requested, decided],
                 dispatch,
                 idempotency,
+                deadline,
             })
             .map_err(store_problem)?;
         match result {
@@ -511,7 +611,14 @@ impl ControlPlane {
         id: &str,
         if_match: &str,
         request: ApprovalRequest,
+        deadline: Option<Instant>,
     ) -> Result<DeploymentRecord, Problem> {
+        if request.comment.as_deref().is_some_and(has_control) || has_control(&request.role) {
+            return Err(Problem::unprocessable(
+                "control_character",
+                "`comment` and `role` may not contain control characters (line breaks, escape sequences); write the comment on one line",
+            ));
+        }
         let record = self.current(id)?;
         check_etag(&record, if_match)?;
         if record.state != State::Requested {
@@ -567,7 +674,7 @@ impl ControlPlane {
         approvals.push(approval.clone());
         let engine = self.engine();
         let context = self.context(&record.intent, approvals)?;
-        let decision = self.decide(&engine, EvaluateStage::Admission, &record.intent, &context);
+        let decision = self.decide(&engine, EvaluateStage::Admission, &record.intent, &context)?;
         let status = Self::status_of(&record)?;
         let (status, recorded) = status
             .append(NewEvent {
@@ -605,6 +712,7 @@ impl ControlPlane {
             .append(Append {
                 decision: Some((decision.to_value(), decision.bundle.digest.clone())),
                 dispatch,
+                deadline,
                 ..Append::events(id, record.last_hash.clone(), events)
             })
             .map_err(store_problem)?;
@@ -614,15 +722,36 @@ impl ControlPlane {
         Ok(updated)
     }
 
-    /// `POST /v1/deployments/{id}/cancel`.
+    /// `POST /v1/deployments/{id}/cancel`. A requester cancels only their own deployments (the
+    /// ones their token submitted, or whose `metadata.requested_by` is their name); approvers
+    /// and admins cancel any. Pending dispatches are closed in the same transaction, so nothing
+    /// is delivered after a cancel.
     pub fn cancel(
         &self,
         principal: &Principal,
         id: &str,
         if_match: &str,
         request: CancelRequest,
+        deadline: Option<Instant>,
     ) -> Result<DeploymentRecord, Problem> {
+        if request.reason.as_deref().is_some_and(has_control) {
+            return Err(Problem::unprocessable(
+                "control_character",
+                "`reason` may not contain control characters (line breaks, escape sequences); write it on one line",
+            ));
+        }
         let record = self.current(id)?;
+        if principal.role == Some(Role::Requester) {
+            let me = &principal.name;
+            let own = record.submitted_by == *me
+                || record.requested_by.to_lowercase() == me.to_lowercase();
+            if !own {
+                return Err(Problem::forbidden(format!(
+                    "`{me}` may cancel only their own deployments; `{id}` was submitted by `{}` for `{}`: ask them, an approver or an admin",
+                    record.submitted_by, record.requested_by
+                )));
+            }
+        }
         check_etag(&record, if_match)?;
         let (_, event) = Self::status_of(&record)?
             .append(NewEvent {
@@ -638,33 +767,77 @@ impl ControlPlane {
                 )
             })?;
         self.store
-            .append(Append::events(id, record.last_hash, vec![event]))
+            .append(Append {
+                close_dispatches: true,
+                deadline,
+                ..Append::events(id, record.last_hash, vec![event])
+            })
             .map_err(store_problem)
     }
 
     /// `POST /v1/deployments/{id}/callbacks`, after the signature was checked: records the
     /// pipeline's report; `succeeded` passes the release gates first. Returns the status and
-    /// JSON body, which a redelivery of `delivery_id` replays.
+    /// JSON body, which a redelivery of `delivery_id` to the same deployment replays. A report
+    /// that loses a race with another one for the same deployment is judged again on the new
+    /// state (pipelines send no `If-Match`); a redelivery racing its first delivery gets the
+    /// response the first one stored.
     pub fn callback(
         &self,
         id: &str,
         delivery_id: &str,
         body_sha: &str,
         callback: Callback,
+        deadline: Option<Instant>,
     ) -> Result<(u16, String), Problem> {
-        if let Some(seen) = self.store.delivery(delivery_id).map_err(store_problem)? {
-            return if seen.body_sha256 == body_sha {
+        let replay = |seen: StoredResponse| {
+            if seen.body_sha256 == body_sha {
                 Ok((seen.status, seen.body))
             } else {
                 Err(Problem::unprocessable(
                     "delivery_reused",
                     format!(
-                        "delivery `{delivery_id}` was already received with another body; use a new delivery id for a new report"
+                        "delivery `{delivery_id}` was already received for `{id}` with another body; use a new delivery id for a new report"
                     ),
                 ))
-            };
+            }
+        };
+        for _ in 0..CAS_RETRIES {
+            if let Some(seen) = self
+                .store
+                .delivery(id, delivery_id)
+                .map_err(store_problem)?
+            {
+                return replay(seen);
+            }
+            let record = self.current(id)?;
+            let (append, body) = self.callback_append(&record, delivery_id, body_sha, &callback)?;
+            match self.store.append(Append { deadline, ..append }) {
+                Ok(_) => {
+                    self.metrics.callback(callback.status.as_str());
+                    return Ok((200, body));
+                }
+                Err(StoreError::DeliveryExists { stored, .. }) => return replay(stored),
+                Err(StoreError::Conflict { .. }) => continue,
+                Err(e) => return Err(store_problem(e)),
+            }
         }
-        let record = self.current(id)?;
+        Err(Problem::unavailable(
+            "busy",
+            format!(
+                "deployment `{id}` kept changing while this report was recorded; nothing was stored: send it again with the same delivery id"
+            ),
+        ))
+    }
+
+    /// The append a callback makes on `record`, and the response body it stores.
+    fn callback_append(
+        &self,
+        record: &DeploymentRecord,
+        delivery_id: &str,
+        body_sha: &str,
+        callback: &Callback,
+    ) -> Result<(Append, String), Problem> {
+        let id = record.id.as_str();
         let now = self.now();
         let mut data = serde_json::Map::new();
         data.insert("run_url".into(), json!(callback.run_url));
@@ -693,7 +866,7 @@ impl ControlPlane {
                 let engine = self.engine();
                 let mut context = self.context(&record.intent, self.approvals(id)?)?;
                 context.evidence = callback.evidence.clone();
-                let gates = self.decide(&engine, EvaluateStage::Gates, &record.intent, &context);
+                let gates = self.decide(&engine, EvaluateStage::Gates, &record.intent, &context)?;
                 if gates.allowed() {
                     (EventType::Succeeded, Some(gates))
                 } else {
@@ -719,7 +892,7 @@ impl ControlPlane {
             data.insert("gates".into(), gates.to_value());
         }
         data.insert("reported".into(), json!(callback.status.as_str()));
-        let (status, event) = Self::status_of(&record)?
+        let (status, event) = Self::status_of(record)?
             .append(NewEvent {
                 kind,
                 at: now,
@@ -742,21 +915,18 @@ impl ControlPlane {
             "gates": gates.as_ref().map(Decision::to_value),
         })
         .to_string();
-        self.store
-            .append(Append {
-                delivery: Some((
-                    delivery_id.to_owned(),
-                    StoredResponse {
-                        body_sha256: body_sha.to_owned(),
-                        status: 200,
-                        body: body.clone(),
-                    },
-                )),
-                ..Append::events(id, record.last_hash, vec![event])
-            })
-            .map_err(store_problem)?;
-        self.metrics.callback(callback.status.as_str());
-        Ok((200, body))
+        let append = Append {
+            delivery: Some((
+                delivery_id.to_owned(),
+                StoredResponse {
+                    body_sha256: body_sha.to_owned(),
+                    status: 200,
+                    body: body.clone(),
+                },
+            )),
+            ..Append::events(id, record.last_hash.clone(), vec![event])
+        };
+        Ok((append, body))
     }
 
     /// Records a finished dispatch: delivered → `dispatched` (IN_PROGRESS) unless the pipeline
@@ -768,7 +938,7 @@ impl ControlPlane {
         attempts: u32,
         result: Result<Value, String>,
     ) -> Result<(), StoreError> {
-        for _ in 0..5 {
+        for _ in 0..CAS_RETRIES {
             let Some(record) = self.store.get(deployment_id)? else {
                 return Err(StoreError::NotFound(deployment_id.to_owned()));
             };
@@ -826,6 +996,21 @@ impl ControlPlane {
         )))
     }
 
+    /// Deletes idempotency and delivery records older than the configured retention
+    /// (`retention.idempotency_hours`, `retention.delivery_hours`); returns how many of each.
+    pub fn purge_expired(&self) -> Result<(u64, u64), StoreError> {
+        let now = self.now().unix_nanos();
+        let before = |hours: u64| {
+            Timestamp::from_unix_nanos(now - i128::from(hours) * 3_600_000_000_000)
+                .map_err(|e| StoreError::Database(format!("retention cut-off: {e}")))
+        };
+        let retention = &self.config.retention;
+        self.store.purge(
+            before(retention.idempotency_hours)?,
+            before(retention.delivery_hours)?,
+        )
+    }
+
     /// The events of a deployment (404 if unknown).
     pub fn events(&self, id: &str) -> Result<Vec<Event>, Problem> {
         self.current(id)?;
@@ -852,10 +1037,26 @@ fn key_reused(key: &str) -> Problem {
     )
 }
 
-/// `If-Match` must name the deployment's current ETag (412 otherwise).
+/// `If-Match` must name the deployment's current ETag, as a strong ETag (`"<hash>"`, or the bare
+/// hash): `*` and weak ETags (`W/"..."`) would let a change go through without the caller having
+/// seen the current state (412 otherwise).
 fn check_etag(record: &DeploymentRecord, if_match: &str) -> Result<(), Problem> {
-    let wanted = if_match.trim().trim_start_matches("W/").trim_matches('"');
-    if wanted == record.last_hash || if_match.trim() == "*" {
+    let value = if_match.trim();
+    if value == "*" || value.starts_with("W/") {
+        return Err(Problem::new(
+            axum::http::StatusCode::PRECONDITION_FAILED,
+            "strong_etag_required",
+            format!(
+                "If-Match must be the strong ETag of deployment `{}` (its current one is \"{}\"); `*` and weak ETags (`W/...`) are not accepted",
+                record.id, record.last_hash
+            ),
+        ));
+    }
+    let wanted = value
+        .strip_prefix('"')
+        .and_then(|v| v.strip_suffix('"'))
+        .unwrap_or(value);
+    if wanted == record.last_hash {
         Ok(())
     } else {
         Err(Problem::new(

@@ -8,9 +8,38 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::auth::{SIGNATURE_HEADER, sign};
+use crate::auth::{DELIVERY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, sign};
 use crate::config::{DispatchConfig, ExecutorConfig};
 use crate::store::Dispatch;
+
+/// A URL as it may be stored and logged: no userinfo, no query, no fragment (webhook URLs
+/// carry tokens in `?token=`); `<unparseable URL>` when it does not parse.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) => {
+            let _ = u.set_username("");
+            let _ = u.set_password(None);
+            u.set_query(None);
+            u.set_fragment(None);
+            u.to_string()
+        }
+        Err(_) => "<unparseable URL>".to_owned(),
+    }
+}
+
+/// Text from elsewhere (a remote error, git's stderr) as it may be stored and logged: control
+/// characters escaped (no forged log lines, no terminal escapes), at most `max` characters.
+pub fn escape_remote(text: &str, max: usize) -> String {
+    let mut out = String::new();
+    for c in text.chars().take(max) {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
 
 /// A failed delivery attempt.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -131,8 +160,13 @@ impl Executor {
         })
     }
 
-    /// Delivers one dispatch; returns the executor's receipt.
-    pub async fn deliver(&self, dispatch: &Dispatch) -> Result<Value, DispatchError> {
+    /// Delivers one dispatch at time `now` (the webhook signature's timestamp); returns the
+    /// executor's receipt.
+    pub async fn deliver(
+        &self,
+        dispatch: &Dispatch,
+        now: gatehouse_core::Timestamp,
+    ) -> Result<Value, DispatchError> {
         match self {
             Self::None => Ok(json!({"executor": "none"})),
             Self::Github {
@@ -156,10 +190,8 @@ impl Executor {
                     .json(&body)
                     .send()
                     .await
-                    .map_err(|e| {
-                        DispatchError::retry(format!("POST {url}: {}", e.without_url()))
-                    })?;
-                check_status(url, response).await
+                    .map_err(|e| send_error(url, e))?;
+                check_status(url, &response)
             }
             Self::Webhook {
                 client,
@@ -167,18 +199,34 @@ impl Executor {
                 secret,
             } => {
                 let body = serde_json::to_vec(&dispatch.payload).unwrap_or_default();
+                // Signed like callbacks, so a receiver uses one verifier: the same bytes, with
+                // this dispatch's delivery id and the deployment id.
+                let delivery = format!("dispatch-{}", dispatch.id);
+                let timestamp = (now.unix_nanos() / 1_000_000_000) as i64;
                 let mut request = client
                     .post(url)
                     .header("content-type", "application/json")
                     .header("x-gatehouse-event", "dispatch")
-                    .header("x-gatehouse-delivery", format!("dispatch-{}", dispatch.id));
+                    .header(DELIVERY_HEADER, &delivery)
+                    .header(TIMESTAMP_HEADER, timestamp.to_string());
                 if let Some(secret) = secret {
-                    request = request.header(SIGNATURE_HEADER, sign(secret.as_bytes(), &body));
+                    request = request.header(
+                        SIGNATURE_HEADER,
+                        sign(
+                            secret.as_bytes(),
+                            timestamp,
+                            &dispatch.deployment_id,
+                            &delivery,
+                            &body,
+                        ),
+                    );
                 }
-                let response = request.body(body).send().await.map_err(|e| {
-                    DispatchError::retry(format!("POST {url}: {}", e.without_url()))
-                })?;
-                check_status(url, response).await
+                let response = request
+                    .body(body)
+                    .send()
+                    .await
+                    .map_err(|e| send_error(url, e))?;
+                check_status(url, &response)
             }
             Self::Gitops {
                 repository,
@@ -209,19 +257,23 @@ impl Executor {
     }
 }
 
-async fn check_status(url: &str, response: reqwest::Response) -> Result<Value, DispatchError> {
+/// A request that got no answer: retryable; the URL redacted, the cause escaped.
+fn send_error(url: &str, e: reqwest::Error) -> DispatchError {
+    DispatchError::retry(format!(
+        "POST {}: {}",
+        redact_url(url),
+        escape_remote(&e.without_url().to_string(), 300)
+    ))
+}
+
+/// The receipt of a 2xx; otherwise the status code only (a remote body is neither stored nor
+/// logged: it is the receiver's text, and may echo secrets).
+fn check_status(url: &str, response: &reqwest::Response) -> Result<Value, DispatchError> {
     let status = response.status();
     if status.is_success() {
         return Ok(json!({"status": status.as_u16()}));
     }
-    let body: String = response
-        .text()
-        .await
-        .unwrap_or_default()
-        .chars()
-        .take(300)
-        .collect();
-    let message = format!("POST {url} answered {status}: {body}");
+    let message = format!("POST {} answered {status}", redact_url(url));
     if status.is_server_error() || status.as_u16() == 429 || status.as_u16() == 408 {
         Err(DispatchError::retry(message))
     } else {
@@ -242,13 +294,14 @@ fn git(repository: &Path, args: &[&str]) -> Result<String, DispatchError> {
         .args(args)
         .output()
         .map_err(|e| DispatchError::retry(format!("cannot run git: {e}")))?;
+    // git's stderr may quote a remote's answer (push): escaped and cut like any remote text.
     if output.status.success() {
         Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
     } else {
         Err(DispatchError::retry(format!(
             "git {} failed: {}",
             args.first().copied().unwrap_or(""),
-            String::from_utf8_lossy(&output.stderr).trim()
+            escape_remote(String::from_utf8_lossy(&output.stderr).trim(), 500)
         )))
     }
 }
@@ -355,7 +408,8 @@ mod tests {
             "deployment_id": "dep_1", "service": "payments-api", "environment": "prod",
             "intent": {"spec": {"service": "payments-api"}}, "bundle_digest": "sha256:x",
         }));
-        let first = executor.deliver(&d).await.unwrap();
+        let now = Timestamp::parse("2026-11-23T10:00:00Z").unwrap();
+        let first = executor.deliver(&d, now).await.unwrap();
         assert_eq!(first["new_commit"], true);
         assert_eq!(first["path"], "deployments/prod/payments-api.json");
         let text =
@@ -364,7 +418,7 @@ mod tests {
         let log = git(repo, &["log", "--format=%s"]).unwrap();
         assert_eq!(log, "gatehouse: deploy payments-api to prod (dep_1)");
         // Redelivery after a crash: same manifest, no second commit, same receipt commit.
-        let again = executor.deliver(&d).await.unwrap();
+        let again = executor.deliver(&d, now).await.unwrap();
         assert_eq!(again["new_commit"], false);
         assert_eq!(again["commit"], first["commit"]);
     }
@@ -379,12 +433,26 @@ mod tests {
             branch: "main".into(),
         };
         let err = executor
-            .deliver(&dispatch(
-                json!({"deployment_id": "d", "service": "../etc", "environment": "prod"}),
-            ))
+            .deliver(
+                &dispatch(
+                    json!({"deployment_id": "d", "service": "../etc", "environment": "prod"}),
+                ),
+                Timestamp::parse("2026-11-23T10:00:00Z").unwrap(),
+            )
             .await
             .unwrap_err();
         assert!(!err.retryable);
         assert!(err.message.contains("`service`"), "{}", err.message);
+    }
+
+    #[test]
+    fn urls_and_remote_text_are_redacted() {
+        assert_eq!(
+            redact_url("https://user:pw@hooks.example.com:8443/deploy?token=s3cret#x"),
+            "https://hooks.example.com:8443/deploy"
+        );
+        assert_eq!(redact_url("not a url ?token=x"), "<unparseable URL>");
+        assert_eq!(escape_remote("a\nb\u{1b}[31m", 100), "a\\nb\\u{1b}[31m");
+        assert_eq!(escape_remote("abcdef", 3), "abc");
     }
 }

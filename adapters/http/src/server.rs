@@ -1,8 +1,10 @@
-//! The router with its limits (body size, timeout, concurrency, CORS), and the server: listener,
-//! dispatcher, bundle reload on SIGHUP, graceful shutdown that drains in-flight requests.
+//! The router with its limits (body size, timeout, concurrency, CORS), and the server: an accept
+//! loop with a connection cap and a header read timeout, the dispatcher, the retention purge,
+//! bundle reload on SIGHUP, graceful shutdown that drains in-flight requests.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::error_handling::HandleErrorLayer;
@@ -10,8 +12,12 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, Method, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{Semaphore, watch};
 use tower::ServiceBuilder;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
@@ -74,55 +80,71 @@ async fn openapi() -> impl IntoResponse {
 
 async fn overloaded(error: tower::BoxError) -> Problem {
     if error.is::<tower::timeout::error::Elapsed>() {
+        // Only reads have this outer timeout (they change nothing); writes carry a deadline
+        // that their store transaction checks before it commits.
         Problem::unavailable(
             "timeout",
-            "the request took longer than the server's limit (`limits.request_timeout_ms`); nothing is half-done: retry it",
+            "the request took longer than the server's limit (`limits.request_timeout_ms`); it only read, so nothing changed: retry it",
         )
     } else {
         Problem::unavailable("overloaded", format!("the server is overloaded: {error}"))
     }
 }
 
-/// The router over a control plane.
+/// The router over a control plane. Reads run under the request timeout; writes (submit,
+/// approve, cancel, callbacks, reload) are not cut off from outside, because a write whose
+/// answer is dropped may still commit: they carry a deadline their transaction checks before it
+/// commits, and answer what happened.
 pub fn app(plane: Arc<ControlPlane>) -> Router {
     let limits = plane.config.limits.clone();
+    // `Config::validate` refuses origins that do not parse; one that slips through is logged.
     let origins: Vec<_> = plane
         .config
         .cors
         .allowed_origins
         .iter()
-        .filter_map(|o| o.parse().ok())
+        .filter_map(|o| match o.parse() {
+            Ok(origin) => Some(origin),
+            Err(_) => {
+                tracing::error!(origin = %o, "cors.allowed_origins: not a valid origin; ignored");
+                None
+            }
+        })
         .collect();
-    let router = Router::new()
+    let reads = Router::new()
         .route("/v1/evaluate", post(api::evaluate))
-        .route("/v1/deployments", post(api::submit).get(api::list))
+        .route("/v1/deployments", get(api::list))
         .route("/v1/deployments/{id}", get(api::get_one))
         .route("/v1/deployments/{id}/events", get(api::events))
-        .route("/v1/deployments/{id}/approvals", post(api::approve))
-        .route("/v1/deployments/{id}/cancel", post(api::cancel))
-        .route("/v1/deployments/{id}/callbacks", post(api::callback))
         .route("/v1/audit/verify", get(api::audit_verify))
         .route("/v1/signals", get(api::signals))
         .route("/v1/policies", get(api::policies))
         .route("/v1/bundle", get(api::bundle))
         .route("/v1/context", get(api::context))
-        .route("/v1/admin/reload", post(api::reload))
         .route("/v1/whoami", get(api::whoami))
         .route("/healthz", get(api::healthz))
         .route("/readyz", get(api::readyz))
         .route("/metrics", get(api::metrics))
         .route("/openapi.json", get(openapi))
+        .route_layer(
+            ServiceBuilder::new()
+                .layer(HandleErrorLayer::new(overloaded))
+                .timeout(limits.request_timeout()),
+        );
+    let writes = Router::new()
+        .route("/v1/deployments", post(api::submit))
+        .route("/v1/deployments/{id}/approvals", post(api::approve))
+        .route("/v1/deployments/{id}/cancel", post(api::cancel))
+        .route("/v1/deployments/{id}/callbacks", post(api::callback))
+        .route("/v1/admin/reload", post(api::reload));
+    let router = reads
+        .merge(writes)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(Arc::clone(&plane))
         .merge(crate::ui::router(&plane.config.ui))
         .layer(DefaultBodyLimit::max(limits.body_bytes))
-        .layer(
-            ServiceBuilder::new()
-                .layer(HandleErrorLayer::new(overloaded))
-                .timeout(limits.request_timeout())
-                .concurrency_limit(limits.concurrency),
-        );
+        .layer(tower::limit::ConcurrencyLimitLayer::new(limits.concurrency));
     if origins.is_empty() {
         router
     } else {
@@ -142,6 +164,96 @@ pub fn app(plane: Arc<ControlPlane>) -> Router {
     }
 }
 
+/// Serves `router` on `listener` until `stop` turns true: at most `limits.max_connections`
+/// connections at once (the next waits in the listen backlog until one closes), each with
+/// `limits.header_read_timeout_ms` to send its request head. On stop it accepts no more, lets
+/// in-flight requests finish and closes idle connections.
+async fn serve(
+    listener: TcpListener,
+    router: Router,
+    limits: crate::config::LimitsConfig,
+    mut stop: watch::Receiver<bool>,
+) -> Result<(), std::io::Error> {
+    let connections = Arc::new(Semaphore::new(limits.max_connections));
+    let graceful = GracefulShutdown::new();
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(Duration::from_millis(limits.header_read_timeout_ms));
+    builder.http2().timer(TokioTimer::new());
+    loop {
+        // A permit first, then accept: beyond the cap, connections wait in the kernel's
+        // backlog and cost this process nothing.
+        let permit = tokio::select! {
+            permit = Arc::clone(&connections).acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => break,
+            },
+            () = stopped(&mut stop) => break,
+        };
+        let (stream, _remote) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of file descriptors and the like: pause instead of spinning.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = stopped(&mut stop) => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let service = TowerToHyperService::new(tower::ServiceExt::map_request(
+            router.clone(),
+            |req: axum::http::Request<hyper::body::Incoming>| req.map(axum::body::Body::new),
+        ));
+        let connection = builder
+            .serve_connection_with_upgrades(TokioIo::new(stream), service)
+            .into_owned();
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+            drop(permit);
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
+}
+
+/// Resolves once `stop` is true (or its sender is gone).
+async fn stopped(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await;
+}
+
+/// Purges expired idempotency and delivery records every `retention.purge_interval_s`.
+async fn purge(plane: Arc<ControlPlane>, mut stop: watch::Receiver<bool>) {
+    let every = Duration::from_secs(plane.config.retention.purge_interval_s);
+    loop {
+        let worker = Arc::clone(&plane);
+        match tokio::task::spawn_blocking(move || worker.purge_expired()).await {
+            Ok(Ok((0, 0))) => {}
+            Ok(Ok((keys, deliveries))) => {
+                tracing::info!(
+                    keys,
+                    deliveries,
+                    "purged expired idempotency and delivery records"
+                )
+            }
+            Ok(Err(e)) => tracing::warn!(error = %e, "cannot purge expired records; will retry"),
+            Err(e) => tracing::warn!(error = %e, "purge task failed"),
+        }
+        tokio::select! {
+            () = tokio::time::sleep(every) => {}
+            () = stopped(&mut stop) => return,
+        }
+    }
+}
+
 /// A started server.
 pub struct Server {
     /// Where it listens.
@@ -151,6 +263,7 @@ pub struct Server {
     shutdown: watch::Sender<bool>,
     task: tokio::task::JoinHandle<Result<(), std::io::Error>>,
     dispatcher: tokio::task::JoinHandle<()>,
+    purger: tokio::task::JoinHandle<()>,
 }
 
 impl Server {
@@ -192,21 +305,21 @@ impl Server {
             Arc::new(executor),
             watch_shutdown.clone(),
         ));
-        let mut stop = watch_shutdown;
+        let purger = tokio::spawn(purge(Arc::clone(&plane), watch_shutdown.clone()));
         let router = app(Arc::clone(&plane));
-        let task = tokio::spawn(async move {
-            axum::serve(listener, router)
-                .with_graceful_shutdown(async move {
-                    let _ = stop.wait_for(|s| *s).await;
-                })
-                .await
-        });
+        let task = tokio::spawn(serve(
+            listener,
+            router,
+            plane.config.limits.clone(),
+            watch_shutdown,
+        ));
         Ok(Self {
             addr,
             plane,
             shutdown,
             task,
             dispatcher,
+            purger,
         })
     }
 
@@ -215,6 +328,7 @@ impl Server {
         let _ = self.shutdown.send(true);
         let served = self.task.await.map_err(std::io::Error::other)?;
         let _ = self.dispatcher.await;
+        let _ = self.purger.await;
         served.map_err(ServeError::Io)
     }
 

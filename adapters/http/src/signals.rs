@@ -1,15 +1,17 @@
 //! Governance and operational signals over a window of deployments: counts by state,
 //! environment, cloud and service; the most violated policies; and per environment the DORA
-//! figures (deployment frequency, change failure rate, lead time REQUESTED → SUCCESS).
+//! figures (deployment frequency, change failure rate, lead time REQUESTED → SUCCESS). The store
+//! aggregates in the database ([`SignalData`]); nothing here reads a deployment's intent or
+//! decision.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-use gatehouse_core::{State, Timestamp};
+use gatehouse_core::Timestamp;
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use crate::store::DeploymentRecord;
+use crate::store::SignalData;
 
 /// The signals document.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
@@ -67,10 +69,6 @@ pub struct EnvironmentSignals {
     pub lead_time_p90_seconds: Option<f64>,
 }
 
-fn seconds_between(a: Timestamp, b: Timestamp) -> f64 {
-    (b.unix_nanos() - a.unix_nanos()) as f64 / 1e9
-}
-
 fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
     if sorted.is_empty() {
         return None;
@@ -79,96 +77,76 @@ fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
     sorted.get(rank.min(sorted.len() - 1)).copied()
 }
 
-/// Computes the signals over `records` (deployments created since `since`).
-pub fn compute(
-    records: &[DeploymentRecord],
-    since: Timestamp,
-    until: Timestamp,
-    window_days: u32,
-) -> Signals {
-    let mut signals = Signals {
-        since,
-        until,
-        window_days,
-        total: records.len() as u64,
-        by_state: BTreeMap::new(),
-        by_environment: BTreeMap::new(),
-        by_cloud: BTreeMap::new(),
-        by_service: BTreeMap::new(),
-        top_violated_policies: Vec::new(),
-        environments: BTreeMap::new(),
-    };
-    let mut policies: BTreeMap<String, (u64, u64)> = BTreeMap::new();
-    let mut lead_times: BTreeMap<String, Vec<f64>> = BTreeMap::new();
-    for r in records {
-        *signals
-            .by_state
-            .entry(r.state.as_str().to_owned())
-            .or_default() += 1;
-        *signals
-            .by_environment
-            .entry(r.environment.clone())
-            .or_default() += 1;
-        *signals.by_cloud.entry(r.cloud.clone()).or_default() += 1;
-        *signals.by_service.entry(r.service.clone()).or_default() += 1;
-        let mut counted = std::collections::BTreeSet::new();
-        for v in r
-            .decision
-            .get("violations")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            let status = v.get("status").and_then(Value::as_str).unwrap_or("");
-            let Some(policy) = v.get("policy").and_then(Value::as_str) else {
-                continue;
-            };
-            if !matches!(status, "blocking" | "pending_approval") || !counted.insert(policy) {
-                continue;
-            }
-            let entry = policies.entry(policy.to_owned()).or_default();
-            entry.0 += 1;
-            if status == "blocking" {
-                entry.1 += 1;
-            }
-        }
-        let env = signals
-            .environments
-            .entry(r.environment.clone())
-            .or_insert(EnvironmentSignals {
-                successes: 0,
-                failures: 0,
-                deployment_frequency_per_day: 0.0,
-                change_failure_rate: None,
-                lead_time_median_seconds: None,
-                lead_time_p90_seconds: None,
-            });
-        match r.state {
-            State::Success => {
-                env.successes += 1;
-                lead_times
-                    .entry(r.environment.clone())
-                    .or_default()
-                    .push(seconds_between(r.created_at, r.updated_at));
-            }
-            State::Failed => env.failures += 1,
-            _ => {}
+/// The policies that held (`pending_approval`) or blocked (`blocking`) a decision, each once
+/// with whether it blocked (its first such violation decides). Stored with the decision, so
+/// signals count them without reading decisions.
+pub fn held_policies(decision: &Value) -> Vec<(String, bool)> {
+    let mut seen = BTreeSet::new();
+    let mut held = Vec::new();
+    for v in decision
+        .get("violations")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let status = v.get("status").and_then(Value::as_str).unwrap_or("");
+        let Some(policy) = v.get("policy").and_then(Value::as_str) else {
+            continue;
+        };
+        if matches!(status, "blocking" | "pending_approval") && seen.insert(policy) {
+            held.push((policy.to_owned(), status == "blocking"));
         }
     }
+    held
+}
+
+/// How many policies `top_violated_policies` lists.
+pub const TOP_POLICIES: usize = 10;
+
+/// Computes the signals from the store's aggregates of the deployments created since `since`.
+pub fn compute(data: SignalData, since: Timestamp, until: Timestamp, window_days: u32) -> Signals {
+    let collect = |pairs: Vec<(String, u64)>| pairs.into_iter().collect::<BTreeMap<_, _>>();
+    let mut environments: BTreeMap<String, EnvironmentSignals> = data
+        .by_environment
+        .iter()
+        .map(|(name, _)| {
+            (
+                name.clone(),
+                EnvironmentSignals {
+                    successes: 0,
+                    failures: 0,
+                    deployment_frequency_per_day: 0.0,
+                    change_failure_rate: None,
+                    lead_time_median_seconds: None,
+                    lead_time_p90_seconds: None,
+                },
+            )
+        })
+        .collect();
+    let mut lead_times: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    for (env, seconds) in data.lead_times {
+        lead_times.entry(env).or_default().push(seconds);
+    }
     let days = f64::from(window_days.max(1));
-    for (name, env) in &mut signals.environments {
-        env.deployment_frequency_per_day = env.successes as f64 / days;
-        let finished = env.successes + env.failures;
-        env.change_failure_rate = (finished > 0).then(|| env.failures as f64 / finished as f64);
-        if let Some(times) = lead_times.get_mut(name) {
+    for (name, successes, failures) in data.finished {
+        let Some(env) = environments.get_mut(&name) else {
+            continue;
+        };
+        env.successes = successes;
+        env.failures = failures;
+        env.deployment_frequency_per_day = successes as f64 / days;
+        let finished = successes + failures;
+        env.change_failure_rate = (finished > 0).then(|| failures as f64 / finished as f64);
+        if let Some(times) = lead_times.get_mut(&name) {
             times.sort_by(f64::total_cmp);
             env.lead_time_median_seconds = percentile(times, 0.5);
             env.lead_time_p90_seconds = percentile(times, 0.9);
         }
     }
-    let mut top: Vec<PolicyCount> = policies
+    let mut top: Vec<PolicyCount> = data
+        .policies
         .into_iter()
-        .map(|(policy, (deployments, blocking))| PolicyCount {
+        .map(|(policy, deployments, blocking)| PolicyCount {
             policy,
             deployments,
             blocking,
@@ -179,31 +157,68 @@ pub fn compute(
             .cmp(&a.deployments)
             .then(a.policy.cmp(&b.policy))
     });
-    top.truncate(10);
-    signals.top_violated_policies = top;
-    signals
+    top.truncate(TOP_POLICIES);
+    Signals {
+        since,
+        until,
+        window_days,
+        total: data.total,
+        by_state: collect(data.by_state),
+        by_environment: collect(data.by_environment),
+        by_cloud: collect(data.by_cloud),
+        by_service: collect(data.by_service),
+        top_violated_policies: top,
+        environments,
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use gatehouse_core::{DeploymentStatus, EventType, NewEvent, State};
     use serde_json::json;
 
     use super::*;
+    use crate::sqlite::SqliteStore;
+    use crate::store::{Append, DeploymentRecord, Store, Submission};
 
     fn t(s: &str) -> Timestamp {
         s.parse().unwrap()
     }
 
-    fn record(
+    /// Stores a deployment that went through `kinds` (after `requested`) at `created`, its last
+    /// event at `updated`.
+    fn store_one(
+        store: &SqliteStore,
         env: &str,
-        state: State,
+        kinds: &[EventType],
         created: &str,
         updated: &str,
         violations: Value,
-    ) -> DeploymentRecord {
-        DeploymentRecord {
-            id: format!("dep_{env}_{created}"),
-            state,
+    ) {
+        let id = format!("dep_{env}_{created}");
+        let (mut status, first) = DeploymentStatus::start(&id, t(created), "a", json!({}));
+        let mut events = vec![first];
+        for (i, kind) in kinds.iter().enumerate() {
+            let at = if i + 1 == kinds.len() {
+                t(updated)
+            } else {
+                t(created)
+            };
+            let (next, e) = status
+                .append(NewEvent {
+                    kind: *kind,
+                    at,
+                    actor: "a".into(),
+                    data: json!({}),
+                })
+                .unwrap();
+            status = next;
+            events.push(e);
+        }
+        let (first_two, rest) = events.split_at(2.min(events.len()));
+        let record = DeploymentRecord {
+            id: id.clone(),
+            state: gatehouse_core::next_state(Some(State::Requested), first_two[1].kind).unwrap(),
             service: "payments-api".into(),
             version: "1".into(),
             artifact: "a".into(),
@@ -214,66 +229,100 @@ mod tests {
             requested_by: "a@example.com".into(),
             submitted_by: "a@example.com".into(),
             created_at: t(created),
-            updated_at: t(updated),
+            updated_at: first_two[1].at,
             intent: json!({}),
-            decision: json!({"violations": violations}),
+            decision: json!({"outcome": "allow", "violations": violations}),
             bundle_digest: "sha256:x".into(),
-            last_seq: 1,
-            last_hash: "h".into(),
+            last_seq: first_two[1].seq,
+            last_hash: first_two[1].hash.clone(),
+        };
+        store
+            .submit(Submission {
+                record,
+                events: first_two.to_vec(),
+                dispatch: None,
+                idempotency: None,
+                deadline: None,
+            })
+            .unwrap();
+        if !rest.is_empty() {
+            store
+                .append(Append::events(
+                    &id,
+                    first_two[1].hash.clone(),
+                    rest.to_vec(),
+                ))
+                .unwrap();
         }
     }
 
     #[test]
     fn dora_and_policy_counts() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("s.db")).unwrap();
         let deny = json!([
             {"policy": "tags.required", "status": "blocking"},
             {"policy": "tags.required", "status": "blocking"},
             {"policy": "cost.budget-warning", "status": "advisory"}
         ]);
         let held = json!([{"policy": "cost.ceiling", "status": "pending_approval"}]);
-        let records = vec![
-            record(
-                "prod",
-                State::Success,
-                "2026-11-20T10:00:00Z",
-                "2026-11-20T10:10:00Z",
-                json!([]),
-            ),
-            record(
-                "prod",
-                State::Success,
-                "2026-11-21T10:00:00Z",
-                "2026-11-21T10:30:00Z",
-                json!([]),
-            ),
-            record(
-                "prod",
-                State::Failed,
-                "2026-11-22T10:00:00Z",
-                "2026-11-22T10:05:00Z",
-                json!([]),
-            ),
-            record(
-                "prod",
-                State::Rejected,
-                "2026-11-22T11:00:00Z",
-                "2026-11-22T11:00:00Z",
-                deny,
-            ),
-            record(
-                "dev",
-                State::Requested,
-                "2026-11-22T12:00:00Z",
-                "2026-11-22T12:00:00Z",
-                held,
-            ),
+        let success = [
+            EventType::Validated,
+            EventType::Started,
+            EventType::Succeeded,
         ];
-        let s = compute(
-            &records,
-            t("2026-11-16T00:00:00Z"),
-            t("2026-11-23T00:00:00Z"),
-            7,
+        store_one(
+            &store,
+            "prod",
+            &success,
+            "2026-11-20T10:00:00Z",
+            "2026-11-20T10:10:00Z",
+            json!([]),
         );
+        store_one(
+            &store,
+            "prod",
+            &success,
+            "2026-11-21T10:00:00Z",
+            "2026-11-21T10:30:00Z",
+            json!([]),
+        );
+        store_one(
+            &store,
+            "prod",
+            &[EventType::Validated, EventType::Started, EventType::Failed],
+            "2026-11-22T10:00:00Z",
+            "2026-11-22T10:05:00Z",
+            json!([]),
+        );
+        store_one(
+            &store,
+            "prod",
+            &[EventType::Rejected],
+            "2026-11-22T11:00:00Z",
+            "2026-11-22T11:00:00Z",
+            deny,
+        );
+        store_one(
+            &store,
+            "dev",
+            &[EventType::ApprovalRequired],
+            "2026-11-22T12:00:00Z",
+            "2026-11-22T12:00:00Z",
+            held,
+        );
+        // Before the window: not counted.
+        store_one(
+            &store,
+            "prod",
+            &success,
+            "2026-10-01T10:00:00Z",
+            "2026-10-01T10:10:00Z",
+            json!([]),
+        );
+        let since = t("2026-11-16T00:00:00Z");
+        let data = store.signal_data(since, TOP_POLICIES).unwrap();
+        let s = compute(data, since, t("2026-11-23T00:00:00Z"), 7);
         assert_eq!(s.total, 5);
         assert_eq!(s.by_state["SUCCESS"], 2);
         assert_eq!(s.by_environment["prod"], 4);

@@ -1,8 +1,14 @@
 //! The SQLite store: WAL journal with `synchronous = FULL` (a committed transaction survives a
 //! crash or power loss), one writer connection, a small pool of readers.
+//!
+//! The schema is a list of numbered migrations ([`MIGRATIONS`]) applied in order when the file is
+//! opened, each in its own transaction, and tracked by `PRAGMA user_version`: a database written
+//! by an older gatehouse is brought up to date and keeps its rows; one written by a newer
+//! gatehouse is refused.
 
 use std::path::Path;
 use std::sync::Mutex;
+use std::time::Instant;
 
 use gatehouse_core::{
     Event, EventType, HistoryEntry, LedgerEntry, LedgerHead, LedgerVerifier, State, Timestamp,
@@ -11,13 +17,13 @@ use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 use serde_json::Value;
 
 use crate::store::{
-    Append, AuditReport, BrokenLink, DeploymentRecord, Dispatch, DispatchStatus, ListQuery,
-    NewDispatch, Page, Store, StoreError, StoredResponse, Submission, SubmitResult,
+    Append, AuditReport, BrokenLink, Claim, DeploymentRecord, DeploymentSummary, Dispatch,
+    DispatchBrief, DispatchStatus, ListQuery, NewDispatch, Page, Retry, SignalData, Store,
+    StoreError, StoredResponse, Submission, SubmitResult,
 };
 
-const SCHEMA_VERSION: i64 = 1;
-
-const SCHEMA: &str = "
+/// Version 1: the first schema (written with `IF NOT EXISTS`, before versioned migrations).
+const SCHEMA_V1: &str = "
 CREATE TABLE IF NOT EXISTS deployments (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     id TEXT NOT NULL UNIQUE,
@@ -90,6 +96,66 @@ CREATE TABLE IF NOT EXISTS deliveries (
 );
 ";
 
+/// Version 2: delivery ids unique per deployment (they were global, so the same id on two
+/// deployments failed on the key); creation times on idempotency and delivery records (they
+/// expire); outbox leases (an entry is claimed before it is delivered); the decision's outcome
+/// and the policies that held or blocked each deployment, written with the decision, so lists
+/// and signals read no decision JSON. Rows of version 1 are carried over: a delivery's deployment
+/// is found from the event that recorded it, outcomes and policies from the stored decisions.
+const SCHEMA_V2: &str = "
+CREATE TABLE deliveries_v2 (
+    deployment_id TEXT NOT NULL,
+    delivery_id TEXT NOT NULL,
+    body_sha256 TEXT NOT NULL,
+    status INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    created_ns INTEGER NOT NULL,
+    PRIMARY KEY (deployment_id, delivery_id)
+);
+INSERT INTO deliveries_v2 (deployment_id, delivery_id, body_sha256, status, body, created_ns)
+SELECT COALESCE(
+        (SELECT e.deployment_id FROM events e
+         WHERE e.type IN ('started', 'succeeded', 'failed') AND json_valid(e.data)
+           AND json_extract(e.data, '$.delivery_id') = d.delivery_id
+         ORDER BY e.position LIMIT 1),
+        ''),
+    d.delivery_id, d.body_sha256, d.status, d.body,
+    CAST(unixepoch('subsec') * 1000000000 AS INTEGER)
+FROM deliveries d;
+DROP TABLE deliveries;
+ALTER TABLE deliveries_v2 RENAME TO deliveries;
+CREATE INDEX deliveries_created ON deliveries(created_ns);
+ALTER TABLE idempotency ADD COLUMN created_ns INTEGER NOT NULL DEFAULT 0;
+UPDATE idempotency SET created_ns = CAST(unixepoch('subsec') * 1000000000 AS INTEGER);
+CREATE INDEX idempotency_created ON idempotency(created_ns);
+ALTER TABLE outbox ADD COLUMN lease_owner TEXT;
+ALTER TABLE outbox ADD COLUMN lease_until_ns INTEGER;
+ALTER TABLE deployments ADD COLUMN outcome TEXT NOT NULL DEFAULT '';
+UPDATE deployments SET outcome = COALESCE(
+    CASE WHEN json_valid(decision) THEN json_extract(decision, '$.outcome') END, '');
+CREATE TABLE deployment_policies (
+    deployment_id TEXT NOT NULL,
+    policy TEXT NOT NULL,
+    blocking INTEGER NOT NULL,
+    PRIMARY KEY (deployment_id, policy)
+);
+INSERT OR IGNORE INTO deployment_policies (deployment_id, policy, blocking)
+SELECT d.id, json_extract(v.value, '$.policy'), json_extract(v.value, '$.status') = 'blocking'
+FROM deployments d, json_each(CASE WHEN json_valid(d.decision) THEN d.decision ELSE '{}' END, '$.violations') v
+WHERE json_extract(v.value, '$.status') IN ('blocking', 'pending_approval')
+  AND json_type(v.value, '$.policy') = 'text'
+ORDER BY d.seq, v.key;
+";
+
+/// The migrations, in order: the database's `user_version` is how many have been applied.
+const MIGRATIONS: [&str; 2] = [SCHEMA_V1, SCHEMA_V2];
+
+const SUMMARY_COLUMNS: &str = "d.id, d.state, d.service, d.version, d.artifact, d.environment, \
+     d.cloud, d.account, d.region, d.requested_by, d.submitted_by, d.created_at, d.updated_at, \
+     d.outcome, d.bundle_digest, d.last_hash, \
+     (SELECT o.status FROM outbox o WHERE o.deployment_id = d.id ORDER BY o.id DESC LIMIT 1), \
+     (SELECT o.attempts FROM outbox o WHERE o.deployment_id = d.id ORDER BY o.id DESC LIMIT 1)";
+
 const RECORD_COLUMNS: &str = "id, state, service, version, artifact, environment, cloud, account, region, \
      requested_by, submitted_by, created_at, updated_at, intent, decision, bundle_digest, last_seq, last_hash";
 
@@ -122,28 +188,45 @@ fn open(path: &Path) -> Result<Connection, StoreError> {
 }
 
 impl SqliteStore {
-    /// Opens (creating if needed) the database at `path`.
+    /// Opens (creating if needed) the database at `path` and applies the migrations it lacks.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         let mut writer = open(path)?;
-        let version: i64 = writer
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(db)?;
-        if version > SCHEMA_VERSION {
-            return Err(StoreError::Database(format!(
-                "{} was written by a newer gatehouse (schema {version}, this one knows {SCHEMA_VERSION})",
-                path.display()
-            )));
+        let known = MIGRATIONS.len() as i64;
+        for (index, step) in MIGRATIONS.iter().enumerate() {
+            let target = index as i64 + 1;
+            // One immediate transaction per step: another server opening the same file at the
+            // same moment waits, then finds the step applied.
+            let tx = writer
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(db)?;
+            let version: i64 = tx
+                .query_row("PRAGMA user_version", [], |r| r.get(0))
+                .map_err(db)?;
+            if version > known {
+                return Err(StoreError::Database(format!(
+                    "{} was written by a newer gatehouse (schema {version}, this one knows {known})",
+                    path.display()
+                )));
+            }
+            if version >= target {
+                continue;
+            }
+            tx.execute_batch(step).map_err(|e| {
+                StoreError::Database(format!(
+                    "{}: migration to schema {target} failed: {e}",
+                    path.display()
+                ))
+            })?;
+            tx.execute_batch(&format!("PRAGMA user_version = {target}"))
+                .map_err(db)?;
+            tx.commit().map_err(db)?;
         }
-        let tx = writer.transaction().map_err(db)?;
-        tx.execute_batch(SCHEMA).map_err(db)?;
-        tx.execute(
-            "INSERT OR IGNORE INTO ledger_head (id, position, link) VALUES (1, 0, ?1)",
-            params![LedgerHead::default().link],
-        )
-        .map_err(db)?;
-        tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))
+        writer
+            .execute(
+                "INSERT OR IGNORE INTO ledger_head (id, position, link) VALUES (1, 0, ?1)",
+                params![LedgerHead::default().link],
+            )
             .map_err(db)?;
-        tx.commit().map_err(db)?;
         Ok(Self {
             writer: Mutex::new(writer),
             readers: Mutex::new(Vec::new()),
@@ -151,8 +234,11 @@ impl SqliteStore {
         })
     }
 
+    /// Runs `f` in an immediate transaction; past `deadline` it rolls back instead of
+    /// committing ([`StoreError::DeadlineExceeded`]).
     fn write<T>(
         &self,
+        deadline: Option<Instant>,
         f: impl FnOnce(&Transaction<'_>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         let mut conn = self
@@ -163,6 +249,10 @@ impl SqliteStore {
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(db)?;
         let value = f(&tx)?;
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            // Dropping the transaction rolls it back.
+            return Err(StoreError::DeadlineExceeded);
+        }
         tx.commit().map_err(db)?;
         Ok(value)
     }
@@ -352,12 +442,7 @@ fn get_record(conn: &Connection, id: &str) -> Result<Option<DeploymentRecord>, S
 
 fn dispatch_from_row(row: &Row<'_>) -> Result<Dispatch, StoreError> {
     let get = |i: usize| row.get::<_, String>(i).map_err(db);
-    let status = match get(5)?.as_str() {
-        "pending" => DispatchStatus::Pending,
-        "delivered" => DispatchStatus::Delivered,
-        "failed" => DispatchStatus::Failed,
-        other => return Err(corrupt(format!("unknown dispatch status `{other}`"))),
-    };
+    let status = parse_dispatch_status(&get(5)?)?;
     let receipt: Option<String> = row.get(8).map_err(db)?;
     Ok(Dispatch {
         id: row.get(0).map_err(db)?,
@@ -375,12 +460,105 @@ fn dispatch_from_row(row: &Row<'_>) -> Result<Dispatch, StoreError> {
     })
 }
 
-const DISPATCH_COLUMNS: &str =
-    "id, deployment_id, executor, payload, attempts, status, next_attempt_at, last_error, receipt";
+const DISPATCH_COLUMNS: &str = "o.id, o.deployment_id, o.executor, o.payload, o.attempts, o.status, \
+     o.next_attempt_at, o.last_error, o.receipt";
+
+fn parse_dispatch_status(text: &str) -> Result<DispatchStatus, StoreError> {
+    match text {
+        "pending" => Ok(DispatchStatus::Pending),
+        "delivered" => Ok(DispatchStatus::Delivered),
+        "failed" => Ok(DispatchStatus::Failed),
+        "cancelled" => Ok(DispatchStatus::Cancelled),
+        other => Err(corrupt(format!("unknown dispatch status `{other}`"))),
+    }
+}
+
+fn summary_from_row(row: &Row<'_>) -> Result<DeploymentSummary, StoreError> {
+    let text = |i: usize| row.get::<_, String>(i).map_err(db);
+    let status: Option<String> = row.get(16).map_err(db)?;
+    let attempts: Option<u32> = row.get(17).map_err(db)?;
+    let dispatch = match (status, attempts) {
+        (Some(status), Some(attempts)) => Some(DispatchBrief {
+            status: parse_dispatch_status(&status)?,
+            attempts,
+        }),
+        _ => None,
+    };
+    Ok(DeploymentSummary {
+        id: text(0)?,
+        state: parse_state(&text(1)?)?,
+        service: text(2)?,
+        version: text(3)?,
+        artifact: text(4)?,
+        environment: text(5)?,
+        cloud: text(6)?,
+        account: text(7)?,
+        region: text(8)?,
+        requested_by: text(9)?,
+        submitted_by: text(10)?,
+        created_at: Timestamp::parse(&text(11)?).map_err(corrupt)?,
+        updated_at: Timestamp::parse(&text(12)?).map_err(corrupt)?,
+        outcome: text(13)?,
+        bundle_digest: text(14)?,
+        etag: text(15)?,
+        dispatch,
+    })
+}
+
+/// The decision's outcome and the policies that held or blocked it, written with the decision.
+fn write_decision_facts(
+    tx: &Transaction<'_>,
+    id: &str,
+    decision: &Value,
+) -> Result<(), StoreError> {
+    let outcome = decision
+        .get("outcome")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    tx.execute(
+        "UPDATE deployments SET outcome = ?2 WHERE id = ?1",
+        params![id, outcome],
+    )
+    .map_err(db)?;
+    tx.execute(
+        "DELETE FROM deployment_policies WHERE deployment_id = ?1",
+        params![id],
+    )
+    .map_err(db)?;
+    let mut insert = tx
+        .prepare_cached(
+            "INSERT INTO deployment_policies (deployment_id, policy, blocking) VALUES (?1, ?2, ?3)",
+        )
+        .map_err(db)?;
+    for (policy, blocking) in crate::signals::held_policies(decision) {
+        insert.execute(params![id, policy, blocking]).map_err(db)?;
+    }
+    Ok(())
+}
+
+/// `(value, count)` of one column over the window.
+fn counts(conn: &Connection, column: &str, since: i64) -> Result<Vec<(String, u64)>, StoreError> {
+    let mut stmt = conn
+        .prepare(&format!(
+            "SELECT {column}, COUNT(*) FROM deployments WHERE created_ns >= ?1 GROUP BY {column}"
+        ))
+        .map_err(db)?;
+    let rows = stmt
+        .query_map(params![since], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+        })
+        .map_err(db)?;
+    rows.map(|r| {
+        r.map_err(db)
+            .map(|(value, n)| (value, u64::try_from(n).unwrap_or(0)))
+    })
+    .collect()
+}
 
 impl Store for SqliteStore {
     fn submit(&self, s: Submission) -> Result<SubmitResult, StoreError> {
-        self.write(move |tx| {
+        let deadline = s.deadline;
+        self.write(deadline, move |tx| {
             if let Some((principal, key, response)) = &s.idempotency {
                 let seen = stored_response(
                     tx,
@@ -395,8 +573,9 @@ impl Store for SqliteStore {
                     });
                 }
                 tx.execute(
-                    "INSERT INTO idempotency (principal, key, body_sha256, status, body) VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![principal, key, response.body_sha256, response.status, response.body],
+                    "INSERT INTO idempotency (principal, key, body_sha256, status, body, created_ns) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![principal, key, response.body_sha256, response.status, response.body, nanos(s.record.created_at)],
                 )
                 .map_err(db)?;
             }
@@ -429,6 +608,7 @@ impl Store for SqliteStore {
                 ],
             )
             .map_err(db)?;
+            write_decision_facts(tx, &r.id, &r.decision)?;
             insert_events(tx, s.events)?;
             if let Some(d) = &s.dispatch {
                 insert_dispatch(tx, &r.id, d)?;
@@ -438,7 +618,22 @@ impl Store for SqliteStore {
     }
 
     fn append(&self, a: Append) -> Result<DeploymentRecord, StoreError> {
-        self.write(move |tx| {
+        let deadline = a.deadline;
+        self.write(deadline, move |tx| {
+            // A delivery already recorded answers before the hash check: a concurrent redelivery
+            // that lost the race replays the winner's response.
+            if let Some((delivery_id, _)) = &a.delivery
+                && let Some(stored) = stored_response(
+                    tx,
+                    "SELECT body_sha256, status, body FROM deliveries WHERE deployment_id = ?1 AND delivery_id = ?2",
+                    params![a.deployment_id, delivery_id],
+                )?
+            {
+                return Err(StoreError::DeliveryExists {
+                    delivery_id: delivery_id.clone(),
+                    stored,
+                });
+            }
             let mut record = get_record(tx, &a.deployment_id)?
                 .ok_or_else(|| StoreError::NotFound(a.deployment_id.clone()))?;
             if record.last_hash != a.expect_hash {
@@ -476,13 +671,25 @@ impl Store for SqliteStore {
                 ],
             )
             .map_err(db)?;
+            if a.decision.is_some() {
+                write_decision_facts(tx, &record.id, &record.decision)?;
+            }
             insert_events(tx, a.events)?;
+            if a.close_dispatches {
+                tx.execute(
+                    "UPDATE outbox SET status = 'cancelled', lease_owner = NULL, lease_until_ns = NULL \
+                     WHERE deployment_id = ?1 AND status = 'pending'",
+                    params![record.id],
+                )
+                .map_err(db)?;
+            }
             if let Some(d) = &a.dispatch {
                 insert_dispatch(tx, &record.id, d)?;
             }
             if let Some(o) = &a.dispatch_outcome {
                 tx.execute(
-                    "UPDATE outbox SET status = ?2, attempts = ?3, last_error = ?4, receipt = ?5 WHERE id = ?1",
+                    "UPDATE outbox SET status = ?2, attempts = ?3, last_error = ?4, receipt = ?5, \
+                     lease_owner = NULL, lease_until_ns = NULL WHERE id = ?1",
                     params![
                         o.dispatch_id,
                         o.status.as_str(),
@@ -495,8 +702,9 @@ impl Store for SqliteStore {
             }
             if let Some((delivery_id, response)) = &a.delivery {
                 tx.execute(
-                    "INSERT INTO deliveries (delivery_id, body_sha256, status, body) VALUES (?1, ?2, ?3, ?4)",
-                    params![delivery_id, response.body_sha256, response.status, response.body],
+                    "INSERT INTO deliveries (deployment_id, delivery_id, body_sha256, status, body, created_ns) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![record.id, delivery_id, response.body_sha256, response.status, response.body, nanos(record.updated_at)],
                 )
                 .map_err(db)?;
             }
@@ -536,16 +744,18 @@ impl Store for SqliteStore {
                 .map_err(db)?;
             let mut stmt = conn
                 .prepare(&format!(
-                    "SELECT {RECORD_COLUMNS} FROM deployments {filter} ORDER BY seq DESC LIMIT {} OFFSET {}",
+                    "SELECT {SUMMARY_COLUMNS} FROM deployments d {filter} ORDER BY d.seq DESC LIMIT {} OFFSET {}",
                     q.limit,
                     q.offset.min(i64::MAX as u64)
                 ))
                 .map_err(db)?;
-            let items = stmt
-                .query_map(rusqlite::params_from_iter(args.iter()), record_from_row)
-                .map_err(db)?
-                .map(|r| r.map_err(db).and_then(|x| x))
-                .collect::<Result<Vec<_>, _>>()?;
+            let mut rows = stmt
+                .query(rusqlite::params_from_iter(args.iter()))
+                .map_err(db)?;
+            let mut items = Vec::new();
+            while let Some(row) = rows.next().map_err(db)? {
+                items.push(summary_from_row(row)?);
+            }
             Ok(Page {
                 items,
                 total: u64::try_from(total).unwrap_or(0),
@@ -553,17 +763,13 @@ impl Store for SqliteStore {
         })
     }
 
-    fn created_since(&self, since: Timestamp) -> Result<Vec<DeploymentRecord>, StoreError> {
+    fn signal_data(&self, since: Timestamp, top: usize) -> Result<SignalData, StoreError> {
         self.read(|conn| {
-            let mut stmt = conn
-                .prepare(&format!(
-                    "SELECT {RECORD_COLUMNS} FROM deployments WHERE created_ns >= ?1 ORDER BY seq"
-                ))
-                .map_err(db)?;
-            stmt.query_map(params![nanos(since)], record_from_row)
-                .map_err(db)?
-                .map(|r| r.map_err(db).and_then(|x| x))
-                .collect()
+            // One read transaction: every aggregate sees the same snapshot.
+            conn.execute_batch("BEGIN").map_err(db)?;
+            let data = signal_snapshot(conn, nanos(since), top);
+            conn.execute_batch("COMMIT").map_err(db)?;
+            data
         })
     }
 
@@ -618,12 +824,16 @@ impl Store for SqliteStore {
         })
     }
 
-    fn delivery(&self, delivery_id: &str) -> Result<Option<StoredResponse>, StoreError> {
+    fn delivery(
+        &self,
+        deployment_id: &str,
+        delivery_id: &str,
+    ) -> Result<Option<StoredResponse>, StoreError> {
         self.read(|conn| {
             stored_response(
                 conn,
-                "SELECT body_sha256, status, body FROM deliveries WHERE delivery_id = ?1",
-                params![delivery_id],
+                "SELECT body_sha256, status, body FROM deliveries WHERE deployment_id = ?1 AND delivery_id = ?2",
+                params![deployment_id, delivery_id],
             )
         })
     }
@@ -632,7 +842,7 @@ impl Store for SqliteStore {
         self.read(|conn| {
             let mut stmt = conn
                 .prepare_cached(&format!(
-                    "SELECT {DISPATCH_COLUMNS} FROM outbox WHERE deployment_id = ?1 ORDER BY id DESC LIMIT 1"
+                    "SELECT {DISPATCH_COLUMNS} FROM outbox o WHERE o.deployment_id = ?1 ORDER BY o.id DESC LIMIT 1"
                 ))
                 .map_err(db)?;
             let mut rows = stmt.query(params![deployment_id]).map_err(db)?;
@@ -643,61 +853,100 @@ impl Store for SqliteStore {
         })
     }
 
-    fn due_dispatches(&self, now: Timestamp, limit: usize) -> Result<Vec<Dispatch>, StoreError> {
-        self.read(|conn| {
-            let mut stmt = conn
-                .prepare_cached(&format!(
-                    "SELECT {DISPATCH_COLUMNS} FROM outbox WHERE status = 'pending' AND next_attempt_ns <= ?1 \
-                     ORDER BY next_attempt_ns, id LIMIT ?2"
-                ))
-                .map_err(db)?;
-            let mut rows = stmt
-                .query(params![nanos(now), limit as i64])
-                .map_err(db)?;
-            let mut due = Vec::new();
-            while let Some(row) = rows.next().map_err(db)? {
-                due.push(dispatch_from_row(row)?);
+    fn claim_dispatches(&self, claim: &Claim) -> Result<Vec<Dispatch>, StoreError> {
+        self.write(None, |tx| {
+            tx.execute(
+                "UPDATE outbox SET status = 'cancelled', lease_owner = NULL, lease_until_ns = NULL \
+                 WHERE status = 'pending' AND deployment_id IN \
+                 (SELECT id FROM deployments WHERE state IN ('CANCELLED', 'REJECTED'))",
+                [],
+            )
+            .map_err(db)?;
+            let now = nanos(claim.now);
+            let mut claimed = Vec::new();
+            {
+                let mut stmt = tx
+                    .prepare_cached(&format!(
+                        "SELECT {DISPATCH_COLUMNS} FROM outbox o JOIN deployments d ON d.id = o.deployment_id \
+                         WHERE o.status = 'pending' AND o.next_attempt_ns <= ?1 \
+                         AND (o.lease_until_ns IS NULL OR o.lease_until_ns <= ?1) AND d.state = 'VALIDATED' \
+                         ORDER BY o.next_attempt_ns, o.id LIMIT ?2"
+                    ))
+                    .map_err(db)?;
+                let mut rows = stmt
+                    .query(params![now, claim.limit as i64])
+                    .map_err(db)?;
+                while let Some(row) = rows.next().map_err(db)? {
+                    claimed.push(dispatch_from_row(row)?);
+                }
             }
-            Ok(due)
+            let mut lease = tx
+                .prepare_cached("UPDATE outbox SET lease_owner = ?2, lease_until_ns = ?3 WHERE id = ?1")
+                .map_err(db)?;
+            for d in &claimed {
+                lease
+                    .execute(params![d.id, claim.owner, nanos(claim.lease_until)])
+                    .map_err(db)?;
+            }
+            Ok(claimed)
         })
     }
 
     fn next_due(&self) -> Result<Option<Timestamp>, StoreError> {
         self.read(|conn| {
-            let next: Option<String> = conn
+            let next: Option<i64> = conn
                 .query_row(
-                    "SELECT next_attempt_at FROM outbox WHERE status = 'pending' ORDER BY next_attempt_ns LIMIT 1",
+                    "SELECT MIN(MAX(o.next_attempt_ns, COALESCE(o.lease_until_ns, 0))) FROM outbox o \
+                     JOIN deployments d ON d.id = o.deployment_id \
+                     WHERE o.status = 'pending' AND d.state = 'VALIDATED'",
                     [],
                     |r| r.get(0),
                 )
-                .optional()
                 .map_err(db)?;
-            next.map(|t| Timestamp::parse(&t).map_err(corrupt))
+            next.map(|ns| Timestamp::from_unix_nanos(i128::from(ns)).map_err(corrupt))
                 .transpose()
         })
     }
 
-    fn retry_dispatch(
-        &self,
-        dispatch_id: i64,
-        attempts: u32,
-        next_attempt_at: Timestamp,
-        error: &str,
-    ) -> Result<(), StoreError> {
-        self.write(|tx| {
+    fn retry_dispatch(&self, retry: &Retry) -> Result<(), StoreError> {
+        self.write(None, |tx| {
             tx.execute(
-                "UPDATE outbox SET attempts = ?2, next_attempt_at = ?3, next_attempt_ns = ?4, last_error = ?5 \
-                 WHERE id = ?1 AND status = 'pending'",
+                "UPDATE outbox SET attempts = ?2, next_attempt_at = ?3, next_attempt_ns = ?4, last_error = ?5, \
+                 lease_owner = NULL, lease_until_ns = NULL \
+                 WHERE id = ?1 AND status = 'pending' AND lease_owner = ?6",
                 params![
-                    dispatch_id,
-                    attempts,
-                    next_attempt_at.to_string(),
-                    nanos(next_attempt_at),
-                    error
+                    retry.dispatch_id,
+                    retry.attempts,
+                    retry.next_attempt_at.to_string(),
+                    nanos(retry.next_attempt_at),
+                    retry.error,
+                    retry.owner,
                 ],
             )
             .map_err(db)?;
             Ok(())
+        })
+    }
+
+    fn purge(
+        &self,
+        idempotency_before: Timestamp,
+        deliveries_before: Timestamp,
+    ) -> Result<(u64, u64), StoreError> {
+        self.write(None, |tx| {
+            let keys = tx
+                .execute(
+                    "DELETE FROM idempotency WHERE created_ns < ?1",
+                    params![nanos(idempotency_before)],
+                )
+                .map_err(db)?;
+            let deliveries = tx
+                .execute(
+                    "DELETE FROM deliveries WHERE created_ns < ?1",
+                    params![nanos(deliveries_before)],
+                )
+                .map_err(db)?;
+            Ok((keys as u64, deliveries as u64))
         })
     }
 
@@ -714,6 +963,69 @@ impl Store for SqliteStore {
     fn ping(&self) -> Result<(), StoreError> {
         self.read(|conn| conn.query_row("SELECT 1", [], |_| Ok(())).map_err(db))
     }
+}
+
+fn signal_snapshot(conn: &Connection, since: i64, top: usize) -> Result<SignalData, StoreError> {
+    let total: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM deployments WHERE created_ns >= ?1",
+            params![since],
+            |r| r.get(0),
+        )
+        .map_err(db)?;
+    let mut data = SignalData {
+        total: u64::try_from(total).unwrap_or(0),
+        by_state: counts(conn, "state", since)?,
+        by_environment: counts(conn, "environment", since)?,
+        by_cloud: counts(conn, "cloud", since)?,
+        by_service: counts(conn, "service", since)?,
+        ..SignalData::default()
+    };
+    let count = |n: i64| u64::try_from(n).unwrap_or(0);
+    let mut stmt = conn
+        .prepare(
+            "SELECT environment, SUM(state = 'SUCCESS'), SUM(state = 'FAILED') FROM deployments \
+             WHERE created_ns >= ?1 GROUP BY environment",
+        )
+        .map_err(db)?;
+    let mut rows = stmt.query(params![since]).map_err(db)?;
+    while let Some(row) = rows.next().map_err(db)? {
+        data.finished.push((
+            row.get(0).map_err(db)?,
+            count(row.get(1).map_err(db)?),
+            count(row.get(2).map_err(db)?),
+        ));
+    }
+    let mut stmt = conn
+        .prepare(
+            "SELECT environment, created_at, updated_at FROM deployments \
+             WHERE created_ns >= ?1 AND state = 'SUCCESS'",
+        )
+        .map_err(db)?;
+    let mut rows = stmt.query(params![since]).map_err(db)?;
+    while let Some(row) = rows.next().map_err(db)? {
+        let at = |i: usize| -> Result<Timestamp, StoreError> {
+            Timestamp::parse(&row.get::<_, String>(i).map_err(db)?).map_err(corrupt)
+        };
+        let seconds = (at(2)?.unix_nanos() - at(1)?.unix_nanos()) as f64 / 1e9;
+        data.lead_times.push((row.get(0).map_err(db)?, seconds));
+    }
+    let mut stmt = conn
+        .prepare(
+            "SELECT p.policy, COUNT(*), SUM(p.blocking) FROM deployment_policies p \
+             JOIN deployments d ON d.id = p.deployment_id WHERE d.created_ns >= ?1 \
+             GROUP BY p.policy ORDER BY COUNT(*) DESC, p.policy LIMIT ?2",
+        )
+        .map_err(db)?;
+    let mut rows = stmt.query(params![since, top as i64]).map_err(db)?;
+    while let Some(row) = rows.next().map_err(db)? {
+        data.policies.push((
+            row.get(0).map_err(db)?,
+            count(row.get(1).map_err(db)?),
+            count(row.get(2).map_err(db)?),
+        ));
+    }
+    Ok(data)
 }
 
 fn verify_snapshot(conn: &Connection) -> Result<AuditReport, StoreError> {
@@ -826,4 +1138,187 @@ fn verify_snapshot(conn: &Connection) -> Result<AuditReport, StoreError> {
     }
     report.ok = true;
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn t(s: &str) -> Timestamp {
+        s.parse().unwrap()
+    }
+
+    /// A database file as version 1 wrote it: one deployment held by `cost.ceiling`, one
+    /// callback delivery recorded by its `started` event, an idempotency key, a pending dispatch.
+    fn version_1_file(path: &Path) {
+        let conn = Connection::open(path).unwrap();
+        conn.execute_batch(SCHEMA_V1).unwrap();
+        let decision = json!({"outcome": "needs_approval", "violations": [
+            {"policy": "cost.ceiling", "status": "pending_approval"},
+            {"policy": "tags.required", "status": "blocking"},
+            {"policy": "cost.ceiling", "status": "blocking"}
+        ]});
+        conn.execute(
+            "INSERT INTO deployments (id, state, service, version, artifact, environment, cloud, account, \
+             region, requested_by, submitted_by, created_at, created_ns, updated_at, intent, decision, \
+             bundle_digest, last_seq, last_hash) VALUES ('dep_1', 'VALIDATED', 'svc', '1', 'a', 'dev', 'aws', \
+             '1', 'r', 'erin', 'dev', '2026-11-23T10:00:00Z', ?1, '2026-11-23T10:00:00Z', '{}', ?2, 'sha256:x', 3, 'h3')",
+            params![nanos(t("2026-11-23T10:00:00Z")), decision.to_string()],
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO events (position, deployment_id, seq, type, at, actor, data, prev_hash, hash, link) \
+             VALUES (3, 'dep_1', 3, 'started', '2026-11-23T10:00:00Z', 'pipeline', ?1, 'h2', 'h3', 'l3')",
+            params![json!({"delivery_id": "run-1"}).to_string()],
+        )
+        .unwrap();
+        conn.execute_batch(
+            "INSERT INTO deliveries VALUES ('run-1', 'sha', 200, '{\"state\":\"IN_PROGRESS\"}');
+             INSERT INTO idempotency VALUES ('dev', 'k-1', 'sha', 201, '{}');
+             INSERT INTO outbox (deployment_id, executor, payload, status, next_attempt_at, next_attempt_ns) \
+                VALUES ('dep_1', 'webhook', '{}', 'pending', '2026-11-23T10:00:00Z', 0);
+             INSERT INTO ledger_head VALUES (1, 3, 'l3');
+             PRAGMA user_version = 1;",
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn a_version_1_database_is_migrated_and_keeps_its_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v1.db");
+        version_1_file(&path);
+        let store = SqliteStore::open(&path).unwrap();
+        let version: i64 = Connection::open(&path)
+            .unwrap()
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, MIGRATIONS.len() as i64);
+        // The delivery now belongs to its deployment; the same id is free on another one.
+        let seen = store.delivery("dep_1", "run-1").unwrap().unwrap();
+        assert_eq!(seen.status, 200);
+        assert!(store.delivery("dep_2", "run-1").unwrap().is_none());
+        assert!(store.idempotent("dev", "k-1").unwrap().is_some());
+        let page = store
+            .list(&ListQuery {
+                limit: 10,
+                ..ListQuery::default()
+            })
+            .unwrap();
+        assert_eq!(page.total, 1);
+        assert_eq!(page.items[0].outcome, "needs_approval");
+        assert_eq!(page.items[0].etag, "h3");
+        assert_eq!(
+            page.items[0].dispatch,
+            Some(DispatchBrief {
+                status: DispatchStatus::Pending,
+                attempts: 0
+            })
+        );
+        let data = store.signal_data(t("2026-11-01T00:00:00Z"), 10).unwrap();
+        assert_eq!(
+            data.policies,
+            vec![
+                ("cost.ceiling".to_owned(), 1, 0),
+                ("tags.required".to_owned(), 1, 1)
+            ]
+        );
+        drop(store);
+        // Opening again applies nothing and keeps everything.
+        let store = SqliteStore::open(&path).unwrap();
+        assert!(store.delivery("dep_1", "run-1").unwrap().is_some());
+    }
+
+    #[test]
+    fn a_newer_database_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("new.db");
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch("PRAGMA user_version = 99")
+            .unwrap();
+        let err = SqliteStore::open(&path).err().unwrap().to_string();
+        assert!(err.contains("newer gatehouse"), "{err}");
+    }
+
+    #[test]
+    fn a_lease_holds_until_it_expires_and_only_validated_deployments_are_claimed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("lease.db");
+        version_1_file(&path);
+        let store = SqliteStore::open(&path).unwrap();
+        let claim = |owner: &str, now: &str, until: &str| {
+            store
+                .claim_dispatches(&Claim {
+                    owner: owner.into(),
+                    now: t(now),
+                    lease_until: t(until),
+                    limit: 10,
+                })
+                .unwrap()
+        };
+        assert_eq!(
+            claim("a", "2026-11-23T10:00:00Z", "2026-11-23T10:01:00Z").len(),
+            1
+        );
+        // Held by `a`: nobody else gets it, `a` included, until the lease ends.
+        assert!(claim("b", "2026-11-23T10:00:30Z", "2026-11-23T10:01:30Z").is_empty());
+        assert_eq!(store.next_due().unwrap(), Some(t("2026-11-23T10:01:00Z")));
+        // `a` died: after the lease the entry is claimable again.
+        assert_eq!(
+            claim("b", "2026-11-23T10:01:00Z", "2026-11-23T10:02:00Z").len(),
+            1
+        );
+        // A retry recorded by a former holder is dropped.
+        store
+            .retry_dispatch(&Retry {
+                dispatch_id: 1,
+                owner: "a".into(),
+                attempts: 1,
+                next_attempt_at: t("2026-11-23T10:05:00Z"),
+                error: "late".into(),
+            })
+            .unwrap();
+        assert_eq!(store.dispatch_of("dep_1").unwrap().unwrap().attempts, 0);
+        // A deployment that is not VALIDATED is not dispatched.
+        Connection::open(&path)
+            .unwrap()
+            .execute("UPDATE deployments SET state = 'CANCELLED'", [])
+            .unwrap();
+        assert!(claim("c", "2026-11-23T11:00:00Z", "2026-11-23T11:01:00Z").is_empty());
+        assert_eq!(
+            store.dispatch_of("dep_1").unwrap().unwrap().status,
+            DispatchStatus::Cancelled
+        );
+        assert_eq!(store.next_due().unwrap(), None);
+    }
+
+    #[test]
+    fn expired_idempotency_and_delivery_records_are_purged() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("purge.db");
+        version_1_file(&path);
+        let store = SqliteStore::open(&path).unwrap();
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch(&format!(
+                "UPDATE idempotency SET created_ns = {}; UPDATE deliveries SET created_ns = {};",
+                nanos(t("2026-11-23T10:00:00Z")),
+                nanos(t("2026-11-20T10:00:00Z"))
+            ))
+            .unwrap();
+        // Neither is old enough yet.
+        let kept = store
+            .purge(t("2026-11-23T09:00:00Z"), t("2026-11-20T09:00:00Z"))
+            .unwrap();
+        assert_eq!(kept, (0, 0));
+        let purged = store
+            .purge(t("2026-11-24T10:00:01Z"), t("2026-11-27T10:00:01Z"))
+            .unwrap();
+        assert_eq!(purged, (1, 1));
+        assert!(store.idempotent("dev", "k-1").unwrap().is_none());
+        assert!(store.delivery("dep_1", "run-1").unwrap().is_none());
+    }
 }

@@ -5,6 +5,8 @@
 //! Every write is one transaction: the events, the projection row, the outbox entry and the
 //! idempotency or delivery record commit together or not at all.
 
+use std::time::Instant;
+
 use gatehouse_core::{Event, HistoryEntry, State, Timestamp};
 use serde::Serialize;
 use serde_json::Value;
@@ -30,6 +32,18 @@ pub enum StoreError {
     /// A stored value cannot be read back.
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    /// The operation's deadline passed before it committed: it was rolled back, nothing is
+    /// stored.
+    #[error("the operation ran past its deadline and was rolled back")]
+    DeadlineExceeded,
+    /// The callback delivery was already recorded for this deployment: its stored response.
+    #[error("delivery `{delivery_id}` was already recorded")]
+    DeliveryExists {
+        /// The delivery id.
+        delivery_id: String,
+        /// What was answered then.
+        stored: StoredResponse,
+    },
 }
 
 /// A deployment as stored: summary columns, the intent and its latest decision.
@@ -78,6 +92,81 @@ pub struct DeploymentRecord {
     pub last_hash: String,
 }
 
+/// A deployment in a list: the summary columns, its decision's outcome, its ETag and where its
+/// dispatch is; no intent, no decision, no payload (`GET /v1/deployments/{id}` has them).
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct DeploymentSummary {
+    /// Id, e.g. `dep_0196f0c2...`.
+    pub id: String,
+    /// Current state.
+    #[schema(value_type = String, example = "VALIDATED")]
+    pub state: State,
+    /// `spec.service`.
+    pub service: String,
+    /// `spec.version`.
+    pub version: String,
+    /// `spec.artifact`.
+    pub artifact: String,
+    /// `spec.environment`.
+    pub environment: String,
+    /// `spec.target.cloud`.
+    pub cloud: String,
+    /// `spec.target.account`.
+    pub account: String,
+    /// `spec.target.region`.
+    pub region: String,
+    /// `metadata.requested_by`.
+    pub requested_by: String,
+    /// The token that submitted it.
+    pub submitted_by: String,
+    /// When it was submitted.
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+    /// Time of its last event.
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: Timestamp,
+    /// The latest admission decision's outcome: `allow`, `deny` or `needs_approval`.
+    pub outcome: String,
+    /// Digest of the bundle that made that decision.
+    pub bundle_digest: String,
+    /// The value for `If-Match`: the last event's hash.
+    pub etag: String,
+    /// Where its latest dispatch is, once there is one.
+    pub dispatch: Option<DispatchBrief>,
+}
+
+/// The status and attempts of a dispatch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct DispatchBrief {
+    /// Where it is.
+    pub status: DispatchStatus,
+    /// Attempts so far.
+    pub attempts: u32,
+}
+
+/// What the signals need of the deployments created in a window, aggregated by the store.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SignalData {
+    /// Deployments in the window.
+    pub total: u64,
+    /// Counts by state.
+    pub by_state: Vec<(String, u64)>,
+    /// Counts by environment.
+    pub by_environment: Vec<(String, u64)>,
+    /// Counts by cloud.
+    pub by_cloud: Vec<(String, u64)>,
+    /// Counts by service.
+    pub by_service: Vec<(String, u64)>,
+    /// Per environment: successes and failures.
+    pub finished: Vec<(String, u64, u64)>,
+    /// Per environment: the lead times (created → last event) of successful deployments, in
+    /// seconds.
+    pub lead_times: Vec<(String, f64)>,
+    /// Policies with the deployments they held or blocked, and how many of those they blocked,
+    /// most first (at most `top` of them).
+    pub policies: Vec<(String, u64, u64)>,
+}
+
 /// A stored HTTP response, replayed for a repeated idempotency key or callback delivery.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredResponse {
@@ -99,6 +188,8 @@ pub enum DispatchStatus {
     Delivered,
     /// The retry budget ran out, or the executor refused it for good.
     Failed,
+    /// The deployment was cancelled before it was delivered.
+    Cancelled,
 }
 
 impl DispatchStatus {
@@ -108,6 +199,7 @@ impl DispatchStatus {
             Self::Pending => "pending",
             Self::Delivered => "delivered",
             Self::Failed => "failed",
+            Self::Cancelled => "cancelled",
         }
     }
 }
@@ -175,6 +267,8 @@ pub struct Submission {
     pub dispatch: Option<NewDispatch>,
     /// `(principal, key)` of an `Idempotency-Key` header, with the response to replay.
     pub idempotency: Option<(String, String, StoredResponse)>,
+    /// Past this instant the transaction rolls back instead of committing.
+    pub deadline: Option<Instant>,
 }
 
 /// What became of a submission.
@@ -204,8 +298,13 @@ pub struct Append {
     pub dispatch: Option<NewDispatch>,
     /// An outbox entry to close.
     pub dispatch_outcome: Option<DispatchOutcome>,
-    /// `(delivery id, response)` of a pipeline callback, so redelivery replays it.
+    /// `(delivery id, response)` of a pipeline callback, so redelivery replays it; fails with
+    /// [`StoreError::DeliveryExists`] when the deployment already has that delivery.
     pub delivery: Option<(String, StoredResponse)>,
+    /// Closes the deployment's pending outbox entries as `cancelled` (a cancel).
+    pub close_dispatches: bool,
+    /// Past this instant the transaction rolls back instead of committing.
+    pub deadline: Option<Instant>,
 }
 
 impl Append {
@@ -220,6 +319,8 @@ impl Append {
             dispatch: None,
             dispatch_outcome: None,
             delivery: None,
+            close_dispatches: false,
+            deadline: None,
         }
     }
 }
@@ -245,7 +346,7 @@ pub struct ListQuery {
 #[derive(Debug, Clone)]
 pub struct Page {
     /// The rows, newest first.
-    pub items: Vec<DeploymentRecord>,
+    pub items: Vec<DeploymentSummary>,
     /// Rows matching the filters.
     pub total: u64,
 }
@@ -280,6 +381,34 @@ pub struct BrokenLink {
     pub message: String,
 }
 
+/// A claim on due outbox entries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claim {
+    /// Who claims (one id per running dispatcher).
+    pub owner: String,
+    /// Now.
+    pub now: Timestamp,
+    /// When the lease ends.
+    pub lease_until: Timestamp,
+    /// At most this many entries.
+    pub limit: usize,
+}
+
+/// A failed attempt to record on a claimed entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Retry {
+    /// The entry.
+    pub dispatch_id: i64,
+    /// The claimer (the update is dropped if the lease passed to another).
+    pub owner: String,
+    /// Attempts made.
+    pub attempts: u32,
+    /// When to try again.
+    pub next_attempt_at: Timestamp,
+    /// Why it failed (redacted).
+    pub error: String,
+}
+
 /// The control plane's storage.
 pub trait Store: Send + Sync + 'static {
     /// Stores a new deployment (or answers for an idempotency key seen before).
@@ -288,32 +417,40 @@ pub trait Store: Send + Sync + 'static {
     fn append(&self, append: Append) -> Result<DeploymentRecord, StoreError>;
     /// One deployment.
     fn get(&self, id: &str) -> Result<Option<DeploymentRecord>, StoreError>;
-    /// A filtered page of deployments.
+    /// A filtered page of deployment summaries (reads no intent or decision).
     fn list(&self, query: &ListQuery) -> Result<Page, StoreError>;
-    /// Deployments created at or after `since`, oldest first (for signals).
-    fn created_since(&self, since: Timestamp) -> Result<Vec<DeploymentRecord>, StoreError>;
+    /// Aggregates of the deployments created at or after `since`, for signals; `top` limits
+    /// the policies.
+    fn signal_data(&self, since: Timestamp, top: usize) -> Result<SignalData, StoreError>;
     /// A deployment's events, in order.
     fn events(&self, id: &str) -> Result<Vec<Event>, StoreError>;
     /// Finished deployments of a service, newest first: the policies' `context.history`.
     fn history(&self, service: &str) -> Result<Vec<HistoryEntry>, StoreError>;
     /// The response stored for an idempotency key.
     fn idempotent(&self, principal: &str, key: &str) -> Result<Option<StoredResponse>, StoreError>;
-    /// The response stored for a callback delivery id.
-    fn delivery(&self, delivery_id: &str) -> Result<Option<StoredResponse>, StoreError>;
+    /// The response stored for a callback delivery id of a deployment.
+    fn delivery(
+        &self,
+        deployment_id: &str,
+        delivery_id: &str,
+    ) -> Result<Option<StoredResponse>, StoreError>;
     /// A deployment's latest outbox entry.
     fn dispatch_of(&self, deployment_id: &str) -> Result<Option<Dispatch>, StoreError>;
-    /// Pending outbox entries due at `now`, oldest first.
-    fn due_dispatches(&self, now: Timestamp, limit: usize) -> Result<Vec<Dispatch>, StoreError>;
-    /// When the next pending entry is due.
+    /// Claims due entries in one transaction: pending, unleased or lease expired, of VALIDATED
+    /// deployments; oldest first. Pending entries of deployments that can no longer be
+    /// dispatched (cancelled, rejected) are closed as `cancelled` on the way.
+    fn claim_dispatches(&self, claim: &Claim) -> Result<Vec<Dispatch>, StoreError>;
+    /// When the next pending entry is due or its lease ends.
     fn next_due(&self) -> Result<Option<Timestamp>, StoreError>;
-    /// Records a failed attempt and when to retry.
-    fn retry_dispatch(
+    /// Records a failed attempt on a claimed entry and when to retry; releases the lease.
+    fn retry_dispatch(&self, retry: &Retry) -> Result<(), StoreError>;
+    /// Deletes idempotency records created before `idempotency_before` and delivery records
+    /// created before `deliveries_before`; returns how many of each.
+    fn purge(
         &self,
-        dispatch_id: i64,
-        attempts: u32,
-        next_attempt_at: Timestamp,
-        error: &str,
-    ) -> Result<(), StoreError>;
+        idempotency_before: Timestamp,
+        deliveries_before: Timestamp,
+    ) -> Result<(u64, u64), StoreError>;
     /// Verifies the whole ledger, then every projection row against its events.
     fn verify(&self) -> Result<AuditReport, StoreError>;
     /// Checks the database answers.

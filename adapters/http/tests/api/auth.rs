@@ -166,9 +166,20 @@ async fn whoami_names_the_caller() {
             .unwrap(),
     )
     .await;
-    assert_eq!(status, StatusCode::OK);
-    assert_eq!(me["name"], serde_json::Value::Null);
+    // Not a demo server and no anonymous reading: a token is needed.
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{me}");
     let (status, _) = h.get("/v1/whoami", "not-a-token").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
+    h.stop().await;
+    let h = Harness::with_config("anonymous_read = true").await;
+    let (status, me) = json_of(
+        h.request(Method::GET, "/v1/whoami", None)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(me["name"], serde_json::Value::Null);
     h.stop().await;
 }

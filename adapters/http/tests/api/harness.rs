@@ -19,6 +19,8 @@ pub const REQUESTER: &str = "t-requester";
 pub const APPROVER: &str = "t-approver";
 pub const AUDITOR: &str = "t-auditor";
 pub const ADMIN: &str = "t-admin";
+/// A second requester (another person).
+pub const REQUESTER2: &str = "t-requester-2";
 pub const PIPELINE_SECRET: &str = "test-pipeline-secret-0123456789";
 
 /// The reference bundle.
@@ -51,12 +53,15 @@ pub struct Receiver {
     pub url: String,
     pub received: Arc<Mutex<Vec<Received>>>,
     pub status: Arc<AtomicU16>,
+    /// The body of every answer.
+    pub answer: Arc<Mutex<String>>,
 }
 
 #[derive(Clone)]
 struct ReceiverState {
     received: Arc<Mutex<Vec<Received>>>,
     status: Arc<AtomicU16>,
+    answer: Arc<Mutex<String>>,
 }
 
 async fn receive(
@@ -64,13 +69,16 @@ async fn receive(
     uri: axum::http::Uri,
     headers: HeaderMap,
     body: axum::body::Bytes,
-) -> StatusCode {
+) -> (StatusCode, String) {
     state.received.lock().unwrap().push(Received {
         path: uri.path().to_owned(),
         headers,
         body: body.to_vec(),
     });
-    StatusCode::from_u16(state.status.load(Ordering::SeqCst)).unwrap()
+    (
+        StatusCode::from_u16(state.status.load(Ordering::SeqCst)).unwrap(),
+        state.answer.lock().unwrap().clone(),
+    )
 }
 
 impl Receiver {
@@ -79,6 +87,7 @@ impl Receiver {
         let state = ReceiverState {
             received: Arc::default(),
             status: Arc::new(AtomicU16::new(status)),
+            answer: Arc::default(),
         };
         let app = axum::Router::new()
             .route("/{*path}", post(receive))
@@ -90,6 +99,7 @@ impl Receiver {
             url,
             received: state.received,
             status: state.status,
+            answer: state.answer,
         }
     }
 
@@ -131,6 +141,7 @@ pub fn config_toml(extra: &str) -> String {
     let mut text = format!("listen = \"127.0.0.1:0\"\n{extra}\n");
     text.push_str(&format!("[pipeline]\nsecret = \"{PIPELINE_SECRET}\"\n\n"));
     text.push_str(&token("dev@example.com", "requester", REQUESTER, ""));
+    text.push_str(&token("other@example.com", "requester", REQUESTER2, ""));
     text.push_str(&token(
         "approver@example.com",
         "approver",
@@ -155,8 +166,19 @@ impl Harness {
 
     /// A server over a given directory, config and bundle.
     pub async fn with_config_in(dir: tempfile::TempDir, extra: &str, policies: PathBuf) -> Self {
+        let database = dir.path().join("gatehouse.db");
+        Self::with_database(dir, database, extra, policies).await
+    }
+
+    /// A server over a given database file (two servers may share one).
+    pub async fn with_database(
+        dir: tempfile::TempDir,
+        database: PathBuf,
+        extra: &str,
+        policies: PathBuf,
+    ) -> Self {
         let mut config = Config::from_toml(&config_toml(extra)).unwrap();
-        config.database = dir.path().join("gatehouse.db");
+        config.database = database;
         config.policies = policies;
         let env = |name: &str| {
             (name == "GATEHOUSE_TEST_GITHUB_TOKEN").then(|| "ghp_test_token".to_owned())
@@ -211,23 +233,28 @@ impl Harness {
     /// Posts a signed callback.
     pub async fn callback(&self, id: &str, delivery: &str, report: &Value) -> (StatusCode, Value) {
         let body = serde_json::to_vec(report).unwrap();
-        let r = self
+        let headers = signed_callback(id, delivery, now_seconds(), &body);
+        self.send_callback(id, &headers, body).await
+    }
+
+    /// Posts a callback with exactly these headers (a captured or forged one).
+    pub async fn send_callback(
+        &self,
+        id: &str,
+        headers: &[(String, String)],
+        body: Vec<u8>,
+    ) -> (StatusCode, Value) {
+        let mut r = self
             .request(
                 Method::POST,
                 &format!("/v1/deployments/{id}/callbacks"),
                 None,
             )
-            .header("content-type", "application/json")
-            .header("x-gatehouse-delivery", delivery)
-            .header(
-                "x-gatehouse-signature-256",
-                sign(PIPELINE_SECRET.as_bytes(), &body),
-            )
-            .body(body)
-            .send()
-            .await
-            .unwrap();
-        json_of(r).await
+            .header("content-type", "application/json");
+        for (name, value) in headers {
+            r = r.header(name, value);
+        }
+        json_of(r.body(body).send().await.unwrap()).await
     }
 
     /// Polls a deployment until it reaches `state` (10 s at most).
@@ -298,4 +325,26 @@ pub fn matching_evidence(intent: &Value) -> Value {
             "region": intent["spec"]["target"]["region"],
         }
     })
+}
+
+/// The test clock's time in Unix seconds (what a pipeline puts in `X-Gatehouse-Timestamp`).
+pub fn now_seconds() -> i64 {
+    (clock()().unix_nanos() / 1_000_000_000) as i64
+}
+
+/// The headers a pipeline sends with a callback for `id`: delivery id, timestamp, signature.
+pub fn signed_callback(
+    id: &str,
+    delivery: &str,
+    timestamp: i64,
+    body: &[u8],
+) -> Vec<(String, String)> {
+    vec![
+        ("x-gatehouse-delivery".into(), delivery.into()),
+        ("x-gatehouse-timestamp".into(), timestamp.to_string()),
+        (
+            "x-gatehouse-signature-256".into(),
+            sign(PIPELINE_SECRET.as_bytes(), timestamp, id, delivery, body),
+        ),
+    ]
 }

@@ -140,28 +140,28 @@ async fn signatures_are_checked_and_redelivery_is_harmless() {
         .as_str()
         .unwrap()
         .to_owned();
-    let path = format!("/v1/deployments/{id}/callbacks");
     let body = br#"{"status":"started"}"#.to_vec();
-    let send = |sig: Option<String>, body: Vec<u8>| {
-        let mut r = h
-            .request(Method::POST, &path, None)
-            .header("content-type", "application/json")
-            .header("x-gatehouse-delivery", "x1");
+    let ts = now_seconds();
+    let sign = |secret: &[u8], body: &[u8]| gatehouse_http::auth::sign(secret, ts, &id, "x1", body);
+    let with_signature = |sig: Option<String>| {
+        let mut headers = vec![
+            ("x-gatehouse-delivery".to_owned(), "x1".to_owned()),
+            ("x-gatehouse-timestamp".to_owned(), ts.to_string()),
+        ];
         if let Some(sig) = sig {
-            r = r.header("x-gatehouse-signature-256", sig);
+            headers.push(("x-gatehouse-signature-256".to_owned(), sig));
         }
-        r.body(body).send()
+        headers
     };
     for sig in [
         None,
         Some("sha256=00".to_owned()),
-        Some(gatehouse_http::auth::sign(b"wrong-secret", &body)),
-        Some(gatehouse_http::auth::sign(
-            PIPELINE_SECRET.as_bytes(),
-            b"{\"status\":\"failed\"}",
-        )),
+        Some(sign(b"wrong-secret", &body)),
+        Some(sign(PIPELINE_SECRET.as_bytes(), b"{\"status\":\"failed\"}")),
     ] {
-        let (status, p) = json_of(send(sig, body.clone()).await.unwrap()).await;
+        let (status, p) = h
+            .send_callback(&id, &with_signature(sig), body.clone())
+            .await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{p}");
     }
     assert_eq!(h.event_types(&id).await, ["requested", "validated"]);
@@ -185,18 +185,10 @@ async fn signatures_are_checked_and_redelivery_is_harmless() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{p}");
     assert_eq!(p["code"], "delivery_reused");
     // A delivery id is required.
-    let sig = gatehouse_http::auth::sign(PIPELINE_SECRET.as_bytes(), &body);
-    let (status, p) = json_of(
-        h.request(Method::POST, &path, None)
-            .header("content-type", "application/json")
-            .header("x-gatehouse-signature-256", sig)
-            .body(body.clone())
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{p}");
+    let mut headers = signed_callback(&id, "x2", now_seconds(), &body);
+    headers.remove(0);
+    let (status, p) = h.send_callback(&id, &headers, body.clone()).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{p}");
     h.stop().await;
 }
 
@@ -456,15 +448,22 @@ async fn webhook_dispatches_are_signed() {
     h.wait_for_state(&id, "IN_PROGRESS").await;
     let sent = &receiver.requests()[0];
     assert_eq!(sent.path, "/hooks/deploy");
-    let signature = sent.headers["x-gatehouse-signature-256"].to_str().unwrap();
-    assert!(
-        gatehouse_http::auth::verify_signature(
-            b"webhook-secret-0123456789",
-            &sent.body,
-            Some(signature)
-        )
-        .is_ok()
-    );
+    let header = |name: &str| sent.headers.get(name).map(|v| v.to_str().unwrap());
+    // The receiver verifies it exactly as the server verifies callbacks.
+    let delivery = gatehouse_http::auth::verify(
+        b"webhook-secret-0123456789",
+        gatehouse_http::auth::SignedHeaders {
+            delivery: header("x-gatehouse-delivery"),
+            timestamp: header("x-gatehouse-timestamp"),
+            signature: header("x-gatehouse-signature-256"),
+        },
+        &id,
+        &sent.body,
+        now_seconds(),
+        300,
+    )
+    .unwrap();
+    assert!(delivery.starts_with("dispatch-"), "{delivery}");
     let payload: Value = serde_json::from_slice(&sent.body).unwrap();
     assert_eq!(payload["deployment_id"], id.as_str());
     h.stop().await;

@@ -9,7 +9,11 @@
 mod harness;
 
 mod auth;
+mod callbacks;
 mod conformance;
+mod dispatch;
+mod hardening;
 mod inputs;
 mod lifecycle;
+mod limits;
 mod operations;

@@ -134,7 +134,7 @@ async fn operations_endpoints() {
             .starts_with("sha256:")
     );
     let metrics = h
-        .request(Method::GET, "/metrics", None)
+        .request(Method::GET, "/metrics", Some(AUDITOR))
         .send()
         .await
         .unwrap()
