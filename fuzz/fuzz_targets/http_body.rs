@@ -1,7 +1,8 @@
 //! Any bytes as the body of the control plane's POST endpoints, through the real router and
 //! handlers (auth, body limits, JSON parsing, evaluation, SQLite): the server never panics and
 //! never answers 5xx; every refusal is problem JSON. The first byte picks the endpoint; pipeline
-//! callbacks are signed with the configured secret so their bodies reach the parser.
+//! callbacks are signed with the configured secret (for the deployment, a delivery id and the
+//! server's time) so their bodies reach the parser.
 #![no_main]
 
 use std::sync::{Arc, LazyLock};
@@ -18,6 +19,8 @@ use tower::ServiceExt;
 
 const TOKEN: &str = "fuzz-admin-token";
 const SECRET: &str = "fuzz-pipeline-secret-0123456789";
+/// The server's fixed clock, 2026-11-23T12:00:00Z, in Unix seconds (callback timestamps).
+const NOW_SECONDS: i64 = 1_795_435_200;
 
 struct Server {
     runtime: tokio::runtime::Runtime,
@@ -45,6 +48,7 @@ static SERVER: LazyLock<Server> = LazyLock::new(|| {
     let bundle = load_bundle(&policies, &config).expect("bundle");
     let store = SqliteStore::open(&dir.path().join("fuzz.db")).expect("database");
     let now = Timestamp::parse("2026-11-23T12:00:00Z").expect("time");
+    assert_eq!(now.unix_nanos() / 1_000_000_000, i128::from(NOW_SECONDS));
     let plane = ControlPlane::new(config, bundle, Arc::new(store), Arc::new(move || now));
     let router = app(Arc::new(plane));
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -52,17 +56,23 @@ static SERVER: LazyLock<Server> = LazyLock::new(|| {
         .build()
         .expect("runtime");
     // One deployment for the endpoints that take an id.
-    let submit = std::fs::read(policies.join("../docs/api/submit-web-frontend-dev-over-budget.json"))
-        .expect("request body");
-    let response = runtime.block_on(router.clone().oneshot(
-        Request::post("/v1/deployments")
-            .header("authorization", format!("Bearer {TOKEN}"))
-            .header("content-type", "application/json")
-            .body(Body::from(submit))
-            .expect("request"),
-    ));
+    let submit =
+        std::fs::read(policies.join("../docs/api/submit-web-frontend-dev-over-budget.json"))
+            .expect("request body");
+    let response = runtime.block_on(
+        router.clone().oneshot(
+            Request::post("/v1/deployments")
+                .header("authorization", format!("Bearer {TOKEN}"))
+                .header("content-type", "application/json")
+                .body(Body::from(submit))
+                .expect("request"),
+        ),
+    );
     let body = runtime
-        .block_on(axum::body::to_bytes(response.expect("response").into_body(), 1 << 20))
+        .block_on(axum::body::to_bytes(
+            response.expect("response").into_body(),
+            1 << 20,
+        ))
         .expect("body");
     let created: serde_json::Value = serde_json::from_slice(&body).expect("json");
     let deployment = created["id"].as_str().expect("id").to_owned();
@@ -87,15 +97,17 @@ fuzz_target!(|data: &[u8]| {
         3 => (format!("/v1/deployments/{id}/cancel"), false),
         _ => (format!("/v1/deployments/{id}/callbacks"), true),
     };
+    let delivery = format!("fuzz-{}", body.len());
     let mut request = Request::post(&path)
         .header("content-type", "application/json")
         .header("authorization", format!("Bearer {TOKEN}"))
         .header("if-match", "\"stale\"")
-        .header("x-gatehouse-delivery", format!("fuzz-{}", body.len()));
+        .header("x-gatehouse-delivery", &delivery)
+        .header("x-gatehouse-timestamp", NOW_SECONDS.to_string());
     if signed {
         request = request.header(
             "x-gatehouse-signature-256",
-            gatehouse_http::auth::sign(SECRET.as_bytes(), body),
+            gatehouse_http::auth::sign(SECRET.as_bytes(), NOW_SECONDS, id, &delivery, body),
         );
     }
     let request = request.body(Body::from(body.to_vec())).expect("request");

@@ -63,8 +63,9 @@ async function showIdentity() {
       : ["No token: enter one to use the pages."];
     hint.replaceChildren(...who, ...demo(me));
   } catch (error) {
+    // Without a token only a demo server (or one with anonymous reading) answers whoami.
     hint.replaceChildren(error instanceof ApiError && error.status === 401
-      ? "This token is not valid on this server."
+      ? (getToken() ? "This token is not valid on this server." : "No token: enter one to use the pages.")
       : "Cannot reach the server.");
   }
 }

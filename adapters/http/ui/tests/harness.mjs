@@ -102,16 +102,22 @@ export async function startServer({ wasmDir = WASM_PKG } = {}) {
       const text = await response.text();
       return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : null };
     },
-    /** The test pipeline: a signed callback with a fresh delivery id. */
+    /** The test pipeline: a signed callback with a fresh delivery id. The signature covers
+     * `gatehouse-callback-v1\n<timestamp>\n<deployment id>\n<delivery id>\n<raw body>`. */
     async callback(id, report) {
       const raw = JSON.stringify(report);
-      const signature = createHmac("sha256", PIPELINE_SECRET).update(raw).digest("hex");
+      const delivery = randomUUID();
+      const timestamp = String(Math.floor(Date.now() / 1000));
+      const signature = createHmac("sha256", PIPELINE_SECRET)
+        .update(`gatehouse-callback-v1\n${timestamp}\n${id}\n${delivery}\n${raw}`)
+        .digest("hex");
       const response = await fetch(`${base}/v1/deployments/${id}/callbacks`, {
         method: "POST",
         headers: {
           "content-type": "application/json",
           "x-gatehouse-signature-256": `sha256=${signature}`,
-          "x-gatehouse-delivery": randomUUID(),
+          "x-gatehouse-delivery": delivery,
+          "x-gatehouse-timestamp": timestamp,
         },
         body: raw,
       });
