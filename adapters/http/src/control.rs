@@ -244,9 +244,11 @@ impl CallbackStatus {
 #[serde(deny_unknown_fields)]
 pub struct ApprovalRequest {
     /// The approval role, e.g. `finops-approver` (must be one of the token's approval roles).
+    #[schema(pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*$")]
     pub role: String,
-    /// Free text.
+    /// Free text on one line (control characters are refused).
     #[serde(default)]
+    #[schema(pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*$")]
     pub comment: Option<String>,
 }
 
@@ -254,8 +256,9 @@ pub struct ApprovalRequest {
 #[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CancelRequest {
-    /// Why.
+    /// Why, on one line (control characters are refused).
     #[serde(default)]
+    #[schema(pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*$")]
     pub reason: Option<String>,
 }
 
