@@ -166,7 +166,9 @@ def main() -> int:
             while True:
                 page = http.get("/v1/deployments", params={"limit": 200, "offset": offset}).json()
                 for d in page["items"]:
-                    stored.setdefault(d["intent"]["metadata"]["name"], []).append(d["id"])
+                    # The list holds summaries; the intent is in the full view.
+                    full = http.get(f"/v1/deployments/{d['id']}").json()
+                    stored.setdefault(full["intent"]["metadata"]["name"], []).append(d["id"])
                 if page["next_offset"] is None:
                     break
                 offset = page["next_offset"]
