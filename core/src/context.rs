@@ -58,41 +58,68 @@ pub const MAX_REFERENCE_CHARS: usize = 2000;
 /// An approval of a deployment, recorded by a trusted party (see [`ApprovalSource`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(try_from = "RawApproval")]
+#[serde(try_from = "RawApproval", deny_unknown_fields)]
 pub struct Approval {
     /// Who approved (an email, or `github:<login>` for a reviewer without a mapped email).
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            min_length = 1,
+            max_length = 254,
+            pattern = "^[^\\s\\x00-\\x1f\\x7f-\\x9f]([^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f])?$"
+        )
+    )]
     pub by: String,
     /// The role they approved in, e.g. `release-approver`, `finops-approver`.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[a-z][a-z0-9-]{0,62}$"))]
     pub role: String,
     /// When, if known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub at: Option<Timestamp>,
-    /// Free text.
+    /// Free text (line breaks and tabs allowed, no other control characters).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(value_type = String, max_length = 1000, pattern = "^[^\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f]*$")
+    )]
     pub comment: Option<String>,
     /// Who recorded it (`caller` when not given).
     #[serde(default)]
     pub source: ApprovalSource,
     /// Where to see it: a review URL, a ledger event.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(value_type = String, min_length = 1, max_length = 2000, pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*$")
+    )]
     pub reference: Option<String>,
 }
 
-/// The wire form of [`Approval`], checked by `TryFrom`.
+/// The wire form of [`Approval`], checked by `TryFrom`. Optional fields are left out when
+/// unknown; an explicit `null` is refused, as the documented schema says.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawApproval {
     by: String,
     role: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     at: Option<Timestamp>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     comment: Option<String>,
     #[serde(default)]
     source: ApprovalSource,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     reference: Option<String>,
+}
+
+/// An optional field that, when present, holds a value (not `null`).
+fn present<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(deserializer).map(Some)
 }
 
 impl TryFrom<RawApproval> for Approval {

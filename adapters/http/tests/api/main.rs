@@ -8,6 +8,7 @@
 
 mod harness;
 
+mod approvals;
 mod auth;
 mod callbacks;
 mod conformance;
