@@ -7,13 +7,15 @@
 //!   `gatehouse test` and not part of the decision bundle;
 //! - `data/**/*.json` — objects deep-merged into `data` (reference data under
 //!   `governance.reference`, policy metadata under `governance.catalog`, exemptions under
-//!   `governance.exemptions`).
+//!   `governance.exemptions`, pull request approvers under `governance.approvers` and
+//!   `governance.identities`).
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::approvers::ApproversError;
 use crate::canonical::sha256_hex;
 use crate::catalog::CatalogError;
 use crate::error::{Diagnostic, ErrorDetail, Span};
@@ -170,6 +172,14 @@ pub enum BundleError {
     /// The exemption list is invalid.
     #[error(transparent)]
     Exemption(#[from] ExemptionError),
+    /// The approvers data (`governance.approvers`, `governance.identities`) is invalid.
+    #[error("{}{source}", file.as_deref().map(|f| format!("{f}: ")).unwrap_or_default())]
+    Approvers {
+        /// The data file that holds the offending value, when one does.
+        file: Option<String>,
+        /// What is wrong, and where in `data`.
+        source: ApproversError,
+    },
 }
 
 impl Diagnostic for BundleError {
@@ -188,6 +198,7 @@ impl Diagnostic for BundleError {
             Self::MissingDenyRule { .. } => "policy_missing_deny",
             Self::Catalog(_) => "catalog_invalid",
             Self::Exemption(_) => "exemption_invalid",
+            Self::Approvers { .. } => "approvers_invalid",
         }
     }
 
@@ -209,6 +220,11 @@ impl Diagnostic for BundleError {
             Self::MissingDenyRule { .. } => detail.with_help(
                 "every package under `gatehouse.policies` is a policy and must define `deny contains violation if { ... }`; move helpers to another package",
             ),
+            Self::Approvers { file, .. } => detail
+                .with_span(file.as_deref().map(file_span))
+                .with_help(
+                    "`governance.approvers` maps a role to `{\"github_users\": [login, ...], \"github_teams\": [\"org/team-slug\", ...]}` and `governance.identities.github` a GitHub login to an identity (docs/approvals.md)",
+                ),
             Self::Catalog(CatalogError::SoftWithoutOverrideRole { .. }) => {
                 detail.with_help("add `override_role` to the policy's catalogue entry")
             }
@@ -317,6 +333,31 @@ impl BundleSource {
             merge(&mut merged, value, path, &mut Vec::new())?;
         }
         Ok(merged)
+    }
+}
+
+impl BundleSource {
+    /// The first data file (in path order) that holds the value at a data path such as
+    /// `governance.approvers.release-approver.github_users[1]`: where a bundle-load error about
+    /// merged data points.
+    pub fn data_file_holding(&self, data_path: &str) -> Option<&str> {
+        let segments = crate::path::parse(data_path)?;
+        let pointer: String = segments
+            .iter()
+            .map(|s| match s {
+                crate::path::PathSegment::Key(k) => {
+                    format!("/{}", k.replace('~', "~0").replace('/', "~1"))
+                }
+                crate::path::PathSegment::Index(i) => format!("/{i}"),
+            })
+            .collect();
+        self.files_of(FileRole::Data)
+            .find(|(_, text)| {
+                serde_json::from_str::<Value>(text)
+                    .ok()
+                    .is_some_and(|v| v.pointer(&pointer).is_some())
+            })
+            .map(|(path, _)| path)
     }
 }
 

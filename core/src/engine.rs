@@ -2,6 +2,7 @@
 
 use serde_json::{Value, json};
 
+use crate::approvers::{Approvers, PullRequestEvidence, ReviewApprovals};
 use crate::bundle::{BundleError, BundleInfo, BundleSource, FileRole, Manifest};
 use crate::catalog::{Catalog, Enforcement, SCHEMA_POLICY};
 use crate::context::Approval;
@@ -27,6 +28,7 @@ pub struct Engine {
     manifest: Manifest,
     catalog: Catalog,
     exemptions: Vec<Exemption>,
+    approvers: Approvers,
     policies: CompiledPolicies,
     schema: IntentSchema,
 }
@@ -45,14 +47,27 @@ impl Engine {
         Self::load_with(source, EngineOptions::default())
     }
 
-    /// Loads a bundle: checks the files, merges data, reads the catalogue and exemptions, and
-    /// compiles the policies.
+    /// Loads a bundle: checks the files, merges data, reads the catalogue, exemptions and
+    /// approvers, and compiles the policies.
     pub fn load_with(source: &BundleSource, options: EngineOptions) -> Result<Self, BundleError> {
         let manifest = source.manifest()?;
         let data = source.merged_data()?;
         let governance = data.get("governance");
         let catalog = Catalog::from_data(governance.and_then(|g| g.get("catalog")))?;
         let exemptions = exemptions_from_data(governance.and_then(|g| g.get("exemptions")))?;
+        let override_roles = catalog
+            .iter()
+            .filter_map(|(_, meta)| meta.override_role.clone())
+            .collect();
+        let approvers = Approvers::from_data(
+            governance.and_then(|g| g.get("approvers")),
+            governance.and_then(|g| g.get("identities")),
+            &override_roles,
+        )
+        .map_err(|error| BundleError::Approvers {
+            file: source.data_file_holding(error.path()).map(str::to_owned),
+            source: error,
+        })?;
         let modules: Vec<(&str, &str)> = source.files_of(FileRole::Policy).collect();
         let policies = CompiledPolicies::compile(&modules, &data, options.limits)?;
         Ok(Self {
@@ -64,6 +79,7 @@ impl Engine {
             manifest,
             catalog,
             exemptions,
+            approvers,
             policies,
             schema: IntentSchema::new(),
         })
@@ -87,6 +103,19 @@ impl Engine {
     /// Exemptions, sorted by id.
     pub fn exemptions(&self) -> &[Exemption] {
         &self.exemptions
+    }
+
+    /// Who approves in which role through a pull request review (`governance.approvers`,
+    /// `governance.identities`).
+    pub fn approvers(&self) -> &Approvers {
+        &self.approvers
+    }
+
+    /// The approvals a pull request's reviews give under this bundle's approvers data (source
+    /// `github_review`), with the verdict on each reviewer: see [`Approvers::approvals_from_github`].
+    /// Pure: the caller reads the reviews and the members of [`Approvers::teams`] from GitHub.
+    pub fn approvals_from_github(&self, evidence: &PullRequestEvidence) -> ReviewApprovals {
+        self.approvers.approvals_from_github(evidence)
     }
 
     /// The packages of a stage: admission policies (`data.gatehouse.policies.*`) or release

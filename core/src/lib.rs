@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod approvers;
 pub mod bundle;
 #[cfg(feature = "fs")]
 pub mod bundle_dir;
@@ -21,6 +22,10 @@ mod rego;
 pub mod schema;
 pub mod timestamp;
 
+pub use approvers::{
+    Approvers, ApproversError, GithubTeam, NotCounted, PullRequestEvidence, PullRequestReview,
+    ReviewApprovals, ReviewState, ReviewerOutcome, ReviewerVerdict,
+};
 pub use bundle::{BundleError, BundleInfo, BundleSource, Manifest};
 pub use canonical::to_canonical_json;
 pub use catalog::{Catalog, Enforcement, PolicyMeta, PolicyStage, Severity};
