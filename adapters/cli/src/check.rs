@@ -1,16 +1,18 @@
 //! `gatehouse check` and `gatehouse bundle`.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use gatehouse_core::{
     Approval, BundleSource, Decision, Diagnostic, Engine, EngineOptions, ErrorDetail,
-    EvaluationContext, HistoryEntry, Limits, Timestamp,
+    EvaluationContext, GithubTeam, HistoryEntry, Limits, Timestamp,
 };
 use serde::Serialize;
 
 use crate::Format;
 use crate::cli_error::CliError;
+use crate::github_reviews::{self, ActionsEnv, GithubReviewArgs};
 use crate::human;
 
 /// Wall-clock guard per policy package on top of the instruction limit.
@@ -51,6 +53,10 @@ pub fn with_dir_spans(
             message,
             span: fix(span),
         },
+        E::Approvers { file, source } => E::Approvers {
+            file: file.map(|f| dir.join(f).display().to_string()),
+            source,
+        },
         other => other,
     }
 }
@@ -77,11 +83,60 @@ pub struct ContextArgs {
     /// Approvals written inside an intent are refused; this is where they go instead.
     #[arg(long, value_name = "FILE")]
     pub approvals: Option<PathBuf>,
+    #[command(flatten)]
+    pub github: GithubReviewArgs,
 }
 
 impl ContextArgs {
-    /// The context the flags describe (the clock when `--now` is absent).
-    pub fn context(&self) -> Result<EvaluationContext, CliError> {
+    /// The context the flags describe for one bundle.
+    pub fn context(&self, engine: &Engine) -> Result<EvaluationContext, CliError> {
+        let [context] = self.contexts([("", engine)])?;
+        Ok(context)
+    }
+
+    /// One context per bundle (labelled for the notes when there are several): the same time,
+    /// history and `--approvals` for all, plus, with `--github-reviews`, the pull request's
+    /// approving reviews mapped to roles by each bundle's own `governance.approvers` (the
+    /// reviews are read once). Notes on which reviews count go to stderr.
+    pub fn contexts<const N: usize>(
+        &self,
+        engines: [(&str, &Engine); N],
+    ) -> Result<[EvaluationContext; N], CliError> {
+        let base = self.base_context()?;
+        if !self.github.github_reviews {
+            return Ok(engines.map(|_| base.clone()));
+        }
+        let teams: BTreeSet<GithubTeam> = engines
+            .iter()
+            .flat_map(|(_, engine)| engine.approvers().teams())
+            .cloned()
+            .collect();
+        let fetched = github_reviews::fetch(
+            &self.github,
+            &ActionsEnv::from_process(),
+            &|name| std::env::var(name).ok(),
+            &teams,
+        )
+        .map_err(CliError::GithubReviews)?;
+        let mut notes = github_reviews::header(&fetched);
+        let contexts = engines.map(|(label, engine)| {
+            let result = engine.approvals_from_github(&fetched.evidence);
+            let label = (N > 1).then_some(label);
+            notes.push_str(&github_reviews::verdicts(
+                label,
+                &result,
+                engine.approvers(),
+            ));
+            let mut context = base.clone();
+            context.approvals.extend(result.approvals);
+            context
+        });
+        crate::cli_error::eprint_text(&notes);
+        Ok(contexts)
+    }
+
+    /// The time, history and `--approvals` (the clock when `--now` is absent).
+    fn base_context(&self) -> Result<EvaluationContext, CliError> {
         let now = match &self.now {
             Some(text) => {
                 Timestamp::parse(text).map_err(|e| CliError::Usage(format!("--now: {e}")))?
@@ -132,8 +187,8 @@ pub fn run(
     files: &[PathBuf],
 ) -> Result<ExitCode, CliError> {
     let engine = load_engine(policies)?;
-    let context = context.context()?;
     let files = expand(files)?;
+    let context = context.context(&engine)?;
     let mut results = Vec::new();
     let mut texts = Vec::new();
     let mut broken = false;

@@ -29,6 +29,9 @@ pub enum CliError {
     /// A GitHub report could not be rendered or written.
     #[error(transparent)]
     Action(#[from] gatehouse_action::ActionError),
+    /// The pull request's reviews could not be read (`--github-reviews`).
+    #[error("cannot read the pull request's reviews from GitHub")]
+    GithubReviews(#[source] crate::github_reviews::GithubReviewsError),
     /// A flag value is invalid.
     #[error("{0}")]
     Usage(String),
@@ -48,6 +51,7 @@ impl CliError {
         let details = match self {
             Self::Bundle { source, .. } => source.details(),
             Self::Details { details, .. } => details.clone(),
+            Self::GithubReviews(source) => source.details(),
             _ => Vec::new(),
         };
         let mut text = format!("error: {self}\n");

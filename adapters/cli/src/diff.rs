@@ -40,7 +40,8 @@ pub struct DiffArgs {
     /// The proposed bundle.
     #[arg(long, value_name = "NEW_BUNDLE_DIR", default_value = "policies")]
     pub head: PathBuf,
-    /// The decision time and history, the same for both bundles.
+    /// The decision time, history and approvals, the same for both bundles (review approvals
+    /// mapped by each bundle's own approvers data).
     #[command(flatten)]
     pub context: ContextArgs,
     /// Output format.
@@ -59,7 +60,9 @@ pub struct DiffArgs {
 pub fn run(args: &DiffArgs) -> Result<ExitCode, CliError> {
     let base = load_engine(&args.base)?;
     let head = load_engine(&args.head)?;
-    let context = args.context.context()?;
+    let [base_context, head_context] = args
+        .context
+        .contexts([("base bundle", &base), ("head bundle", &head)])?;
     let mut intents = Vec::new();
     for file in expand(&args.files)? {
         let display = file.display().to_string();
@@ -74,8 +77,8 @@ pub fn run(args: &DiffArgs) -> Result<ExitCode, CliError> {
             }
         };
         let decisions = base
-            .evaluate_text(&text, &context)
-            .and_then(|b| Ok((b, head.evaluate_text(&text, &context)?)));
+            .evaluate_text(&text, &base_context)
+            .and_then(|b| Ok((b, head.evaluate_text(&text, &head_context)?)));
         intents.push(match decisions {
             Ok((b, h)) => IntentImpact::compared(display, &text, &b, &h),
             Err(e) => IntentImpact::unreadable(display, e.details()),

@@ -28,7 +28,7 @@ pub fn run(
     file: &Path,
 ) -> Result<ExitCode, CliError> {
     let engine = load_engine(policies)?;
-    let context = context.context()?;
+    let context = context.context(&engine)?;
     let text = read(file)?;
     let intent = gatehouse_core::parse_intent(&text).map_err(|e| CliError::Details {
         summary: format!("cannot read intent `{}`", file.display()),

@@ -8,6 +8,7 @@ mod diff;
 mod events;
 mod explain;
 mod github;
+mod github_reviews;
 mod human;
 mod serve;
 mod test_cmd;

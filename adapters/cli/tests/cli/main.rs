@@ -14,6 +14,8 @@ mod commands;
 mod conformance;
 mod diff;
 mod events;
+mod fake_github;
 mod github;
 mod human;
+mod reviews;
 mod support;
