@@ -550,14 +550,6 @@ impl Approvers {
             let Some(login) = review.login.as_deref() else {
                 continue;
             };
-            if !is_github_login(login) {
-                reviewers.push(ReviewerVerdict {
-                    login: login.to_owned(),
-                    review_id: review.id,
-                    outcome: ReviewerOutcome::NotCounted(NotCounted::NotAUser),
-                });
-                continue;
-            }
             if matches!(review.state, ReviewState::Commented | ReviewState::Pending) {
                 continue;
             }
@@ -603,6 +595,9 @@ impl Approvers {
         author_identity: &str,
         team_members: &BTreeMap<GithubTeam, BTreeSet<String>>,
     ) -> ReviewerOutcome {
+        if !is_github_login(login) {
+            return ReviewerOutcome::NotCounted(NotCounted::NotAUser);
+        }
         let by = self.identity(login);
         if login.eq_ignore_ascii_case(&evidence.author) || by.eq_ignore_ascii_case(author_identity)
         {

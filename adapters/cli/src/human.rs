@@ -152,10 +152,14 @@ fn render_decision(out: &mut String, decision: &Decision, style: &Style) {
         for a in &decision.approvals {
             let _ = writeln!(
                 out,
-                "    {} as `{}` (recorded by: {})",
+                "    {} as `{}` (recorded by: {}{})",
                 a.by,
                 a.role,
-                a.source.describe()
+                a.source.describe(),
+                a.reference
+                    .as_deref()
+                    .map(|r| format!(", {r}"))
+                    .unwrap_or_default()
             );
         }
     }
