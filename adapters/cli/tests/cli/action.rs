@@ -1,6 +1,9 @@
 //! The GitHub Action (`adapters/github-action/action.yml`) against the CLI it drives: every flag
 //! its scripts pass exists in `gatehouse check --help` / `gatehouse diff --help`, every output it
 //! declares is one the CLI writes to `$GITHUB_OUTPUT`, and its defaults are values the CLI takes.
+//! Its scripts are also run with a stand-in `gatehouse` that records its arguments: reviews are
+//! read on pull request events only, and inputs (the token above all) reach the scripts through
+//! the environment, never pasted into them.
 
 use serde_json::Value;
 
@@ -65,11 +68,14 @@ fn every_input_reaches_the_cli_and_defaults_are_accepted() {
     assert_eq!(
         names,
         [
+            "approvals",
             "base-policies",
             "fail-on",
             "fail-on-stricter",
             "format",
             "gatehouse-version",
+            "github-reviews",
+            "github-token",
             "history",
             "intents",
             "now",
@@ -144,4 +150,154 @@ fn the_example_workflow_uses_the_action_on_the_examples() {
             .as_str()
             .is_some_and(|u| u.starts_with("github/codeql-action/upload-sarif"))
     }));
+}
+
+#[test]
+fn inputs_reach_the_scripts_only_through_the_environment() {
+    // `${{ ... }}` inside a `run:` script is pasted in before bash reads it: an input holding
+    // quotes would become code, and the token would be part of the script's text.
+    let action = action();
+    for step in action["runs"]["steps"].as_array().expect("steps") {
+        if let Some(script) = step["run"].as_str() {
+            assert!(
+                !script.contains("${{"),
+                "step `{}` interpolates:\n{script}",
+                step["name"]
+            );
+        }
+    }
+    assert_eq!(
+        action["inputs"]["github-token"]["default"],
+        "${{ github.token }}"
+    );
+    for id in ["check", "diff"] {
+        assert_eq!(
+            step(&action, id)["env"]["GITHUB_TOKEN"],
+            "${{ inputs.github-token }}",
+            "step `{id}`"
+        );
+    }
+}
+
+/// Runs a step's script with a stand-in `gatehouse` on `PATH`; returns the arguments it got (one
+/// per line), or `None` when the script did not call it, and the script's exit code.
+fn run_step(id: &str, env: &[(&str, &str)]) -> (Option<String>, Option<i32>) {
+    let action = action();
+    let script = step(&action, id)["run"]
+        .as_str()
+        .expect("a run script")
+        .to_owned();
+    let tmp = tempfile::tempdir().expect("a temporary directory");
+    let bin = tmp.path().join("bin");
+    std::fs::create_dir(&bin).expect("a bin directory");
+    let args_file = tmp.path().join("args");
+    let stub = bin.join("gatehouse");
+    std::fs::write(
+        &stub,
+        format!(
+            "#!/usr/bin/env bash\nprintf '%s\\n' \"$@\" > '{}'\n",
+            args_file.display()
+        ),
+    )
+    .expect("write the stand-in");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&stub, std::fs::Permissions::from_mode(0o755))
+            .expect("make it executable");
+    }
+    std::fs::write(tmp.path().join("intent.yaml"), "kind: DeploymentIntent\n").expect("an intent");
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut command = std::process::Command::new("bash");
+    command
+        .arg("-c")
+        .arg(&script)
+        .current_dir(tmp.path())
+        .env_clear()
+        .env("PATH", path)
+        .env("RUNNER_TEMP", tmp.path());
+    for (name, default) in [
+        ("INTENTS", "intent.yaml"),
+        ("POLICIES", "policies"),
+        ("BASE", "base"),
+        ("FORMAT", "github"),
+        ("FAIL_ON", "needs_approval"),
+        ("FAIL_ON_STRICTER", "false"),
+        ("SARIF_FILE", ""),
+        ("NOW", ""),
+        ("HISTORY", ""),
+        ("APPROVALS", ""),
+        ("GITHUB_REVIEWS", "true"),
+        ("GITHUB_TOKEN", "ghs_token"),
+    ] {
+        command.env(name, default);
+    }
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let out = command.output().expect("bash runs");
+    let args = std::fs::read_to_string(&args_file).ok();
+    (args, out.status.code())
+}
+
+fn has_line(args: &str, line: &str) -> bool {
+    args.lines().any(|l| l == line)
+}
+
+#[test]
+fn reviews_are_read_on_pull_request_events_only() {
+    for id in ["check", "diff"] {
+        for event in ["pull_request", "pull_request_target", "pull_request_review"] {
+            let (args, code) = run_step(id, &[("GITHUB_EVENT_NAME", event)]);
+            assert_eq!(code, Some(0), "{id} on {event}");
+            let args = args.expect("gatehouse ran");
+            assert!(
+                has_line(&args, "--github-reviews"),
+                "{id} on {event}:\n{args}"
+            );
+            assert!(
+                !args.contains("ghs_token"),
+                "the token is an argument:\n{args}"
+            );
+        }
+        for event in ["push", "workflow_dispatch", "schedule", ""] {
+            let (args, code) = run_step(id, &[("GITHUB_EVENT_NAME", event)]);
+            assert_eq!(code, Some(0), "{id} on {event}");
+            assert!(
+                !has_line(&args.expect("gatehouse ran"), "--github-reviews"),
+                "{id} on {event}"
+            );
+        }
+        let (args, _) = run_step(
+            id,
+            &[
+                ("GITHUB_EVENT_NAME", "pull_request"),
+                ("GITHUB_REVIEWS", "false"),
+            ],
+        );
+        assert!(!has_line(&args.expect("gatehouse ran"), "--github-reviews"));
+        let (args, code) = run_step(
+            id,
+            &[
+                ("GITHUB_EVENT_NAME", "pull_request"),
+                ("GITHUB_REVIEWS", "yes"),
+            ],
+        );
+        assert_eq!(
+            code,
+            Some(2),
+            "{id}: a github-reviews value that is not true or false"
+        );
+        assert_eq!(args, None);
+        let (args, _) = run_step(id, &[("APPROVALS", "approvals file.yaml")]);
+        let args = args.expect("gatehouse ran");
+        assert!(
+            args.contains("--approvals\napprovals file.yaml\n"),
+            "{args}"
+        );
+    }
 }
