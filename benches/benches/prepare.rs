@@ -64,6 +64,7 @@ fn process(c: &mut Criterion) {
     };
     let dir = policies_dir();
     let history = dir.join("examples/history/deployments.json");
+    let approvals = dir.join("examples/history/approvals.json");
     let intent = dir.join("examples/payments-api-prod-allowed.yaml");
     let run = || {
         Command::new(&binary)
@@ -74,6 +75,8 @@ fn process(c: &mut Criterion) {
             .arg(gatehouse_benches::NOW)
             .arg("--history")
             .arg(&history)
+            .arg("--approvals")
+            .arg(&approvals)
             .arg("--format")
             .arg("json")
             .arg(&intent)

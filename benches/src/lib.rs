@@ -55,12 +55,17 @@ pub fn example(name: &str) -> String {
     serde_json::to_string(&value).expect("serialises")
 }
 
-/// The examples' context: [`NOW`] and the staging history that production releases need.
+/// The examples' context: [`NOW`], the staging history that production releases need and the
+/// release approval that four-eyes needs in prod (the files `make examples` passes).
 pub fn context() -> EvaluationContext {
     let history = policies_dir().join("examples/history/deployments.json");
+    let approvals = policies_dir().join("examples/history/approvals.json");
     let mut context = EvaluationContext::at(Timestamp::parse(NOW).expect("time"));
     context.history = serde_json::from_str(&std::fs::read_to_string(history).expect("history"))
         .expect("history parses");
+    context.approvals =
+        serde_json::from_str(&std::fs::read_to_string(approvals).expect("approvals"))
+            .expect("approvals parse");
     context
 }
 
