@@ -1048,6 +1048,25 @@ mod tests {
     }
 
     #[test]
+    fn verdicts_serialise_with_their_reason() {
+        let ev = evidence(vec![
+            review(1, "bob-gh", Approved, HEAD, 1),
+            review(2, "carol-gh", Approved, OLD, 2),
+            review(3, "alice-gh", Approved, HEAD, 3),
+        ]);
+        let value = serde_json::to_value(approvers().approvals_from_github(&ev)).unwrap();
+        assert_eq!(
+            value["reviewers"],
+            json!([
+                {"login": "alice-gh", "review_id": 3, "outcome": {"verdict": "not_counted", "reason": "author"}},
+                {"login": "bob-gh", "review_id": 1, "outcome": {"verdict": "counted", "by": "bob@example.com", "roles": ["finops-approver", "release-approver"]}},
+                {"login": "carol-gh", "review_id": 2, "outcome": {"verdict": "not_counted", "reason": "older_commit", "commit_id": OLD}},
+            ])
+        );
+        assert_eq!(value["approvals"][0]["source"], "github_review");
+    }
+
+    #[test]
     fn teams_are_listed_once() {
         let teams: Vec<String> = approvers()
             .teams()

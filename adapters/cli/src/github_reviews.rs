@@ -224,8 +224,7 @@ pub enum GithubReviewsError {
     },
     /// A listing longer than the limit.
     #[error(
-        "{resource} has more than {} pages of {PER_PAGE}; refusing to judge on part of it",
-        MAX_PAGES
+        "reading {resource} takes more than {MAX_PAGES} pages of {PER_PAGE}; refusing to judge on part of them"
     )]
     TooManyPages {
         /// What was listed.
@@ -425,8 +424,10 @@ fn resolve(
         .github_token_env
         .clone()
         .unwrap_or_else(|| DEFAULT_TOKEN_ENV.to_owned());
+    // A token read from a file often ends in a newline, which no header may hold.
     let token = token_of(&token_env)
-        .filter(|t| !t.trim().is_empty())
+        .map(|t| t.trim().to_owned())
+        .filter(|t| !t.is_empty())
         .ok_or_else(|| GithubReviewsError::MissingToken {
             env: token_env.clone(),
         })?;
