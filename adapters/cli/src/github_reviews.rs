@@ -67,7 +67,8 @@ pub struct GithubReviewArgs {
     /// The REST API (default: `$GITHUB_API_URL`, else https://api.github.com).
     #[arg(long, value_name = "URL", requires = "github_reviews")]
     pub github_api_url: Option<String>,
-    /// The environment variable that holds the token (never pass a token as a flag).
+    /// The environment variable that holds the token (default: `GITHUB_TOKEN`); a token itself
+    /// is never a flag, which `ps` would show.
     #[arg(long, value_name = "NAME", requires = "github_reviews")]
     pub github_token_env: Option<String>,
 }
