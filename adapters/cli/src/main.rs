@@ -11,6 +11,7 @@ mod github;
 mod github_reviews;
 mod human;
 mod serve;
+mod smoke;
 mod test_cmd;
 
 use std::path::PathBuf;
@@ -119,6 +120,10 @@ enum Command {
     /// Run the HTTP control plane: intents in, decisions and hash-chained lifecycle events in
     /// SQLite, pipeline dispatch, signed callbacks. Without --config: demo tokens (logged).
     Serve(serve::ServeArgs),
+    /// Check a running control plane after a deploy: health, readiness, OpenAPI, the bundle
+    /// digest, intents evaluated with their expected outcomes, the audit ledger, metrics; exit 0
+    /// when every check passes, 1 when one fails, 2 on usage errors.
+    Smoke(smoke::SmokeArgs),
     /// Work with lifecycle event logs.
     Events {
         #[command(subcommand)]
@@ -164,6 +169,7 @@ fn main() -> ExitCode {
         }
         Command::Bundle { policies } => check::pack(&policies),
         Command::Serve(args) => serve::run(&args),
+        Command::Smoke(args) => smoke::run(&args),
         Command::Events {
             command: EventsCommand::Verify { file },
         } => events::verify(&file),

@@ -18,4 +18,5 @@ mod fake_github;
 mod github;
 mod human;
 mod reviews;
+mod smoke;
 mod support;
