@@ -69,7 +69,11 @@ fn reference_digest() -> String {
     let out = run(gatehouse().args(["bundle"]));
     assert_code(&out, 0);
     let packed: Value = serde_json::from_str(&out.stdout).expect("a packed bundle");
-    packed["digest"].as_str().expect("a digest").to_owned()
+    packed
+        .get("digest")
+        .and_then(Value::as_str)
+        .expect("a digest")
+        .to_owned()
 }
 
 #[test]
@@ -102,8 +106,12 @@ fn a_reference_server_passes_and_another_bundle_fails_naming_the_check() {
     let json = smoke(&reference.url, &["--format", "json"]);
     assert_code(&json, 0);
     let report: Value = serde_json::from_str(&json.stdout).expect("a JSON report");
-    assert_eq!(report["passed"], true);
-    assert!(report["checks"].as_array().expect("checks").len() >= 8);
+    assert_eq!(report.get("passed"), Some(&Value::Bool(true)));
+    let checks = report
+        .get("checks")
+        .and_then(Value::as_array)
+        .expect("checks");
+    assert_eq!(checks.len(), 8);
 
     // A server judging with another bundle: the bundle check fails, and says why.
     let (_tmp, bundle) = bundle_copy();
