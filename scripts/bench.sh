@@ -37,10 +37,10 @@ if [[ -z ${BENCH_SKIP_OPA:-} ]]; then
         step venv python3 -m venv "$VENV"
     fi
     step "pip install" "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check maturin==1.16.0
-    rm -f "$TARGET"/wheels/bench/gatehouse-*.whl
+    rm -f "$TARGET"/wheels/bench/gatehouse_policy-*.whl
     step "wheel (release)" "$VENV/bin/maturin" build --release --locked --quiet \
         -i "$VENV/bin/python" -m bindings/python/Cargo.toml -o "$TARGET/wheels/bench"
-    wheel=("$TARGET"/wheels/bench/gatehouse-*.whl)
+    wheel=("$TARGET"/wheels/bench/gatehouse_policy-*.whl)
     step "install wheel" "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
         --force-reinstall --no-deps "${wheel[0]}"
     synthetic=()

@@ -70,6 +70,7 @@ fn every_input_reaches_the_cli_and_defaults_are_accepted() {
         [
             "approvals",
             "base-policies",
+            "build-from-source",
             "fail-on",
             "fail-on-stricter",
             "format",
@@ -80,6 +81,7 @@ fn every_input_reaches_the_cli_and_defaults_are_accepted() {
             "intents",
             "now",
             "policies",
+            "releases-url",
             "sarif-file",
         ]
     );
@@ -298,6 +300,42 @@ fn reviews_are_read_on_pull_request_events_only() {
         assert!(
             args.contains("--approvals\napprovals file.yaml\n"),
             "{args}"
+        );
+    }
+}
+
+#[test]
+fn every_action_used_is_pinned_to_a_commit_and_nothing_writes_github_path() {
+    // A tag can be moved to other code; a commit cannot. Local actions (`./...`) are this
+    // repository's own.
+    let mut files = vec![root().join("adapters/github-action/action.yml")];
+    for entry in std::fs::read_dir(root().join(".github/workflows")).expect("workflows") {
+        files.push(entry.expect("an entry").path());
+    }
+    for file in files {
+        let text = std::fs::read_to_string(&file).expect("readable");
+        for line in text.lines() {
+            let Some(uses) = line.trim().trim_start_matches("- ").strip_prefix("uses:") else {
+                continue;
+            };
+            let uses = uses.trim();
+            if uses.starts_with("./") {
+                continue;
+            }
+            let (_, rest) = uses
+                .split_once('@')
+                .unwrap_or_else(|| panic!("{}: `{uses}` has no ref", file.display()));
+            let sha = rest.split_whitespace().next().unwrap_or("");
+            assert!(
+                sha.len() == 40 && sha.bytes().all(|b| b.is_ascii_hexdigit()),
+                "{}: `{uses}` is not pinned to a commit",
+                file.display()
+            );
+        }
+        assert!(
+            !text.contains("GITHUB_PATH"),
+            "{} writes GITHUB_PATH",
+            file.display()
         );
     }
 }

@@ -17,6 +17,7 @@ mod events;
 mod fake_github;
 mod github;
 mod human;
+mod install;
 mod reviews;
 mod smoke;
 mod support;

@@ -1,0 +1,363 @@
+//! The GitHub Action's install step (`adapters/github-action/install.sh`) against a local HTTP
+//! server laid out as GitHub's release downloads (`<base>/v<version>/<archive>` and its
+//! `.sha256`), with archives made by `scripts/package.sh` from the real binary: a download is
+//! verified and cached; a checksum mismatch, a missing asset for the runner's architecture, a
+//! binary that does not run and one that reports another version are all refused.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+use crate::support::root;
+
+/// The version the test binary reports.
+const VERSION: &str = env!("CARGO_PKG_VERSION");
+/// The release asset the tests serve for a Linux x86_64 runner.
+const TARGET: &str = "x86_64-unknown-linux-musl";
+
+/// A directory served over HTTP on 127.0.0.1, on its own thread, until dropped.
+struct Releases {
+    url: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+async fn file(State(dir): State<PathBuf>, request: Request) -> Response {
+    let path = request.uri().path().trim_start_matches('/');
+    if path.split('/').any(|part| part == ".." || part.is_empty()) {
+        return StatusCode::BAD_REQUEST.into_response();
+    }
+    match std::fs::read(dir.join(path)) {
+        Ok(bytes) => bytes.into_response(),
+        Err(_) => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+impl Releases {
+    fn serve(dir: &Path) -> Self {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+        listener.set_nonblocking(true).expect("non-blocking");
+        let url = format!("http://{}", listener.local_addr().expect("an address"));
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let dir = dir.to_path_buf();
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime");
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).expect("a listener");
+                let app = Router::new().fallback(file).with_state(dir);
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(async {
+                        let _ = stopped.await;
+                    })
+                    .await
+                    .expect("the release server serves");
+            });
+        });
+        Self {
+            url,
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Releases {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Packs `binary` as the `target` asset of release `v<version>` under `releases`.
+fn publish(releases: &Path, binary: &Path, target: &str, version: &str) -> PathBuf {
+    let dir = releases.join(format!("v{version}"));
+    std::fs::create_dir_all(&dir).expect("a release directory");
+    let out = std::process::Command::new("bash")
+        .arg(root().join("scripts/package.sh"))
+        .arg(binary)
+        .arg(target)
+        .arg(&dir)
+        .env("GATEHOUSE_VERSION", version)
+        .output()
+        .expect("package.sh runs");
+    assert!(
+        out.status.success(),
+        "package.sh failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
+}
+
+/// What a run of install.sh produced.
+struct Installed {
+    code: Option<i32>,
+    stdout: String,
+    outputs: BTreeMap<String, String>,
+}
+
+fn install(releases: &Releases, work: &Path, env: &[(&str, &str)]) -> Installed {
+    let outputs = work.join("github-output");
+    let _ = std::fs::remove_file(&outputs);
+    let mut command = std::process::Command::new("bash");
+    command
+        .arg(root().join("adapters/github-action/install.sh"))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", work)
+        .env("GITHUB_OUTPUT", &outputs)
+        .env("RUNNER_TEMP", work)
+        .env("RUNNER_OS", "Linux")
+        .env("RUNNER_ARCH", "X64")
+        .env("RELEASES_URL", &releases.url)
+        .env("INSTALL_ROOT", work.join("tool-cache"))
+        .env("SOURCE", root())
+        .env("BUILD_FROM_SOURCE", "false");
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let out = command.output().expect("install.sh runs");
+    let outputs = std::fs::read_to_string(&outputs)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+    Installed {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        outputs,
+    }
+}
+
+fn executable(path: &Path, text: &str) {
+    std::fs::write(path, text).expect("write a stand-in binary");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
+            .expect("make it executable");
+    }
+}
+
+#[test]
+fn a_release_is_downloaded_verified_and_cached() {
+    let tmp = tempfile::tempdir().expect("a temporary directory");
+    let releases = tmp.path().join("releases");
+    publish(
+        &releases,
+        Path::new(env!("CARGO_BIN_EXE_gatehouse")),
+        TARGET,
+        VERSION,
+    );
+    let server = Releases::serve(&releases);
+    let work = tmp.path().join("runner");
+    std::fs::create_dir(&work).expect("a runner directory");
+
+    // The version comes from the action's own tag.
+    let started = Instant::now();
+    let first = install(&server, &work, &[("ACTION_REF", &format!("v{VERSION}"))]);
+    let took = started.elapsed();
+    assert_eq!(first.code, Some(0), "{}", first.stdout);
+    assert_eq!(first.outputs["how"], "download");
+    assert_eq!(first.outputs["version"], VERSION);
+    let bin = PathBuf::from(&first.outputs["bin"]);
+    assert!(bin.starts_with(work.join("tool-cache")));
+    let version = std::process::Command::new(&bin)
+        .arg("--version")
+        .output()
+        .expect("the installed binary runs");
+    assert_eq!(
+        String::from_utf8_lossy(&version.stdout).trim(),
+        format!("gatehouse {VERSION}")
+    );
+    assert!(
+        first.stdout.contains("checksum verified"),
+        "{}",
+        first.stdout
+    );
+    // Not a timing assertion: the setup time is reported for the release notes.
+    println!(
+        "install.sh download + verify + unpack: {} ms",
+        took.as_millis()
+    );
+
+    // The next run finds it in the (cached) install root.
+    let again = install(&server, &work, &[("WANT_VERSION", VERSION)]);
+    assert_eq!(again.code, Some(0), "{}", again.stdout);
+    assert_eq!(again.outputs["how"], "cache");
+}
+
+#[test]
+fn a_checksum_mismatch_is_refused() {
+    let tmp = tempfile::tempdir().expect("a temporary directory");
+    let releases = tmp.path().join("releases");
+    let archive = publish(
+        &releases,
+        Path::new(env!("CARGO_BIN_EXE_gatehouse")),
+        TARGET,
+        VERSION,
+    );
+    // The attack: the archive is swapped after its checksum was published.
+    let mut bytes = std::fs::read(&archive).expect("the archive");
+    bytes.extend_from_slice(b"tampered");
+    std::fs::write(&archive, bytes).expect("tamper");
+    let server = Releases::serve(&releases);
+    let work = tmp.path().join("runner");
+    std::fs::create_dir(&work).expect("a runner directory");
+    let out = install(&server, &work, &[("WANT_VERSION", VERSION)]);
+    assert_eq!(out.code, Some(1), "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("::error title=gatehouse install::checksum mismatch"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.outputs.is_empty(),
+        "nothing was installed: {:?}",
+        out.outputs
+    );
+    assert!(
+        !work
+            .join("tool-cache")
+            .join(VERSION)
+            .join(TARGET)
+            .join("gatehouse")
+            .exists()
+    );
+}
+
+#[test]
+fn another_architecture_and_broken_binaries_are_refused() {
+    let tmp = tempfile::tempdir().expect("a temporary directory");
+    let releases = tmp.path().join("releases");
+    publish(
+        &releases,
+        Path::new(env!("CARGO_BIN_EXE_gatehouse")),
+        TARGET,
+        VERSION,
+    );
+    // An aarch64 asset whose binary cannot run here (not an executable format this machine
+    // runs), and a version whose binary says it is another version.
+    let stand_ins = tmp.path().join("stand-ins");
+    std::fs::create_dir(&stand_ins).expect("a directory");
+    let foreign = stand_ins.join("gatehouse");
+    std::fs::write(
+        &foreign,
+        [0x7f, b'E', b'L', b'F', 2, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    )
+    .expect("write");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&foreign, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
+    publish(&releases, &foreign, "aarch64-unknown-linux-musl", VERSION);
+    let liar = stand_ins.join("liar");
+    std::fs::create_dir(&liar).expect("a directory");
+    let liar = liar.join("gatehouse");
+    executable(&liar, "#!/bin/sh\necho 'gatehouse 0.0.1'\n");
+    publish(&releases, &liar, TARGET, "9.9.9");
+    let server = Releases::serve(&releases);
+    let work = tmp.path().join("runner");
+    std::fs::create_dir(&work).expect("a runner directory");
+
+    // A macOS x86_64 runner: this release has no asset for it.
+    let out = install(
+        &server,
+        &work,
+        &[
+            ("WANT_VERSION", VERSION),
+            ("RUNNER_OS", "macOS"),
+            ("RUNNER_ARCH", "X64"),
+        ],
+    );
+    assert_eq!(out.code, Some(1), "{}", out.stdout);
+    assert!(
+        out.stdout.contains(&format!(
+            "release v{VERSION} has no `gatehouse-{VERSION}-x86_64-apple-darwin.tar.gz`"
+        )),
+        "{}",
+        out.stdout
+    );
+    // An ARM64 Linux runner gets the aarch64 archive, whose binary does not run here.
+    let out = install(
+        &server,
+        &work,
+        &[("WANT_VERSION", VERSION), ("RUNNER_ARCH", "ARM64")],
+    );
+    assert_eq!(out.code, Some(1), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("does not run on this runner"),
+        "{}",
+        out.stdout
+    );
+    // A binary that reports another version than the release it came in.
+    let out = install(&server, &work, &[("WANT_VERSION", "9.9.9")]);
+    assert_eq!(out.code, Some(1), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("reports version 0.0.1, not 9.9.9"),
+        "{}",
+        out.stdout
+    );
+    // A runner no release is built for, and a version that is no version.
+    let out = install(
+        &server,
+        &work,
+        &[("WANT_VERSION", VERSION), ("RUNNER_ARCH", "ARM")],
+    );
+    assert_eq!(out.code, Some(1));
+    assert!(
+        out.stdout.contains("set build-from-source: true"),
+        "{}",
+        out.stdout
+    );
+    let out = install(&server, &work, &[("WANT_VERSION", "latest; rm -rf /")]);
+    assert_eq!(out.code, Some(1));
+    assert!(out.stdout.contains("is not a version"), "{}", out.stdout);
+    assert!(out.outputs.is_empty());
+}
+
+#[test]
+fn without_a_release_ref_a_gatehouse_on_path_is_used() {
+    let tmp = tempfile::tempdir().expect("a temporary directory");
+    let server = Releases::serve(tmp.path());
+    let bin = tmp.path().join("bin");
+    std::fs::create_dir(&bin).expect("a bin directory");
+    executable(
+        &bin.join("gatehouse"),
+        "#!/bin/sh\necho 'gatehouse 1.2.3'\n",
+    );
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = install(
+        &server,
+        tmp.path(),
+        &[("ACTION_REF", "main"), ("PATH", &path)],
+    );
+    assert_eq!(out.code, Some(0), "{}", out.stdout);
+    assert_eq!(out.outputs["how"], "path");
+    assert_eq!(out.outputs["version"], "1.2.3");
+    let out = install(&server, tmp.path(), &[("BUILD_FROM_SOURCE", "maybe")]);
+    assert_eq!(out.code, Some(1));
+    assert!(
+        out.stdout.contains("must be true or false"),
+        "{}",
+        out.stdout
+    );
+}
