@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# Builds the gatehouse-wasm npm packages from the crate in this folder:
-#   bindings/wasm/pkg/       browsers (wasm-bindgen --target web: an ES module + init())
+# Builds the gatehouse-wasm packages from the crate in this folder:
+#   bindings/wasm/pkg/       browsers (wasm-bindgen --target web: an ES module + init()); the web
+#                            UI and the browser test load it
 #   bindings/wasm/pkg-node/  Node (wasm-bindgen --target nodejs: CommonJS, loads synchronously)
-# each with package.json, the JS glue, the .d.ts types and the optimised .wasm.
+#   bindings/wasm/pkg-npm/   the published npm package `gatehouse-wasm`: web/, bundler/ and node/
+#                            entry points behind one `exports` map, types per entry point, the
+#                            registry README and the licence (`npm pack` it from there)
+# each with the JS glue, the .d.ts types and the optimised .wasm.
 #
 # Usage: bash bindings/wasm/build.sh        (from anywhere)
 #
@@ -133,33 +137,97 @@ EOF
 }
 
 make_packages() {
-    local tmp="$TARGET_DIR/bindgen"
-    rm -rf "$HERE/pkg" "$HERE/pkg-node" "$tmp"
+    local bundler="$TARGET_DIR/pkg-bundler"
+    rm -rf "$HERE/pkg" "$HERE/pkg-node" "$bundler"
     step "wasm-bindgen --target web" "$WASM_BINDGEN" --target web --out-dir "$HERE/pkg" \
         --remove-name-section --remove-producers-section "$WASM"
     step "wasm-bindgen --target nodejs" "$WASM_BINDGEN" --target nodejs --out-dir "$HERE/pkg-node" \
         --remove-name-section --remove-producers-section "$WASM"
-    local web="$HERE/pkg/${STEM}_bg.wasm" node="$HERE/pkg-node/${STEM}_bg.wasm"
+    step "wasm-bindgen --target bundler" "$WASM_BINDGEN" --target bundler --out-dir "$bundler" \
+        --remove-name-section --remove-producers-section "$WASM"
+    local web="$HERE/pkg/${STEM}_bg.wasm"
     if [[ -x "$WASM_OPT" ]]; then
         step "wasm-opt -Oz (binaryen from npm)" "$WASM_OPT" "${WASM_OPT_FLAGS[@]}" "$web" -o "$web.opt"
-        if cmp -s "$web" "$node"; then
-            # Both targets carry the same module; optimise it once.
-            mv "$web.opt" "$web"
-            cp "$web" "$node"
-        else
-            mv "$web.opt" "$web"
-            step "wasm-opt -Oz (nodejs module)" "$WASM_OPT" "${WASM_OPT_FLAGS[@]}" "$node" -o "$node"
-        fi
+        # The targets usually carry the same module: optimise it once and copy it; a module that
+        # differs is optimised on its own.
+        local other
+        for other in "$HERE/pkg-node/${STEM}_bg.wasm" "$bundler/${STEM}_bg.wasm"; do
+            if cmp -s "$web" "$other"; then
+                cp "$web.opt" "$other"
+            else
+                step "wasm-opt -Oz (${other#"$ROOT"/})" "$WASM_OPT" "${WASM_OPT_FLAGS[@]}" "$other" -o "$other"
+            fi
+        done
+        mv "$web.opt" "$web"
     else
         log "no wasm-opt in node_modules; shipping wasm-bindgen's output as is"
     fi
     write_package_json "$HERE/pkg" module "Gatehouse policy engine for browsers (ES module; call the default export init() first)"
     write_package_json "$HERE/pkg-node" commonjs "Gatehouse policy engine for Node (CommonJS)"
+    assemble_npm "$bundler"
     printf '%s\n' "$stamp" >"$HERE/pkg/.stamp"
 }
 
-if [[ "$(cat "$HERE/pkg/.stamp" 2>/dev/null || true)" == "$stamp" && -f "$HERE/pkg-node/package.json" ]]; then
-    log "pkg/ and pkg-node/ are up to date with $STEM.wasm"
+# The npm package: one directory per entry point, one `exports` map. `import "gatehouse-wasm"`
+# picks the Node build under Node and the bundler build elsewhere (webpack, Vite, esbuild);
+# `gatehouse-wasm/web` is the plain ES module for a page without a bundler (call init() first).
+assemble_npm() { # BUNDLER_DIR
+    local npm="$HERE/pkg-npm"
+    rm -rf "$npm"
+    mkdir -p "$npm"
+    cp -r "$HERE/pkg" "$npm/web"
+    cp -r "$HERE/pkg-node" "$npm/node"
+    cp -r "$1" "$npm/bundler"
+    rm -f "$npm/web/package.json" "$npm/web/.stamp" "$npm/bundler/package.json" \
+        "$npm/web/.gitignore" "$npm/node/.gitignore" "$npm/bundler/.gitignore"
+    # The Node build is CommonJS inside an ES-module package.
+    printf '{\n  "type": "commonjs"\n}\n' >"$npm/node/package.json"
+    cp "$HERE/README.md" "$ROOT/LICENSE" "$npm/"
+    cat >"$npm/package.json" <<EOF
+{
+  "name": "gatehouse-wasm",
+  "version": "$VERSION",
+  "description": "Gatehouse policy-as-code engine for browsers, bundlers and Node: the same deployment decisions as the gatehouse CLI and control plane, byte for byte",
+  "license": "Apache-2.0",
+  "keywords": ["policy-as-code", "rego", "governance", "deployment", "webassembly"],
+  "type": "module",
+  "main": "./node/$STEM.js",
+  "types": "./bundler/$STEM.d.ts",
+  "exports": {
+    ".": {
+      "node": {
+        "types": "./node/$STEM.d.ts",
+        "default": "./node/$STEM.js"
+      },
+      "default": {
+        "types": "./bundler/$STEM.d.ts",
+        "default": "./bundler/$STEM.js"
+      }
+    },
+    "./web": {
+      "types": "./web/$STEM.d.ts",
+      "default": "./web/$STEM.js"
+    },
+    "./bundler": {
+      "types": "./bundler/$STEM.d.ts",
+      "default": "./bundler/$STEM.js"
+    },
+    "./node": {
+      "types": "./node/$STEM.d.ts",
+      "default": "./node/$STEM.js"
+    },
+    "./web/${STEM}_bg.wasm": "./web/${STEM}_bg.wasm",
+    "./package.json": "./package.json"
+  },
+  "files": ["web", "bundler", "node", "README.md", "LICENSE"],
+  "sideEffects": ["./bundler/$STEM.js", "./node/$STEM.js"],
+  "engines": {"node": ">=18"}
+}
+EOF
+}
+
+if [[ "$(cat "$HERE/pkg/.stamp" 2>/dev/null || true)" == "$stamp" && -f "$HERE/pkg-node/package.json" && -f "$HERE/pkg-npm/package.json" ]]; then
+    log "pkg/, pkg-node/ and pkg-npm/ are up to date with $STEM.wasm"
 else
     make_packages
 fi
@@ -168,4 +236,4 @@ raw="$(stat -c %s "$HERE/pkg/${STEM}_bg.wasm")"
 gz="$(gzip -9 -c "$HERE/pkg/${STEM}_bg.wasm" | wc -c)"
 log "cargo artefact: ${WASM#"$ROOT"/} ($(stat -c %s "$WASM") bytes)"
 log "size: pkg/${STEM}_bg.wasm $raw bytes raw, $gz bytes gzip -9"
-log "built pkg/ (web) and pkg-node/ (nodejs) in $(elapsed "$START")s"
+log "built pkg/ (web), pkg-node/ (nodejs) and pkg-npm/ (the gatehouse-wasm package) in $(elapsed "$START")s"
