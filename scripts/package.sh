@@ -44,7 +44,12 @@ cp LICENSE README.md CHANGELOG.md "$stage/$name/"
 archive=$name.$ext
 rm -f "$out/$archive" "$out/$archive.sha256"
 if [[ $ext == zip ]]; then
-    (cd "$stage" && zip -q -r -X "$out/$archive" "$name")
+    if command -v zip >/dev/null 2>&1; then
+        (cd "$stage" && zip -q -r -X "$out/$archive" "$name")
+    else
+        # Windows runners have 7-Zip, not zip.
+        (cd "$stage" && 7z a -tzip -bso0 "$out/$archive" "$name")
+    fi
 else
     # GNU tar (gtar on macOS) makes it reproducible: sorted names, fixed owner and times.
     gnu_tar=""
