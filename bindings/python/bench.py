@@ -58,28 +58,30 @@ def main() -> None:
     text = json.dumps(intent, sort_keys=True, separators=(",", ":"))
     # Production needs the artifact's staging success (release.promotion-path).
     history = json.loads((REPO / "policies" / "examples" / "history" / "deployments.json").read_text())
-    decision = engine.evaluate(text, now=NOW, history=history)
+    # prod.four-eyes: the release approver's approval, as scripts/examples.sh passes it.
+    approvals = json.loads((REPO / "policies" / "examples" / "history" / "approvals.json").read_text())
+    decision = engine.evaluate(text, now=NOW, history=history, approvals=approvals)
     assert decision.outcome == "allow", decision.to_json()
-    assert engine.evaluate(intent, now=NOW, history=history) == decision
+    assert engine.evaluate(intent, now=NOW, history=history, approvals=approvals) == decision
     native = getattr(engine, "_native")
 
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cpus, bundle {engine.bundle_digest}")
     n = 2000
-    base = per_call("_native.evaluate(text)", lambda: native.evaluate(text, {"now": NOW, "history": history}), n)
-    per_call("Engine.evaluate(text, now=NOW).to_json()", lambda: engine.evaluate(text, now=NOW, history=history).to_json(), n)
-    per_call("Engine.evaluate(dict, now=NOW).to_json()", lambda: engine.evaluate(intent, now=NOW, history=history).to_json(), n)
+    base = per_call("_native.evaluate(text)", lambda: native.evaluate(text, {"now": NOW, "history": history, "approvals": approvals}), n)
+    per_call("Engine.evaluate(text, now=NOW).to_json()", lambda: engine.evaluate(text, now=NOW, history=history, approvals=approvals).to_json(), n)
+    per_call("Engine.evaluate(dict, now=NOW).to_json()", lambda: engine.evaluate(intent, now=NOW, history=history, approvals=approvals).to_json(), n)
     per_call(
         "Engine.evaluate(json.dumps(dict), now=NOW)",
-        lambda: engine.evaluate(json.dumps(intent), now=NOW, history=history).to_json(),
+        lambda: engine.evaluate(json.dumps(intent), now=NOW, history=history, approvals=approvals).to_json(),
         n,
     )
-    per_call("Engine.evaluate(text) (clock read)", lambda: engine.evaluate(text, history=history).to_json(), n)
-    per_call("... + .violations (typed objects)", lambda: engine.evaluate(text, now=NOW, history=history).violations, n)
+    per_call("Engine.evaluate(text) (clock read)", lambda: engine.evaluate(text, history=history, approvals=approvals).to_json(), n)
+    per_call("... + .violations (typed objects)", lambda: engine.evaluate(text, now=NOW, history=history, approvals=approvals).violations, n)
     per_call("json.dumps(dict) alone", lambda: json.dumps(intent), n * 10)
     print(f"  (the core alone: see `cargo bench`; _native.evaluate(text) = {base:.1f} µs)")
 
     def call() -> object:
-        return engine.evaluate(intent, now=NOW, history=history)
+        return engine.evaluate(intent, now=NOW, history=history, approvals=approvals)
 
     total = 4000
     one = throughput(1, call, total)
