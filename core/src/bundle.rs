@@ -9,6 +9,12 @@
 //!   `governance.reference`, policy metadata under `governance.catalog`, exemptions under
 //!   `governance.exemptions`, pull request approvers under `governance.approvers` and
 //!   `governance.identities`).
+//!
+//! The manifest may name a package of derived rules (`"derived": "gatehouse.derived"`): rules
+//! that depend only on the bundle's data (an account's inherited guardrails, allowed sets,
+//! instants as nanoseconds), evaluated once when the bundle loads. Decisions read their values
+//! as data at the same path, so policies read them the same way in decisions and in Rego tests
+//! (where the derived rules are ordinary rules).
 
 use std::collections::BTreeMap;
 
@@ -46,6 +52,11 @@ pub struct Manifest {
     /// What the bundle governs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// The package of derived rules (e.g. `gatehouse.derived`): values that depend only on the
+    /// bundle's data, evaluated once when the bundle loads; decisions read them as data at
+    /// `data.<package>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub derived: Option<String>,
 }
 
 /// Identity of the bundle that made a decision.
@@ -180,6 +191,57 @@ pub enum BundleError {
         /// What is wrong, and where in `data`.
         source: ApproversError,
     },
+    /// The manifest's `derived` package cannot hold derived rules.
+    #[error("`derived` package `{package}` {reason}")]
+    DerivedPackage {
+        /// The package named in the manifest.
+        package: String,
+        /// Why it cannot be used.
+        reason: &'static str,
+    },
+    /// The manifest names a derived package that no module declares.
+    #[error("no module declares the derived package `{package}` named in `bundle.json`")]
+    DerivedMissing {
+        /// The package named in the manifest.
+        package: String,
+    },
+    /// A derived module reads `input`: derived values are computed once per bundle, without an
+    /// intent.
+    #[error("derived rules may not read `input`: they are evaluated once, when the bundle loads")]
+    DerivedReadsInput {
+        /// Where `input` is read.
+        span: Span,
+    },
+    /// A derived module reads another package's rules (which may read `input`).
+    #[error("derived rules may read data files and their own package, not `{path}`")]
+    DerivedReadsPackage {
+        /// The path read (`data.gatehouse.lib`, or `data` for a computed path).
+        path: String,
+        /// Where it is read.
+        span: Span,
+    },
+    /// A derived rule failed to evaluate.
+    #[error("derived rules failed to evaluate: {message}")]
+    DerivedEvaluation {
+        /// The evaluator's message.
+        message: String,
+        /// Position, when known.
+        span: Option<Span>,
+    },
+    /// A derived rule has no value for the bundle's data.
+    #[error("derived rule `{rule}` has no value for this bundle's data")]
+    DerivedUndefined {
+        /// The rule's path, e.g. `data.gatehouse.derived.accounts`.
+        rule: String,
+        /// Where the rule is defined.
+        span: Option<Span>,
+    },
+    /// A data file already holds the derived package's path.
+    #[error("data files already set `{path}`, where the derived package's values go")]
+    DerivedConflict {
+        /// The dotted data path.
+        path: String,
+    },
 }
 
 impl Diagnostic for BundleError {
@@ -199,6 +261,13 @@ impl Diagnostic for BundleError {
             Self::Catalog(_) => "catalog_invalid",
             Self::Exemption(_) => "exemption_invalid",
             Self::Approvers { .. } => "approvers_invalid",
+            Self::DerivedPackage { .. } => "derived_package_invalid",
+            Self::DerivedMissing { .. } => "derived_package_missing",
+            Self::DerivedReadsInput { .. } => "derived_reads_input",
+            Self::DerivedReadsPackage { .. } => "derived_reads_package",
+            Self::DerivedEvaluation { .. } => "derived_evaluation",
+            Self::DerivedUndefined { .. } => "derived_undefined",
+            Self::DerivedConflict { .. } => "derived_conflict",
         }
     }
 
@@ -225,6 +294,22 @@ impl Diagnostic for BundleError {
                 .with_help(
                     "`governance.approvers` maps a role to `{\"github_users\": [login, ...], \"github_teams\": [\"org/team-slug\", ...]}` and `governance.identities.github` a GitHub login to an identity (docs/approvals.md)",
                 ),
+            Self::DerivedPackage { .. } => detail.with_help(
+                "name a package of its own, e.g. `\"derived\": \"gatehouse.derived\"`, outside `gatehouse.policies` and `gatehouse.gates`",
+            ),
+            Self::DerivedMissing { .. } => detail.with_help(
+                "add a module with that package, or remove `derived` from `bundle.json`",
+            ),
+            Self::DerivedReadsInput { span } => detail
+                .with_span(Some(span.clone()))
+                .with_help("compute values that depend on the intent in the policy that uses them; derived rules read only data files"),
+            Self::DerivedReadsPackage { span, .. } => detail
+                .with_span(Some(span.clone()))
+                .with_help("move what the derived rule needs into the derived package, or read the data files it is computed from"),
+            Self::DerivedEvaluation { span, .. } => detail.with_span(span.clone()),
+            Self::DerivedUndefined { span, .. } => detail.with_span(span.clone()).with_help(
+                "every derived rule needs a value for the bundle's data (give it a `default`); functions with arguments cannot be derived",
+            ),
             Self::Catalog(CatalogError::SoftWithoutOverrideRole { .. }) => {
                 detail.with_help("add `override_role` to the policy's catalogue entry")
             }

@@ -10,8 +10,11 @@ use crate::context::EvaluationContext;
 use crate::decision::{Decision, MAX_LISTED, Truncated, Violation, ViolationStatus, outcome_of};
 use crate::error::{ErrorDetail, IntentError};
 use crate::exemption::{Exemption, ScopeFacts, exemptions_from_data};
+use crate::fanout::{Fanout, Sequential};
 use crate::intent::{intent_digest, parse_intent};
-use crate::rego::{CompiledPolicies, Limits, Stage, TestReport};
+use crate::rego::{
+    CompileOptions, CompiledPolicies, Input, Limits, PackageResult, Stage, TestReport,
+};
 use crate::schema::IntentSchema;
 
 /// How to load a bundle.
@@ -48,8 +51,24 @@ impl Engine {
     }
 
     /// Loads a bundle: checks the files, merges data, reads the catalogue, exemptions and
-    /// approvers, and compiles the policies.
+    /// approvers, evaluates the derived rules (the manifest's `derived` package) once, and
+    /// compiles the policies.
     pub fn load_with(source: &BundleSource, options: EngineOptions) -> Result<Self, BundleError> {
+        Self::load_split(source, options, 1)
+    }
+
+    /// Loads a bundle as [`Self::load_with`] does, with its policy packages spread over up to
+    /// `parts` engines, so that [`Self::evaluate_with`] can evaluate the parts of one decision on
+    /// several threads; the decisions have the same bytes as with one engine. A bundle whose
+    /// modules read another policy package's rules keeps one engine ([`Self::parts`] says how
+    /// many it got). Loading takes longer (the shared modules are compiled once per part), and
+    /// evaluating the parts one after the other costs more than one engine: split only where
+    /// decisions run on spare cores.
+    pub fn load_split(
+        source: &BundleSource,
+        options: EngineOptions,
+        parts: usize,
+    ) -> Result<Self, BundleError> {
         let manifest = source.manifest()?;
         let data = source.merged_data()?;
         let governance = data.get("governance");
@@ -69,7 +88,15 @@ impl Engine {
             source: error,
         })?;
         let modules: Vec<(&str, &str)> = source.files_of(FileRole::Policy).collect();
-        let policies = CompiledPolicies::compile(&modules, &data, options.limits)?;
+        let policies = CompiledPolicies::compile(
+            &modules,
+            &data,
+            manifest.derived.as_deref(),
+            CompileOptions {
+                limits: options.limits,
+                partitions: parts.max(1),
+            },
+        )?;
         Ok(Self {
             info: BundleInfo {
                 name: manifest.name.clone(),
@@ -129,6 +156,12 @@ impl Engine {
         &self.schema
     }
 
+    /// How many independent parts a decision has: 1, or what [`Self::load_split`] could spread
+    /// the policy packages over.
+    pub fn parts(&self) -> usize {
+        self.policies.parts()
+    }
+
     /// Parses intent text (JSON or YAML) and evaluates it.
     pub fn evaluate_text(
         &self,
@@ -142,7 +175,28 @@ impl Engine {
     /// Evaluates an intent for admission. Never fails: schema errors, policy errors and limits
     /// all give `deny` with the reason listed.
     pub fn evaluate(&self, intent: &Value, context: &EvaluationContext) -> Decision {
-        self.decide(Stage::Admission, intent, context)
+        self.decide(Stage::Admission, intent, context, &Sequential)
+    }
+
+    /// [`Self::evaluate`], with the parts of the decision (see [`Self::load_split`]) run by
+    /// `fanout`, e.g. on a thread pool. Same bytes as [`Self::evaluate`].
+    pub fn evaluate_with(
+        &self,
+        intent: &Value,
+        context: &EvaluationContext,
+        fanout: &dyn Fanout,
+    ) -> Decision {
+        self.decide(Stage::Admission, intent, context, fanout)
+    }
+
+    /// [`Self::evaluate_gates`], with the parts run by `fanout`.
+    pub fn evaluate_gates_with(
+        &self,
+        intent: &Value,
+        context: &EvaluationContext,
+        fanout: &dyn Fanout,
+    ) -> Decision {
+        self.decide(Stage::Gates, intent, context, fanout)
     }
 
     /// Evaluates the release gates (`gatehouse.gates.*`) for an approved intent over the
@@ -150,7 +204,7 @@ impl Engine {
     /// the deployment may become SUCCESS; anything else turns it into FAILED, with the gate
     /// violations to record on the event. Missing evidence fails the gates that need it.
     pub fn evaluate_gates(&self, intent: &Value, context: &EvaluationContext) -> Decision {
-        self.decide(Stage::Gates, intent, context)
+        self.decide(Stage::Gates, intent, context, &Sequential)
     }
 
     /// Evaluates an intent for admission and reports every catalogue policy's verdict.
@@ -170,11 +224,17 @@ impl Engine {
         (decision, verdicts)
     }
 
-    fn decide(&self, stage: Stage, intent: &Value, context: &EvaluationContext) -> Decision {
+    fn decide(
+        &self,
+        stage: Stage,
+        intent: &Value,
+        context: &EvaluationContext,
+        fanout: &dyn Fanout,
+    ) -> Decision {
         let schema = self.schema.check(intent);
         let mut approvals = trusted_approvals(context);
         let (violations, errors) = if schema.errors.is_empty() {
-            self.evaluate_packages(stage, intent, context, &approvals)
+            self.evaluate_packages(stage, intent, context, &approvals, fanout)
         } else {
             // No policy ran, so no approval was taken into account.
             approvals.clear();
@@ -232,8 +292,10 @@ impl Engine {
         intent: &Value,
         context: &EvaluationContext,
         approvals: &[&Approval],
+        fanout: &dyn Fanout,
     ) -> (Vec<Option<Violation>>, Vec<ErrorDetail>) {
-        let input = json!({"intent": intent, "context": context.to_input_value()});
+        let input = Input::new(intent, &context.to_input_value());
+        let results = self.package_results(stage, &input, fanout);
         let facts = scope_facts(intent);
         let requester = intent
             .pointer("/metadata/requested_by")
@@ -241,12 +303,7 @@ impl Engine {
             .unwrap_or_default();
         let mut violations = Vec::new();
         let mut errors = Vec::new();
-        for (package, result) in self
-            .policies
-            .packages(stage)
-            .iter()
-            .zip(self.policies.evaluate(stage, &input))
-        {
+        for (package, result) in self.policies.packages(stage).iter().zip(results) {
             let package_name = package.trim_start_matches("data.");
             match result {
                 Err(e) => {
@@ -269,6 +326,41 @@ impl Engine {
             }
         }
         (violations, errors)
+    }
+
+    /// Every package's result, in package order: the parts evaluated by `fanout` (one part: on
+    /// this thread).
+    fn package_results(
+        &self,
+        stage: Stage,
+        input: &Input,
+        fanout: &dyn Fanout,
+    ) -> Vec<PackageResult> {
+        let parts = self.policies.parts();
+        if parts <= 1 {
+            return self.policies.evaluate(stage, input);
+        }
+        let done: Vec<std::sync::OnceLock<Vec<(usize, PackageResult)>>> =
+            (0..parts).map(|_| std::sync::OnceLock::new()).collect();
+        fanout.run(parts, &|part| {
+            if let Some(slot) = done.get(part) {
+                let _ = slot.get_or_init(|| self.policies.evaluate_part(stage, part, input));
+            }
+        });
+        let mut results: Vec<Option<PackageResult>> = Vec::new();
+        results.resize_with(self.policies.packages(stage).len(), || None);
+        for (part, slot) in done.into_iter().enumerate() {
+            // A fanout that skipped a part leaves it to this thread.
+            let pairs = slot
+                .into_inner()
+                .unwrap_or_else(|| self.policies.evaluate_part(stage, part, input));
+            for (index, result) in pairs {
+                if let Some(r) = results.get_mut(index) {
+                    *r = Some(result);
+                }
+            }
+        }
+        crate::rego::finish(results)
     }
 
     /// Turns one `deny` entry into a violation, applying enforcement, exemptions and overrides.

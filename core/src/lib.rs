@@ -14,11 +14,13 @@ pub mod error;
 pub mod events;
 pub mod exemption;
 pub mod explain;
+pub mod fanout;
 pub mod intent;
 pub mod ledger;
 pub mod lifecycle;
 pub mod path;
 mod rego;
+mod rego_scan;
 pub mod schema;
 pub mod timestamp;
 
@@ -34,6 +36,7 @@ pub use decision::{Decision, MAX_LISTED, Outcome, Truncated, Violation, Violatio
 pub use engine::{Engine, EngineOptions, run_bundle_tests};
 pub use error::{ContextError, Diagnostic, ErrorDetail, IntentError, Span};
 pub use events::{ChainError, DeploymentStatus, Event, NewEvent, replay, verify_chain};
+pub use fanout::{Fanout, ScopedThreads, Sequential};
 pub use intent::{intent_digest, parse_intent};
 pub use ledger::{
     LedgerEntry, LedgerError, LedgerFault, LedgerHead, LedgerSummary, LedgerVerifier, verify_ledger,
