@@ -308,7 +308,7 @@ impl Diagnostic for BundleError {
                 .with_help("move what the derived rule needs into the derived package, or read the data files it is computed from"),
             Self::DerivedEvaluation { span, .. } => detail.with_span(span.clone()),
             Self::DerivedUndefined { span, .. } => detail.with_span(span.clone()).with_help(
-                "every derived rule needs a value for the bundle's data (give it a `default`); functions with arguments cannot be derived",
+                "every derived rule needs a value for the bundle's data (give it a `default`)",
             ),
             Self::Catalog(CatalogError::SoftWithoutOverrideRole { .. }) => {
                 detail.with_help("add `override_role` to the policy's catalogue entry")

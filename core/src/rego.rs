@@ -780,7 +780,12 @@ fn evaluate_derived(
         }
     })?;
     // Every derived rule must have a value: a policy reading a missing one would see undefined
-    // and could let a deployment through.
+    // and could let a deployment through. Functions are helpers of the derived rules; decisions
+    // cannot call them (a policy that does fails closed with `rego_error`).
+    let functions: Vec<String> = modules
+        .iter()
+        .flat_map(|m| rego_scan::functions(m.text))
+        .collect();
     let compiled = engine
         .compile_with_entrypoint(&Arc::from(DERIVED_PATH))
         .map_err(|e| compile_error(&e))?;
@@ -793,7 +798,7 @@ fn evaluate_derived(
     rules.sort();
     for rule in rules {
         let rest = rule.strip_prefix(&prefix).unwrap_or_default();
-        if rest.contains(['[', '"']) {
+        if rest.contains(['[', '"']) || functions.iter().any(|f| f == rest) {
             continue;
         }
         let mut at = &value;
@@ -1337,14 +1342,14 @@ mod tests {
     #[test]
     fn an_undefined_derived_rule_stops_the_load() {
         let err = derived(
-            "package gatehouse.derived\n\nlimit := 1\n\nmissing := data.x.nothing\n\nf(x) := x\n",
+            "package gatehouse.derived\n\nlimit := f(1)\n\nf(x) := x\n\nmissing := data.x.nothing\n",
             serde_json::json!({"x": {}}),
         )
         .unwrap_err();
         assert_eq!(
             err,
             BundleError::DerivedUndefined {
-                rule: "data.gatehouse.derived.f".into(),
+                rule: "data.gatehouse.derived.missing".into(),
                 span: Some(at(7, 1, "derived.rego"))
             }
         );

@@ -295,6 +295,30 @@ pub(crate) fn rule_head(text: &str, name: &str) -> Option<Position> {
     None
 }
 
+/// Names of the functions a module defines: rules whose head, at the start of a line, is
+/// `name(` (or `default name(`).
+pub(crate) fn functions(text: &str) -> Vec<String> {
+    let tokens = tokens(text);
+    let mut names: Vec<String> = Vec::new();
+    let mut previous_line = 0;
+    for (i, token) in tokens.iter().enumerate() {
+        let first_on_line = token.line != previous_line;
+        previous_line = token.line;
+        if !first_on_line || token.column != 1 {
+            continue;
+        }
+        let head = if token.kind == Kind::Ident("default") { i + 1 } else { i };
+        if let (Some(Kind::Ident(name)), Some(Kind::Punct('('))) = (
+            tokens.get(head).map(|t| t.kind),
+            tokens.get(head + 1).map(|t| t.kind),
+        ) && !names.iter().any(|n| n == name)
+        {
+            names.push(name.to_owned());
+        }
+    }
+    names
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -349,6 +373,12 @@ mod tests {
         assert_eq!(rule_head(text, "f"), Some(at(3, 1)));
         assert_eq!(rule_head(text, "g"), Some(at(5, 1)));
         assert_eq!(rule_head(text, "h"), None);
+    }
+
+    #[test]
+    fn functions_are_rules_whose_heads_take_arguments() {
+        let text = "package p\n\nf(x) := x\nf(x) := 2\n\ndefault g(_) := 1\nh := 2\nk[x] := 1 if x := 1\n";
+        assert_eq!(functions(text), vec!["f", "g"]);
     }
 
     #[test]

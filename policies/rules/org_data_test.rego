@@ -5,13 +5,11 @@
 # pass by finding nothing to look at.
 package gatehouse.org_data_test
 
-import data.gatehouse.lib
-
 org := data.governance.org
 
 kinds := {"management", "log-archive", "security", "shared-services", "workload"}
 
-# The walk in lib.rego is unrolled to this many org units above an account.
+# The walk in derived.rego is unrolled to this many org units above an account.
 max_depth := 8
 
 # Units whose parent is neither null nor an existing unit (a missing `parent` counts as dangling).
@@ -30,7 +28,7 @@ dangling_accounts(o) := {a |
 
 roots(o) := {u | some u, unit in o.units; unit.parent == null}
 
-# The org units above an account, nearest first, walked one level further than lib.rego's walk
+# The org units above an account, nearest first, walked one level further than derived.rego's walk
 # so that a ninth level shows (this regorus build has no graph.reachable).
 chain(o, account) := [u | some u in [l1, l2, l3, l4, l5, l6, l7, l8, l9]; u != null] if {
 	l1 := object.get(account, "parent", null)
@@ -97,18 +95,11 @@ test_every_account_id_matches_its_cloud if {
 	bad_ids(org) == set()
 }
 
-# An input whose target is the account `id`.
-account_input(id, account) := {"intent": {"spec": {"target": target(id, account.cloud)}}}
-
-target(id, "aws") := {"cloud": "aws", "account": id}
-
-target(id, "azure") := {"cloud": "azure", "subscription": id}
-
-# lib.rego's unrolled walk finds the same units as the graph walk for every account, ending at
-# the root.
-test_lib_walk_agrees_with_the_graph if {
+# derived.rego's unrolled walk finds the same units as the graph walk for every account, ending
+# at the root.
+test_derived_walk_agrees_with_the_graph if {
 	every id, account in org.accounts {
-		walked := lib.ancestors with input as account_input(id, account)
+		walked := data.gatehouse.derived.accounts[id].ancestors
 		walked == chain(org, account)
 		walked[0] == account.parent
 		org.units[walked[count(walked) - 1]].parent == null

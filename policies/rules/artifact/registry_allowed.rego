@@ -1,19 +1,20 @@
 package gatehouse.policies.artifact_registry_allowed
 
-import data.gatehouse.lib
-import data.gatehouse.lib.spec
-import data.gatehouse.lib.ref
-
+# The artifact starts with an approved registry and `/` (the prefixes are derived once per
+# bundle).
 approved if {
-	some registry in ref.registries
-	startswith(spec.artifact, concat("", [registry, "/"]))
+	artifact := input.intent.spec.artifact
+	some prefix in data.gatehouse.derived.registry_prefixes
+	startswith(artifact, prefix)
 }
 
-deny contains lib.violation(
-	"artifact.registry-allowed",
-	"spec.artifact",
-	sprintf("artifact `%s` is not from an approved registry; approved: %s", [spec.artifact, concat(", ", ref.registries)]),
-	{"value": spec.artifact, "allowed": ref.registries},
-) if {
+deny contains {
+	"policy": "artifact.registry-allowed",
+	"path": "spec.artifact",
+	"message": sprintf("artifact `%s` is not from an approved registry; approved: %s", [artifact, concat(", ", registries)]),
+	"evidence": {"value": artifact, "allowed": registries},
+} if {
 	not approved
+	artifact := input.intent.spec.artifact
+	registries := data.governance.reference.registries
 }

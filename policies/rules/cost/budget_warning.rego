@@ -1,18 +1,17 @@
 package gatehouse.policies.cost_budget_warning
 
-import data.gatehouse.lib
-import data.gatehouse.lib.spec
-import data.gatehouse.lib.env
-import data.gatehouse.lib.ref
-
-deny contains lib.violation(
-	"cost.budget-warning",
-	"spec.estimated_monthly_cost",
-	sprintf("estimated_monthly_cost %v USD is above %v%% of the %s ceiling %v USD", [cost, ref.cost_warning_ratio * 100, env, ceiling]),
-	{"value": cost, "limit": ceiling * ref.cost_warning_ratio},
-) if {
+deny contains {
+	"policy": "cost.budget-warning",
+	"path": "spec.estimated_monthly_cost",
+	"message": sprintf("estimated_monthly_cost %v USD is above %v%% of the %s ceiling %v USD", [cost, ratio * 100, env, ceiling]),
+	"evidence": {"value": cost, "limit": ceiling * ratio},
+} if {
+	spec := input.intent.spec
 	cost := spec.estimated_monthly_cost
+	env := spec.environment
+	ref := data.governance.reference
 	ceiling := ref.cost_ceilings_usd[env]
-	cost > ceiling * ref.cost_warning_ratio
+	ratio := ref.cost_warning_ratio
+	cost > ceiling * ratio
 	cost <= ceiling
 }

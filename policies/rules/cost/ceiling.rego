@@ -1,17 +1,15 @@
 package gatehouse.policies.cost_ceiling
 
-import data.gatehouse.lib
-import data.gatehouse.lib.spec
-import data.gatehouse.lib.env
-import data.gatehouse.lib.ref
-
-deny contains lib.violation(
-	"cost.ceiling",
-	"spec.estimated_monthly_cost",
-	sprintf("estimated_monthly_cost %v USD > %s ceiling %v USD", [cost, env, ceiling]),
-	{"value": cost, "limit": ceiling},
-) if {
+deny contains {
+	"policy": "cost.ceiling",
+	"path": "spec.estimated_monthly_cost",
+	"message": sprintf("estimated_monthly_cost %v USD > %s ceiling %v USD", [cost, env, ceiling]),
+	"evidence": {"value": cost, "limit": ceiling},
+} if {
+	spec := input.intent.spec
 	cost := spec.estimated_monthly_cost
-	ceiling := ref.cost_ceilings_usd[env]
+	env := spec.environment
+	ceilings := data.governance.reference.cost_ceilings_usd
+	ceiling := ceilings[env]
 	cost > ceiling
 }

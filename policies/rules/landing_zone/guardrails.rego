@@ -1,61 +1,70 @@
 package gatehouse.policies.landing_zone_guardrails
 
-import data.gatehouse.lib
-import data.gatehouse.lib.account_id
-import data.gatehouse.lib.env
-import data.gatehouse.lib.guardrails
-import data.gatehouse.lib.region
-import data.gatehouse.lib.region_path
-import data.gatehouse.lib.spec
+# What the target account inherits from the org units above it, nearest unit first, is derived
+# once per bundle (derived.rego): each rule looks it up, then checks the intent against it.
 
 # An environment must be allowed at every level that restricts it.
-deny contains lib.violation_inherited(
-	"landing-zone.environment-allowed",
-	"spec.environment",
-	sprintf("environment `%s` is not allowed in account `%s`: org unit `%s` allows only %s", [env, account_id, unit, concat(", ", g.allowed_environments)]),
-	{"value": env, "allowed": g.allowed_environments, "account": account_id},
-	unit,
-) if {
-	some [unit, g] in guardrails
-	allowed := g.allowed_environments
-	not env in allowed
+deny contains {
+	"policy": "landing-zone.environment-allowed",
+	"path": "spec.environment",
+	"message": sprintf("environment `%s` is not allowed in account `%s`: org unit `%s` allows only %s", [env, id, g.unit, concat(", ", g.allowed)]),
+	"evidence": {"value": env, "allowed": g.allowed, "account": id},
+	"inherited_from": g.unit,
+} if {
+	t := input.intent.spec.target
+	fields := {"aws": "account", "azure": "subscription"}
+	id := t[fields[t.cloud]]
+	accounts := data.gatehouse.derived.accounts
+	some g in accounts[id].allowed_environments
+	env := input.intent.spec.environment
+	not env in g.allowed
 }
 
 # Explicit denies win at any level.
-deny contains lib.violation_inherited(
-	"landing-zone.guardrail",
-	region_path,
-	sprintf("region `%s` is denied by org unit `%s` (pattern `%s`)", [region, unit, pattern]),
-	{"value": region, "denied": pattern, "guardrail": "denied_regions"},
-	unit,
-) if {
-	some [unit, g] in guardrails
-	some pattern in g.denied_regions
-	lib.matches_pattern(region, pattern)
+deny contains {
+	"policy": "landing-zone.guardrail",
+	"path": concat("", ["spec.target.", field]),
+	"message": sprintf("region `%s` is denied by org unit `%s` (pattern `%s`)", [region, d.unit, d.pattern]),
+	"evidence": {"value": region, "denied": d.pattern, "guardrail": "denied_regions"},
+	"inherited_from": d.unit,
+} if {
+	t := input.intent.spec.target
+	fields := {"aws": ["account", "region"], "azure": ["subscription", "location"]}
+	[account_field, field] := fields[t.cloud]
+	accounts := data.gatehouse.derived.accounts
+	some d in accounts[t[account_field]].denied_regions
+	region := t[field]
+	startswith(region, d.prefix)
+	count(region) <= d.max_length
 }
 
-deny contains lib.violation_inherited(
-	"landing-zone.guardrail",
-	lib.resource_path(i, "type"),
-	sprintf("resource `%s` of type `%s` is denied by org unit `%s` (pattern `%s`)", [r.name, r.type, unit, pattern]),
-	{"value": r.type, "denied": pattern, "guardrail": "denied_resource_types", "resource": r.name},
-	unit,
-) if {
-	some [unit, g] in guardrails
-	some pattern in g.denied_resource_types
-	some i, r in spec.resources
-	lib.matches_pattern(r.type, pattern)
+deny contains {
+	"policy": "landing-zone.guardrail",
+	"path": sprintf("spec.resources[%d].type", [i]),
+	"message": sprintf("resource `%s` of type `%s` is denied by org unit `%s` (pattern `%s`)", [r.name, r.type, d.unit, d.pattern]),
+	"evidence": {"value": r.type, "denied": d.pattern, "guardrail": "denied_resource_types", "resource": r.name},
+	"inherited_from": d.unit,
+} if {
+	t := input.intent.spec.target
+	fields := {"aws": "account", "azure": "subscription"}
+	accounts := data.gatehouse.derived.accounts
+	some d in accounts[t[fields[t.cloud]]].denied_resource_types
+	some i, r in input.intent.spec.resources
+	startswith(r.type, d.prefix)
+	count(r.type) <= d.max_length
 }
 
-deny contains lib.violation_inherited(
-	"landing-zone.guardrail",
-	lib.resource_path(i, "public"),
-	sprintf("resource `%s` is public, which org unit `%s` denies", [r.name, unit]),
-	{"value": true, "guardrail": "deny_public_resources", "resource": r.name},
-	unit,
-) if {
-	some [unit, g] in guardrails
-	g.deny_public_resources == true
-	some i, r in spec.resources
+deny contains {
+	"policy": "landing-zone.guardrail",
+	"path": sprintf("spec.resources[%d].public", [i]),
+	"message": sprintf("resource `%s` is public, which org unit `%s` denies", [r.name, unit]),
+	"evidence": {"value": true, "guardrail": "deny_public_resources", "resource": r.name},
+	"inherited_from": unit,
+} if {
+	t := input.intent.spec.target
+	fields := {"aws": "account", "azure": "subscription"}
+	accounts := data.gatehouse.derived.accounts
+	some unit in accounts[t[fields[t.cloud]]].deny_public_resources
+	some i, r in input.intent.spec.resources
 	object.get(r, "public", false) == true
 }

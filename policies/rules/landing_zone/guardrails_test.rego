@@ -332,3 +332,21 @@ test_synthetic_denied_azure_location if {
 	count(guardrails.deny) == 0 with input as azure(subscription, "dev", "westeurope")
 		with data.governance.org as org
 }
+
+# A resource type pattern without `*` denies that type only.
+test_synthetic_exact_resource_type_is_denied if {
+	org := object.union(synthetic_org, {"units": {"leaf": {"guardrails": {"denied_resource_types": ["storage.bucket"]}}}})
+	intent := td.input_for(td.spec_with({
+		"environment": "dev",
+		"target": {"account": "100000000001", "region": "eu-west-1"},
+		"resources": [compute, {"type": "storage.bucket", "name": "assets", "encrypted": true}, {"type": "storage.bucketx", "name": "other", "encrypted": true}],
+	}))
+	guardrails.deny == {{
+		"policy": "landing-zone.guardrail",
+		"path": "spec.resources[1].type",
+		"message": "resource `assets` of type `storage.bucket` is denied by org unit `leaf` (pattern `storage.bucket`)",
+		"evidence": {"value": "storage.bucket", "denied": "storage.bucket", "guardrail": "denied_resource_types", "resource": "assets"},
+		"inherited_from": "leaf",
+	}} with input as intent
+		with data.governance.org as org
+}

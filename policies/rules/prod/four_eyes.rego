@@ -7,16 +7,13 @@ package gatehouse.policies.prod_four_eyes
 # caller's context), never claims inside the intent; the engine, not each policy, decides which
 # approval counts, so four-eyes and every other approval-gated policy follow one rule.
 
-import data.gatehouse.lib
-import data.gatehouse.lib.env
-import data.gatehouse.lib.metadata
-import data.gatehouse.lib.ref
-
-deny contains lib.violation(
-	"prod.four-eyes",
-	"metadata.requested_by",
-	sprintf("production intents need an approval with role `%s` from someone other than the requester `%s`", [ref.release_approver_role, metadata.requested_by]),
-	{"role": ref.release_approver_role, "requested_by": metadata.requested_by},
-) if {
-	env == "prod"
+deny contains {
+	"policy": "prod.four-eyes",
+	"path": "metadata.requested_by",
+	"message": sprintf("production intents need an approval with role `%s` from someone other than the requester `%s`", [role, requester]),
+	"evidence": {"role": role, "requested_by": requester},
+} if {
+	input.intent.spec.environment == "prod"
+	role := data.governance.reference.release_approver_role
+	requester := input.intent.metadata.requested_by
 }

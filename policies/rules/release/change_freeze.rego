@@ -1,20 +1,17 @@
 package gatehouse.policies.change_freeze
 
-import data.gatehouse.lib
-import data.gatehouse.lib.env
-
-release := data.governance.release
-
-now_ns := time.parse_rfc3339_ns(input.context.now)
-
-deny contains lib.violation(
-	"change.freeze",
-	"spec.environment",
-	sprintf("%s is frozen from %s to %s (%s)", [env, freeze.start, freeze.end, freeze.reason]),
-	{"value": input.context.now, "freeze": freeze},
-) if {
-	env in release.frozen_environments
-	some freeze in release.freezes
-	time.parse_rfc3339_ns(freeze.start) <= now_ns
-	now_ns < time.parse_rfc3339_ns(freeze.end)
+# Freeze windows come as Unix nanoseconds, converted once per bundle (derived.rego).
+deny contains {
+	"policy": "change.freeze",
+	"path": "spec.environment",
+	"message": sprintf("%s is frozen from %s to %s (%s)", [env, f.freeze.start, f.freeze.end, f.freeze.reason]),
+	"evidence": {"value": now, "freeze": f.freeze},
+} if {
+	env := input.intent.spec.environment
+	env in data.governance.release.frozen_environments
+	now := input.context.now
+	now_ns := time.parse_rfc3339_ns(now)
+	some f in data.gatehouse.derived.freezes
+	f.start_ns <= now_ns
+	now_ns < f.end_ns
 }

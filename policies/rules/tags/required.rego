@@ -1,28 +1,25 @@
 package gatehouse.policies.tags_required
 
-import data.gatehouse.lib
-import data.gatehouse.lib.spec
-import data.gatehouse.lib.ref
-
-tags := object.get(spec, "tags", {})
-
-deny contains lib.violation(
-	"tags.required",
-	sprintf("spec.tags.%s", [tag]),
-	sprintf("required tag `%s` is missing or empty", [tag]),
-	{"tag": tag},
-) if {
-	some tag in ref.required_tags
-	lib.is_blank(object.get(tags, tag, ""))
+deny contains {
+	"policy": "tags.required",
+	"path": sprintf("spec.tags.%s", [tag]),
+	"message": sprintf("required tag `%s` is missing or empty", [tag]),
+	"evidence": {"tag": tag},
+} if {
+	tags := object.get(input.intent.spec, "tags", {})
+	some tag in data.governance.reference.required_tags
+	trim_space(object.get(tags, tag, "")) == ""
 }
 
-deny contains lib.violation(
-	"tags.required",
-	"spec.tags.data-classification",
-	sprintf("tag `data-classification` is `%s`; expected one of %s", [value, concat(", ", ref.data_classifications)]),
-	{"value": value, "allowed": ref.data_classifications},
-) if {
+deny contains {
+	"policy": "tags.required",
+	"path": "spec.tags.data-classification",
+	"message": sprintf("tag `data-classification` is `%s`; expected one of %s", [value, concat(", ", allowed)]),
+	"evidence": {"value": value, "allowed": allowed},
+} if {
+	tags := object.get(input.intent.spec, "tags", {})
 	value := tags["data-classification"]
-	not lib.is_blank(value)
-	not value in ref.data_classifications
+	trim_space(value) != ""
+	allowed := data.governance.reference.data_classifications
+	not value in allowed
 }
