@@ -602,10 +602,14 @@ impl BundleData {
             }
         }
         let mut out = Vec::new();
-        if let Some((path, _)) = &self.derived {
+        walk(&self.json, &mut Vec::new(), packages, &mut out);
+        if let Some((path, _)) = &self.derived
+            && !out.iter().any(|p| path.starts_with(p))
+        {
+            // Under a marked data subtree (`governance.derived`) the derived values are marked
+            // with it: one `with` fewer.
             out.push(path.clone());
         }
-        walk(&self.json, &mut Vec::new(), packages, &mut out);
         out.truncate(MAX_MARKED_PATHS);
         out
     }

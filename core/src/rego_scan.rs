@@ -307,7 +307,11 @@ pub(crate) fn functions(text: &str) -> Vec<String> {
         if !first_on_line || token.column != 1 {
             continue;
         }
-        let head = if token.kind == Kind::Ident("default") { i + 1 } else { i };
+        let head = if token.kind == Kind::Ident("default") {
+            i + 1
+        } else {
+            i
+        };
         if let (Some(Kind::Ident(name)), Some(Kind::Punct('('))) = (
             tokens.get(head).map(|t| t.kind),
             tokens.get(head + 1).map(|t| t.kind),
@@ -377,7 +381,8 @@ mod tests {
 
     #[test]
     fn functions_are_rules_whose_heads_take_arguments() {
-        let text = "package p\n\nf(x) := x\nf(x) := 2\n\ndefault g(_) := 1\nh := 2\nk[x] := 1 if x := 1\n";
+        let text =
+            "package p\n\nf(x) := x\nf(x) := 2\n\ndefault g(_) := 1\nh := 2\nk[x] := 1 if x := 1\n";
         assert_eq!(functions(text), vec!["f", "g"]);
     }
 

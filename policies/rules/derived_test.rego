@@ -1,6 +1,6 @@
 package gatehouse.derived_test
 
-import data.gatehouse.derived
+import data.governance.derived
 
 # --- accounts: the walk and what each account inherits -----------------------------------------
 

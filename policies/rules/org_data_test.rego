@@ -99,7 +99,7 @@ test_every_account_id_matches_its_cloud if {
 # at the root.
 test_derived_walk_agrees_with_the_graph if {
 	every id, account in org.accounts {
-		walked := data.gatehouse.derived.accounts[id].ancestors
+		walked := data.governance.derived.accounts[id].ancestors
 		walked == chain(org, account)
 		walked[0] == account.parent
 		org.units[walked[count(walked) - 1]].parent == null

@@ -4,7 +4,7 @@ package gatehouse.policies.artifact_registry_allowed
 # bundle).
 approved if {
 	artifact := input.intent.spec.artifact
-	some prefix in data.gatehouse.derived.registry_prefixes
+	some prefix in data.governance.derived.registry_prefixes
 	startswith(artifact, prefix)
 }
 

@@ -14,7 +14,7 @@ deny contains {
 	fields := {"aws": "account", "azure": "subscription"}
 	field := fields[t.cloud]
 	id := t[field]
-	accounts := data.gatehouse.derived.accounts
+	accounts := data.governance.derived.accounts
 	not accounts[id]
 }
 
@@ -27,7 +27,7 @@ deny contains {
 	t := input.intent.spec.target
 	fields := {"aws": "account", "azure": "subscription"}
 	id := t[fields[t.cloud]]
-	accounts := data.gatehouse.derived.accounts
+	accounts := data.governance.derived.accounts
 	a := accounts[id].account
 	a.cloud != t.cloud
 }
@@ -42,7 +42,7 @@ deny contains {
 	fields := {"aws": "account", "azure": "subscription"}
 	field := fields[t.cloud]
 	id := t[field]
-	accounts := data.gatehouse.derived.accounts
+	accounts := data.governance.derived.accounts
 	a := accounts[id].account
 	a.kind != "workload"
 }

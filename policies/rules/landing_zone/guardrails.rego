@@ -14,7 +14,7 @@ deny contains {
 	t := input.intent.spec.target
 	fields := {"aws": "account", "azure": "subscription"}
 	id := t[fields[t.cloud]]
-	accounts := data.gatehouse.derived.accounts
+	accounts := data.governance.derived.accounts
 	some g in accounts[id].allowed_environments
 	env := input.intent.spec.environment
 	not env in g.allowed
@@ -31,7 +31,7 @@ deny contains {
 	t := input.intent.spec.target
 	fields := {"aws": ["account", "region"], "azure": ["subscription", "location"]}
 	[account_field, field] := fields[t.cloud]
-	accounts := data.gatehouse.derived.accounts
+	accounts := data.governance.derived.accounts
 	some d in accounts[t[account_field]].denied_regions
 	region := t[field]
 	startswith(region, d.prefix)
@@ -47,7 +47,7 @@ deny contains {
 } if {
 	t := input.intent.spec.target
 	fields := {"aws": "account", "azure": "subscription"}
-	accounts := data.gatehouse.derived.accounts
+	accounts := data.governance.derived.accounts
 	some d in accounts[t[fields[t.cloud]]].denied_resource_types
 	some i, r in input.intent.spec.resources
 	startswith(r.type, d.prefix)
@@ -63,7 +63,7 @@ deny contains {
 } if {
 	t := input.intent.spec.target
 	fields := {"aws": "account", "azure": "subscription"}
-	accounts := data.gatehouse.derived.accounts
+	accounts := data.governance.derived.accounts
 	some unit in accounts[t[fields[t.cloud]]].deny_public_resources
 	some i, r in input.intent.spec.resources
 	object.get(r, "public", false) == true

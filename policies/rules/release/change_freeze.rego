@@ -11,7 +11,7 @@ deny contains {
 	env in data.governance.release.frozen_environments
 	now := input.context.now
 	now_ns := time.parse_rfc3339_ns(now)
-	some f in data.gatehouse.derived.freezes
+	some f in data.governance.derived.freezes
 	f.start_ns <= now_ns
 	now_ns < f.end_ns
 }
