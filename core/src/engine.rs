@@ -224,12 +224,35 @@ impl Engine {
         (decision, verdicts)
     }
 
+    /// Evaluates with the intent's digest already computed (by the decision cache's key).
+    pub(crate) fn decide_keyed(
+        &self,
+        stage: Stage,
+        intent: &Value,
+        context: &EvaluationContext,
+        fanout: &dyn Fanout,
+        key: &crate::cache::CacheKey,
+    ) -> Decision {
+        self.decide_with_digest(stage, intent, context, fanout, Some(key.intent_digest()))
+    }
+
     fn decide(
         &self,
         stage: Stage,
         intent: &Value,
         context: &EvaluationContext,
         fanout: &dyn Fanout,
+    ) -> Decision {
+        self.decide_with_digest(stage, intent, context, fanout, None)
+    }
+
+    fn decide_with_digest(
+        &self,
+        stage: Stage,
+        intent: &Value,
+        context: &EvaluationContext,
+        fanout: &dyn Fanout,
+        digest: Option<&str>,
     ) -> Decision {
         let schema = self.schema.check(intent);
         let mut approvals = trusted_approvals(context);
@@ -281,7 +304,7 @@ impl Engine {
             truncated: (truncated != Truncated::default()).then_some(truncated),
             approvals: approvals.into_iter().cloned().collect(),
             bundle: self.info.clone(),
-            intent_digest: intent_digest(intent),
+            intent_digest: digest.map_or_else(|| intent_digest(intent), str::to_owned),
             evaluated_at: context.now,
         }
     }

@@ -2,8 +2,9 @@
 //!
 //! The core starts no threads of its own: an engine loaded with [`crate::Engine::load_split`]
 //! spreads its policy packages over several engines, and [`crate::Engine::evaluate_with`] hands
-//! the parts to a [`Fanout`] that the caller provides: a thread pool it already runs (the CLI and
-//! the Python bindings use rayon's), [`ScopedThreads`] (threads started for the one decision and
+//! the parts to a [`Fanout`] that the caller provides: a thread pool it already runs (`Rayon`,
+//! with the `rayon` feature: the pool the caller is running in, or rayon's global one; the CLI and
+//! the Python bindings use it), [`ScopedThreads`] (threads started for the one decision and
 //! joined before it returns), or [`Sequential`]. The decision is assembled in package order from
 //! whatever order the parts finish in, so it has the same bytes whichever fanout runs it.
 //!
@@ -54,6 +55,27 @@ impl Fanout for ScopedThreads {
     }
 }
 
+/// The parts on rayon's thread pool: the pool the calling thread runs in (`ThreadPool::install`),
+/// else rayon's global pool. The calling thread takes the first part and, while it waits,
+/// others.
+#[cfg(feature = "rayon")]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Rayon;
+
+#[cfg(feature = "rayon")]
+impl Fanout for Rayon {
+    fn run(&self, count: usize, task: &(dyn Fn(usize) + Sync)) {
+        rayon::scope(|scope| {
+            for i in 1..count {
+                scope.spawn(move |_| task(i));
+            }
+            if count > 0 {
+                task(0);
+            }
+        });
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -61,7 +83,13 @@ mod tests {
 
     #[test]
     fn every_index_runs_once() {
-        for fanout in [&Sequential as &dyn Fanout, &ScopedThreads] {
+        let fanouts: Vec<&dyn Fanout> = vec![
+            &Sequential,
+            &ScopedThreads,
+            #[cfg(feature = "rayon")]
+            &Rayon,
+        ];
+        for fanout in fanouts {
             let seen = Mutex::new(Vec::new());
             fanout.run(5, &|i| seen.lock().unwrap().push(i));
             let mut seen = seen.into_inner().unwrap();

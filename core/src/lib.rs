@@ -4,6 +4,7 @@ pub mod approvers;
 pub mod bundle;
 #[cfg(feature = "fs")]
 pub mod bundle_dir;
+pub mod cache;
 mod canonical;
 pub mod catalog;
 pub mod conformance;
@@ -29,6 +30,7 @@ pub use approvers::{
     ReviewApprovals, ReviewState, ReviewerOutcome, ReviewerVerdict,
 };
 pub use bundle::{BundleError, BundleInfo, BundleSource, Manifest};
+pub use cache::{CacheKey, CacheStats, DecisionCache, context_digest};
 pub use canonical::to_canonical_json;
 pub use catalog::{Catalog, Enforcement, PolicyMeta, PolicyStage, Severity};
 pub use context::{Approval, ApprovalSource, EvaluationContext, HistoryEntry};
@@ -36,6 +38,8 @@ pub use decision::{Decision, MAX_LISTED, Outcome, Truncated, Violation, Violatio
 pub use engine::{Engine, EngineOptions, run_bundle_tests};
 pub use error::{ContextError, Diagnostic, ErrorDetail, IntentError, Span};
 pub use events::{ChainError, DeploymentStatus, Event, NewEvent, replay, verify_chain};
+#[cfg(feature = "rayon")]
+pub use fanout::Rayon;
 pub use fanout::{Fanout, ScopedThreads, Sequential};
 pub use intent::{intent_digest, parse_intent};
 pub use ledger::{

@@ -13,9 +13,13 @@ use std::process::ExitCode;
 use clap::{Args, ValueEnum};
 use gatehouse_action::impact::{Change, ImpactReport, IntentImpact};
 use gatehouse_action::{append_to_file, outcome_label, outputs, status_str};
-use gatehouse_core::{Diagnostic as _, Violation};
+use gatehouse_core::Violation;
 
-use crate::check::{ContextArgs, expand, load_engine, read};
+use rayon::prelude::*;
+
+use crate::check::{
+    ContextArgs, RunArgs, decide, expand, load_engine_split, read_intents, report_cache,
+};
 use crate::cli_error::{CliError, render_detail};
 
 /// Output formats of `diff`.
@@ -44,6 +48,8 @@ pub struct DiffArgs {
     /// mapped by each bundle's own approvers data).
     #[command(flatten)]
     pub context: ContextArgs,
+    #[command(flatten)]
+    pub run: RunArgs,
     /// Output format.
     #[arg(long, value_enum, default_value_t = DiffFormat::Human)]
     pub format: DiffFormat,
@@ -58,32 +64,45 @@ pub struct DiffArgs {
 
 /// Runs `gatehouse diff`.
 pub fn run(args: &DiffArgs) -> Result<ExitCode, CliError> {
-    let base = load_engine(&args.base)?;
-    let head = load_engine(&args.head)?;
+    let pool = args.run.pool()?;
+    let cache = args.run.cache();
+    let parts = args.run.split.get();
+    // Both bundles load while the intents are read and parsed.
+    let ((base, head), intents) = pool.install(|| {
+        rayon::join(
+            || {
+                rayon::join(
+                    || load_engine_split(&args.base, parts),
+                    || load_engine_split(&args.head, parts),
+                )
+            },
+            || expand(&args.files).map(|files| read_intents(&files)),
+        )
+    });
+    let (base, head) = (base?, head?);
     let [base_context, head_context] = args
         .context
         .contexts([("base bundle", &base), ("head bundle", &head)])?;
-    let mut intents = Vec::new();
-    for file in expand(&args.files)? {
-        let display = file.display().to_string();
-        let text = match read(&file) {
-            Ok(text) => text,
-            Err(err) => {
-                intents.push(IntentImpact::unreadable(
-                    display,
-                    crate::check::error_details(&err),
-                ));
-                continue;
-            }
-        };
-        let decisions = base
-            .evaluate_text(&text, &base_context)
-            .and_then(|b| Ok((b, head.evaluate_text(&text, &head_context)?)));
-        intents.push(match decisions {
-            Ok((b, h)) => IntentImpact::compared(display, &text, &b, &h),
-            Err(e) => IntentImpact::unreadable(display, e.details()),
-        });
-    }
+    let intents = intents?;
+    let intents: Vec<IntentImpact> = pool.install(|| {
+        intents
+            .into_par_iter()
+            .map(|read| match (read.intent, read.text) {
+                (Ok(intent), Some(text)) => {
+                    let (b, h) = rayon::join(
+                        || decide(&base, &intent, &base_context, cache.as_ref()),
+                        || decide(&head, &intent, &head_context, cache.as_ref()),
+                    );
+                    IntentImpact::compared(read.display, &text, &b, &h)
+                }
+                (Err(err), _) => {
+                    IntentImpact::unreadable(read.display, crate::check::error_details(&err))
+                }
+                (Ok(_), None) => IntentImpact::unreadable(read.display, Vec::new()),
+            })
+            .collect()
+    });
+    report_cache(cache.as_ref());
     let report = ImpactReport::new(base.info().clone(), head.info().clone(), intents);
     let text = match args.format {
         DiffFormat::Human => human(&report),

@@ -70,6 +70,8 @@ enum Command {
         policies: PathBuf,
         #[command(flatten)]
         context: check::ContextArgs,
+        #[command(flatten)]
+        run: check::RunArgs,
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
@@ -147,10 +149,11 @@ fn main() -> ExitCode {
         Command::Check {
             policies,
             context,
+            run,
             format,
             github,
             files,
-        } => check::run(&policies, &context, format, &github, &files),
+        } => check::run(&policies, &context, &run, format, &github, &files),
         Command::Diff(args) => diff::run(&args),
         Command::Test {
             dir,

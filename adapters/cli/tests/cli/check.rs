@@ -273,3 +273,68 @@ fn every_example_matches_its_name() {
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+fn check_examples_json(extra: &[&str], files: &[&str]) -> Output {
+    run(gatehouse()
+        .args([
+            "check",
+            "--format",
+            "json",
+            "--now",
+            NOW,
+            "--history",
+            HISTORY,
+            "--approvals",
+            APPROVALS,
+        ])
+        .args(extra)
+        .args(files))
+}
+
+/// Threads, decisions split in parts and the decision cache change nothing in the report: the
+/// same bytes, the files in the order given.
+#[test]
+fn jobs_split_and_cache_give_the_same_report() {
+    let one = check_examples_json(&["--jobs", "1"], &["policies/examples"]);
+    assert_code(&one, 1);
+    for extra in [
+        &["--jobs", "3"][..],
+        &["--jobs", "2", "--split", "4"],
+        &["--split", "2", "--decision-cache", "8"],
+    ] {
+        let other = check_examples_json(extra, &["policies/examples"]);
+        assert_eq!(other.code, one.code, "{extra:?}: {other}");
+        assert_eq!(other.stdout, one.stdout, "{extra:?}");
+    }
+}
+
+/// The cache serves the second evaluation of each file and says so on stderr.
+#[test]
+fn the_decision_cache_serves_repeats() {
+    let files = std::fs::read_dir(crate::support::policies().join("examples"))
+        .expect("examples")
+        .filter(|e| {
+            e.as_ref()
+                .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "yaml"))
+        })
+        .count();
+    let twice = check_examples_json(
+        &["--jobs", "1", "--decision-cache", "1000"],
+        &["policies/examples", "policies/examples"],
+    );
+    assert_code(&twice, 1);
+    assert_eq!(
+        twice.stderr,
+        format!("decision cache: {files} hits, {files} misses, {files} of 1000 entries held\n")
+    );
+    let once = check_examples_json(&[], &["policies/examples"]);
+    let report: serde_json::Value = serde_json::from_str(&twice.stdout).expect("JSON");
+    let single: serde_json::Value = serde_json::from_str(&once.stdout).expect("JSON");
+    let results = report["results"].as_array().expect("results");
+    assert_eq!(results.len(), 2 * files);
+    assert_eq!(
+        results[..files],
+        single["results"].as_array().expect("results")[..]
+    );
+    assert_eq!(results[..files], results[files..]);
+}
