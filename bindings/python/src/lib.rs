@@ -6,12 +6,14 @@ mod convert;
 mod error;
 
 use std::collections::BTreeMap;
+use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use gatehouse_core::{
-    BundleSource, Decision, DeploymentStatus, EngineOptions, EvaluationContext, Event, EventType,
-    IntentSchema, Limits, NewEvent, State, Timestamp, parse_intent,
+    BundleSource, DecisionCache, DeploymentStatus, EngineOptions, EvaluationContext, Event,
+    EventType, Fanout, IntentSchema, Limits, NewEvent, Rayon, Sequential, Stage, State, Timestamp,
+    parse_intent,
 };
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -25,18 +27,29 @@ use serde_json::Value;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// A loaded, compiled governance bundle. Immutable and thread-safe: evaluation releases the GIL.
+/// With `split` > 1 each decision's packages are spread over that many parts, evaluated on
+/// rayon's thread pool; with a cache, repeated evaluations are served from memory.
 #[pyclass(name = "Engine", module = "gatehouse._native", frozen)]
 pub struct Engine {
     inner: gatehouse_core::Engine,
+    cache: Option<DecisionCache>,
+}
+
+/// How to load: the wall-clock limit, the parts of a decision, the cache size.
+struct LoadOptions {
+    time_limit: f64,
+    split: usize,
+    cache_size: usize,
 }
 
 impl Engine {
     fn load(
         py: Python<'_>,
         source: &BundleSource,
-        time_limit: f64,
+        load: &LoadOptions,
         root: Option<&std::path::Path>,
     ) -> PyResult<Self> {
+        let time_limit = load.time_limit;
         let limit = Duration::try_from_secs_f64(time_limit)
             .ok()
             .filter(|d| !d.is_zero())
@@ -50,8 +63,14 @@ impl Engine {
                 time_limit: Some(limit),
             },
         };
-        py.detach(|| gatehouse_core::Engine::load_with(source, options))
-            .map(|inner| Self { inner })
+        if load.split == 0 {
+            return Err(PyValueError::new_err(
+                "`split` must be a positive number of parts",
+            ));
+        }
+        let cache = NonZeroUsize::new(load.cache_size).map(DecisionCache::new);
+        py.detach(|| gatehouse_core::Engine::load_split(source, options, load.split))
+            .map(|inner| Self { inner, cache })
             .map_err(|e| error::bundle(py, &e, root))
     }
 
@@ -62,16 +81,27 @@ impl Engine {
         py: Python<'_>,
         intent: &Bound<'_, PyAny>,
         context: &Bound<'_, PyAny>,
-        stage: fn(&gatehouse_core::Engine, &Value, &EvaluationContext) -> Decision,
+        stage: Stage,
     ) -> PyResult<(&'static str, String)> {
         let context = convert::to_value(context, "context")?;
-        let context =
-            EvaluationContext::from_json_value(context).map_err(|e| error::context(py, &e))?;
         let intent = Self::intent_value(py, intent)?;
-        Ok(py.detach(|| {
-            let decision = stage(&self.inner, &intent, &context);
-            (decision.outcome.as_str(), decision.to_json())
-        }))
+        let decided = py.detach(|| {
+            let context = EvaluationContext::from_json_value(context)?;
+            let fanout: &dyn Fanout = if self.inner.parts() > 1 {
+                &Rayon
+            } else {
+                &Sequential
+            };
+            let decision = match &self.cache {
+                Some(cache) => cache.decide(&self.inner, stage, &intent, &context, fanout),
+                None => std::sync::Arc::new(match stage {
+                    Stage::Admission => self.inner.evaluate_with(&intent, &context, fanout),
+                    Stage::Gates => self.inner.evaluate_gates_with(&intent, &context, fanout),
+                }),
+            };
+            Ok((decision.outcome.as_str(), decision.to_json()))
+        });
+        decided.map_err(|e| error::context(py, &e))
     }
 
     /// The intent as a JSON value: text is parsed (JSON or YAML), a dict is converted.
@@ -89,19 +119,27 @@ impl Engine {
 
 #[pymethods]
 impl Engine {
-    /// Loads the bundle in `path`, with `overlay` files added or replacing its own.
+    /// Loads the bundle in `path`, with `overlay` files added or replacing its own; decisions in
+    /// `split` parts, `cache_size` decisions kept (0: no cache).
     #[staticmethod]
     fn from_directory(
         py: Python<'_>,
         path: PathBuf,
         overlay: BTreeMap<String, String>,
         time_limit: f64,
+        split: usize,
+        cache_size: usize,
     ) -> PyResult<Self> {
         let mut source = py
             .detach(|| BundleSource::from_dir(&path))
             .map_err(|e| error::bundle_dir(py, &e))?;
         source.files.extend(overlay);
-        Self::load(py, &source, time_limit, Some(&path))
+        let load = LoadOptions {
+            time_limit,
+            split,
+            cache_size,
+        };
+        Self::load(py, &source, &load, Some(&path))
     }
 
     /// Loads a bundle given as bundle path to file text.
@@ -110,8 +148,30 @@ impl Engine {
         py: Python<'_>,
         files: BTreeMap<String, String>,
         time_limit: f64,
+        split: usize,
+        cache_size: usize,
     ) -> PyResult<Self> {
-        Self::load(py, &BundleSource { files }, time_limit, None)
+        let load = LoadOptions {
+            time_limit,
+            split,
+            cache_size,
+        };
+        Self::load(py, &BundleSource { files }, &load, None)
+    }
+
+    /// How many parts each decision is evaluated in.
+    #[getter]
+    fn parts(&self) -> usize {
+        self.inner.parts()
+    }
+
+    /// The decision cache's counters (`hits`, `misses`, `evictions`, `entries`, `capacity`), or
+    /// `None` without a cache.
+    fn cache_stats<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        self.cache
+            .as_ref()
+            .map(|cache| convert::serialize_to_python(py, &cache.stats()))
+            .transpose()
     }
 
     /// The manifest's name.
@@ -146,7 +206,7 @@ impl Engine {
         intent: &Bound<'_, PyAny>,
         context: &Bound<'_, PyAny>,
     ) -> PyResult<(&'static str, String)> {
-        self.decide(py, intent, context, gatehouse_core::Engine::evaluate)
+        self.decide(py, intent, context, Stage::Admission)
     }
 
     /// Evaluates the release gates over the pipeline's evidence, as [`Self::evaluate`].
@@ -156,7 +216,7 @@ impl Engine {
         intent: &Bound<'_, PyAny>,
         context: &Bound<'_, PyAny>,
     ) -> PyResult<(&'static str, String)> {
-        self.decide(py, intent, context, gatehouse_core::Engine::evaluate_gates)
+        self.decide(py, intent, context, Stage::Gates)
     }
 
     /// The intent's schema errors (`path`, `message`, `keyword`, `expected`), empty when valid.

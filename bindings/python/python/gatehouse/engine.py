@@ -16,6 +16,7 @@ __all__ = [
     "DEFAULT_MANIFEST",
     "DEFAULT_TIME_LIMIT",
     "Approval",
+    "CacheStats",
     "Engine",
     "HistoryEntry",
     "IntentInput",
@@ -66,6 +67,18 @@ class HistoryEntry(_HistoryEntryRequired, total=False):
     finished_at: str
 
 
+class CacheStats(TypedDict):
+    """The decision cache's counters: evaluations served from it (``hits``), evaluations that
+    ran (``misses``), decisions dropped to make room (``evictions``), and how many it holds
+    (``entries``, at most ``capacity``)."""
+
+    hits: int
+    misses: int
+    evictions: int
+    entries: int
+    capacity: int
+
+
 def intent_schema() -> Dict[str, Any]:
     """The DeploymentIntent JSON Schema (draft 2020-12), as a fresh dict."""
     return _native.intent_schema()
@@ -86,6 +99,12 @@ def _intent_arg(intent: IntentInput) -> Union[Dict[str, Any], str]:
         "intent must be a dict (the parsed intent) or str/bytes (JSON or YAML text), "
         f"not {type(intent).__name__}"
     )
+
+
+def _count(name: str, value: int, least: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < least:
+        raise ValueError(f"`{name}` must be an integer of at least {least}, not {value!r}")
+    return value
 
 
 def _context(
@@ -127,6 +146,12 @@ class Engine:
     of the same policies loaded from a directory whose data is split into several files.
 
     A bundle that does not load raises :class:`~gatehouse.errors.BundleError`.
+
+    Every constructor takes ``split`` and ``cache_size``. ``split=n`` spreads each decision's
+    policy packages over up to ``n`` parts that run on a thread pool at the same time (the same
+    decisions, sooner on an idle machine with spare cores; :attr:`parts` says how many the
+    bundle allowed). ``cache_size=n`` keeps up to ``n`` decisions: evaluating the same intent in
+    the same context again returns the same decision from memory (:meth:`cache_stats`).
     """
 
     __slots__ = ("_native", "_policies")
@@ -138,6 +163,8 @@ class Engine:
         *,
         manifest: Optional[Mapping[str, str]] = None,
         time_limit: float = DEFAULT_TIME_LIMIT,
+        split: int = 1,
+        cache_size: int = 0,
     ) -> None:
         files: Dict[str, str] = {}
         for path, text in policies.items():
@@ -153,7 +180,9 @@ class Engine:
             files["data/data.json"] = json.dumps(
                 data, sort_keys=True, separators=(",", ":"), allow_nan=False
             )
-        self._native = _native.Engine.from_files(files, float(time_limit))
+        self._native = _native.Engine.from_files(
+            files, float(time_limit), _count("split", split, 1), _count("cache_size", cache_size, 0)
+        )
         self._policies: Optional[Mapping[str, Policy]] = None
 
     @classmethod
@@ -170,23 +199,43 @@ class Engine:
         *,
         overlay: Optional[Mapping[str, str]] = None,
         time_limit: float = DEFAULT_TIME_LIMIT,
+        split: int = 1,
+        cache_size: int = 0,
     ) -> Engine:
         """Loads the bundle in ``path`` (``bundle.json``, ``*.rego``, ``data/**/*.json``; hidden
         folders and ``examples/``, ``conformance/``, ``target/`` are skipped), as
         ``gatehouse check --policies`` does. ``overlay`` adds or replaces files (bundle path to
         text), e.g. to try a new policy against a bundle. Spans in errors name the files under
         ``path``."""
-        native = _native.Engine.from_directory(os.fspath(path), dict(overlay or {}), float(time_limit))
+        native = _native.Engine.from_directory(
+            os.fspath(path),
+            dict(overlay or {}),
+            float(time_limit),
+            _count("split", split, 1),
+            _count("cache_size", cache_size, 0),
+        )
         return cls._wrap(native)
 
     @classmethod
     def from_files(
-        cls, files: Mapping[str, str], *, time_limit: float = DEFAULT_TIME_LIMIT
+        cls,
+        files: Mapping[str, str],
+        *,
+        time_limit: float = DEFAULT_TIME_LIMIT,
+        split: int = 1,
+        cache_size: int = 0,
     ) -> Engine:
         """Loads a bundle given as its files: bundle path (``bundle.json``, ``rules/x.rego``,
         ``data/catalog.json``) to text. The same files give the same digest as
         :meth:`from_directory`."""
-        return cls._wrap(_native.Engine.from_files(dict(files), float(time_limit)))
+        return cls._wrap(
+            _native.Engine.from_files(
+                dict(files),
+                float(time_limit),
+                _count("split", split, 1),
+                _count("cache_size", cache_size, 0),
+            )
+        )
 
     @property
     def bundle_name(self) -> str:
@@ -202,6 +251,25 @@ class Engine:
     def bundle_digest(self) -> str:
         """``sha256:<hex>`` over the bundle's manifest, policy modules and data files."""
         return self._native.bundle_digest
+
+    @property
+    def parts(self) -> int:
+        """How many parts each decision is evaluated in: 1, or up to the ``split`` asked for
+        (bundles whose policies read each other's rules are not split)."""
+        return self._native.parts
+
+    def cache_stats(self) -> Optional[CacheStats]:
+        """The decision cache's counters, or ``None`` when the engine has no cache."""
+        stats = self._native.cache_stats()
+        if stats is None:
+            return None
+        return CacheStats(
+            hits=stats["hits"],
+            misses=stats["misses"],
+            evictions=stats["evictions"],
+            entries=stats["entries"],
+            capacity=stats["capacity"],
+        )
 
     @property
     def policies(self) -> Mapping[str, Policy]:
