@@ -12,6 +12,11 @@ called through ctypes. Gatehouse is the `gatehouse` Python package (the release 
   `deny` set as JSON, through OPA's prepared-query cache (the same gathering module that
   Gatehouse generates; OPA does none of the decision work around it).
 
+Derived rules (the package `bundle.json` names as `derived`) are treated the same way on both
+sides: evaluated once when the bundle is set up (OPA: one `OpaEvalDocument` of the derived
+package on an engine holding only those modules and the data), their values added to the data,
+and the derived modules left out of the engine that decides.
+
 Cases: every admission case of `policies/conformance/` whose intent passes the schema and that
 needs no bundle overlay (OPA and Gatehouse must agree on every one), and, when given
 `--synthetic DIR...`, bundles written by `cargo run --example synthetic_bundle`.
@@ -77,17 +82,53 @@ def opa_library() -> ctypes.CDLL:
     return lib
 
 
+def package_of(path: pathlib.Path) -> str:
+    for line in path.read_text().splitlines():
+        if line.startswith("package "):
+            return line.removeprefix("package ").strip()
+    return ""
+
+
 class Opa:
-    """One OPA engine over a bundle directory (its policy modules and merged data)."""
+    """One OPA engine over a bundle directory (its policy modules and merged data, with the
+    derived package's values computed once)."""
 
     def __init__(self, lib: ctypes.CDLL, bundle: pathlib.Path, packages: list[str]):
         self.lib = lib
         self.handle = lib.OpaNew()
+        manifest = json.loads((bundle / "bundle.json").read_text())
+        derived = manifest.get("derived")
+        data = merged_data(bundle)
+        modules, derived_modules = [], []
         for path in sorted((bundle / "rules").rglob("*.rego")):
             if path.name.endswith("_test.rego"):
                 continue
+            package = package_of(path)
+            is_derived = derived and (package == derived or package.startswith(derived + "."))
+            (derived_modules if is_derived else modules).append(path)
+        if derived:
+            once = Opa.__new__(Opa)
+            once.lib, once.handle = lib, lib.OpaNew()
+            for path in derived_modules:
+                once.call(lib.OpaAddPolicy, str(path.relative_to(bundle)).encode(), path.read_bytes())
+            once.call(lib.OpaAddData, b"", json.dumps(data).encode())
+            pointer = lib.OpaEvalDocument(once.handle, derived.encode(), b"{}", 0, 0)
+            try:
+                envelope = json.loads(ctypes.string_at(pointer))
+            finally:
+                lib.OpaFreeString(pointer)
+            if envelope.get("error"):
+                raise RuntimeError(f"OPA: {envelope['error']}")
+            [result] = envelope["result"]
+            [expression] = result["expressions"]
+            node = data
+            *parents, last = derived.split(".")
+            for key in parents:
+                node = node.setdefault(key, {})
+            node[last] = expression["value"]
+        for path in modules:
             self.call(lib.OpaAddPolicy, str(path.relative_to(bundle)).encode(), path.read_bytes())
-        self.call(lib.OpaAddData, b"", json.dumps(merged_data(bundle)).encode())
+        self.call(lib.OpaAddData, b"", json.dumps(data).encode())
         entries = "\n".join(f'\t"{p}": data.{p}.deny,' for p in packages)
         gather = f"package gatehouse_internal\n\nadmission := {{\n{entries}\n}}\n"
         self.call(lib.OpaAddPolicy, b"<gatehouse>/gather.rego", gather.encode())

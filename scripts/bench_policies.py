@@ -1,6 +1,7 @@
-"""What each reference policy costs in a decision: the reference bundle's `lib.rego` with one
-admission policy at a time (and with a stub policy that never matches, the fixed cost), each
-timed on the conformance case `allow-prod-reference` through the Python bindings.
+"""What each reference policy costs in a decision: the reference bundle's `lib.rego` and
+`derived.rego` (evaluated once per bundle) with one admission policy at a time (and with a stub
+policy that never matches, the fixed cost), each timed on the conformance case
+`allow-prod-reference` through the Python bindings.
 
 The costs add up to about the whole bundle's, so the list shows where a decision's time goes.
 Needs the `gatehouse` package (the release wheel that `scripts/bench.sh` installs into
@@ -36,12 +37,14 @@ def decision_us(engine: gatehouse.Engine, text: str, context: dict, calls: int) 
 
 
 def bundle_with(directory: pathlib.Path, policy: pathlib.Path | None) -> gatehouse.Engine:
-    """The reference bundle's manifest, data and lib.rego, plus `policy` (or the stub)."""
+    """The reference bundle's manifest, data, lib.rego and derived.rego, plus `policy` (or the
+    stub)."""
     shutil.rmtree(directory, ignore_errors=True)
     shutil.copytree(POLICIES / "data", directory / "data")
     shutil.copy(POLICIES / "bundle.json", directory / "bundle.json")
     (directory / "rules").mkdir()
     shutil.copy(RULES / "lib.rego", directory / "rules" / "lib.rego")
+    shutil.copy(RULES / "derived.rego", directory / "rules" / "derived.rego")
     if policy is None:
         (directory / "rules" / "stub.rego").write_text(STUB)
     else:
@@ -61,7 +64,9 @@ def main() -> int:
     context = case["context"]
     policies = sorted(
         p for p in RULES.rglob("*.rego")
-        if p.name != "lib.rego" and not p.name.endswith("_test.rego") and "gates" not in p.parts
+        if p.name not in ("lib.rego", "derived.rego")
+        and not p.name.endswith("_test.rego")
+        and "gates" not in p.parts
     )
     whole = decision_us(gatehouse.Engine.from_directory(POLICIES), text, context, args.calls)
     with tempfile.TemporaryDirectory() as tmp:

@@ -1,6 +1,7 @@
 //! Preparation costs: loading and compiling a bundle (cold start: parse every module and data
-//! file, compile, first evaluation), from memory and from a directory, and a whole `gatehouse
-//! check` process on one intent (target: at most 20 ms).
+//! file, compile, first evaluation), from memory and from a directory, and whole `gatehouse
+//! check` processes: one intent (target: at most 20 ms), and 100 intents with one thread and with
+//! two (`--jobs`; target: two at least 1.8x as fast).
 //!
 //! The process benchmark runs the release `gatehouse` binary next to this benchmark
 //! (`<target>/release/gatehouse`, built by `scripts/bench.sh`) or `$GATEHOUSE_BIN`; without one it
@@ -99,7 +100,49 @@ fn process(c: &mut Criterion) {
             black_box(output.stdout)
         });
     });
+
+    // 100 intents: the examples in turn, in a directory of their own.
+    let many = std::env::temp_dir().join(format!("gatehouse-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&many).expect("temporary directory");
+    let mut examples: Vec<PathBuf> = std::fs::read_dir(dir.join("examples"))
+        .expect("examples")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .collect();
+    examples.sort();
+    for (i, example) in examples.iter().cycle().take(100).enumerate() {
+        let name = example.file_name().expect("a file name").to_string_lossy();
+        std::fs::copy(example, many.join(format!("{i:03}-{name}"))).expect("copy");
+    }
+    let approvals = dir.join("examples/history/approvals.json");
+    for jobs in sizes([1, 2], 2) {
+        group.bench_with_input(
+            BenchmarkId::new("check_100_intents", jobs),
+            &jobs,
+            |b, jobs| {
+                b.iter(|| {
+                    let output = Command::new(&binary)
+                        .args(["check", "--format", "json", "--now", gatehouse_benches::NOW])
+                        .arg("--policies")
+                        .arg(&dir)
+                        .arg("--history")
+                        .arg(&history)
+                        .arg("--approvals")
+                        .arg(&approvals)
+                        .args(["--jobs", &jobs.to_string()])
+                        .arg(&many)
+                        .env_remove("GITHUB_STEP_SUMMARY")
+                        .env_remove("GITHUB_OUTPUT")
+                        .output()
+                        .expect("gatehouse runs");
+                    assert!(matches!(output.status.code(), Some(0 | 1)), "{output:?}");
+                    black_box(output.stdout)
+                });
+            },
+        );
+    }
     group.finish();
+    let _ = std::fs::remove_dir_all(&many);
 }
 
 criterion_group!(benches, load, process);

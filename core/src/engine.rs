@@ -33,7 +33,7 @@ pub struct Engine {
     exemptions: Vec<Exemption>,
     approvers: Approvers,
     policies: CompiledPolicies,
-    schema: IntentSchema,
+    schema: &'static IntentSchema,
 }
 
 impl std::fmt::Debug for Engine {
@@ -108,7 +108,7 @@ impl Engine {
             exemptions,
             approvers,
             policies,
-            schema: IntentSchema::new(),
+            schema: IntentSchema::shared(),
         })
     }
 
@@ -153,7 +153,7 @@ impl Engine {
 
     /// The compiled intent schema.
     pub fn schema(&self) -> &IntentSchema {
-        &self.schema
+        self.schema
     }
 
     /// How many independent parts a decision has: 1, or what [`Self::load_split`] could spread

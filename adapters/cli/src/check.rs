@@ -120,8 +120,14 @@ pub struct ReadIntent {
     pub intent: Result<Value, CliError>,
 }
 
-/// Reads and parses every file (on the pool the caller runs in), in order.
+/// Reads and parses every file (on the pool the caller runs in), in order; compiles the intent
+/// schema meanwhile, so that a bundle loading on another thread finds it ready.
 pub fn read_intents(files: &[PathBuf]) -> Vec<ReadIntent> {
+    let (_, intents) = rayon::join(gatehouse_core::IntentSchema::shared, || read_all(files));
+    intents
+}
+
+fn read_all(files: &[PathBuf]) -> Vec<ReadIntent> {
     files
         .par_iter()
         .map(|file| {

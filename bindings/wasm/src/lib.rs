@@ -19,8 +19,6 @@
 mod convert;
 mod error;
 
-use std::sync::OnceLock;
-
 use gatehouse_core::IntentSchema;
 use wasm_bindgen::prelude::*;
 
@@ -163,9 +161,8 @@ impl Engine {
 pub fn validate_intent(
     #[wasm_bindgen(unchecked_param_type = "IntentInput")] intent: JsValue,
 ) -> Result<JsValue, JsValue> {
-    static SCHEMA: OnceLock<IntentSchema> = OnceLock::new();
     let intent = convert::intent_from_json(&convert::intent_from_js(&intent)?)?;
-    let errors = SCHEMA.get_or_init(IntentSchema::new).validate(&intent);
+    let errors = IntentSchema::shared().validate(&intent);
     let text = serde_json::to_string(&errors).unwrap_or_else(|_| "[]".to_owned());
     Ok(convert::parse_own_json(&text))
 }
