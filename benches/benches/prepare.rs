@@ -114,7 +114,6 @@ fn process(c: &mut Criterion) {
         let name = example.file_name().expect("a file name").to_string_lossy();
         std::fs::copy(example, many.join(format!("{i:03}-{name}"))).expect("copy");
     }
-    let approvals = dir.join("examples/history/approvals.json");
     for jobs in sizes([1, 2], 2) {
         group.bench_with_input(
             BenchmarkId::new("check_100_intents", jobs),
