@@ -3,9 +3,10 @@
 //! by COUNT - 1, is the cost of one decision, repeatable on a busy machine.
 //!
 //! Usage: cargo run --release -p gatehouse-benches --example decisions -- BUNDLE COUNT [INTENT]
-//! where BUNDLE is `reference`, `synthetic-N` or a bundle directory, and INTENT an example file name
-//! (`policies/examples/`, default `payments-api-prod-allowed.yaml`); the context is the
-//! benchmarks' (`gatehouse_benches::context`).
+//! [PARTS] where BUNDLE is `reference`, `synthetic-N` or a bundle directory, INTENT an example file
+//! name (`policies/examples/`, default `payments-api-prod-allowed.yaml`; `-` for the default) and
+//! PARTS the engines the packages are spread over (`Engine::load_split`, evaluated one after the
+//! other on this thread); the context is the benchmarks' (`gatehouse_benches::context`).
 #![expect(
     clippy::expect_used,
     reason = "a profiling harness with bad arguments should stop at once"
@@ -37,8 +38,13 @@ fn main() {
             example("payments-api-prod-allowed.yaml"),
         ),
     };
-    let intent = args.next().map_or(default_intent, |name| example(&name));
-    let engine = Engine::load(&source).expect("bundle loads");
+    let intent = args
+        .next()
+        .filter(|name| name != "-")
+        .map_or(default_intent, |name| example(&name));
+    let parts: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(1);
+    let engine = Engine::load_split(&source, gatehouse_core::EngineOptions::default(), parts)
+        .expect("bundle loads");
     let context = context();
     for _ in 0..count {
         let decision = engine

@@ -62,8 +62,10 @@ impl Engine {
     /// several threads; the decisions have the same bytes as with one engine. A bundle whose
     /// modules read another policy package's rules keeps one engine ([`Self::parts`] says how
     /// many it got). Loading takes longer (the shared modules are compiled once per part), and
-    /// evaluating the parts one after the other costs more than one engine: split only where
-    /// decisions run on spare cores.
+    /// evaluating the parts one after the other costs more than one engine on a bundle of a few
+    /// dozen packages: split only where decisions run on spare cores. (A large bundle is spread
+    /// over engines of at most 32 packages whatever `parts` says: regorus's cost per package
+    /// grows with the number of modules in its engine.)
     pub fn load_split(
         source: &BundleSource,
         options: EngineOptions,
@@ -156,8 +158,8 @@ impl Engine {
         self.schema
     }
 
-    /// How many independent parts a decision has: 1, or what [`Self::load_split`] could spread
-    /// the policy packages over.
+    /// How many independent parts a decision has: 1 for a bundle of up to 32 packages loaded
+    /// without a split, else what [`Self::load_split`] spread the policy packages over.
     pub fn parts(&self) -> usize {
         self.policies.parts()
     }

@@ -7,8 +7,8 @@ use std::process::ExitCode;
 
 use gatehouse_core::{
     Approval, BundleSource, Decision, DecisionCache, Diagnostic, Engine, EngineOptions,
-    ErrorDetail, EvaluationContext, GithubTeam, HistoryEntry, Limits, Rayon, Sequential, Stage,
-    Timestamp,
+    ErrorDetail, EvaluationContext, Fanout, GithubTeam, HistoryEntry, Limits, Rayon, Sequential,
+    Stage, Timestamp,
 };
 use rayon::prelude::*;
 use serde::Serialize;
@@ -71,6 +71,17 @@ impl RunArgs {
             .map_err(|e| CliError::Usage(format!("--jobs: cannot start the threads ({e})")))
     }
 
+    /// What runs the parts of a decision: rayon's pool (the `--jobs` threads) with `--split`,
+    /// else the calling thread (a large bundle is spread over several engines whether or not
+    /// `--split` asks for it; without `--split` they run one after the other).
+    pub fn fanout(&self) -> &'static dyn Fanout {
+        if self.split.get() > 1 {
+            &Rayon
+        } else {
+            &Sequential
+        }
+    }
+
     /// The decision cache of `--decision-cache`.
     pub fn cache(&self) -> Option<DecisionCache> {
         self.decision_cache.map(DecisionCache::new)
@@ -78,18 +89,14 @@ impl RunArgs {
 }
 
 /// Evaluates one intent for admission: through `cache` when there is one, with the decision's
-/// parts on the pool the caller runs in when the engine has several.
+/// parts run by `fanout`.
 pub fn decide(
     engine: &Engine,
     intent: &Value,
     context: &EvaluationContext,
     cache: Option<&DecisionCache>,
+    fanout: &dyn Fanout,
 ) -> Decision {
-    let fanout: &dyn gatehouse_core::Fanout = if engine.parts() > 1 {
-        &Rayon
-    } else {
-        &Sequential
-    };
     match cache {
         Some(cache) => {
             Decision::clone(&cache.decide(engine, Stage::Admission, intent, context, fanout))
@@ -327,6 +334,7 @@ pub fn run(
 ) -> Result<ExitCode, CliError> {
     let pool = run.pool()?;
     let cache = run.cache();
+    let fanout = run.fanout();
     // The bundle loads while the intents are read and parsed.
     let (engine, intents) = pool.install(|| {
         rayon::join(
@@ -343,7 +351,7 @@ pub fn run(
             .map(|read| {
                 let outcome = read
                     .intent
-                    .map(|intent| decide(&engine, &intent, &context, cache.as_ref()));
+                    .map(|intent| decide(&engine, &intent, &context, cache.as_ref(), fanout));
                 (read.display, read.text, outcome)
             })
             .collect()

@@ -67,6 +67,7 @@ pub fn run(args: &DiffArgs) -> Result<ExitCode, CliError> {
     let pool = args.run.pool()?;
     let cache = args.run.cache();
     let parts = args.run.split.get();
+    let fanout = args.run.fanout();
     // Both bundles load while the intents are read and parsed.
     let ((base, head), intents) = pool.install(|| {
         rayon::join(
@@ -90,8 +91,8 @@ pub fn run(args: &DiffArgs) -> Result<ExitCode, CliError> {
             .map(|read| match (read.intent, read.text) {
                 (Ok(intent), Some(text)) => {
                     let (b, h) = rayon::join(
-                        || decide(&base, &intent, &base_context, cache.as_ref()),
-                        || decide(&head, &intent, &head_context, cache.as_ref()),
+                        || decide(&base, &intent, &base_context, cache.as_ref(), fanout),
+                        || decide(&head, &intent, &head_context, cache.as_ref(), fanout),
                     );
                     IntentImpact::compared(read.display, &text, &b, &h)
                 }

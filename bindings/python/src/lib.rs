@@ -33,6 +33,9 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 pub struct Engine {
     inner: gatehouse_core::Engine,
     cache: Option<DecisionCache>,
+    /// `split` > 1 was asked for: the parts of a decision run on rayon's pool. (A large bundle
+    /// is spread over several engines anyway; without `split` they run on the calling thread.)
+    parallel: bool,
 }
 
 /// How to load: the wall-clock limit, the parts of a decision, the cache size.
@@ -70,7 +73,11 @@ impl Engine {
         }
         let cache = NonZeroUsize::new(load.cache_size).map(DecisionCache::new);
         py.detach(|| gatehouse_core::Engine::load_split(source, options, load.split))
-            .map(|inner| Self { inner, cache })
+            .map(|inner| Self {
+                inner,
+                cache,
+                parallel: load.split > 1,
+            })
             .map_err(|e| error::bundle(py, &e, root))
     }
 
@@ -87,11 +94,7 @@ impl Engine {
         let intent = Self::intent_value(py, intent)?;
         let decided = py.detach(|| {
             let context = EvaluationContext::from_json_value(context)?;
-            let fanout: &dyn Fanout = if self.inner.parts() > 1 {
-                &Rayon
-            } else {
-                &Sequential
-            };
+            let fanout: &dyn Fanout = if self.parallel { &Rayon } else { &Sequential };
             let decision = match &self.cache {
                 Some(cache) => cache.decide(&self.inner, stage, &intent, &context, fanout),
                 None => std::sync::Arc::new(match stage {

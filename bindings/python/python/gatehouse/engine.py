@@ -254,8 +254,9 @@ class Engine:
 
     @property
     def parts(self) -> int:
-        """How many parts each decision is evaluated in: 1, or up to the ``split`` asked for
-        (bundles whose policies read each other's rules are not split)."""
+        """How many parts each decision is evaluated in: up to the ``split`` asked for (bundles
+        whose policies read each other's rules are not split), and for a bundle of more than 32
+        policy packages at least one part per 32 (run one after the other without ``split``)."""
         return self._native.parts
 
     def cache_stats(self) -> Optional[CacheStats]:
