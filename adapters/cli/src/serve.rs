@@ -77,14 +77,15 @@ pub fn run(args: &ServeArgs) -> Result<ExitCode, CliError> {
             .map_err(|e| CliError::Usage(e.to_string()))?;
         let plane = &server.plane;
         let info = plane.engine().info().clone();
+        let control = plane.config();
         tracing::info!(
             addr = %server.addr,
-            database = %plane.config.database.display(),
-            policies = %plane.config.policies.display(),
+            database = %control.database.display(),
+            policies = %control.policies.display(),
             bundle = %info.name,
             revision = %info.revision,
             digest = %info.digest,
-            executor = plane.config.executor.kind(),
+            executor = control.executor.kind(),
             "gatehouse control plane listening on http://{}",
             server.addr
         );

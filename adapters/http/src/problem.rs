@@ -4,6 +4,8 @@
 
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use gatehouse_control::ControlError;
+use gatehouse_control::signature::SignatureError;
 use gatehouse_core::ErrorDetail;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -149,5 +151,66 @@ impl IntoResponse for Problem {
             response.headers_mut().insert(name, value);
         }
         response
+    }
+}
+
+/// Every refusal of the control plane as the problem it is answered with: the one place that
+/// holds the status codes of domain errors.
+impl From<ControlError> for Problem {
+    fn from(e: ControlError) -> Self {
+        let detail = e.to_string();
+        match e {
+            ControlError::DeploymentNotFound { .. } => Self::not_found(detail),
+            ControlError::StaleEtag { .. } | ControlError::ChangedMeanwhile { .. } => {
+                Self::new(StatusCode::PRECONDITION_FAILED, "stale_etag", detail)
+            }
+            ControlError::StrongEtagRequired { .. } => Self::new(
+                StatusCode::PRECONDITION_FAILED,
+                "strong_etag_required",
+                detail,
+            ),
+            ControlError::NotAwaitingApproval { .. } => {
+                Self::conflict("not_awaiting_approval", detail)
+            }
+            ControlError::AlreadyApproved { .. } => Self::conflict("already_approved", detail),
+            ControlError::IllegalTransition { .. } => Self::conflict("illegal_transition", detail),
+            ControlError::PermissionDenied { .. }
+            | ControlError::RoleNotHeld { .. }
+            | ControlError::NotOwner { .. }
+            | ControlError::SelfApproval { .. } => Self::forbidden(detail),
+            ControlError::InvalidIntent { errors } => {
+                Self::unprocessable("invalid_intent", detail).with_errors(errors)
+            }
+            ControlError::InvalidContext { .. } => Self::unprocessable("invalid_context", detail),
+            ControlError::ControlCharacter { .. } => {
+                Self::unprocessable("control_character", detail)
+            }
+            ControlError::IdempotencyKeyReused { .. } => {
+                Self::unprocessable("idempotency_key_reused", detail)
+            }
+            ControlError::DeliveryReused { .. } => Self::unprocessable("delivery_reused", detail),
+            ControlError::Signature(e) => {
+                let code = match e {
+                    SignatureError::StaleTimestamp { .. } => "stale_timestamp",
+                    SignatureError::Missing { .. } | SignatureError::Malformed { .. } => "unsigned",
+                    SignatureError::Mismatch => "bad_signature",
+                };
+                let mut problem = Self::unauthorized(detail);
+                code.clone_into(&mut problem.code);
+                problem
+            }
+            ControlError::CallbacksDisabled => Self::unauthorized(detail),
+            ControlError::Overloaded(_) => Self::unavailable("overloaded", detail),
+            ControlError::DeadlineExceeded => Self::unavailable("timeout", detail),
+            ControlError::Busy { .. } => Self::unavailable("busy", detail),
+            ControlError::InvalidBundle { source } => {
+                Self::unprocessable("invalid_bundle", detail).with_errors(source.errors)
+            }
+            ControlError::StoreUnavailable { source } => {
+                tracing::warn!(error = %source, "the database is unavailable");
+                Self::unavailable("database_unavailable", detail)
+            }
+            other => Self::internal(other),
+        }
     }
 }

@@ -118,7 +118,7 @@ pub struct Harness {
 
 /// The test clock: 2026-11-23T12:00:00Z plus the real time elapsed since the start (retries
 /// need time to move; the date keeps freezes and exemptions deterministic).
-pub fn clock() -> gatehouse_http::control::Clock {
+pub fn clock() -> gatehouse_control::Clock {
     let start = Instant::now();
     let base = Timestamp::parse("2026-11-23T12:00:00Z")
         .unwrap()

@@ -201,8 +201,12 @@ async fn audit_verify_finds_any_edited_or_deleted_row() {
         ),
     ] {
         let (backup, code) = check(sql, code);
-        let store = gatehouse_http::sqlite::SqliteStore::open(&db).unwrap();
-        let report = gatehouse_http::store::Store::verify(&store).unwrap();
+        let store = gatehouse_control::store::sqlite::SqliteStore::open(&db)
+            .await
+            .unwrap();
+        let report = gatehouse_control::store::Store::verify(&store)
+            .await
+            .unwrap();
         assert!(!report.ok, "{sql} went unnoticed");
         assert_eq!(
             report.first_broken.as_ref().unwrap().code,

@@ -1,0 +1,353 @@
+//! The control plane's configuration: where its state lives, the policy bundle, how pipelines
+//! are triggered and retried, how callbacks are authenticated, how long replay records are kept
+//! and how many evaluations run at once. A transport reads these from its own configuration file
+//! (`gatehouse serve`'s TOML holds them under the same keys) and adds its own (listen address,
+//! tokens, CORS).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// A configuration value that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{key} {problem}")]
+pub struct InvalidConfig {
+    /// The key, e.g. `dispatch.lease_ms`.
+    pub key: &'static str,
+    /// What is wrong with it and how to fix it.
+    pub problem: String,
+}
+
+/// Everything the control plane needs besides its store and clock.
+#[derive(Debug, Clone)]
+pub struct ControlConfig {
+    /// The policy bundle directory (reloads read it again).
+    pub policies: PathBuf,
+    /// The SQLite database file.
+    pub database: PathBuf,
+    /// Base URL pipelines call back on (`{public_url}/v1/deployments/{id}/callbacks` goes into
+    /// dispatch payloads).
+    pub public_url: String,
+    /// Pipeline callbacks.
+    pub pipeline: PipelineConfig,
+    /// What triggers the pipeline.
+    pub executor: ExecutorConfig,
+    /// Dispatch retries and leases.
+    pub dispatch: DispatchConfig,
+    /// How long replay records are kept.
+    pub retention: RetentionConfig,
+    /// Policy evaluation limits.
+    pub evaluation: EvaluationLimits,
+}
+
+impl ControlConfig {
+    /// A configuration with defaults for everything but the bundle, the database and the URL.
+    pub fn new(policies: PathBuf, database: PathBuf, public_url: String) -> Self {
+        Self {
+            policies,
+            database,
+            public_url,
+            pipeline: PipelineConfig::default(),
+            executor: ExecutorConfig::default(),
+            dispatch: DispatchConfig::default(),
+            retention: RetentionConfig::default(),
+            evaluation: EvaluationLimits::default(),
+        }
+    }
+
+    /// Checks what types cannot: leases longer than attempts, retention longer than the
+    /// callback timestamp window, positive limits. `demo` accepts the short demo secret.
+    pub fn validate(&self, demo: bool) -> Result<(), InvalidConfig> {
+        let invalid = |key, problem: String| Err(InvalidConfig { key, problem });
+        if self.dispatch.max_attempts == 0 {
+            return invalid("dispatch.max_attempts", "must be at least 1".into());
+        }
+        if self.dispatch.lease_ms <= self.dispatch.attempt_timeout_ms {
+            return invalid(
+                "dispatch.lease_ms",
+                format!(
+                    "({}) must exceed dispatch.attempt_timeout_ms ({}): a lease that ends during an attempt lets another server deliver the same entry",
+                    self.dispatch.lease_ms, self.dispatch.attempt_timeout_ms
+                ),
+            );
+        }
+        if matches!(&self.pipeline.secret, Some(s) if s.len() < 16) && !demo {
+            return invalid(
+                "pipeline.secret",
+                "must be at least 16 characters (or set GATEHOUSE_PIPELINE_SECRET)".into(),
+            );
+        }
+        let window = self.pipeline.timestamp_tolerance_s;
+        for (key, hours) in [
+            (
+                "retention.idempotency_hours",
+                self.retention.idempotency_hours,
+            ),
+            ("retention.delivery_hours", self.retention.delivery_hours),
+        ] {
+            if hours.saturating_mul(3600) <= window {
+                return invalid(
+                    key,
+                    format!(
+                        "({hours} h) must exceed the callback timestamp window (pipeline.timestamp_tolerance_s = {window} s), or a replay could outlive its record"
+                    ),
+                );
+            }
+        }
+        if self.retention.purge_interval_s == 0 {
+            return invalid("retention.purge_interval_s", "must be positive".into());
+        }
+        if self.evaluation.concurrency == 0 {
+            return invalid("limits.evaluation_concurrency", "must be positive".into());
+        }
+        Ok(())
+    }
+}
+
+/// How pipelines authenticate their callbacks.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PipelineConfig {
+    /// HMAC-SHA256 key; `GATEHOUSE_PIPELINE_SECRET` overrides it. Without one, callbacks are
+    /// refused.
+    #[serde(default)]
+    pub secret: Option<String>,
+    /// Callbacks whose `X-Gatehouse-Timestamp` is further than this from the server's time are
+    /// refused (seconds).
+    #[serde(default = "default_timestamp_tolerance_s")]
+    pub timestamp_tolerance_s: u64,
+}
+
+impl Default for PipelineConfig {
+    fn default() -> Self {
+        Self {
+            secret: None,
+            timestamp_tolerance_s: default_timestamp_tolerance_s(),
+        }
+    }
+}
+
+/// How long stored responses are kept for replay.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionConfig {
+    /// Hours an `Idempotency-Key` record is kept.
+    #[serde(default = "default_idempotency_hours")]
+    pub idempotency_hours: u64,
+    /// Hours a callback delivery record is kept (must exceed the timestamp window, so a
+    /// captured callback cannot be replayed after its record is gone).
+    #[serde(default = "default_delivery_hours")]
+    pub delivery_hours: u64,
+    /// Seconds between purges.
+    #[serde(default = "default_purge_interval_s")]
+    pub purge_interval_s: u64,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        Self {
+            idempotency_hours: default_idempotency_hours(),
+            delivery_hours: default_delivery_hours(),
+            purge_interval_s: default_purge_interval_s(),
+        }
+    }
+}
+
+/// The executor that triggers pipelines.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
+pub enum ExecutorConfig {
+    /// Nothing is triggered; an external pipeline calls back on its own.
+    #[default]
+    None,
+    /// GitHub `repository_dispatch`.
+    Github {
+        /// Repository owner.
+        owner: String,
+        /// Repository name.
+        repo: String,
+        /// `event_type` of the dispatch.
+        #[serde(default = "default_event_type")]
+        event_type: String,
+        /// API base URL (GitHub Enterprise, or a test receiver).
+        #[serde(default = "default_github_api")]
+        api_base: String,
+        /// Environment variable holding the token.
+        #[serde(default = "default_github_token_env")]
+        token_env: String,
+    },
+    /// A signed POST to a URL.
+    Webhook {
+        /// Where to POST.
+        url: String,
+        /// HMAC key for `X-Gatehouse-Signature-256`; `GATEHOUSE_WEBHOOK_SECRET` overrides it.
+        #[serde(default)]
+        secret: Option<String>,
+    },
+    /// A commit of the approved intent into a git checkout, for Argo CD or Flux to sync.
+    Gitops {
+        /// The local checkout.
+        repository: PathBuf,
+        /// Directory inside it; manifests go to `{path}/{environment}/{service}.json`.
+        #[serde(default = "default_gitops_path")]
+        path: String,
+        /// Remote to push to after each commit (none: commit only).
+        #[serde(default)]
+        push_remote: Option<String>,
+        /// Branch to push.
+        #[serde(default = "default_branch")]
+        branch: String,
+    },
+}
+
+impl ExecutorConfig {
+    /// `github`, `webhook`, `gitops` or `none`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::Github { .. } => "github",
+            Self::Webhook { .. } => "webhook",
+            Self::Gitops { .. } => "gitops",
+        }
+    }
+}
+
+/// Dispatch retry budget.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DispatchConfig {
+    /// Attempts before the deployment becomes FAILED.
+    #[serde(default = "default_max_attempts")]
+    pub max_attempts: u32,
+    /// Wait after the first failure; doubles each time.
+    #[serde(default = "default_initial_backoff_ms")]
+    pub initial_backoff_ms: u64,
+    /// Longest wait.
+    #[serde(default = "default_max_backoff_ms")]
+    pub max_backoff_ms: u64,
+    /// Per-attempt HTTP timeout.
+    #[serde(default = "default_attempt_timeout_ms")]
+    pub attempt_timeout_ms: u64,
+    /// How long a server holds an outbox entry it claimed; after that (it died mid-dispatch)
+    /// the entry is claimable again. Must exceed `attempt_timeout_ms`.
+    #[serde(default = "default_lease_ms")]
+    pub lease_ms: u64,
+}
+
+impl Default for DispatchConfig {
+    fn default() -> Self {
+        Self {
+            max_attempts: default_max_attempts(),
+            initial_backoff_ms: default_initial_backoff_ms(),
+            max_backoff_ms: default_max_backoff_ms(),
+            attempt_timeout_ms: default_attempt_timeout_ms(),
+            lease_ms: default_lease_ms(),
+        }
+    }
+}
+
+impl DispatchConfig {
+    /// Wait before attempt `attempts + 1`, after `attempts` failures.
+    pub fn backoff(&self, attempts: u32) -> Duration {
+        let factor = 1u64 << attempts.saturating_sub(1).min(20);
+        Duration::from_millis(
+            self.initial_backoff_ms
+                .saturating_mul(factor)
+                .min(self.max_backoff_ms),
+        )
+    }
+}
+
+/// Policy evaluation limits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EvaluationLimits {
+    /// One evaluation's time limit (it fails closed past it).
+    pub timeout_ms: u64,
+    /// Evaluations at once.
+    pub concurrency: usize,
+    /// How long an evaluation waits for a slot before it is refused as overloaded.
+    pub wait_ms: u64,
+}
+
+impl Default for EvaluationLimits {
+    fn default() -> Self {
+        Self {
+            timeout_ms: 2_000,
+            concurrency: std::thread::available_parallelism()
+                .map_or(1, std::num::NonZeroUsize::get),
+            wait_ms: 1_000,
+        }
+    }
+}
+
+fn default_event_type() -> String {
+    "gatehouse-deploy".into()
+}
+fn default_github_api() -> String {
+    "https://api.github.com".into()
+}
+fn default_github_token_env() -> String {
+    "GITHUB_TOKEN".into()
+}
+fn default_gitops_path() -> String {
+    "deployments".into()
+}
+fn default_branch() -> String {
+    "main".into()
+}
+fn default_max_attempts() -> u32 {
+    6
+}
+fn default_initial_backoff_ms() -> u64 {
+    500
+}
+fn default_max_backoff_ms() -> u64 {
+    60_000
+}
+fn default_attempt_timeout_ms() -> u64 {
+    10_000
+}
+fn default_lease_ms() -> u64 {
+    60_000
+}
+fn default_timestamp_tolerance_s() -> u64 {
+    300
+}
+fn default_idempotency_hours() -> u64 {
+    24
+}
+fn default_delivery_hours() -> u64 {
+    168
+}
+fn default_purge_interval_s() -> u64 {
+    3600
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap() {
+        let d = DispatchConfig {
+            max_attempts: 10,
+            initial_backoff_ms: 100,
+            max_backoff_ms: 1000,
+            attempt_timeout_ms: 1,
+            lease_ms: 2,
+        };
+        let waits: Vec<u128> = (1..=6).map(|n| d.backoff(n).as_millis()).collect();
+        assert_eq!(waits, [100, 200, 400, 800, 1000, 1000]);
+    }
+
+    #[test]
+    fn a_lease_shorter_than_an_attempt_is_refused() {
+        let mut c = ControlConfig::new("p".into(), "d".into(), "http://x".into());
+        assert!(c.validate(false).is_ok());
+        c.dispatch.lease_ms = c.dispatch.attempt_timeout_ms;
+        let err = c.validate(false).unwrap_err();
+        assert_eq!(err.key, "dispatch.lease_ms");
+        assert!(err.to_string().contains("another server"), "{err}");
+    }
+}

@@ -1,0 +1,346 @@
+//! Durable state behind one async trait: deployments (a projection of their events), the audit
+//! ledger of hash-chained events, the dispatch outbox, idempotency keys and callback deliveries.
+//! [`sqlite::SqliteStore`] is the embedded implementation.
+//!
+//! Every write is one transaction: the events, the projection row, the outbox entry and the
+//! idempotency or delivery record commit together or not at all, and a write whose deadline
+//! passed before it could commit is rolled back ([`StoreError::DeadlineExceeded`]).
+
+use std::time::Instant;
+
+use async_trait::async_trait;
+use gatehouse_core::{Event, HistoryEntry, Timestamp, TransitionError};
+use serde_json::Value;
+
+use crate::audit::AuditReport;
+use crate::deployment::{DeploymentRecord, ListQuery, Page};
+use crate::outbox::{Claim, Dispatch, DispatchOutcome, NewDispatch, Retry};
+
+pub mod sqlite;
+
+/// A boxed error from a database driver.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Which database a store writes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// An SQLite file.
+    Sqlite,
+}
+
+impl std::fmt::Display for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Sqlite => "SQLite",
+        })
+    }
+}
+
+/// A storage failure.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// No such deployment.
+    #[error("no deployment `{deployment_id}`")]
+    NotFound {
+        /// The deployment.
+        deployment_id: String,
+    },
+    /// The deployment changed since the caller read it (compare-and-swap on the last hash).
+    #[error("deployment `{deployment_id}` changed: its current ETag is \"{current}\"")]
+    Conflict {
+        /// The deployment.
+        deployment_id: String,
+        /// Its last event hash now.
+        current: String,
+    },
+    /// The operation's deadline passed before it committed: it was rolled back, nothing is
+    /// stored.
+    #[error("the operation ran past its deadline and was rolled back")]
+    DeadlineExceeded,
+    /// The callback delivery was already recorded for this deployment: its stored response.
+    #[error("delivery `{delivery_id}` was already recorded for deployment `{deployment_id}`")]
+    DeliveryExists {
+        /// The deployment.
+        deployment_id: String,
+        /// The delivery id.
+        delivery_id: String,
+        /// What was answered then.
+        stored: StoredResponse,
+    },
+    /// The database cannot be reached or is busy: the operation did not happen; retrying later
+    /// may succeed.
+    #[error("{backend} database unavailable while trying to {operation}: {source}")]
+    Unavailable {
+        /// The database.
+        backend: Backend,
+        /// What the store was doing, e.g. `append events`.
+        operation: &'static str,
+        /// The driver's error.
+        #[source]
+        source: BoxError,
+    },
+    /// The database refused or failed a statement.
+    #[error("{backend} database failed to {operation}: {source}")]
+    Query {
+        /// The database.
+        backend: Backend,
+        /// What the store was doing.
+        operation: &'static str,
+        /// The driver's error.
+        #[source]
+        source: BoxError,
+    },
+    /// A stored value cannot be read back.
+    #[error("stored {what} is corrupt: {detail}")]
+    Corrupt {
+        /// What was being read, e.g. `event time`.
+        what: &'static str,
+        /// Why it cannot be read.
+        detail: String,
+    },
+    /// The database was written by a newer gatehouse.
+    #[error(
+        "{location} has schema version {found} but this gatehouse knows only up to {known}: it was written by a newer gatehouse; run that version (or newer), or restore a backup taken before the upgrade"
+    )]
+    NewerSchema {
+        /// The database.
+        location: String,
+        /// Its schema version.
+        found: i64,
+        /// The newest version this build knows.
+        known: i64,
+    },
+    /// A migration failed (it was rolled back; the database keeps its previous version).
+    #[error("{location}: migration to schema version {version} failed (rolled back): {source}")]
+    Migration {
+        /// The database.
+        location: String,
+        /// The version being applied.
+        version: i64,
+        /// The driver's error.
+        #[source]
+        source: BoxError,
+    },
+    /// An event does not follow from the deployment's state (a bug in the caller).
+    #[error("deployment `{deployment_id}`: refused event: {source}")]
+    RefusedEvent {
+        /// The deployment.
+        deployment_id: String,
+        /// The transition that is not allowed.
+        #[source]
+        source: TransitionError,
+    },
+}
+
+impl StoreError {
+    /// Whether the database could not be reached or was busy (retrying later may succeed).
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, Self::Unavailable { .. })
+    }
+
+    pub(crate) fn corrupt(what: &'static str, detail: impl std::fmt::Display) -> Self {
+        Self::Corrupt {
+            what,
+            detail: detail.to_string(),
+        }
+    }
+}
+
+/// What the signals need of the deployments created in a window, aggregated by the store.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SignalData {
+    /// Deployments in the window.
+    pub total: u64,
+    /// Counts by state.
+    pub by_state: Vec<(String, u64)>,
+    /// Counts by environment.
+    pub by_environment: Vec<(String, u64)>,
+    /// Counts by cloud.
+    pub by_cloud: Vec<(String, u64)>,
+    /// Counts by service.
+    pub by_service: Vec<(String, u64)>,
+    /// Per environment: successes and failures.
+    pub finished: Vec<(String, u64, u64)>,
+    /// Per environment: the lead times (created → last event) of successful deployments, in
+    /// seconds.
+    pub lead_times: Vec<(String, f64)>,
+    /// Policies with the deployments they held or blocked, and how many of those they blocked,
+    /// most first (at most `top` of them).
+    pub policies: Vec<(String, u64, u64)>,
+}
+
+/// A stored answer, replayed for a repeated idempotency key or callback delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredResponse {
+    /// SHA-256 of the request body that produced it.
+    pub body_sha256: String,
+    /// The JSON answer.
+    pub body: String,
+}
+
+/// An idempotency key of a submission: the key and the SHA-256 of the request body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyKey {
+    /// The key the caller chose.
+    pub key: String,
+    /// SHA-256 (hex) of the body submitted with it.
+    pub body_sha256: String,
+}
+
+impl IdempotencyKey {
+    /// The key `key` of a request whose body is `body`.
+    pub fn new(key: &str, body: &[u8]) -> Self {
+        use sha2::{Digest, Sha256};
+        Self {
+            key: key.to_owned(),
+            body_sha256: hex::encode(Sha256::digest(body)),
+        }
+    }
+}
+
+/// A new deployment: its first events, the projection and what goes with them.
+#[derive(Debug, Clone)]
+pub struct Submission {
+    /// The projection row (its `last_*` fields match the last of `events`).
+    pub record: DeploymentRecord,
+    /// `requested` and the decision's event(s), already chained.
+    pub events: Vec<Event>,
+    /// The pipeline trigger, when the decision allows.
+    pub dispatch: Option<NewDispatch>,
+    /// `(principal, key)` of an idempotency key, with the answer to replay.
+    pub idempotency: Option<(String, String, StoredResponse)>,
+    /// Past this instant the transaction rolls back instead of committing.
+    pub deadline: Option<Instant>,
+}
+
+/// What became of a submission.
+#[derive(Debug, Clone)]
+pub enum SubmitResult {
+    /// Stored.
+    Created(Box<DeploymentRecord>),
+    /// The key was used before with the same body: the first answer.
+    Replayed(StoredResponse),
+    /// The key was used before with another body.
+    KeyReused,
+}
+
+/// A new admission decision on a deployment (after an approval).
+#[derive(Debug, Clone)]
+pub struct DecisionUpdate {
+    /// The decision JSON.
+    pub decision: Value,
+    /// The digest of the bundle that made it.
+    pub bundle_digest: String,
+}
+
+/// Events appended to an existing deployment, and what goes with them.
+#[derive(Debug, Clone)]
+pub struct Append {
+    /// The deployment.
+    pub deployment_id: String,
+    /// Its last hash when the caller read it; the append fails with
+    /// [`StoreError::Conflict`] if it moved.
+    pub expect_hash: String,
+    /// New events, chained after `expect_hash`.
+    pub events: Vec<Event>,
+    /// Replaces the stored decision (after a re-evaluation).
+    pub decision: Option<DecisionUpdate>,
+    /// A pipeline trigger to enqueue.
+    pub dispatch: Option<NewDispatch>,
+    /// An outbox entry to close.
+    pub dispatch_outcome: Option<DispatchOutcome>,
+    /// `(delivery id, answer)` of a pipeline callback, so redelivery replays it; fails with
+    /// [`StoreError::DeliveryExists`] when the deployment already has that delivery.
+    pub delivery: Option<(String, StoredResponse)>,
+    /// Closes the deployment's pending outbox entries as `cancelled` (a cancel).
+    pub close_dispatches: bool,
+    /// Past this instant the transaction rolls back instead of committing.
+    pub deadline: Option<Instant>,
+}
+
+impl Append {
+    /// Events for `deployment_id` after `expect_hash`, and nothing else (fill in the other
+    /// fields as needed).
+    pub fn events(deployment_id: &str, expect_hash: String, events: Vec<Event>) -> Self {
+        Self {
+            deployment_id: deployment_id.to_owned(),
+            expect_hash,
+            events,
+            decision: None,
+            dispatch: None,
+            dispatch_outcome: None,
+            delivery: None,
+            close_dispatches: false,
+            deadline: None,
+        }
+    }
+}
+
+/// What a purge deletes: records created before each cut-off.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Purge {
+    /// Idempotency records.
+    pub idempotency_before: Timestamp,
+    /// Callback delivery records.
+    pub deliveries_before: Timestamp,
+}
+
+/// How many records a purge deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Purged {
+    /// Idempotency records.
+    pub idempotency: u64,
+    /// Callback delivery records.
+    pub deliveries: u64,
+}
+
+/// The control plane's storage.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Which database this is.
+    fn backend(&self) -> Backend;
+    /// Stores a new deployment (or answers for an idempotency key seen before).
+    async fn submit(&self, submission: Submission) -> Result<SubmitResult, StoreError>;
+    /// Appends events to a deployment if its last hash is still `expect_hash`.
+    async fn append(&self, append: Append) -> Result<DeploymentRecord, StoreError>;
+    /// One deployment.
+    async fn get(&self, id: &str) -> Result<Option<DeploymentRecord>, StoreError>;
+    /// A filtered page of deployment summaries (reads no intent or decision).
+    async fn list(&self, query: &ListQuery) -> Result<Page, StoreError>;
+    /// Aggregates of the deployments created at or after `since`, for signals; `top` limits
+    /// the policies.
+    async fn signal_data(&self, since: Timestamp, top: usize) -> Result<SignalData, StoreError>;
+    /// A deployment's events, in order.
+    async fn events(&self, id: &str) -> Result<Vec<Event>, StoreError>;
+    /// Finished deployments of a service, newest first: the policies' `context.history`.
+    async fn history(&self, service: &str) -> Result<Vec<HistoryEntry>, StoreError>;
+    /// The answer stored for an idempotency key.
+    async fn idempotent(
+        &self,
+        principal: &str,
+        key: &str,
+    ) -> Result<Option<StoredResponse>, StoreError>;
+    /// The answer stored for a callback delivery id of a deployment.
+    async fn delivery(
+        &self,
+        deployment_id: &str,
+        delivery_id: &str,
+    ) -> Result<Option<StoredResponse>, StoreError>;
+    /// A deployment's latest outbox entry.
+    async fn dispatch_of(&self, deployment_id: &str) -> Result<Option<Dispatch>, StoreError>;
+    /// Claims due entries in one transaction: pending, unleased or lease expired, of VALIDATED
+    /// deployments; oldest first. Pending entries of deployments that can no longer be
+    /// dispatched (cancelled, rejected) are closed as `cancelled` on the way.
+    async fn claim_dispatches(&self, claim: &Claim) -> Result<Vec<Dispatch>, StoreError>;
+    /// When the next pending entry is due or its lease ends.
+    async fn next_due(&self) -> Result<Option<Timestamp>, StoreError>;
+    /// Records a failed attempt on a claimed entry and when to retry; releases the lease.
+    async fn retry_dispatch(&self, retry: &Retry) -> Result<(), StoreError>;
+    /// Deletes the records created before the cut-offs; returns how many of each.
+    async fn purge(&self, purge: &Purge) -> Result<Purged, StoreError>;
+    /// Verifies the whole ledger, then every projection row against its events.
+    async fn verify(&self) -> Result<AuditReport, StoreError>;
+    /// Checks the database answers.
+    async fn ping(&self) -> Result<(), StoreError>;
+}
