@@ -7,6 +7,7 @@ use gatehouse_core::{ErrorDetail, State};
 use crate::access::{Permission, Role};
 use crate::bundle::BundleLoadError;
 use crate::evaluation::Overloaded;
+use crate::replicas::ActiveBundle;
 use crate::signature::SignatureError;
 use crate::store::StoreError;
 
@@ -194,6 +195,21 @@ pub enum ControlError {
         /// Why it does not load.
         #[source]
         source: BundleLoadError,
+    },
+    /// This server judges with another bundle than the active one (a rollout in progress).
+    #[error(
+        "this server ({replica_id}) judges with bundle {digest} (revision `{revision}`) but the active bundle is {} (revision `{}`, loaded by {} at {}): load the same bundle here (SIGHUP or POST /v1/admin/reload after updating its directory) or finish the rollout",
+        active.digest, active.revision, active.activated_by, active.activated_at
+    )]
+    BundleMismatch {
+        /// This server.
+        replica_id: String,
+        /// The digest of its bundle.
+        digest: String,
+        /// Its bundle's revision.
+        revision: String,
+        /// The active bundle.
+        active: Box<ActiveBundle>,
     },
     /// The database cannot be reached or is busy; nothing was changed.
     #[error(

@@ -6,7 +6,8 @@
 //! - [`ControlPlane`]: the operations (submit, approve, cancel, callback, reads), each returning
 //!   a typed [`ControlError`]; its state is private.
 //! - [`store::Store`]: the async storage trait; [`store::sqlite::SqliteStore`] is the embedded
-//!   store.
+//!   store, [`store::postgres::PostgresStore`] lets several servers share one database
+//!   ([`replicas`]).
 //! - [`workers`]: the outbox dispatcher ([`executor::Executor`]) and the retention purge.
 //! - [`rules`]: the lifecycle rules (ETags, who may approve or cancel, which report a state
 //!   takes) as plain functions.
@@ -26,6 +27,7 @@ pub mod executor;
 pub mod observer;
 pub mod outbox;
 mod plane;
+pub mod replicas;
 pub mod requests;
 pub mod rules;
 pub mod signals;

@@ -1,5 +1,6 @@
-//! The control plane's background work: the outbox dispatcher and the retention purge. A
-//! transport starts them next to its listener and stops them with the same signal.
+//! The control plane's background work: the outbox dispatcher, the retention purge and the
+//! replica heartbeat. A transport starts them next to its listener and stops them with the same
+//! signal.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,8 +28,8 @@ impl Workers {
     }
 }
 
-/// Starts the dispatcher (delivering outbox entries with `executor`) and the retention purge;
-/// both stop when `shutdown` turns true.
+/// Starts the dispatcher (delivering outbox entries with `executor`), the retention purge and
+/// the replica heartbeat; they stop when `shutdown` turns true.
 pub fn start(
     plane: &Arc<ControlPlane>,
     executor: Executor,
@@ -39,9 +40,10 @@ pub fn start(
         Arc::new(executor),
         shutdown.clone(),
     ));
-    let purger = tokio::spawn(purge(Arc::clone(plane), shutdown));
+    let purger = tokio::spawn(purge(Arc::clone(plane), shutdown.clone()));
+    let heartbeat = tokio::spawn(heartbeat(Arc::clone(plane), shutdown));
     Workers {
-        tasks: vec![dispatcher, purger],
+        tasks: vec![dispatcher, purger, heartbeat],
     }
 }
 
@@ -59,13 +61,30 @@ async fn purge(plane: Arc<ControlPlane>, mut stop: watch::Receiver<bool>) {
             Ok(purged) => tracing::info!(
                 keys = purged.idempotency,
                 deliveries = purged.deliveries,
-                "purged expired idempotency and delivery records"
+                replicas = purged.replicas,
+                "purged expired idempotency, delivery and replica records"
             ),
             Err(e) => tracing::warn!(error = %e, "cannot purge expired records; will retry"),
         }
         tokio::select! {
             () = tokio::time::sleep(every) => {}
             () = stopped(&mut stop) => return,
+        }
+    }
+}
+
+/// How often a server refreshes its replica report.
+const HEARTBEAT: Duration = Duration::from_secs(10);
+
+/// Refreshes this server's replica report every [`HEARTBEAT`].
+async fn heartbeat(plane: Arc<ControlPlane>, mut stop: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(HEARTBEAT) => {}
+            () = stopped(&mut stop) => return,
+        }
+        if let Err(e) = plane.heartbeat().await {
+            tracing::warn!(error = %e, "cannot report this replica; will retry");
         }
     }
 }

@@ -13,6 +13,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use gatehouse_control::audit::AuditReport;
 use gatehouse_control::deployment::{DeploymentSummary, DeploymentView, ListQuery};
+use gatehouse_control::replicas::Replicas;
 use gatehouse_control::requests::{ApprovalRequest, Callback, CancelRequest};
 use gatehouse_control::signals::Signals;
 use gatehouse_control::store::IdempotencyKey;
@@ -701,18 +702,43 @@ pub async fn healthz() -> Json<Value> {
     Json(json!({"status": "ok"}))
 }
 
-/// Readiness: the database answers and a bundle is loaded.
+/// Readiness: the database answers and this server judges with the active bundle (the one last
+/// loaded by any server on the same database).
 #[utoipa::path(get, path = "/readyz", tag = "operations",
     responses(
-        (status = 200, description = "Ready", body = Object),
-        (status = 503, description = "The database does not answer", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 200, description = "Ready: `{status, bundle_digest, replica_id, database}`", body = Object),
+        (status = 503, description = "The database does not answer (`not_ready`), or this server's bundle is not the active one (`bundle_mismatch`: a rollout in progress)", body = ProblemDocument, content_type = "application/problem+json"),
     ))]
 pub async fn readyz(State(app): AppState) -> Result<Json<Value>, Problem> {
-    let digest = app.plane.engine().info().digest.clone();
-    app.plane.ping().await.map_err(|e| {
-        Problem::unavailable("not_ready", format!("the database does not answer: {e}"))
+    let ready = app.plane.readiness().await.map_err(|e| match e {
+        ControlError::BundleMismatch { .. } => Problem::from(e),
+        ControlError::StoreUnavailable { source } | ControlError::Store { source } => {
+            Problem::unavailable(
+                "not_ready",
+                format!("the database does not answer: {source}"),
+            )
+        }
+        other => Problem::unavailable("not_ready", format!("not ready: {other}")),
     })?;
-    Ok(Json(json!({"status": "ready", "bundle_digest": digest})))
+    Ok(Json(json!({
+        "status": "ready",
+        "bundle_digest": ready.bundle_digest,
+        "replica_id": ready.replica_id,
+        "database": app.plane.backend().to_string(),
+    })))
+}
+
+/// The servers sharing this database: the bundle each judges with, when each was last seen,
+/// and the active bundle.
+#[utoipa::path(get, path = "/v1/replicas", tag = "operations",
+    responses(
+        (status = 200, description = "The active bundle and each server's report", body = Replicas),
+        (status = 401, description = "No valid token", body = ProblemDocument, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn replicas(State(app): AppState, headers: HeaderMap) -> Result<Json<Replicas>, Problem> {
+    app.auth.authorize(&headers, Permission::Read)?;
+    Ok(Json(app.plane.replicas().await?))
 }
 
 /// Prometheus metrics (OpenMetrics text); needs a token unless `metrics.public` (or

@@ -2,7 +2,7 @@
 //!
 //! ```toml
 //! listen = "127.0.0.1:8080"
-//! database = "gatehouse.db"
+//! database = "gatehouse.db"                   # an SQLite file, or postgres://user:pw@host:5432/db
 //! policies = "policies"
 //! public_url = "https://gatehouse.example.com"  # base of the callback URL sent to pipelines
 //! anonymous_read = false
@@ -51,6 +51,11 @@
 //! max_backoff_ms = 60000
 //! lease_ms = 60000          # a claimed outbox entry is another server's again after this
 //!
+//! [postgres]               # with a postgres:// database: the connection pool of each server
+//! pool_size = 16
+//! connect_timeout_ms = 5000
+//! acquire_timeout_ms = 5000 # waiting for a free connection, then 503 `database_unavailable`
+//!
 //! [retention]
 //! idempotency_hours = 24    # Idempotency-Key records are purged after this
 //! delivery_hours = 168      # callback delivery records are purged after this
@@ -71,8 +76,8 @@ use std::time::Duration;
 
 use gatehouse_control::ControlConfig;
 use gatehouse_control::config::{
-    DispatchConfig, EvaluationLimits, ExecutorConfig, InvalidConfig, PipelineConfig,
-    RetentionConfig,
+    Database, DispatchConfig, EvaluationLimits, ExecutorConfig, InvalidConfig, PipelineConfig,
+    PostgresConfig, RetentionConfig,
 };
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -113,9 +118,13 @@ pub struct Config {
     /// Address to listen on.
     #[serde(default = "default_listen")]
     pub listen: SocketAddr,
-    /// SQLite database file.
+    /// Where the control plane's state lives: an SQLite file, or a `postgres://` URL (several
+    /// servers may share a PostgreSQL database).
     #[serde(default = "default_database")]
-    pub database: PathBuf,
+    pub database: Database,
+    /// The PostgreSQL connection pool.
+    #[serde(default)]
+    pub postgres: PostgresConfig,
     /// Policy bundle directory.
     #[serde(default = "default_policies")]
     pub policies: PathBuf,
@@ -281,8 +290,8 @@ impl Default for UiConfig {
 fn default_listen() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 8080))
 }
-fn default_database() -> PathBuf {
-    PathBuf::from("gatehouse.db")
+fn default_database() -> Database {
+    Database::Sqlite(PathBuf::from("gatehouse.db"))
 }
 fn default_policies() -> PathBuf {
     PathBuf::from("policies")
@@ -469,6 +478,7 @@ impl Config {
         ControlConfig {
             policies: self.policies.clone(),
             database: self.database.clone(),
+            postgres: self.postgres.clone(),
             public_url: self.public_url(),
             pipeline: self.pipeline.clone(),
             executor: self.executor.clone(),
@@ -493,6 +503,7 @@ impl Default for Config {
         Self {
             listen: default_listen(),
             database: default_database(),
+            postgres: PostgresConfig::default(),
             policies: default_policies(),
             public_url: None,
             anonymous_read: false,
@@ -548,6 +559,27 @@ mod tests {
         assert_eq!(api_base, "https://api.github.com");
         assert_eq!(token_env, "GITHUB_TOKEN");
         assert_eq!(event_type, "gatehouse-deploy");
+    }
+
+    #[test]
+    fn the_database_is_a_file_or_a_postgres_url_with_its_pool() {
+        assert_eq!(
+            Config::from_toml("").unwrap().database,
+            Database::Sqlite("gatehouse.db".into())
+        );
+        let c = Config::from_toml(
+            "database = \"postgres://gh@db:5432/gatehouse\"\n[postgres]\npool_size = 4\n",
+        )
+        .unwrap();
+        assert!(matches!(c.database, Database::Postgres(_)));
+        assert_eq!(c.postgres.pool_size, 4);
+        assert!(c.validate().is_ok());
+        let c = Config::from_toml("database = \"postgres://gh@db:x/gatehouse\"\n").unwrap();
+        let err = c.validate().unwrap_err().to_string();
+        assert!(
+            err.starts_with("config: database `postgres://gh@db:x"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -16,7 +16,7 @@ use crate::api;
     paths(
         api::evaluate, api::submit, api::list, api::get_one, api::events, api::approve, api::cancel,
         api::callback, api::audit_verify, api::signals, api::policies, api::bundle, api::context, api::reload,
-        api::whoami, api::healthz, api::readyz, api::metrics,
+        api::whoami, api::replicas, api::healthz, api::readyz, api::metrics,
     ),
     modifiers(&Security),
     tags(
@@ -25,7 +25,7 @@ use crate::api;
         (name = "pipeline", description = "Signed reports from the pipeline"),
         (name = "audit", description = "Ledger verification and signals"),
         (name = "admin", description = "Bundle reload"),
-        (name = "operations", description = "Health, readiness, metrics"),
+        (name = "operations", description = "Health, readiness, replicas, metrics"),
     )
 )]
 struct ApiDoc;
@@ -133,6 +133,7 @@ mod tests {
             "/v1/context",
             "/v1/admin/reload",
             "/v1/whoami",
+            "/v1/replicas",
             "/healthz",
             "/readyz",
             "/metrics",

@@ -206,6 +206,7 @@ impl From<ControlError> for Problem {
             ControlError::InvalidBundle { source } => {
                 Self::unprocessable("invalid_bundle", detail).with_errors(source.errors)
             }
+            ControlError::BundleMismatch { .. } => Self::unavailable("bundle_mismatch", detail),
             ControlError::StoreUnavailable { source } => {
                 tracing::warn!(error = %source, "the database is unavailable");
                 Self::unavailable("database_unavailable", detail)

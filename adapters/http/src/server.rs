@@ -22,8 +22,7 @@ use tower::ServiceBuilder;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use gatehouse_control::executor::{Executor, ExecutorSetupError};
-use gatehouse_control::store::StoreError;
-use gatehouse_control::store::sqlite::SqliteStore;
+use gatehouse_control::store::{self, StoreError};
 use gatehouse_control::workers::{self, Workers};
 use gatehouse_control::{BundleLoadError, Clock, ControlPlane, load_bundle, system_clock};
 
@@ -43,12 +42,20 @@ pub enum ServeError {
     #[error(transparent)]
     Bundle(#[from] BundleLoadError),
     /// The database does not open.
-    #[error("database {path}: {source}")]
+    #[error("database {database}: {source}")]
     Store {
-        /// The file.
-        path: std::path::PathBuf,
+        /// The database (a URL without its password).
+        database: String,
         /// The cause.
         source: StoreError,
+    },
+    /// The control plane cannot record this server's bundle.
+    #[error("database {database}: cannot record this server: {source}")]
+    Announce {
+        /// The database (a URL without its password).
+        database: String,
+        /// The cause.
+        source: gatehouse_control::ControlError,
     },
     /// The executor cannot be built.
     #[error(transparent)]
@@ -126,6 +133,7 @@ pub fn app(state: Arc<App>) -> Router {
         .route("/v1/bundle", get(api::bundle))
         .route("/v1/context", get(api::context))
         .route("/v1/whoami", get(api::whoami))
+        .route("/v1/replicas", get(api::replicas))
         .route("/healthz", get(api::healthz))
         .route("/readyz", get(api::readyz))
         .route("/metrics", get(api::metrics))
@@ -259,12 +267,20 @@ impl Server {
     ) -> Result<Self, ServeError> {
         config.validate()?;
         let bundle = load_bundle(&config.policies, &config.limits.evaluation())?;
-        let store = SqliteStore::open(&config.database)
+        let opened = store::open(&config.database, &config.postgres)
             .await
             .map_err(|source| ServeError::Store {
-                path: config.database.clone(),
+                database: config.database.to_string(),
                 source,
             })?;
+        if opened.schema_before < opened.schema_now {
+            tracing::info!(
+                database = %config.database,
+                from = opened.schema_before,
+                to = opened.schema_now,
+                "database schema migrated"
+            );
+        }
         let executor = Executor::from_config(&config.executor, &config.dispatch, env)?;
         let listener =
             TcpListener::bind(config.listen)
@@ -282,10 +298,17 @@ impl Server {
         let plane = Arc::new(ControlPlane::new(
             config.control(),
             bundle,
-            Arc::new(store),
+            opened.store,
             clock,
             Arc::clone(&metrics) as _,
         ));
+        plane
+            .announce()
+            .await
+            .map_err(|source| ServeError::Announce {
+                database: config.database.to_string(),
+                source,
+            })?;
         let (shutdown, watch_shutdown) = watch::channel(false);
         let workers = workers::start(&plane, executor, watch_shutdown.clone());
         let limits = config.limits.clone();

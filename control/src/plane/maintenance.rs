@@ -7,9 +7,14 @@ use crate::clock::shift;
 use crate::error::ControlError;
 use crate::store::{Purge, Purged};
 
+/// Hours a server's report is kept after it was last seen (stopped servers drop out of
+/// `GET /v1/replicas`).
+const REPLICA_RETENTION_HOURS: u64 = 24;
+
 impl ControlPlane {
     /// Deletes idempotency and delivery records older than the configured retention
-    /// (`retention.idempotency_hours`, `retention.delivery_hours`); returns how many of each.
+    /// (`retention.idempotency_hours`, `retention.delivery_hours`) and reports of servers not
+    /// seen for a day; returns how many of each.
     pub async fn purge_expired(&self) -> Result<Purged, ControlError> {
         let now = self.now();
         let before =
@@ -18,6 +23,7 @@ impl ControlPlane {
         let purge = Purge {
             idempotency_before: before(retention.idempotency_hours),
             deliveries_before: before(retention.delivery_hours),
+            replicas_before: before(REPLICA_RETENTION_HOURS),
         };
         Ok(self.store.purge(&purge).await?)
     }

@@ -27,6 +27,7 @@ mod cancel;
 mod dispatch;
 mod maintenance;
 mod reads;
+mod replicas;
 mod submit;
 
 pub use callback::{CallbackAnswer, VerifiedDelivery};
@@ -46,6 +47,8 @@ pub struct ControlPlane {
     observer: Arc<dyn Observer>,
     evaluations: Arc<EvaluationGate>,
     dispatch_wake: Notify,
+    replica_id: String,
+    started_at: Timestamp,
 }
 
 impl ControlPlane {
@@ -62,6 +65,7 @@ impl ControlPlane {
             config.evaluation.concurrency,
             Duration::from_millis(config.evaluation.wait_ms),
         ));
+        let started_at = clock();
         Self {
             evaluations,
             config,
@@ -70,6 +74,8 @@ impl ControlPlane {
             clock,
             observer,
             dispatch_wake: Notify::new(),
+            replica_id: format!("replica_{}", uuid::Uuid::now_v7().simple()),
+            started_at,
         }
     }
 
@@ -136,6 +142,7 @@ impl ControlPlane {
             revision = %engine.info().revision,
             "policy bundle loaded"
         );
+        self.announce().await?;
         Ok(engine)
     }
 

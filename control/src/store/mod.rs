@@ -1,11 +1,14 @@
 //! Durable state behind one async trait: deployments (a projection of their events), the audit
 //! ledger of hash-chained events, the dispatch outbox, idempotency keys and callback deliveries.
-//! [`sqlite::SqliteStore`] is the embedded implementation.
+//! [`sqlite::SqliteStore`] is the embedded implementation (one node);
+//! [`postgres::PostgresStore`] lets several servers share one database. [`open`] opens either
+//! and applies the schema migrations it lacks.
 //!
 //! Every write is one transaction: the events, the projection row, the outbox entry and the
 //! idempotency or delivery record commit together or not at all, and a write whose deadline
 //! passed before it could commit is rolled back ([`StoreError::DeadlineExceeded`]).
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use async_trait::async_trait;
@@ -13,9 +16,12 @@ use gatehouse_core::{Event, HistoryEntry, Timestamp, TransitionError};
 use serde_json::Value;
 
 use crate::audit::AuditReport;
+use crate::config::{Database, PostgresConfig};
 use crate::deployment::{DeploymentRecord, ListQuery, Page};
 use crate::outbox::{Claim, Dispatch, DispatchOutcome, NewDispatch, Retry};
+use crate::replicas::{ActiveBundle, ReplicaReport};
 
+pub mod postgres;
 pub mod sqlite;
 
 /// A boxed error from a database driver.
@@ -26,12 +32,15 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 pub enum Backend {
     /// An SQLite file.
     Sqlite,
+    /// A PostgreSQL database.
+    Postgres,
 }
 
 impl std::fmt::Display for Backend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             Self::Sqlite => "SQLite",
+            Self::Postgres => "PostgreSQL",
         })
     }
 }
@@ -70,7 +79,7 @@ pub enum StoreError {
     },
     /// The database cannot be reached or is busy: the operation did not happen; retrying later
     /// may succeed.
-    #[error("{backend} database unavailable while trying to {operation}: {source}")]
+    #[error("{backend} database unavailable while trying to {operation}: {}", chain(source.as_ref()))]
     Unavailable {
         /// The database.
         backend: Backend,
@@ -80,8 +89,20 @@ pub enum StoreError {
         #[source]
         source: BoxError,
     },
+    /// The database cannot be reached at start (wrong URL, server down, wrong credentials).
+    #[error(
+        "cannot connect: {}; check that the database server runs and that the URL's host, port, user, password and database name are right",
+        chain(source.as_ref())
+    )]
+    Connect {
+        /// The database, without its password.
+        location: String,
+        /// The driver's error.
+        #[source]
+        source: BoxError,
+    },
     /// The database refused or failed a statement.
-    #[error("{backend} database failed to {operation}: {source}")]
+    #[error("{backend} database failed to {operation}: {}", chain(source.as_ref()))]
     Query {
         /// The database.
         backend: Backend,
@@ -112,7 +133,10 @@ pub enum StoreError {
         known: i64,
     },
     /// A migration failed (it was rolled back; the database keeps its previous version).
-    #[error("{location}: migration to schema version {version} failed (rolled back): {source}")]
+    #[error(
+        "{location}: migration to schema version {version} failed (rolled back): {}",
+        chain(source.as_ref())
+    )]
     Migration {
         /// The database.
         location: String,
@@ -133,10 +157,26 @@ pub enum StoreError {
     },
 }
 
+/// An error and its causes, `outer: inner: innermost` (drivers keep the server's message in a
+/// cause: tokio-postgres says `db error`, its cause says what the server refused).
+pub fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(e) = cause {
+        let next = e.to_string();
+        if !text.ends_with(&next) {
+            text.push_str(": ");
+            text.push_str(&next);
+        }
+        cause = e.source();
+    }
+    text
+}
+
 impl StoreError {
     /// Whether the database could not be reached or was busy (retrying later may succeed).
     pub fn is_unavailable(&self) -> bool {
-        matches!(self, Self::Unavailable { .. })
+        matches!(self, Self::Unavailable { .. } | Self::Connect { .. })
     }
 
     pub(crate) fn corrupt(what: &'static str, detail: impl std::fmt::Display) -> Self {
@@ -284,6 +324,8 @@ pub struct Purge {
     pub idempotency_before: Timestamp,
     /// Callback delivery records.
     pub deliveries_before: Timestamp,
+    /// Replica reports last seen before this.
+    pub replicas_before: Timestamp,
 }
 
 /// How many records a purge deleted.
@@ -293,6 +335,73 @@ pub struct Purged {
     pub idempotency: u64,
     /// Callback delivery records.
     pub deliveries: u64,
+    /// Replica reports.
+    pub replicas: u64,
+}
+
+/// Applies an append to the deployment's row as read inside the transaction: checks the hash
+/// the caller read, folds the events' transitions and takes the new decision. Every store calls
+/// it, so the projection moves the same way in each.
+pub(crate) fn apply_append(record: &mut DeploymentRecord, a: &Append) -> Result<(), StoreError> {
+    if record.last_hash != a.expect_hash {
+        return Err(StoreError::Conflict {
+            deployment_id: a.deployment_id.clone(),
+            current: record.last_hash.clone(),
+        });
+    }
+    if let Some(last) = a.events.last() {
+        let mut state = record.state;
+        for event in &a.events {
+            state = gatehouse_core::next_state(Some(state), event.kind).map_err(|source| {
+                StoreError::RefusedEvent {
+                    deployment_id: a.deployment_id.clone(),
+                    source,
+                }
+            })?;
+        }
+        record.state = state;
+        record.last_seq = last.seq;
+        record.last_hash = last.hash.clone();
+        record.updated_at = last.at;
+    }
+    if let Some(update) = &a.decision {
+        record.decision = update.decision.clone();
+        record.bundle_digest = update.bundle_digest.clone();
+    }
+    Ok(())
+}
+
+/// An opened store and the schema versions before and after its migrations.
+pub struct Opened {
+    /// The store.
+    pub store: Arc<dyn Store>,
+    /// The schema version found (0 for a new database).
+    pub schema_before: i64,
+    /// The schema version now.
+    pub schema_now: i64,
+}
+
+/// Opens the store `database` names (creating an SQLite file if needed) and applies the schema
+/// migrations it lacks; a database written by a newer gatehouse is refused.
+pub async fn open(database: &Database, pool: &PostgresConfig) -> Result<Opened, StoreError> {
+    Ok(match database {
+        Database::Sqlite(path) => {
+            let (store, before) = sqlite::SqliteStore::open_reporting(path).await?;
+            Opened {
+                store: Arc::new(store),
+                schema_before: before,
+                schema_now: sqlite::SCHEMA_VERSION,
+            }
+        }
+        Database::Postgres(url) => {
+            let (store, before) = postgres::PostgresStore::connect(url, pool).await?;
+            Opened {
+                store: Arc::new(store),
+                schema_before: before,
+                schema_now: postgres::SCHEMA_VERSION,
+            }
+        }
+    })
 }
 
 /// The control plane's storage.
@@ -343,4 +452,12 @@ pub trait Store: Send + Sync + 'static {
     async fn verify(&self) -> Result<AuditReport, StoreError>;
     /// Checks the database answers.
     async fn ping(&self) -> Result<(), StoreError>;
+    /// Records (or refreshes) what a running server judges with.
+    async fn report_replica(&self, report: &ReplicaReport) -> Result<(), StoreError>;
+    /// Records the bundle every server should judge with.
+    async fn activate_bundle(&self, bundle: &ActiveBundle) -> Result<(), StoreError>;
+    /// The bundle last activated, if any.
+    async fn active_bundle(&self) -> Result<Option<ActiveBundle>, StoreError>;
+    /// What each server reported, oldest first.
+    async fn replicas(&self) -> Result<Vec<ReplicaReport>, StoreError>;
 }

@@ -11,7 +11,7 @@ use gatehouse_control::config::ExecutorConfig;
 use gatehouse_control::deployment::{DeploymentRecord, ListQuery, Page};
 use gatehouse_control::executor::Executor;
 use gatehouse_control::outbox::{Claim, Dispatch, Retry};
-use gatehouse_control::store::sqlite::SqliteStore;
+use gatehouse_control::replicas::{ActiveBundle, ReplicaReport};
 use gatehouse_control::store::{
     Append, Backend, Purge, Purged, SignalData, Store, StoreError, StoredResponse, Submission,
     SubmitResult,
@@ -23,7 +23,7 @@ use crate::support::*;
 
 /// A store whose dispatch results fail to record `failures` times (store locked, disk full).
 struct FlakyStore {
-    inner: SqliteStore,
+    inner: Arc<dyn Store>,
     failures: AtomicU32,
 }
 
@@ -43,7 +43,7 @@ impl Store for FlakyStore {
                 .is_ok()
         {
             return Err(StoreError::Unavailable {
-                backend: Backend::Sqlite,
+                backend: self.inner.backend(),
                 operation: "append events",
                 source: "database is locked".into(),
             });
@@ -92,6 +92,18 @@ impl Store for FlakyStore {
     async fn ping(&self) -> Result<(), StoreError> {
         self.inner.ping().await
     }
+    async fn report_replica(&self, r: &ReplicaReport) -> Result<(), StoreError> {
+        self.inner.report_replica(r).await
+    }
+    async fn activate_bundle(&self, b: &ActiveBundle) -> Result<(), StoreError> {
+        self.inner.activate_bundle(b).await
+    }
+    async fn active_bundle(&self) -> Result<Option<ActiveBundle>, StoreError> {
+        self.inner.active_bundle().await
+    }
+    async fn replicas(&self) -> Result<Vec<ReplicaReport>, StoreError> {
+        self.inner.replicas().await
+    }
 }
 
 #[tokio::test]
@@ -99,7 +111,7 @@ async fn a_result_that_cannot_be_recorded_is_kept_not_delivered_again() {
     let receiver = Receiver::start().await;
     let dir = tempfile::tempdir().unwrap();
     let mut config = config(
-        dir.path(),
+        fresh_database(dir.path()).await,
         ExecutorConfig::Webhook {
             url: receiver.url.clone(),
             secret: Some("webhook-secret-0123456789".into()),
@@ -112,7 +124,7 @@ async fn a_result_that_cannot_be_recorded_is_kept_not_delivered_again() {
     config.dispatch.attempt_timeout_ms = 100;
     config.dispatch.lease_ms = 200;
     let store = FlakyStore {
-        inner: SqliteStore::open(&config.database).await.unwrap(),
+        inner: open(&config).await,
         failures: AtomicU32::new(5),
     };
     let executor = Executor::from_config(&config.executor, &config.dispatch, |_| None).unwrap();

@@ -1,5 +1,6 @@
 //! The control plane's operations with no server: lifecycle rules through submit, approve,
-//! cancel and reports on a SQLite store, and the dispatcher over a store that fails.
+//! cancel and reports, the dispatcher over a store that fails, and the store under concurrent
+//! writers; on SQLite, or on PostgreSQL with `GATEHOUSE_TEST_DATABASE_URL`.
 #![allow(
     clippy::unwrap_used,
     clippy::indexing_slicing,
@@ -11,3 +12,4 @@ mod support;
 
 mod dispatcher;
 mod lifecycle;
+mod store;

@@ -1,15 +1,16 @@
-//! A control plane over a temporary SQLite file with a test clock, principals of each role, the
-//! reference bundle's example intents, and a fake pipeline receiver on 127.0.0.1.
+//! A control plane over a fresh store with a test clock, principals of each role, the reference
+//! bundle's example intents, and a fake pipeline receiver on 127.0.0.1. The store is a temporary
+//! SQLite file, or with `GATEHOUSE_TEST_DATABASE_URL` (a PostgreSQL URL whose user may create
+//! databases) a new PostgreSQL database per test.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-use gatehouse_control::config::ExecutorConfig;
+use gatehouse_control::config::{Database, ExecutorConfig, PostgresConfig};
 use gatehouse_control::observer::NoObserver;
-use gatehouse_control::store::Store;
-use gatehouse_control::store::sqlite::SqliteStore;
+use gatehouse_control::store::{self, Store};
 use gatehouse_control::{Clock, ControlConfig, ControlPlane, Principal, Role, load_bundle};
 use gatehouse_core::Timestamp;
 use serde_json::Value;
@@ -46,13 +47,32 @@ pub fn principal(name: &str, role: Role, approval_roles: &[&str]) -> Principal {
     }
 }
 
-/// The configuration of a test plane: the reference bundle, `executor`, a pipeline secret.
-pub fn config(dir: &Path, executor: ExecutorConfig) -> ControlConfig {
-    let mut config = ControlConfig::new(
-        policies(),
-        dir.join("gatehouse.db"),
-        "http://127.0.0.1:9".into(),
-    );
+/// A fresh database: a file in `dir`, or a new database on the server of
+/// `GATEHOUSE_TEST_DATABASE_URL`.
+pub async fn fresh_database(dir: &Path) -> Database {
+    let Some(admin) = std::env::var("GATEHOUSE_TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+    else {
+        return Database::Sqlite(dir.join("gatehouse.db"));
+    };
+    let name = format!("gh_control_{}", uuid::Uuid::now_v7().simple());
+    let (client, connection) = tokio_postgres::connect(&admin, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    client
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .await
+        .unwrap();
+    let (base, _) = admin.rsplit_once('/').unwrap();
+    Database::Postgres(format!("{base}/{name}"))
+}
+
+/// The configuration of a test plane: the reference bundle, `database`, `executor`, a
+/// pipeline secret.
+pub fn config(database: Database, executor: ExecutorConfig) -> ControlConfig {
+    let mut config = ControlConfig::new(policies(), database, "http://127.0.0.1:9".into());
     config.executor = executor;
     config.pipeline.secret = Some(PIPELINE_SECRET.into());
     config
@@ -73,11 +93,19 @@ pub fn plane_over(config: ControlConfig, store: Arc<dyn Store>) -> Arc<ControlPl
     ))
 }
 
-/// A control plane over a fresh SQLite file in `dir`.
+/// The store `config` names.
+pub async fn open(config: &ControlConfig) -> Arc<dyn Store> {
+    store::open(&config.database, &PostgresConfig::default())
+        .await
+        .unwrap()
+        .store
+}
+
+/// A control plane over a fresh database.
 pub async fn plane(dir: &Path, executor: ExecutorConfig) -> Arc<ControlPlane> {
-    let config = config(dir, executor);
-    let store = SqliteStore::open(&config.database).await.unwrap();
-    plane_over(config, Arc::new(store))
+    let config = config(fresh_database(dir).await, executor);
+    let store = open(&config).await;
+    plane_over(config, store)
 }
 
 /// A local HTTP endpoint answering 204 to every request and counting them.

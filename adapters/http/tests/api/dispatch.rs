@@ -113,14 +113,7 @@ async fn a_timed_out_submission_is_not_stored() {
         .await;
         // Whatever the blocking task still does after the answer has had time to finish.
         tokio::time::sleep(Duration::from_millis(300)).await;
-        let stored: i64 = rusqlite::Connection::open(&db)
-            .unwrap()
-            .query_row(
-                "SELECT COUNT(*) FROM idempotency WHERE key = ?1",
-                [&key],
-                |r| r.get(0),
-            )
-            .unwrap();
+        let stored = count(&db, "SELECT COUNT(*) FROM idempotency WHERE key = ?1", &key).await;
         match status {
             StatusCode::CREATED => assert_eq!(stored, 1, "{body}"),
             StatusCode::SERVICE_UNAVAILABLE => {

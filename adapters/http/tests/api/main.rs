@@ -18,3 +18,4 @@ mod inputs;
 mod lifecycle;
 mod limits;
 mod operations;
+mod replicas;

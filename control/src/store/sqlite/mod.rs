@@ -16,9 +16,10 @@ use serde_json::Value;
 use crate::audit::{Audit, AuditReport};
 use crate::deployment::{DeploymentRecord, ListQuery, Page};
 use crate::outbox::{Claim, Dispatch, NewDispatch, Retry};
+use crate::replicas::{ActiveBundle, ReplicaReport};
 use crate::store::{
     Append, Backend, Purge, Purged, SignalData, Store, StoreError, StoredResponse, Submission,
-    SubmitResult,
+    SubmitResult, apply_append,
 };
 
 mod migrations;
@@ -103,26 +104,32 @@ fn connect(path: &Path) -> Result<Connection, Fault> {
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path` and applies the migrations it lacks.
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        Ok(Self::open_reporting(path).await?.0)
+    }
+
+    /// [`SqliteStore::open`], with the schema version found before the migrations.
+    pub async fn open_reporting(path: &Path) -> Result<(Self, i64), StoreError> {
         let path = path.to_path_buf();
         run_blocking("open the database", move || Self::open_now(&path)).await
     }
 
-    fn open_now(path: &Path) -> Result<Self, StoreError> {
+    fn open_now(path: &Path) -> Result<(Self, i64), StoreError> {
         let mut writer = connect(path).map_err(|e| finish("open the database", e))?;
-        migrations::migrate(&mut writer, path)?;
+        let found = migrations::migrate(&mut writer, path)?;
         writer
             .execute(
                 "INSERT OR IGNORE INTO ledger_head (id, position, link) VALUES (1, 0, ?1)",
                 params![LedgerHead::default().link],
             )
             .map_err(|e| finish("create the ledger head", Fault::Sql(e)))?;
-        Ok(Self {
+        let store = Self {
             inner: Arc::new(Inner {
                 writer: Mutex::new(writer),
                 readers: Mutex::new(Vec::new()),
                 path: path.to_path_buf(),
             }),
-        })
+        };
+        Ok((store, found))
     }
 
     /// The database file.
@@ -389,32 +396,7 @@ fn append(tx: &Transaction<'_>, a: Append) -> Result<DeploymentRecord, Fault> {
     let mut record = get_record(tx, &a.deployment_id)?.ok_or_else(|| StoreError::NotFound {
         deployment_id: a.deployment_id.clone(),
     })?;
-    if record.last_hash != a.expect_hash {
-        return Err(StoreError::Conflict {
-            deployment_id: a.deployment_id.clone(),
-            current: record.last_hash,
-        }
-        .into());
-    }
-    if let Some(last) = a.events.last() {
-        let mut state = record.state;
-        for event in &a.events {
-            state = gatehouse_core::next_state(Some(state), event.kind).map_err(|source| {
-                StoreError::RefusedEvent {
-                    deployment_id: a.deployment_id.clone(),
-                    source,
-                }
-            })?;
-        }
-        record.state = state;
-        record.last_seq = last.seq;
-        record.last_hash = last.hash.clone();
-        record.updated_at = last.at;
-    }
-    if let Some(update) = &a.decision {
-        record.decision = update.decision.clone();
-        record.bundle_digest = update.bundle_digest.clone();
-    }
+    apply_append(&mut record, &a)?;
     tx.execute(
         "UPDATE deployments SET state = ?2, updated_at = ?3, decision = ?4, bundle_digest = ?5, \
          last_seq = ?6, last_hash = ?7 WHERE id = ?1",
@@ -841,9 +823,14 @@ impl Store for SqliteStore {
                 "DELETE FROM deliveries WHERE created_ns < ?1",
                 params![nanos(purge.deliveries_before)],
             )?;
+            let replicas = tx.execute(
+                "DELETE FROM replicas WHERE seen_ns < ?1",
+                params![nanos(purge.replicas_before)],
+            )?;
             Ok(Purged {
                 idempotency: idempotency as u64,
                 deliveries: deliveries as u64,
+                replicas: replicas as u64,
             })
         })
         .await
@@ -863,6 +850,102 @@ impl Store for SqliteStore {
     async fn ping(&self) -> Result<(), StoreError> {
         self.read("answer a ping", |conn| {
             Ok(conn.query_row("SELECT 1", [], |_| Ok(()))?)
+        })
+        .await
+    }
+
+    async fn report_replica(&self, report: &ReplicaReport) -> Result<(), StoreError> {
+        let report = report.clone();
+        self.write("report this replica", None, move |tx| {
+            tx.execute(
+                "INSERT INTO replicas (replica_id, address, bundle_digest, bundle_revision, started_at, seen_at, seen_ns) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (replica_id) DO UPDATE SET \
+                 address = excluded.address, bundle_digest = excluded.bundle_digest, \
+                 bundle_revision = excluded.bundle_revision, seen_at = excluded.seen_at, seen_ns = excluded.seen_ns",
+                params![
+                    report.replica_id,
+                    report.address,
+                    report.bundle_digest,
+                    report.bundle_revision,
+                    report.started_at.to_string(),
+                    report.seen_at.to_string(),
+                    nanos(report.seen_at),
+                ],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn activate_bundle(&self, bundle: &ActiveBundle) -> Result<(), StoreError> {
+        let bundle = bundle.clone();
+        self.write("record the active bundle", None, move |tx| {
+            tx.execute(
+                "INSERT INTO active_bundle (id, digest, revision, activated_by, activated_at) \
+                 VALUES (1, ?1, ?2, ?3, ?4) ON CONFLICT (id) DO UPDATE SET digest = excluded.digest, \
+                 revision = excluded.revision, activated_by = excluded.activated_by, \
+                 activated_at = excluded.activated_at",
+                params![
+                    bundle.digest,
+                    bundle.revision,
+                    bundle.activated_by,
+                    bundle.activated_at.to_string()
+                ],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn active_bundle(&self) -> Result<Option<ActiveBundle>, StoreError> {
+        self.read("read the active bundle", |conn| {
+            let row = conn
+                .query_row(
+                    "SELECT digest, revision, activated_by, activated_at FROM active_bundle WHERE id = 1",
+                    [],
+                    |r| {
+                        Ok((
+                            r.get::<_, String>(0)?,
+                            r.get::<_, String>(1)?,
+                            r.get::<_, String>(2)?,
+                            r.get::<_, String>(3)?,
+                        ))
+                    },
+                )
+                .optional()?;
+            row.map(|(digest, revision, activated_by, at)| {
+                Ok(ActiveBundle {
+                    digest,
+                    revision,
+                    activated_by,
+                    activated_at: rows::time("activation time", &at)?,
+                })
+            })
+            .transpose()
+        })
+        .await
+    }
+
+    async fn replicas(&self) -> Result<Vec<ReplicaReport>, StoreError> {
+        self.read("list the replicas", |conn| {
+            let mut stmt = conn.prepare(
+                "SELECT replica_id, address, bundle_digest, bundle_revision, started_at, seen_at \
+                 FROM replicas ORDER BY started_at, replica_id",
+            )?;
+            let mut found = stmt.query([])?;
+            let mut out = Vec::new();
+            while let Some(row) = found.next()? {
+                let text = |i: usize| row.get::<_, String>(i);
+                out.push(ReplicaReport {
+                    replica_id: text(0)?,
+                    address: text(1)?,
+                    bundle_digest: text(2)?,
+                    bundle_revision: text(3)?,
+                    started_at: rows::time("replica start time", &text(4)?)?,
+                    seen_at: rows::time("replica seen time", &text(5)?)?,
+                });
+            }
+            Ok(out)
         })
         .await
     }

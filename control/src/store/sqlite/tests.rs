@@ -197,6 +197,7 @@ async fn expired_idempotency_and_delivery_records_are_purged() {
     let purge = |idempotency: &str, deliveries: &str| Purge {
         idempotency_before: t(idempotency),
         deliveries_before: t(deliveries),
+        replicas_before: t(deliveries),
     };
     // Neither is old enough yet.
     let kept = store
@@ -212,7 +213,8 @@ async fn expired_idempotency_and_delivery_records_are_purged() {
         purged,
         Purged {
             idempotency: 1,
-            deliveries: 1
+            deliveries: 1,
+            replicas: 0
         }
     );
     assert!(store.idempotent("dev", "k-1").await.unwrap().is_none());
