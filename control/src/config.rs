@@ -135,6 +135,8 @@ pub struct ControlConfig {
     pub retention: RetentionConfig,
     /// Policy evaluation limits.
     pub evaluation: EvaluationLimits,
+    /// Whether and how decisions are logged.
+    pub decision_log: DecisionLogConfig,
 }
 
 impl ControlConfig {
@@ -150,6 +152,7 @@ impl ControlConfig {
             dispatch: DispatchConfig::default(),
             retention: RetentionConfig::default(),
             evaluation: EvaluationLimits::default(),
+            decision_log: DecisionLogConfig::default(),
         }
     }
 
@@ -203,6 +206,22 @@ impl ControlConfig {
         if self.retention.purge_interval_s == 0 {
             return invalid("retention.purge_interval_s", "must be positive".into());
         }
+        if let Some(path) = self
+            .decision_log
+            .mask
+            .iter()
+            .find(|p| !crate::decision_log::valid_mask(p))
+        {
+            return invalid(
+                "decision_log.mask",
+                format!(
+                    "{path:?} is not a field path: write dot-separated keys, `*` for any key or item, e.g. `spec.tags.owner` or `spec.resources.*.name`"
+                ),
+            );
+        }
+        if self.decision_log.retention_hours == 0 {
+            return invalid("decision_log.retention_hours", "must be positive".into());
+        }
         if self.evaluation.concurrency == 0 {
             return invalid("limits.evaluation_concurrency", "must be positive".into());
         }
@@ -255,6 +274,33 @@ impl Default for RetentionConfig {
             idempotency_hours: default_idempotency_hours(),
             delivery_hours: default_delivery_hours(),
             purge_interval_s: default_purge_interval_s(),
+        }
+    }
+}
+
+/// The decision log: every evaluation's record (the decision, bundle, caller, time and the
+/// intent with `mask`ed fields), for audit.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionLogConfig {
+    /// Record decisions (every decision gets an id either way).
+    #[serde(default)]
+    pub enabled: bool,
+    /// Intent fields replaced by `***` in the record: dot-separated paths, `*` for any key or
+    /// array item, e.g. `spec.tags.owner`, `spec.resources.*.name`.
+    #[serde(default)]
+    pub mask: Vec<String>,
+    /// Hours a record is kept.
+    #[serde(default = "default_decision_retention_hours")]
+    pub retention_hours: u64,
+}
+
+impl Default for DecisionLogConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            mask: Vec::new(),
+            retention_hours: default_decision_retention_hours(),
         }
     }
 }
@@ -386,6 +432,9 @@ impl Default for EvaluationLimits {
     }
 }
 
+fn default_decision_retention_hours() -> u64 {
+    24 * 90
+}
 fn default_pool_size() -> usize {
     16
 }

@@ -98,6 +98,9 @@ pub struct DeploymentRecord {
     pub decision: Value,
     /// Digest of the bundle that made that decision.
     pub bundle_digest: String,
+    /// The id of that decision (in the decision log); none for deployments stored before
+    /// decisions had ids.
+    pub decision_id: Option<String>,
     /// Seq of its last event.
     pub last_seq: u64,
     /// Hash of its last event: the ETag.
@@ -106,10 +109,11 @@ pub struct DeploymentRecord {
 
 impl DeploymentRecord {
     /// The record of a new deployment: `intent` as submitted by `submitted_by`, judged by
-    /// `decision`, whose events so far end in `status`.
+    /// `decision` (whose id is `decision_id`), whose events so far end in `status`.
     pub fn new(
         intent: Value,
         decision: &Decision,
+        decision_id: &str,
         status: &DeploymentStatus,
         submitted_by: &str,
         created_at: Timestamp,
@@ -131,6 +135,7 @@ impl DeploymentRecord {
             updated_at: status.last_at,
             decision: decision.to_value(),
             bundle_digest: decision.bundle.digest.clone(),
+            decision_id: Some(decision_id.to_owned()),
             last_seq: status.last_seq,
             last_hash: status.last_hash.clone(),
             intent,

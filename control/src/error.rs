@@ -21,6 +21,30 @@ pub enum ControlError {
         /// The id asked for.
         deployment_id: String,
     },
+    /// No logged decision has this id.
+    #[error(
+        "no decision `{decision_id}` in the decision log: it was not logged (the log was off, or the id is wrong) or it is older than `decision_log.retention_hours`"
+    )]
+    DecisionNotFound {
+        /// The id asked for.
+        decision_id: String,
+    },
+    /// The decision log is off and holds nothing to read.
+    #[error(
+        "the decision log is off on this server (`[decision_log] enabled = false`) and holds no record of `{decision_id}`; enable it to record decisions"
+    )]
+    DecisionLogDisabled {
+        /// The id asked for.
+        decision_id: String,
+    },
+    /// A paging cursor that this server did not hand out.
+    #[error(
+        "`cursor` {cursor:?} is not a cursor of the decision log; pass the `next_cursor` of the previous page"
+    )]
+    InvalidCursor {
+        /// The cursor given.
+        cursor: String,
+    },
     /// The caller's `If-Match` is not the deployment's current ETag.
     #[error(
         "If-Match does not match deployment `{deployment_id}`: its current ETag is \"{current}\"; GET it again, check its state, and retry"
@@ -132,6 +156,8 @@ pub enum ControlError {
     InvalidIntent {
         /// Each schema error, with its path.
         errors: Vec<ErrorDetail>,
+        /// The id of the decision that found them.
+        decision_id: String,
     },
     /// The evaluation context is malformed.
     #[error("`context`: {message}")]

@@ -8,7 +8,9 @@
 //! - [`store::Store`]: the async storage trait; [`store::sqlite::SqliteStore`] is the embedded
 //!   store, [`store::postgres::PostgresStore`] lets several servers share one database
 //!   ([`replicas`]).
-//! - [`workers`]: the outbox dispatcher ([`executor::Executor`]) and the retention purge.
+//! - [`decision_log`]: every evaluation's id, and with the log on its record.
+//! - [`workers`]: the outbox dispatcher ([`executor::Executor`]), the retention purge and the
+//!   replica heartbeat.
 //! - [`rules`]: the lifecycle rules (ETags, who may approve or cancel, which report a state
 //!   takes) as plain functions.
 //!
@@ -19,6 +21,7 @@ pub mod audit;
 pub mod bundle;
 pub mod clock;
 pub mod config;
+pub mod decision_log;
 pub mod deployment;
 mod dispatcher;
 pub mod error;
@@ -41,4 +44,4 @@ pub use clock::{Clock, system_clock};
 pub use config::ControlConfig;
 pub use error::ControlError;
 pub use evaluation::EvaluateStage;
-pub use plane::{CallbackAnswer, ControlPlane, Submitted, VerifiedDelivery};
+pub use plane::{CallbackAnswer, ControlPlane, Evaluation, Submitted, VerifiedDelivery};

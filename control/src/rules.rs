@@ -163,6 +163,7 @@ mod tests {
             intent: json!({}),
             decision: json!({}),
             bundle_digest: "sha256:x".into(),
+            decision_id: None,
             last_seq: 2,
             last_hash: "h2".into(),
         }

@@ -236,6 +236,7 @@ mod tests {
             intent: json!({}),
             decision: json!({"outcome": "allow", "violations": violations}),
             bundle_digest: "sha256:x".into(),
+            decision_id: None,
             last_seq: first_two[1].seq,
             last_hash: first_two[1].hash.clone(),
         };
@@ -245,6 +246,7 @@ mod tests {
                 events: first_two.to_vec(),
                 dispatch: None,
                 idempotency: None,
+                decision_log: None,
                 deadline: None,
             })
             .await

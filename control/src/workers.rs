@@ -62,7 +62,8 @@ async fn purge(plane: Arc<ControlPlane>, mut stop: watch::Receiver<bool>) {
                 keys = purged.idempotency,
                 deliveries = purged.deliveries,
                 replicas = purged.replicas,
-                "purged expired idempotency, delivery and replica records"
+                decisions = purged.decisions,
+                "purged expired idempotency, delivery, replica and decision log records"
             ),
             Err(e) => tracing::warn!(error = %e, "cannot purge expired records; will retry"),
         }

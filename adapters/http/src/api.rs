@@ -12,13 +12,14 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use gatehouse_control::audit::AuditReport;
+use gatehouse_control::decision_log::{DecisionPage, DecisionRecord};
 use gatehouse_control::deployment::{DeploymentSummary, DeploymentView, ListQuery};
 use gatehouse_control::replicas::Replicas;
 use gatehouse_control::requests::{ApprovalRequest, Callback, CancelRequest};
 use gatehouse_control::signals::Signals;
 use gatehouse_control::store::IdempotencyKey;
 use gatehouse_control::{ControlError, ControlPlane, EvaluateStage, Submitted};
-use gatehouse_core::EvaluationContext;
+use gatehouse_core::{EvaluationContext, Timestamp};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::{IntoParams, ToSchema};
@@ -35,6 +36,10 @@ pub type AppState = State<Arc<App>>;
 
 /// The idempotency header of submissions.
 pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
+
+/// The header naming the decision of `POST /v1/evaluate` (whose body is the decision's exact
+/// bytes, so the id cannot go there).
+pub const DECISION_ID_HEADER: &str = "x-gatehouse-decision-id";
 
 /// The deadline of a mutating operation: the store rolls back instead of committing past it,
 /// so a request that answers 503 `timeout` has stored nothing. Mutating routes have no outer
@@ -188,17 +193,19 @@ fn if_match(headers: &HeaderMap) -> Result<String, Problem> {
         })
 }
 
-/// Evaluates an intent; nothing is stored.
+/// Evaluates an intent; nothing is stored but, with the decision log on, the decision's record.
 #[utoipa::path(
     post, path = "/v1/evaluate", tag = "decisions",
     request_body = EvaluateRequest,
     responses(
-        (status = 200, description = "The decision (the same JSON as the CLI, Python and WASM front ends)", body = Object),
+        (status = 200, description = "The decision (the same JSON as the CLI, Python and WASM front ends)", body = Object,
+         headers(("X-Gatehouse-Decision-Id" = String, description = "The decision's id in the decision log (UUID v7)"))),
         (status = 400, description = "Malformed JSON", body = ProblemDocument, content_type = "application/problem+json"),
         (status = 401, description = "No valid token", body = ProblemDocument, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = ProblemDocument, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = ProblemDocument, content_type = "application/problem+json"),
         (status = 422, description = "Wrong shape (unknown field, bad context)", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 503, description = "Overloaded, or the decision log's database is unavailable", body = ProblemDocument, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -207,14 +214,18 @@ pub async fn evaluate(
     headers: HeaderMap,
     RawBody(body): RawBody,
 ) -> Result<Response, Problem> {
-    app.auth.authorize(&headers, Permission::Read)?;
+    let principal = app.auth.authorize(&headers, Permission::Read)?;
     require_json(&headers)?;
     let request: EvaluateRequest = parse_json(&body, app.config.limits.json_depth)?;
-    let decision = app
+    let evaluation = app
         .plane
-        .evaluate(request.intent, request.context, request.stage)
+        .evaluate(&principal, request.intent, request.context, request.stage)
         .await?;
-    Ok(json_response(StatusCode::OK, decision.to_json()))
+    let mut response = json_response(StatusCode::OK, evaluation.decision.to_json());
+    if let Ok(id) = HeaderValue::from_str(&evaluation.decision_id) {
+        response.headers_mut().insert(DECISION_ID_HEADER, id);
+    }
+    Ok(response)
 }
 
 /// Submits an intent: stores REQUESTED and the decision's transition.
@@ -526,6 +537,87 @@ pub async fn callback(
     let answer =
         to_completion(async move { plane.callback(&delivery, report, deadline).await }).await?;
     Ok(json_response(StatusCode::OK, answer.body))
+}
+
+/// The time range and page of `GET /v1/decisions`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DecisionParams {
+    /// Decisions made at or after this time (RFC 3339).
+    pub since: Option<String>,
+    /// Decisions made before this time (RFC 3339).
+    pub until: Option<String>,
+    /// Page size, 1–100 (default 50).
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    #[param(max_length = 100)]
+    pub cursor: Option<String>,
+}
+
+fn time_param(name: &str, value: Option<&str>) -> Result<Option<Timestamp>, Problem> {
+    value
+        .map(|text| {
+            Timestamp::parse(text)
+                .map_err(|e| Problem::bad_request("invalid_query", format!("`{name}`: {e}")))
+        })
+        .transpose()
+}
+
+/// One decision of the decision log (auditors and admins).
+#[utoipa::path(
+    get, path = "/v1/decisions/{id}", tag = "audit",
+    params(("id" = String, Path, description = "The decision id (`X-Gatehouse-Decision-Id`, a deployment's `decision_id`, a callback answer's `decision_id`)")),
+    responses(
+        (status = 200, description = "The decision, bundle, caller, time and the intent with the configured fields masked", body = DecisionRecord),
+        (status = 401, description = "No valid token", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 403, description = "Neither auditor nor admin", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 404, description = "Not in the log (`decision_not_found`), or the log is off (`decision_log_disabled`)", body = ProblemDocument, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn decision(
+    State(app): AppState,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<DecisionRecord>, Problem> {
+    let principal = app.auth.authorize(&headers, Permission::Read)?;
+    Ok(Json(app.plane.decision(&principal, &id).await?))
+}
+
+/// The decision log by time range, oldest first, in pages (auditors and admins).
+#[utoipa::path(
+    get, path = "/v1/decisions", tag = "audit",
+    params(DecisionParams),
+    responses(
+        (status = 200, description = "A page of decisions and the cursor of the next one", body = DecisionPage),
+        (status = 400, description = "Invalid time, page size or cursor", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 403, description = "Neither auditor nor admin", body = ProblemDocument, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn decisions(
+    State(app): AppState,
+    headers: HeaderMap,
+    params: Result<Query<DecisionParams>, QueryRejection>,
+) -> Result<Json<DecisionPage>, Problem> {
+    let principal = app.auth.authorize(&headers, Permission::Read)?;
+    let params = query(params)?;
+    let limit = params.limit.unwrap_or(50);
+    if !(1..=100).contains(&limit) {
+        return Err(Problem::bad_request(
+            "invalid_query",
+            "`limit` must be between 1 and 100",
+        ));
+    }
+    let since = time_param("since", params.since.as_deref())?;
+    let until = time_param("until", params.until.as_deref())?;
+    let page = app
+        .plane
+        .decisions(&principal, since, until, params.cursor.as_deref(), limit)
+        .await?;
+    Ok(Json(page))
 }
 
 /// Verifies the whole ledger: every event hash, every link, every deployment row.

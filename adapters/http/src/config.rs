@@ -61,6 +61,11 @@
 //! delivery_hours = 168      # callback delivery records are purged after this
 //! purge_interval_s = 3600
 //!
+//! [decision_log]           # every evaluation's record: decision, bundle, caller, time, intent
+//! enabled = false
+//! mask = ["spec.tags.owner"]   # intent fields stored as "***" (`*` for any key or item)
+//! retention_hours = 2160
+//!
 //! [metrics]
 //! public = false            # true: /metrics without a token
 //!
@@ -76,8 +81,8 @@ use std::time::Duration;
 
 use gatehouse_control::ControlConfig;
 use gatehouse_control::config::{
-    Database, DispatchConfig, EvaluationLimits, ExecutorConfig, InvalidConfig, PipelineConfig,
-    PostgresConfig, RetentionConfig,
+    Database, DecisionLogConfig, DispatchConfig, EvaluationLimits, ExecutorConfig, InvalidConfig,
+    PipelineConfig, PostgresConfig, RetentionConfig,
 };
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -161,6 +166,9 @@ pub struct Config {
     /// Who may read `/metrics`.
     #[serde(default)]
     pub metrics: MetricsConfig,
+    /// The decision log.
+    #[serde(default)]
+    pub decision_log: DecisionLogConfig,
     /// True when no config file was given: demo tokens and secret, announced in the log.
     #[serde(skip)]
     pub demo: bool,
@@ -485,6 +493,7 @@ impl Config {
             dispatch: self.dispatch.clone(),
             retention: self.retention.clone(),
             evaluation: self.limits.evaluation(),
+            decision_log: self.decision_log.clone(),
         }
     }
 
@@ -516,6 +525,7 @@ impl Default for Config {
             ui: UiConfig::default(),
             retention: RetentionConfig::default(),
             metrics: MetricsConfig::default(),
+            decision_log: DecisionLogConfig::default(),
             demo: false,
         }
     }

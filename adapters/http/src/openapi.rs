@@ -15,7 +15,7 @@ use crate::api;
     ),
     paths(
         api::evaluate, api::submit, api::list, api::get_one, api::events, api::approve, api::cancel,
-        api::callback, api::audit_verify, api::signals, api::policies, api::bundle, api::context, api::reload,
+        api::callback, api::audit_verify, api::decision, api::decisions, api::signals, api::policies, api::bundle, api::context, api::reload,
         api::whoami, api::replicas, api::healthz, api::readyz, api::metrics,
     ),
     modifiers(&Security),
@@ -23,7 +23,7 @@ use crate::api;
         (name = "decisions", description = "Evaluate intents against the loaded bundle"),
         (name = "deployments", description = "Submit, approve, cancel, follow"),
         (name = "pipeline", description = "Signed reports from the pipeline"),
-        (name = "audit", description = "Ledger verification and signals"),
+        (name = "audit", description = "Ledger verification, the decision log and signals"),
         (name = "admin", description = "Bundle reload"),
         (name = "operations", description = "Health, readiness, replicas, metrics"),
     )
@@ -127,6 +127,8 @@ mod tests {
             "/v1/deployments/{id}/cancel",
             "/v1/deployments/{id}/callbacks",
             "/v1/audit/verify",
+            "/v1/decisions",
+            "/v1/decisions/{id}",
             "/v1/signals",
             "/v1/policies",
             "/v1/bundle",

@@ -24,6 +24,9 @@ pub struct Problem {
     pub detail: String,
     /// Individual errors (bundle or intent errors, each with a code, message and help).
     pub errors: Vec<ErrorDetail>,
+    /// The decision that found them, when an evaluation refused the request (boxed: a
+    /// problem is the error of every handler and stays small).
+    pub decision_id: Option<Box<str>>,
     /// Extra response headers (`WWW-Authenticate`, `Retry-After`).
     pub headers: Vec<(HeaderName, HeaderValue)>,
 }
@@ -47,6 +50,10 @@ pub struct ProblemDocument {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     #[schema(value_type = Vec<Object>)]
     pub errors: Vec<ErrorDetail>,
+    /// The id of the decision that refused the request (a submitted intent that does not
+    /// match the schema), in the decision log.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decision_id: Option<String>,
 }
 
 impl Problem {
@@ -62,6 +69,7 @@ impl Problem {
             detail: self.detail.clone(),
             code: self.code.clone(),
             errors: self.errors.clone(),
+            decision_id: self.decision_id.as_deref().map(str::to_owned),
         }
     }
 }
@@ -74,6 +82,7 @@ impl Problem {
             code: code.to_owned(),
             detail: detail.into(),
             errors: Vec::new(),
+            decision_id: None,
             headers: Vec::new(),
         }
     }
@@ -161,6 +170,13 @@ impl From<ControlError> for Problem {
         let detail = e.to_string();
         match e {
             ControlError::DeploymentNotFound { .. } => Self::not_found(detail),
+            ControlError::DecisionNotFound { .. } => {
+                Self::new(StatusCode::NOT_FOUND, "decision_not_found", detail)
+            }
+            ControlError::DecisionLogDisabled { .. } => {
+                Self::new(StatusCode::NOT_FOUND, "decision_log_disabled", detail)
+            }
+            ControlError::InvalidCursor { .. } => Self::bad_request("invalid_query", detail),
             ControlError::StaleEtag { .. } | ControlError::ChangedMeanwhile { .. } => {
                 Self::new(StatusCode::PRECONDITION_FAILED, "stale_etag", detail)
             }
@@ -178,8 +194,13 @@ impl From<ControlError> for Problem {
             | ControlError::RoleNotHeld { .. }
             | ControlError::NotOwner { .. }
             | ControlError::SelfApproval { .. } => Self::forbidden(detail),
-            ControlError::InvalidIntent { errors } => {
-                Self::unprocessable("invalid_intent", detail).with_errors(errors)
+            ControlError::InvalidIntent {
+                errors,
+                decision_id,
+            } => {
+                let mut problem = Self::unprocessable("invalid_intent", detail).with_errors(errors);
+                problem.decision_id = Some(decision_id.into_boxed_str());
+                problem
             }
             ControlError::InvalidContext { .. } => Self::unprocessable("invalid_context", detail),
             ControlError::ControlCharacter { .. } => {

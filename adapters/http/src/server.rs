@@ -134,6 +134,8 @@ pub fn app(state: Arc<App>) -> Router {
         .route("/v1/context", get(api::context))
         .route("/v1/whoami", get(api::whoami))
         .route("/v1/replicas", get(api::replicas))
+        .route("/v1/decisions", get(api::decisions))
+        .route("/v1/decisions/{id}", get(api::decision))
         .route("/healthz", get(api::healthz))
         .route("/readyz", get(api::readyz))
         .route("/metrics", get(api::metrics))
@@ -170,7 +172,11 @@ pub fn app(state: Arc<App>) -> Router {
                     header::IF_MATCH,
                     HeaderName::from_static(api::IDEMPOTENCY_HEADER),
                 ])
-                .expose_headers([header::ETAG, header::LOCATION])
+                .expose_headers([
+                    header::ETAG,
+                    header::LOCATION,
+                    HeaderName::from_static(api::DECISION_ID_HEADER),
+                ])
                 .max_age(std::time::Duration::from_secs(600)),
         )
     }

@@ -9,6 +9,7 @@ use serde_json::json;
 
 use super::ControlPlane;
 use crate::access::{Permission, Principal};
+use crate::decision_log::DecisionSource;
 use crate::deployment::DeploymentView;
 use crate::error::ControlError;
 use crate::evaluation::EvaluateStage;
@@ -19,7 +20,8 @@ use crate::store::{Append, DecisionUpdate};
 impl ControlPlane {
     /// Records `principal`'s approval of deployment `id` (whose ETag the caller read as
     /// `if_match`) and re-evaluates: allowed → VALIDATED (and dispatched), denied → REJECTED,
-    /// still short of approvals → stays REQUESTED.
+    /// still short of approvals → stays REQUESTED. The deployment's `decision_id` then names
+    /// the re-evaluation.
     pub async fn approve(
         &self,
         principal: &Principal,
@@ -49,20 +51,21 @@ impl ControlPlane {
         };
         approvals.push(approval.clone());
         let context = self.context(&record.intent, approvals).await?;
-        let decision = self
+        let judged = self
             .judge(
                 EvaluateStage::Admission,
                 Arc::new(record.intent.clone()),
                 context,
             )
             .await?;
+        let decision = &judged.decision;
         let (status, recorded) = record
             .status()
             .append(NewEvent {
                 kind: EventType::ApprovalRecorded,
                 at: now,
                 actor: principal.actor().to_owned(),
-                data: json!({"approval": approval, "decision": decision.to_value()}),
+                data: json!({"approval": approval, "decision": decision.to_value(), "decision_id": judged.id}),
             })
             .map_err(|e| ControlError::internal("chain the approval event", e))?;
         let mut events = vec![recorded];
@@ -88,14 +91,23 @@ impl ControlPlane {
             None
         };
         let has_dispatch = dispatch.is_some();
+        let decision_log = self.log_record(
+            &judged,
+            DecisionSource::Approve,
+            principal.actor(),
+            Some(id),
+            &record.intent,
+        );
         let updated = self
             .store
             .append(Append {
                 decision: Some(DecisionUpdate {
                     decision: decision.to_value(),
                     bundle_digest: decision.bundle.digest.clone(),
+                    decision_id: judged.id.clone(),
                 }),
                 dispatch,
+                decision_log,
                 deadline,
                 ..Append::events(id, record.last_hash.clone(), events)
             })

@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 
 use super::{CAS_RETRIES, ControlPlane};
 use crate::clock::unix_seconds;
+use crate::decision_log::DecisionSource;
 use crate::deployment::DeploymentRecord;
 use crate::error::ControlError;
 use crate::evaluation::EvaluateStage;
@@ -39,8 +40,8 @@ impl VerifiedDelivery {
     }
 }
 
-/// The answer to a report: `{deployment_id, state, event, gates}` as JSON, the same bytes for
-/// every redelivery.
+/// The answer to a report: `{deployment_id, state, event, gates, decision_id}` as JSON (the gate
+/// decision and its id for `succeeded`), the same bytes for every redelivery.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CallbackAnswer {
     /// The JSON answer.
@@ -140,38 +141,46 @@ impl ControlPlane {
         data.insert("run_url".into(), json!(report.run_url));
         data.insert("evidence".into(), json!(report.evidence));
         data.insert("delivery_id".into(), json!(delivery.delivery_id));
-        let (kind, gates) = match report.status {
-            CallbackStatus::Started => (EventType::Started, None),
+        let (kind, gates, decision_log) = match report.status {
+            CallbackStatus::Started => (EventType::Started, None, None),
             CallbackStatus::Failed => {
                 let reason = report
                     .reason
                     .clone()
                     .unwrap_or_else(|| "the pipeline reported failure".into());
                 data.insert("reason".into(), json!(reason));
-                (EventType::Failed, None)
+                (EventType::Failed, None, None)
             }
             CallbackStatus::Succeeded => {
                 let mut context = self
                     .context(&record.intent, self.approvals(id).await?)
                     .await?;
                 context.evidence = report.evidence.clone();
-                let gates = self
+                let judged = self
                     .judge(
                         EvaluateStage::Gates,
                         std::sync::Arc::new(record.intent.clone()),
                         context,
                     )
                     .await?;
-                if gates.allowed() {
-                    (EventType::Succeeded, Some(gates))
+                let log = self.log_record(
+                    &judged,
+                    DecisionSource::Callback,
+                    "pipeline",
+                    Some(id),
+                    &record.intent,
+                );
+                if judged.decision.allowed() {
+                    (EventType::Succeeded, Some(judged), log)
                 } else {
-                    data.insert("reason".into(), json!(gate_failure(&gates)));
-                    (EventType::Failed, Some(gates))
+                    data.insert("reason".into(), json!(gate_failure(&judged.decision)));
+                    (EventType::Failed, Some(judged), log)
                 }
             }
         };
         if let Some(gates) = &gates {
-            data.insert("gates".into(), gates.to_value());
+            data.insert("gates".into(), gates.decision.to_value());
+            data.insert("decision_id".into(), json!(gates.id));
         }
         data.insert("reported".into(), json!(report.status.as_str()));
         let (status, event) = record
@@ -187,7 +196,8 @@ impl ControlPlane {
             "deployment_id": id,
             "state": status.state,
             "event": {"seq": event.seq, "type": event.kind, "hash": event.hash},
-            "gates": gates.as_ref().map(Decision::to_value),
+            "gates": gates.as_ref().map(|g| g.decision.to_value()),
+            "decision_id": gates.as_ref().map(|g| g.id.as_str()),
         })
         .to_string();
         let append = Append {
@@ -198,6 +208,7 @@ impl ControlPlane {
                     body: body.clone(),
                 },
             )),
+            decision_log,
             ..Append::events(id, record.last_hash.clone(), vec![event])
         };
         Ok((append, body))

@@ -13,8 +13,9 @@ const REPLICA_RETENTION_HOURS: u64 = 24;
 
 impl ControlPlane {
     /// Deletes idempotency and delivery records older than the configured retention
-    /// (`retention.idempotency_hours`, `retention.delivery_hours`) and reports of servers not
-    /// seen for a day; returns how many of each.
+    /// (`retention.idempotency_hours`, `retention.delivery_hours`), decision log records older
+    /// than `decision_log.retention_hours` and reports of servers not seen for a day; returns
+    /// how many of each.
     pub async fn purge_expired(&self) -> Result<Purged, ControlError> {
         let now = self.now();
         let before =
@@ -24,6 +25,7 @@ impl ControlPlane {
             idempotency_before: before(retention.idempotency_hours),
             deliveries_before: before(retention.delivery_hours),
             replicas_before: before(REPLICA_RETENTION_HOURS),
+            decisions_before: before(self.config.decision_log.retention_hours),
         };
         Ok(self.store.purge(&purge).await?)
     }

@@ -14,6 +14,7 @@ use crate::access::{Permission, Principal};
 use crate::bundle::{LoadedBundle, load_bundle};
 use crate::clock::Clock;
 use crate::config::{ControlConfig, ExecutorConfig};
+use crate::decision_log::{DecisionRecord, DecisionSource, mask};
 use crate::deployment::{DeploymentRecord, DeploymentView, service_of};
 use crate::error::ControlError;
 use crate::evaluation::{EvaluateStage, EvaluationGate, EvaluationSlot, Overloaded};
@@ -24,6 +25,7 @@ use crate::store::{Backend, Store};
 mod approve;
 mod callback;
 mod cancel;
+mod decisions;
 mod dispatch;
 mod maintenance;
 mod reads;
@@ -31,6 +33,7 @@ mod replicas;
 mod submit;
 
 pub use callback::{CallbackAnswer, VerifiedDelivery};
+pub use decisions::Evaluation;
 pub use submit::Submitted;
 
 /// How often a write that lost a compare-and-swap to a concurrent one is tried again before the
@@ -146,13 +149,14 @@ impl ControlPlane {
         Ok(engine)
     }
 
-    /// Evaluates on a blocking thread, holding an evaluation slot; reports the decision.
+    /// Evaluates on a blocking thread, holding an evaluation slot; reports the decision and
+    /// gives it an id.
     async fn judge(
         &self,
         stage: EvaluateStage,
         intent: Arc<Value>,
         context: EvaluationContext,
-    ) -> Result<Decision, ControlError> {
+    ) -> Result<Judged, ControlError> {
         let engine = self.engine();
         let gate = Arc::clone(&self.evaluations);
         let observer = Arc::clone(&self.observer);
@@ -164,10 +168,55 @@ impl ControlPlane {
                 EvaluateStage::Gates => engine.evaluate_gates(&intent, &context),
             };
             observer.decision(stage, &decision, started.elapsed());
-            Ok(decision)
+            Ok(Judged {
+                decision,
+                id: uuid::Uuid::now_v7().to_string(),
+                stage,
+            })
         })
         .await
         .map_err(|e| ControlError::internal("evaluate", e))?
+    }
+
+    /// The log record of `judged` (`None` with the decision log off): made by `source` for
+    /// `caller`, on `intent` (masked as configured), about `deployment_id`.
+    fn log_record(
+        &self,
+        judged: &Judged,
+        source: DecisionSource,
+        caller: &str,
+        deployment_id: Option<&str>,
+        intent: &Value,
+    ) -> Option<DecisionRecord> {
+        let log = &self.config.decision_log;
+        if !log.enabled {
+            return None;
+        }
+        let (intent, masked) = mask(intent, &log.mask);
+        let decision = &judged.decision;
+        Some(DecisionRecord {
+            decision_id: judged.id.clone(),
+            at: decision.evaluated_at,
+            stage: judged.stage,
+            source,
+            caller: caller.to_owned(),
+            deployment_id: deployment_id.map(str::to_owned),
+            replica_id: self.replica_id.clone(),
+            bundle_digest: decision.bundle.digest.clone(),
+            bundle_revision: decision.bundle.revision.clone(),
+            outcome: decision.outcome.as_str().to_owned(),
+            intent,
+            masked,
+            decision: decision.to_value(),
+        })
+    }
+
+    /// Logs a decision made outside any other write (a preview, a refused submission).
+    async fn log_alone(&self, record: Option<DecisionRecord>) -> Result<(), ControlError> {
+        if let Some(record) = record {
+            self.store.log_decision(&record).await?;
+        }
+        Ok(())
     }
 
     /// The context the server builds for `intent`: now, the service's finished deployments, the
@@ -190,25 +239,6 @@ impl ControlPlane {
             context.history = self.store.history(service).await?;
         }
         Ok(context)
-    }
-
-    /// A decision, nothing stored. Without a context (JSON `{now, history?, evidence?,
-    /// approvals?}`) the server's is used: now, and the service's history.
-    pub async fn evaluate(
-        &self,
-        intent: Value,
-        context: Option<Value>,
-        stage: EvaluateStage,
-    ) -> Result<Decision, ControlError> {
-        let context = match context {
-            Some(value) => EvaluationContext::from_json_value(value).map_err(|e| {
-                ControlError::InvalidContext {
-                    message: e.to_string(),
-                }
-            })?,
-            None => self.context(&intent, Vec::new()).await?,
-        };
-        self.judge(stage, Arc::new(intent), context).await
     }
 
     /// The deployment `id`, or [`ControlError::DeploymentNotFound`].
@@ -259,6 +289,13 @@ impl ControlPlane {
             .filter_map(|a| serde_json::from_value(a.clone()).ok())
             .collect())
     }
+}
+
+/// A decision and its id.
+struct Judged {
+    decision: Decision,
+    id: String,
+    stage: EvaluateStage,
 }
 
 /// `value` out of its `Arc` (a clone only if someone else still holds it).

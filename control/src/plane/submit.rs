@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 
 use super::{ControlPlane, unshare};
 use crate::access::{Permission, Principal};
+use crate::decision_log::DecisionSource;
 use crate::deployment::{DeploymentRecord, DeploymentView};
 use crate::error::ControlError;
 use crate::evaluation::EvaluateStage;
@@ -26,8 +27,9 @@ pub enum Submitted {
 
 impl ControlPlane {
     /// Submits `intent` for `principal`: evaluates it and stores REQUESTED plus the decision's
-    /// transition (and the dispatch when allowed) in one transaction that rolls back past
-    /// `deadline`. With an idempotency key, the same key and body replay the first answer and
+    /// transition (and the dispatch when allowed, and the decision's log record) in one
+    /// transaction that rolls back past `deadline`. The deployment's `decision_id` names the
+    /// decision. With an idempotency key, the same key and body replay the first answer and
     /// another body is refused; the key is held by the database, so concurrent submissions
     /// with one key store one deployment.
     pub async fn submit(
@@ -52,10 +54,11 @@ impl ControlPlane {
         let context = self.context(&intent, Vec::new()).await?;
         let now = context.now;
         let intent = Arc::new(intent);
-        let decision = self
+        let judged = self
             .judge(EvaluateStage::Admission, Arc::clone(&intent), context)
             .await?;
         let intent = unshare(intent);
+        let decision = &judged.decision;
         let schema_errors: Vec<ErrorDetail> = decision
             .violations
             .iter()
@@ -68,8 +71,18 @@ impl ControlPlane {
             })
             .collect();
         if !schema_errors.is_empty() {
+            // Nothing is stored, but the evaluation happened: the log keeps it.
+            let record = self.log_record(
+                &judged,
+                DecisionSource::Submit,
+                principal.actor(),
+                None,
+                &intent,
+            );
+            self.log_alone(record).await?;
             return Err(ControlError::InvalidIntent {
                 errors: schema_errors,
+                decision_id: judged.id,
             });
         }
         let id = format!("dep_{}", uuid::Uuid::now_v7().simple());
@@ -88,10 +101,24 @@ impl ControlPlane {
                 },
                 at: now,
                 actor: "gatehouse".into(),
-                data: json!({"decision": decision.to_value()}),
+                data: json!({"decision": decision.to_value(), "decision_id": judged.id}),
             })
             .map_err(|e| ControlError::internal("chain the decision event", e))?;
-        let record = DeploymentRecord::new(intent, &decision, &status, principal.actor(), now);
+        let decision_log = self.log_record(
+            &judged,
+            DecisionSource::Submit,
+            principal.actor(),
+            Some(&id),
+            &intent,
+        );
+        let record = DeploymentRecord::new(
+            intent,
+            decision,
+            &judged.id,
+            &status,
+            principal.actor(),
+            now,
+        );
         let dispatch = if status.state == State::Validated {
             self.new_dispatch(&record)
         } else {
@@ -117,6 +144,7 @@ impl ControlPlane {
                 events: vec![requested, decided],
                 dispatch,
                 idempotency,
+                decision_log,
                 deadline,
             })
             .await?;

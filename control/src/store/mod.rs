@@ -17,6 +17,7 @@ use serde_json::Value;
 
 use crate::audit::AuditReport;
 use crate::config::{Database, PostgresConfig};
+use crate::decision_log::{DecisionQuery, DecisionRecord};
 use crate::deployment::{DeploymentRecord, ListQuery, Page};
 use crate::outbox::{Claim, Dispatch, DispatchOutcome, NewDispatch, Retry};
 use crate::replicas::{ActiveBundle, ReplicaReport};
@@ -250,6 +251,8 @@ pub struct Submission {
     pub dispatch: Option<NewDispatch>,
     /// `(principal, key)` of an idempotency key, with the answer to replay.
     pub idempotency: Option<(String, String, StoredResponse)>,
+    /// The admission decision's log record (with the decision log enabled).
+    pub decision_log: Option<DecisionRecord>,
     /// Past this instant the transaction rolls back instead of committing.
     pub deadline: Option<Instant>,
 }
@@ -272,6 +275,8 @@ pub struct DecisionUpdate {
     pub decision: Value,
     /// The digest of the bundle that made it.
     pub bundle_digest: String,
+    /// Its id.
+    pub decision_id: String,
 }
 
 /// Events appended to an existing deployment, and what goes with them.
@@ -295,6 +300,8 @@ pub struct Append {
     pub delivery: Option<(String, StoredResponse)>,
     /// Closes the deployment's pending outbox entries as `cancelled` (a cancel).
     pub close_dispatches: bool,
+    /// The log record of a decision made on the way (with the decision log enabled).
+    pub decision_log: Option<DecisionRecord>,
     /// Past this instant the transaction rolls back instead of committing.
     pub deadline: Option<Instant>,
 }
@@ -312,6 +319,7 @@ impl Append {
             dispatch_outcome: None,
             delivery: None,
             close_dispatches: false,
+            decision_log: None,
             deadline: None,
         }
     }
@@ -326,6 +334,8 @@ pub struct Purge {
     pub deliveries_before: Timestamp,
     /// Replica reports last seen before this.
     pub replicas_before: Timestamp,
+    /// Decision log records made before this.
+    pub decisions_before: Timestamp,
 }
 
 /// How many records a purge deleted.
@@ -337,6 +347,8 @@ pub struct Purged {
     pub deliveries: u64,
     /// Replica reports.
     pub replicas: u64,
+    /// Decision log records.
+    pub decisions: u64,
 }
 
 /// Applies an append to the deployment's row as read inside the transaction: checks the hash
@@ -367,6 +379,7 @@ pub(crate) fn apply_append(record: &mut DeploymentRecord, a: &Append) -> Result<
     if let Some(update) = &a.decision {
         record.decision = update.decision.clone();
         record.bundle_digest = update.bundle_digest.clone();
+        record.decision_id = Some(update.decision_id.clone());
     }
     Ok(())
 }
@@ -460,4 +473,10 @@ pub trait Store: Send + Sync + 'static {
     async fn active_bundle(&self) -> Result<Option<ActiveBundle>, StoreError>;
     /// What each server reported, oldest first.
     async fn replicas(&self) -> Result<Vec<ReplicaReport>, StoreError>;
+    /// Records a decision made outside any other write (a preview).
+    async fn log_decision(&self, record: &DecisionRecord) -> Result<(), StoreError>;
+    /// One logged decision.
+    async fn decision(&self, decision_id: &str) -> Result<Option<DecisionRecord>, StoreError>;
+    /// Logged decisions in a time range after a cursor, oldest first, at most `query.limit`.
+    async fn decisions(&self, query: &DecisionQuery) -> Result<Vec<DecisionRecord>, StoreError>;
 }

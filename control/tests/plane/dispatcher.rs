@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use gatehouse_control::audit::AuditReport;
 use gatehouse_control::config::ExecutorConfig;
+use gatehouse_control::decision_log::{DecisionQuery, DecisionRecord};
 use gatehouse_control::deployment::{DeploymentRecord, ListQuery, Page};
 use gatehouse_control::executor::Executor;
 use gatehouse_control::outbox::{Claim, Dispatch, Retry};
@@ -103,6 +104,15 @@ impl Store for FlakyStore {
     }
     async fn replicas(&self) -> Result<Vec<ReplicaReport>, StoreError> {
         self.inner.replicas().await
+    }
+    async fn log_decision(&self, d: &DecisionRecord) -> Result<(), StoreError> {
+        self.inner.log_decision(d).await
+    }
+    async fn decision(&self, id: &str) -> Result<Option<DecisionRecord>, StoreError> {
+        self.inner.decision(id).await
+    }
+    async fn decisions(&self, q: &DecisionQuery) -> Result<Vec<DecisionRecord>, StoreError> {
+        self.inner.decisions(q).await
     }
 }
 

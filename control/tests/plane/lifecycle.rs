@@ -96,7 +96,7 @@ async fn roles_and_schema_are_checked_before_anything_is_stored() {
         .submit(&requester(), json!({"spec": {"service": 3}}), None, None)
         .await
         .unwrap_err();
-    let ControlError::InvalidIntent { errors } = err else {
+    let ControlError::InvalidIntent { errors, .. } = err else {
         panic!("{err}")
     };
     assert!(!errors.is_empty());

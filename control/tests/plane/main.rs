@@ -10,6 +10,7 @@
 
 mod support;
 
+mod decisions;
 mod dispatcher;
 mod lifecycle;
 mod store;

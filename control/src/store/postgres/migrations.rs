@@ -8,7 +8,13 @@ use super::{Fault, finish};
 use crate::store::StoreError;
 
 /// The migrations, in order: `(name, SQL)`.
-const MIGRATIONS: [(&str, &str); 1] = [("initial", include_str!("migrations/0001_initial.sql"))];
+const MIGRATIONS: [(&str, &str); 2] = [
+    ("initial", include_str!("migrations/0001_initial.sql")),
+    (
+        "decision log",
+        include_str!("migrations/0002_decision_log.sql"),
+    ),
+];
 
 /// The newest schema version this build knows.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

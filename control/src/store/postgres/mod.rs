@@ -31,6 +31,7 @@ use tokio_postgres::types::ToSql;
 
 use crate::audit::{Audit, AuditReport};
 use crate::config::PostgresConfig;
+use crate::decision_log::{DecisionQuery, DecisionRecord};
 use crate::deployment::{DeploymentRecord, ListQuery, Page};
 use crate::outbox::{Claim, Dispatch, NewDispatch, Retry};
 use crate::replicas::{ActiveBundle, ReplicaReport};
@@ -440,6 +441,42 @@ async fn write_decision_facts(
     Ok(())
 }
 
+/// Records a decision in the log, inside the caller's transaction or on its own.
+async fn insert_decision(
+    client: &impl deadpool_postgres::GenericClient,
+    d: &DecisionRecord,
+) -> Result<(), Fault> {
+    let stmt = client
+        .prepare_cached(
+            "INSERT INTO decisions (decision_id, at, at_ns, stage, source, caller, deployment_id, replica_id, \
+             bundle_digest, bundle_revision, outcome, intent, masked, decision) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+        )
+        .await?;
+    client
+        .execute(
+            &stmt,
+            &[
+                &d.decision_id,
+                &d.at.to_string(),
+                &nanos(d.at),
+                &d.stage.as_str(),
+                &d.source.as_str(),
+                &d.caller,
+                &d.deployment_id,
+                &d.replica_id,
+                &d.bundle_digest,
+                &d.bundle_revision,
+                &d.outcome,
+                &d.intent.to_string(),
+                &serde_json::to_string(&d.masked).unwrap_or_default(),
+                &d.decision.to_string(),
+            ],
+        )
+        .await?;
+    Ok(())
+}
+
 impl PostgresStore {
     async fn try_submit(&self, s: &Submission) -> Result<SubmitResult, Fault> {
         let mut client = self.pool.get().await?;
@@ -485,8 +522,8 @@ impl PostgresStore {
             .prepare_cached(
                 "INSERT INTO deployments (id, state, service, version, artifact, environment, cloud, account, \
                  region, requested_by, submitted_by, created_at, created_ns, updated_at, intent, decision, \
-                 bundle_digest, last_seq, last_hash) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
+                 bundle_digest, last_seq, last_hash, decision_id) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
             )
             .await?;
         tx.execute(
@@ -511,10 +548,14 @@ impl PostgresStore {
                 &r.bundle_digest,
                 &signed(r.last_seq),
                 &r.last_hash,
+                &r.decision_id,
             ],
         )
         .await?;
         write_decision_facts(&tx, &r.id, &r.decision, true).await?;
+        if let Some(d) = &s.decision_log {
+            insert_decision(&tx, d).await?;
+        }
         if let Some(d) = &s.dispatch {
             insert_dispatch(&tx, &r.id, d).await?;
         }
@@ -561,7 +602,7 @@ impl PostgresStore {
         let update = tx
             .prepare_cached(
                 "UPDATE deployments SET state = $2, updated_at = $3, decision = $4, bundle_digest = $5, \
-                 last_seq = $6, last_hash = $7 WHERE id = $1",
+                 last_seq = $6, last_hash = $7, decision_id = $8 WHERE id = $1",
             )
             .await?;
         tx.execute(
@@ -574,11 +615,15 @@ impl PostgresStore {
                 &record.bundle_digest,
                 &signed(record.last_seq),
                 &record.last_hash,
+                &record.decision_id,
             ],
         )
         .await?;
         if a.decision.is_some() {
             write_decision_facts(&tx, &record.id, &record.decision, false).await?;
+        }
+        if let Some(d) = &a.decision_log {
+            insert_decision(&tx, d).await?;
         }
         if a.close_dispatches {
             let close = tx
@@ -1083,10 +1128,17 @@ impl Store for PostgresStore {
                     &[&nanos(purge.replicas_before)],
                 )
                 .await?;
+            let decisions = client
+                .execute(
+                    "DELETE FROM decisions WHERE at_ns < $1",
+                    &[&nanos(purge.decisions_before)],
+                )
+                .await?;
             Ok(Purged {
                 idempotency,
                 deliveries,
                 replicas,
+                decisions,
             })
         })
         .await
@@ -1187,6 +1239,60 @@ impl Store for PostgresStore {
                 })),
                 None => Ok(None),
             }
+        })
+        .await
+    }
+
+    async fn log_decision(&self, record: &DecisionRecord) -> Result<(), StoreError> {
+        self.read("log a decision", |client| async move {
+            insert_decision(&client, record).await
+        })
+        .await
+    }
+
+    async fn decision(&self, decision_id: &str) -> Result<Option<DecisionRecord>, StoreError> {
+        self.read("read a logged decision", |client| async move {
+            let stmt = client
+                .prepare_cached(&format!(
+                    "SELECT {} FROM decisions WHERE decision_id = $1",
+                    rows::DECISION_COLUMNS
+                ))
+                .await?;
+            match client.query_opt(&stmt, &[&decision_id]).await? {
+                Some(row) => rows::decision(&row).map(Some),
+                None => Ok(None),
+            }
+        })
+        .await
+    }
+
+    async fn decisions(&self, q: &DecisionQuery) -> Result<Vec<DecisionRecord>, StoreError> {
+        self.read("read the decision log", |client| async move {
+            let (after_ns, after_id) = q.after.as_ref().map_or((i64::MIN, String::new()), |c| {
+                (c.at_ns, c.decision_id.clone())
+            });
+            let stmt = client
+                .prepare_cached(&format!(
+                    "SELECT {} FROM decisions WHERE at_ns >= $1 AND at_ns < $2 \
+                     AND (at_ns, decision_id) > ($3, $4) ORDER BY at_ns, decision_id LIMIT $5",
+                    rows::DECISION_COLUMNS
+                ))
+                .await?;
+            client
+                .query(
+                    &stmt,
+                    &[
+                        &q.since.map_or(i64::MIN, nanos),
+                        &q.until.map_or(i64::MAX, nanos),
+                        &after_ns,
+                        &after_id,
+                        &i64::from(q.limit),
+                    ],
+                )
+                .await?
+                .iter()
+                .map(rows::decision)
+                .collect()
         })
         .await
     }

@@ -14,6 +14,7 @@ use rusqlite::{
 use serde_json::Value;
 
 use crate::audit::{Audit, AuditReport};
+use crate::decision_log::{DecisionQuery, DecisionRecord};
 use crate::deployment::{DeploymentRecord, ListQuery, Page};
 use crate::outbox::{Claim, Dispatch, NewDispatch, Retry};
 use crate::replicas::{ActiveBundle, ReplicaReport};
@@ -314,6 +315,32 @@ fn write_decision_facts(tx: &Transaction<'_>, id: &str, decision: &Value) -> Res
     Ok(())
 }
 
+/// Records a decision in the log, inside the caller's transaction.
+fn insert_decision(tx: &Transaction<'_>, d: &DecisionRecord) -> Result<(), Fault> {
+    tx.prepare_cached(
+        "INSERT INTO decisions (decision_id, at, at_ns, stage, source, caller, deployment_id, replica_id, \
+         bundle_digest, bundle_revision, outcome, intent, masked, decision) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+    )?
+    .execute(params![
+        d.decision_id,
+        d.at.to_string(),
+        nanos(d.at),
+        d.stage.as_str(),
+        d.source.as_str(),
+        d.caller,
+        d.deployment_id,
+        d.replica_id,
+        d.bundle_digest,
+        d.bundle_revision,
+        d.outcome,
+        d.intent.to_string(),
+        serde_json::to_string(&d.masked).unwrap_or_default(),
+        d.decision.to_string(),
+    ])?;
+    Ok(())
+}
+
 fn submit(tx: &Transaction<'_>, s: Submission) -> Result<SubmitResult, Fault> {
     if let Some((principal, key, response)) = &s.idempotency {
         let seen = stored_response(
@@ -344,8 +371,8 @@ fn submit(tx: &Transaction<'_>, s: Submission) -> Result<SubmitResult, Fault> {
     tx.execute(
         "INSERT INTO deployments (id, state, service, version, artifact, environment, cloud, account, \
          region, requested_by, submitted_by, created_at, created_ns, updated_at, intent, decision, \
-         bundle_digest, last_seq, last_hash) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+         bundle_digest, last_seq, last_hash, decision_id) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
         params![
             r.id,
             r.state.as_str(),
@@ -366,9 +393,13 @@ fn submit(tx: &Transaction<'_>, s: Submission) -> Result<SubmitResult, Fault> {
             r.bundle_digest,
             r.last_seq as i64,
             r.last_hash,
+            r.decision_id,
         ],
     )?;
     write_decision_facts(tx, &r.id, &r.decision)?;
+    if let Some(d) = &s.decision_log {
+        insert_decision(tx, d)?;
+    }
     insert_events(tx, s.events)?;
     if let Some(d) = &s.dispatch {
         insert_dispatch(tx, &r.id, d)?;
@@ -399,7 +430,7 @@ fn append(tx: &Transaction<'_>, a: Append) -> Result<DeploymentRecord, Fault> {
     apply_append(&mut record, &a)?;
     tx.execute(
         "UPDATE deployments SET state = ?2, updated_at = ?3, decision = ?4, bundle_digest = ?5, \
-         last_seq = ?6, last_hash = ?7 WHERE id = ?1",
+         last_seq = ?6, last_hash = ?7, decision_id = ?8 WHERE id = ?1",
         params![
             record.id,
             record.state.as_str(),
@@ -408,10 +439,14 @@ fn append(tx: &Transaction<'_>, a: Append) -> Result<DeploymentRecord, Fault> {
             record.bundle_digest,
             record.last_seq as i64,
             record.last_hash,
+            record.decision_id,
         ],
     )?;
     if a.decision.is_some() {
         write_decision_facts(tx, &record.id, &record.decision)?;
+    }
+    if let Some(d) = &a.decision_log {
+        insert_decision(tx, d)?;
     }
     insert_events(tx, a.events)?;
     if a.close_dispatches {
@@ -827,10 +862,15 @@ impl Store for SqliteStore {
                 "DELETE FROM replicas WHERE seen_ns < ?1",
                 params![nanos(purge.replicas_before)],
             )?;
+            let decisions = tx.execute(
+                "DELETE FROM decisions WHERE at_ns < ?1",
+                params![nanos(purge.decisions_before)],
+            )?;
             Ok(Purged {
                 idempotency: idempotency as u64,
                 deliveries: deliveries as u64,
                 replicas: replicas as u64,
+                decisions: decisions as u64,
             })
         })
         .await
@@ -922,6 +962,57 @@ impl Store for SqliteStore {
                 })
             })
             .transpose()
+        })
+        .await
+    }
+
+    async fn log_decision(&self, record: &DecisionRecord) -> Result<(), StoreError> {
+        let record = record.clone();
+        self.write("log a decision", None, move |tx| {
+            insert_decision(tx, &record)
+        })
+        .await
+    }
+
+    async fn decision(&self, decision_id: &str) -> Result<Option<DecisionRecord>, StoreError> {
+        let decision_id = decision_id.to_owned();
+        self.read("read a logged decision", move |conn| {
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {} FROM decisions WHERE decision_id = ?1",
+                rows::DECISION_COLUMNS
+            ))?;
+            let mut found = stmt.query(params![decision_id])?;
+            match found.next()? {
+                Some(row) => rows::decision(row).map(Some),
+                None => Ok(None),
+            }
+        })
+        .await
+    }
+
+    async fn decisions(&self, q: &DecisionQuery) -> Result<Vec<DecisionRecord>, StoreError> {
+        let q = q.clone();
+        self.read("read the decision log", move |conn| {
+            let (after_ns, after_id) = q
+                .after
+                .map_or((i64::MIN, String::new()), |c| (c.at_ns, c.decision_id));
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {} FROM decisions WHERE at_ns >= ?1 AND at_ns < ?2 AND (at_ns, decision_id) > (?3, ?4) \
+                 ORDER BY at_ns, decision_id LIMIT ?5",
+                rows::DECISION_COLUMNS
+            ))?;
+            let mut found = stmt.query(params![
+                q.since.map_or(i64::MIN, nanos),
+                q.until.map_or(i64::MAX, nanos),
+                after_ns,
+                after_id,
+                i64::from(q.limit),
+            ])?;
+            let mut out = Vec::new();
+            while let Some(row) = found.next()? {
+                out.push(rows::decision(row)?);
+            }
+            Ok(out)
         })
         .await
     }

@@ -5,13 +5,19 @@ use gatehouse_core::{Event, EventType, LedgerEntry, State, Timestamp};
 use rusqlite::Row;
 
 use super::Fault;
+use crate::decision_log::{DecisionRecord, DecisionSource};
 use crate::deployment::{DeploymentRecord, DeploymentSummary, DispatchBrief};
 use crate::outbox::{Dispatch, DispatchStatus};
 use crate::store::StoreError;
 
 /// The columns [`record`] reads, in order.
 pub(super) const RECORD_COLUMNS: &str = "id, state, service, version, artifact, environment, cloud, account, region, \
-     requested_by, submitted_by, created_at, updated_at, intent, decision, bundle_digest, last_seq, last_hash";
+     requested_by, submitted_by, created_at, updated_at, intent, decision, bundle_digest, last_seq, last_hash, \
+     decision_id";
+
+/// The columns [`decision`] reads, in order.
+pub(super) const DECISION_COLUMNS: &str = "decision_id, at, stage, source, caller, deployment_id, replica_id, \
+     bundle_digest, bundle_revision, outcome, intent, masked, decision";
 
 /// The columns [`summary`] reads, in order.
 pub(super) const SUMMARY_COLUMNS: &str = "d.id, d.state, d.service, d.version, d.artifact, d.environment, \
@@ -88,6 +94,34 @@ pub(super) fn record(row: &Row<'_>) -> Result<DeploymentRecord, Fault> {
         bundle_digest: text(15)?,
         last_seq: unsigned("last seq", row.get(16)?)?,
         last_hash: text(17)?,
+        decision_id: row.get(18)?,
+    })
+}
+
+/// A decision log row ([`DECISION_COLUMNS`]).
+pub(super) fn decision(row: &Row<'_>) -> Result<DecisionRecord, Fault> {
+    let text = |i: usize| row.get::<_, String>(i);
+    let stage = text(2)?;
+    let source = text(3)?;
+    Ok(DecisionRecord {
+        decision_id: text(0)?,
+        at: time("decision time", &text(1)?)?,
+        stage: serde_json::from_value(serde_json::Value::String(stage.clone())).map_err(|_| {
+            StoreError::corrupt("decision stage", format!("unknown stage `{stage}`"))
+        })?,
+        source: DecisionSource::parse(&source).ok_or_else(|| {
+            StoreError::corrupt("decision source", format!("unknown source `{source}`"))
+        })?,
+        caller: text(4)?,
+        deployment_id: row.get(5)?,
+        replica_id: text(6)?,
+        bundle_digest: text(7)?,
+        bundle_revision: text(8)?,
+        outcome: text(9)?,
+        intent: json("logged intent", &text(10)?)?,
+        masked: serde_json::from_str(&text(11)?)
+            .map_err(|e| StoreError::corrupt("masked paths", e))?,
+        decision: json("logged decision", &text(12)?)?,
     })
 }
 

@@ -198,6 +198,7 @@ async fn expired_idempotency_and_delivery_records_are_purged() {
         idempotency_before: t(idempotency),
         deliveries_before: t(deliveries),
         replicas_before: t(deliveries),
+        decisions_before: t(deliveries),
     };
     // Neither is old enough yet.
     let kept = store
@@ -214,7 +215,8 @@ async fn expired_idempotency_and_delivery_records_are_purged() {
         Purged {
             idempotency: 1,
             deliveries: 1,
-            replicas: 0
+            replicas: 0,
+            decisions: 0
         }
     );
     assert!(store.idempotent("dev", "k-1").await.unwrap().is_none());
