@@ -150,10 +150,14 @@ impl ControlPlane {
             .await?;
         match result {
             SubmitResult::Created(record) => {
-                if has_dispatch {
+                let view = if has_dispatch {
                     self.dispatch_wake.notify_one();
-                }
-                Ok(Submitted::Created(Box::new(self.view(*record).await?)))
+                    self.view(*record).await?
+                } else {
+                    // No outbox entry was written: there is no dispatch to read back.
+                    DeploymentView::new(*record, None)
+                };
+                Ok(Submitted::Created(Box::new(view)))
             }
             SubmitResult::Replayed(seen) => Ok(Submitted::Replayed(seen)),
             SubmitResult::KeyReused => Err(ControlError::IdempotencyKeyReused {

@@ -351,6 +351,14 @@ pub struct Purged {
     pub decisions: u64,
 }
 
+/// The outcome of a decision JSON, as the `outcome` column keeps it for lists.
+pub(crate) fn outcome_of(decision: &Value) -> &str {
+    decision
+        .get("outcome")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+}
+
 /// Applies an append to the deployment's row as read inside the transaction: checks the hash
 /// the caller read, folds the events' transitions and takes the new decision. Every store calls
 /// it, so the projection moves the same way in each.

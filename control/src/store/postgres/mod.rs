@@ -37,7 +37,7 @@ use crate::outbox::{Claim, Dispatch, NewDispatch, Retry};
 use crate::replicas::{ActiveBundle, ReplicaReport};
 use crate::store::{
     Append, Backend, Purge, Purged, SignalData, Store, StoreError, StoredResponse, Submission,
-    SubmitResult, apply_append,
+    SubmitResult, apply_append, outcome_of,
 };
 
 mod migrations;
@@ -406,21 +406,14 @@ async fn insert_dispatch(
     Ok(())
 }
 
-/// The decision's outcome and the policies that held or blocked it, written with the decision.
-async fn write_decision_facts(
+/// The policies that held or blocked a deployment's decision, written with the decision (its
+/// outcome goes into the deployment's row): signals count them without reading decisions.
+async fn write_policies(
     tx: &deadpool_postgres::Transaction<'_>,
     id: &str,
     decision: &serde_json::Value,
     fresh: bool,
 ) -> Result<(), Fault> {
-    let outcome = decision
-        .get("outcome")
-        .and_then(serde_json::Value::as_str)
-        .unwrap_or("");
-    let stmt = tx
-        .prepare_cached("UPDATE deployments SET outcome = $2 WHERE id = $1")
-        .await?;
-    tx.execute(&stmt, &[&id, &outcome]).await?;
     if !fresh {
         let stmt = tx
             .prepare_cached("DELETE FROM deployment_policies WHERE deployment_id = $1")
@@ -522,8 +515,8 @@ impl PostgresStore {
             .prepare_cached(
                 "INSERT INTO deployments (id, state, service, version, artifact, environment, cloud, account, \
                  region, requested_by, submitted_by, created_at, created_ns, updated_at, intent, decision, \
-                 bundle_digest, last_seq, last_hash, decision_id) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
+                 bundle_digest, last_seq, last_hash, decision_id, outcome) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)",
             )
             .await?;
         tx.execute(
@@ -549,10 +542,11 @@ impl PostgresStore {
                 &signed(r.last_seq),
                 &r.last_hash,
                 &r.decision_id,
+                &outcome_of(&r.decision),
             ],
         )
         .await?;
-        write_decision_facts(&tx, &r.id, &r.decision, true).await?;
+        write_policies(&tx, &r.id, &r.decision, true).await?;
         if let Some(d) = &s.decision_log {
             insert_decision(&tx, d).await?;
         }
@@ -602,7 +596,7 @@ impl PostgresStore {
         let update = tx
             .prepare_cached(
                 "UPDATE deployments SET state = $2, updated_at = $3, decision = $4, bundle_digest = $5, \
-                 last_seq = $6, last_hash = $7, decision_id = $8 WHERE id = $1",
+                 last_seq = $6, last_hash = $7, decision_id = $8, outcome = $9 WHERE id = $1",
             )
             .await?;
         tx.execute(
@@ -616,11 +610,12 @@ impl PostgresStore {
                 &signed(record.last_seq),
                 &record.last_hash,
                 &record.decision_id,
+                &outcome_of(&record.decision),
             ],
         )
         .await?;
         if a.decision.is_some() {
-            write_decision_facts(&tx, &record.id, &record.decision, false).await?;
+            write_policies(&tx, &record.id, &record.decision, false).await?;
         }
         if let Some(d) = &a.decision_log {
             insert_decision(&tx, d).await?;

@@ -20,7 +20,7 @@ use crate::outbox::{Claim, Dispatch, NewDispatch, Retry};
 use crate::replicas::{ActiveBundle, ReplicaReport};
 use crate::store::{
     Append, Backend, Purge, Purged, SignalData, Store, StoreError, StoredResponse, Submission,
-    SubmitResult, apply_append,
+    SubmitResult, apply_append, outcome_of,
 };
 
 mod migrations;
@@ -292,20 +292,20 @@ fn insert_dispatch(tx: &Transaction<'_>, id: &str, d: &NewDispatch) -> Result<()
     Ok(())
 }
 
-/// The decision's outcome and the policies that held or blocked it, written with the decision.
-fn write_decision_facts(tx: &Transaction<'_>, id: &str, decision: &Value) -> Result<(), Fault> {
-    let outcome = decision
-        .get("outcome")
-        .and_then(Value::as_str)
-        .unwrap_or("");
-    tx.execute(
-        "UPDATE deployments SET outcome = ?2 WHERE id = ?1",
-        params![id, outcome],
-    )?;
-    tx.execute(
-        "DELETE FROM deployment_policies WHERE deployment_id = ?1",
-        params![id],
-    )?;
+/// The policies that held or blocked a deployment's decision, written with the decision (its
+/// outcome goes into the deployment's row): signals count them without reading decisions.
+fn write_policies(
+    tx: &Transaction<'_>,
+    id: &str,
+    decision: &Value,
+    fresh: bool,
+) -> Result<(), Fault> {
+    if !fresh {
+        tx.execute(
+            "DELETE FROM deployment_policies WHERE deployment_id = ?1",
+            params![id],
+        )?;
+    }
     let mut insert = tx.prepare_cached(
         "INSERT INTO deployment_policies (deployment_id, policy, blocking) VALUES (?1, ?2, ?3)",
     )?;
@@ -371,8 +371,8 @@ fn submit(tx: &Transaction<'_>, s: Submission) -> Result<SubmitResult, Fault> {
     tx.execute(
         "INSERT INTO deployments (id, state, service, version, artifact, environment, cloud, account, \
          region, requested_by, submitted_by, created_at, created_ns, updated_at, intent, decision, \
-         bundle_digest, last_seq, last_hash, decision_id) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
+         bundle_digest, last_seq, last_hash, decision_id, outcome) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
         params![
             r.id,
             r.state.as_str(),
@@ -394,9 +394,10 @@ fn submit(tx: &Transaction<'_>, s: Submission) -> Result<SubmitResult, Fault> {
             r.last_seq as i64,
             r.last_hash,
             r.decision_id,
+            outcome_of(&r.decision),
         ],
     )?;
-    write_decision_facts(tx, &r.id, &r.decision)?;
+    write_policies(tx, &r.id, &r.decision, true)?;
     if let Some(d) = &s.decision_log {
         insert_decision(tx, d)?;
     }
@@ -430,7 +431,7 @@ fn append(tx: &Transaction<'_>, a: Append) -> Result<DeploymentRecord, Fault> {
     apply_append(&mut record, &a)?;
     tx.execute(
         "UPDATE deployments SET state = ?2, updated_at = ?3, decision = ?4, bundle_digest = ?5, \
-         last_seq = ?6, last_hash = ?7, decision_id = ?8 WHERE id = ?1",
+         last_seq = ?6, last_hash = ?7, decision_id = ?8, outcome = ?9 WHERE id = ?1",
         params![
             record.id,
             record.state.as_str(),
@@ -440,10 +441,11 @@ fn append(tx: &Transaction<'_>, a: Append) -> Result<DeploymentRecord, Fault> {
             record.last_seq as i64,
             record.last_hash,
             record.decision_id,
+            outcome_of(&record.decision),
         ],
     )?;
     if a.decision.is_some() {
-        write_decision_facts(tx, &record.id, &record.decision)?;
+        write_policies(tx, &record.id, &record.decision, false)?;
     }
     if let Some(d) = &a.decision_log {
         insert_decision(tx, d)?;
