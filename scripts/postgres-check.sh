@@ -27,7 +27,9 @@ PY=$VENV/bin/python
 if [[ ! -x $PY ]]; then
     step venv python3 -m venv "$VENV"
 fi
-step "pip install" "$PY" -m pip install --quiet --disable-pip-version-check httpx==0.28.1
+# Pinned in bindings/python/pyproject.toml, group `http` (the tests' client is httpx).
+mapfile -t PY_DEPS < <(python3 scripts/py_group.py http)
+step "pip install" "$PY" -m pip install --quiet --disable-pip-version-check "${PY_DEPS[@]}"
 
 trap pg_stop EXIT
 pg_start
