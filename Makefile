@@ -13,5 +13,5 @@ examples: ## Check every example intent in policies/examples/ against the bundle
 test: ## Whole test suite (format, lint, unit/conformance/property tests, Rego tests, HTTP on SQLite and PostgreSQL, wasm build)
 	@bash scripts/test.sh
 
-bench: ## Benchmarks: criterion (decisions, scaling, lifecycle, load, process) and OPA side by side
+bench: ## Benchmarks: criterion (decisions, scaling, lifecycle, load, process), OPA side by side, HTTP on SQLite and PostgreSQL
 	@bash scripts/bench.sh

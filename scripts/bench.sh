@@ -7,9 +7,11 @@
 #      bindings in a virtualenv of its own (<target>/bench-venv), OPA's libopabridge.so from PyPI,
 #      the reference bundle and synthetic bundles of 20/100/1000 policies; then what each
 #      reference policy costs on its own (scripts/bench_policies.py).
+#   4. the control plane over HTTP with wrk (scripts/bench-http.sh): evaluations and durable
+#      submissions on SQLite, on PostgreSQL with one replica and with two replicas.
 #   (step 2 ends with the table of medians that BENCHMARKS.md shows: scripts/bench_table.py)
 # Usage: bash scripts/bench.sh [criterion filter...]   e.g. bash scripts/bench.sh decision/
-# BENCH_SKIP_OPA=1 skips step 3; BENCH_SKIP_CRITERION=1 skips step 2.
+# BENCH_SKIP_OPA=1 skips step 3; BENCH_SKIP_CRITERION=1 skips step 2; BENCH_SKIP_HTTP=1 step 4.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -52,6 +54,9 @@ if [[ -z ${BENCH_SKIP_OPA:-} ]]; then
     done
     step "opa comparison" "$VENV/bin/python" scripts/bench_opa.py --synthetic "${synthetic[@]}"
     step "per-policy cost" "$VENV/bin/python" scripts/bench_policies.py
+fi
+if [[ -z ${BENCH_SKIP_HTTP:-} ]]; then
+    step "http (wrk)" bash scripts/bench-http.sh
 fi
 
 printf '\nSteps:\n'

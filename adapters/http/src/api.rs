@@ -544,8 +544,10 @@ pub async fn callback(
 #[into_params(parameter_in = Query)]
 pub struct DecisionParams {
     /// Decisions made at or after this time (RFC 3339).
+    #[param(format = DateTime)]
     pub since: Option<String>,
     /// Decisions made before this time (RFC 3339).
+    #[param(format = DateTime)]
     pub until: Option<String>,
     /// Page size, 1–100 (default 50).
     #[param(minimum = 1, maximum = 100)]
