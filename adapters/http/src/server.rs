@@ -91,11 +91,12 @@ async fn openapi() -> impl IntoResponse {
 
 async fn overloaded(error: tower::BoxError) -> Problem {
     if error.is::<tower::timeout::error::Elapsed>() {
-        // Only reads have this outer timeout (they change nothing); writes carry a deadline
-        // that their store transaction checks before it commits.
+        // Only reads have this outer timeout (they change no deployment; a preview may log its
+        // decision); writes carry a deadline that their store transaction checks before it
+        // commits.
         Problem::unavailable(
             "timeout",
-            "the request took longer than the server's limit (`limits.request_timeout_ms`); it only read, so nothing changed: retry it",
+            "the request took longer than the server's limit (`limits.request_timeout_ms`); it changes no deployment (at most a decision-log record was kept): retry it",
         )
     } else {
         Problem::unavailable("overloaded", format!("the server is overloaded: {error}"))
