@@ -6,10 +6,15 @@
 //!   is delivered after it.
 //! - Before an entry is delivered it is *claimed*: one transaction takes only pending entries
 //!   of VALIDATED deployments that no live lease holds, and leases them to this dispatcher for
-//!   `dispatch.lease_ms`. Two servers on one database never deliver the same entry; a server
-//!   that dies mid-dispatch leaves a lease that expires, and the entry is claimable again (that
-//!   one case delivers twice: payloads carry the deployment id so receivers dedupe, and the
-//!   GitOps executor finds its manifest already committed).
+//!   `dispatch.lease_ms`. Right before each attempt the lease is renewed for another
+//!   `dispatch.lease_ms` (longer than an attempt may take), on the condition that it is still
+//!   this dispatcher's, the entry still pending and its deployment still VALIDATED: a batch
+//!   whose earlier attempts were slow never delivers an entry whose lease passed to another
+//!   server, nor one cancelled after the claim. Two servers on one database never deliver the
+//!   same entry; a server that dies mid-dispatch leaves a lease that expires, and the entry is
+//!   claimable again (that one case delivers twice, with the same delivery id: payloads carry
+//!   the deployment id so receivers dedupe, and the GitOps executor finds its manifest already
+//!   committed).
 //! - A delivered entry whose result cannot be recorded (store locked, disk full) is not
 //!   delivered again: the result is kept and recording is retried with backoff. Store errors
 //!   back off instead of spinning.
@@ -26,7 +31,7 @@ use crate::clock::shift;
 use crate::config::DispatchConfig;
 use crate::error::ControlError;
 use crate::executor::{DispatchError, Executor};
-use crate::outbox::{Claim, Dispatch, Retry};
+use crate::outbox::{Claim, Dispatch, Renewal, Retry};
 use crate::plane::ControlPlane;
 
 /// Longest sleep between outbox scans when nothing is due.
@@ -162,6 +167,26 @@ impl Dispatcher {
             if self.unrecorded.contains_key(&dispatch.id) {
                 // Delivered already; only its record is missing.
                 continue;
+            }
+            // The batch's earlier attempts may have used up its lease: renew it for this
+            // attempt, or leave the entry to whoever holds it now (or to nobody: cancelled).
+            let now = self.plane.now();
+            let renewal = Renewal {
+                dispatch_id: dispatch.id,
+                owner: self.owner.clone(),
+                now,
+                lease_until: shift(now, lease, true),
+            };
+            match self.plane.renew_lease(&renewal).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    tracing::info!(deployment = %dispatch.deployment_id, "not delivered: the entry's lease passed to another server, or it was cancelled meanwhile");
+                    continue;
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot renew an outbox lease");
+                    return false;
+                }
             }
             let attempts = dispatch.attempts + 1;
             let outcome = match self.executor.deliver(&dispatch, self.plane.now()).await {

@@ -109,6 +109,21 @@ pub struct Claim {
     pub limit: usize,
 }
 
+/// A lease renewed right before an attempt: the attempt then runs under a lease of its own
+/// (`dispatch.lease_ms`, longer than `dispatch.attempt_timeout_ms`), however long the earlier
+/// entries of its batch took.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Renewal {
+    /// The entry.
+    pub dispatch_id: i64,
+    /// The claimer.
+    pub owner: String,
+    /// Now.
+    pub now: Timestamp,
+    /// When the renewed lease ends.
+    pub lease_until: Timestamp,
+}
+
 /// A failed attempt to record on a claimed entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Retry {

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use super::{CAS_RETRIES, ControlPlane};
 use crate::error::ControlError;
 use crate::observer::Observer;
-use crate::outbox::{Claim, Dispatch, DispatchOutcome, DispatchStatus, Retry};
+use crate::outbox::{Claim, Dispatch, DispatchOutcome, DispatchStatus, Renewal, Retry};
 use crate::store::{Append, StoreError};
 
 impl ControlPlane {
@@ -30,6 +30,10 @@ impl ControlPlane {
 
     pub(crate) async fn next_due(&self) -> Result<Option<Timestamp>, StoreError> {
         self.store.next_due().await
+    }
+
+    pub(crate) async fn renew_lease(&self, renewal: &Renewal) -> Result<bool, StoreError> {
+        self.store.renew_lease(renewal).await
     }
 
     pub(crate) async fn retry_dispatch(&self, retry: &Retry) -> Result<(), StoreError> {

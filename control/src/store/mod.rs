@@ -19,7 +19,7 @@ use crate::audit::AuditReport;
 use crate::config::{Database, PostgresConfig};
 use crate::decision_log::{DecisionQuery, DecisionRecord};
 use crate::deployment::{DeploymentRecord, ListQuery, Page};
-use crate::outbox::{Claim, Dispatch, DispatchOutcome, NewDispatch, Retry};
+use crate::outbox::{Claim, Dispatch, DispatchOutcome, NewDispatch, Renewal, Retry};
 use crate::replicas::{ActiveBundle, ReplicaReport};
 
 pub mod postgres;
@@ -465,6 +465,10 @@ pub trait Store: Send + Sync + 'static {
     async fn claim_dispatches(&self, claim: &Claim) -> Result<Vec<Dispatch>, StoreError>;
     /// When the next pending entry is due or its lease ends.
     async fn next_due(&self) -> Result<Option<Timestamp>, StoreError>;
+    /// Extends a claimed entry's lease right before an attempt; false (nothing changed) when the
+    /// entry is no longer this claimer's to deliver: its lease passed to another or ended, it
+    /// was closed, or its deployment is no longer VALIDATED (cancelled meanwhile).
+    async fn renew_lease(&self, renewal: &Renewal) -> Result<bool, StoreError>;
     /// Records a failed attempt on a claimed entry and when to retry; releases the lease.
     async fn retry_dispatch(&self, retry: &Retry) -> Result<(), StoreError>;
     /// Deletes the records created before the cut-offs; returns how many of each.

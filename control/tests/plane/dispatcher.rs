@@ -11,7 +11,7 @@ use gatehouse_control::config::ExecutorConfig;
 use gatehouse_control::decision_log::{DecisionQuery, DecisionRecord};
 use gatehouse_control::deployment::{DeploymentRecord, ListQuery, Page};
 use gatehouse_control::executor::Executor;
-use gatehouse_control::outbox::{Claim, Dispatch, Retry};
+use gatehouse_control::outbox::{Claim, Dispatch, Renewal, Retry};
 use gatehouse_control::replicas::{ActiveBundle, ReplicaReport};
 use gatehouse_control::store::{
     Append, Backend, Purge, Purged, SignalData, Store, StoreError, StoredResponse, Submission,
@@ -80,6 +80,9 @@ impl Store for FlakyStore {
     }
     async fn next_due(&self) -> Result<Option<Timestamp>, StoreError> {
         self.inner.next_due().await
+    }
+    async fn renew_lease(&self, r: &Renewal) -> Result<bool, StoreError> {
+        self.inner.renew_lease(r).await
     }
     async fn retry_dispatch(&self, r: &Retry) -> Result<(), StoreError> {
         self.inner.retry_dispatch(r).await
@@ -171,4 +174,59 @@ async fn a_result_that_cannot_be_recorded_is_kept_not_delivered_again() {
     assert_eq!(receiver.count(), 1, "delivered again");
     let _ = stop.send(true);
     running.join().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_slow_batch_never_delivers_an_entry_whose_lease_passed_to_another_server() {
+    // Each delivery takes 150 ms and a lease lasts 400 ms: a claimed batch of 10 outlives the
+    // leases of its tail, which the other server claims. Renewing the lease right before each
+    // attempt keeps the first server from delivering those entries too.
+    let receiver = Receiver::start_slow(Duration::from_millis(150)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = config(
+        fresh_database(dir.path()).await,
+        ExecutorConfig::Webhook {
+            url: receiver.url.clone(),
+            secret: None,
+        },
+    );
+    config.dispatch.attempt_timeout_ms = 300;
+    config.dispatch.lease_ms = 400;
+    let requester = principal("dev@example.com", Role::Requester, &[]);
+    let first = plane_over(config.clone(), open(&config).await);
+    for n in 0..10 {
+        let mut intent = example("web-frontend-dev-allowed.yaml");
+        intent["metadata"]["name"] = serde_json::json!(format!("slow-{n}"));
+        first.submit(&requester, intent, None, None).await.unwrap();
+    }
+    let second = plane_over(config.clone(), open(&config).await);
+    let mut running = Vec::new();
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    for plane in [&first, &second] {
+        let executor = Executor::from_config(&config.executor, &config.dispatch, |_| None).unwrap();
+        running.push(workers::start(plane, executor, stopped.clone()));
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let page = first
+            .list(&gatehouse_control::deployment::ListQuery {
+                state: Some(State::InProgress),
+                limit: 50,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        if page.total == 10 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "only {} dispatched", page.total);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Let a second delivery, if any, arrive before counting.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(receiver.count(), 10, "an entry was delivered twice");
+    let _ = stop.send(true);
+    for workers in running {
+        workers.join().await;
+    }
 }

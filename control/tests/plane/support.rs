@@ -117,6 +117,11 @@ pub struct Receiver {
 
 impl Receiver {
     pub async fn start() -> Self {
+        Self::start_slow(std::time::Duration::ZERO).await
+    }
+
+    /// A receiver that takes `delay` to answer each request.
+    pub async fn start_slow(delay: std::time::Duration) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}/hook", listener.local_addr().unwrap());
         let served = Arc::new(AtomicUsize::new(0));
@@ -150,6 +155,7 @@ impl Receiver {
                         }
                     }
                     s.fetch_add(1, Ordering::SeqCst);
+                    tokio::time::sleep(delay).await;
                     let _ = stream
                         .write_all(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n")
                         .await;

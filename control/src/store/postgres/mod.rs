@@ -32,7 +32,7 @@ use crate::audit::AuditReport;
 use crate::config::PostgresConfig;
 use crate::decision_log::{DecisionQuery, DecisionRecord};
 use crate::deployment::{DeploymentRecord, ListQuery, Page};
-use crate::outbox::{Claim, Dispatch, Retry};
+use crate::outbox::{Claim, Dispatch, Renewal, Retry};
 use crate::replicas::{ActiveBundle, ReplicaReport};
 use crate::store::{
     Append, Backend, Purge, Purged, SignalData, Store, StoreError, StoredResponse, Submission,
@@ -524,6 +524,31 @@ impl Store for PostgresStore {
                     .map_err(|e| StoreError::corrupt("next attempt time", e).into())
             })
             .transpose()
+        })
+        .await
+    }
+
+    async fn renew_lease(&self, renewal: &Renewal) -> Result<bool, StoreError> {
+        self.read("renew a dispatch lease", |client| async move {
+            let stmt = client
+                .prepare_cached(
+                    "UPDATE outbox o SET lease_until_ns = $4 FROM deployments d \
+                     WHERE o.id = $1 AND o.lease_owner = $2 AND o.status = 'pending' \
+                     AND o.lease_until_ns > $3 AND d.id = o.deployment_id AND d.state = 'VALIDATED'",
+                )
+                .await?;
+            let renewed = client
+                .execute(
+                    &stmt,
+                    &[
+                        &renewal.dispatch_id,
+                        &renewal.owner,
+                        &nanos(renewal.now),
+                        &nanos(renewal.lease_until),
+                    ],
+                )
+                .await?;
+            Ok(renewed == 1)
         })
         .await
     }

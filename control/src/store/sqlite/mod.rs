@@ -16,7 +16,7 @@ use serde_json::Value;
 use crate::audit::{Audit, AuditReport};
 use crate::decision_log::{DecisionQuery, DecisionRecord};
 use crate::deployment::{DeploymentRecord, ListQuery, Page};
-use crate::outbox::{Claim, Dispatch, NewDispatch, Retry};
+use crate::outbox::{Claim, Dispatch, NewDispatch, Renewal, Retry};
 use crate::replicas::{ActiveBundle, ReplicaReport};
 use crate::store::{
     Append, Backend, Purge, Purged, SignalData, Store, StoreError, StoredResponse, Submission,
@@ -824,6 +824,20 @@ impl Store for SqliteStore {
                     .map_err(|e| StoreError::corrupt("next attempt time", e).into())
             })
             .transpose()
+        })
+        .await
+    }
+
+    async fn renew_lease(&self, renewal: &Renewal) -> Result<bool, StoreError> {
+        let r = renewal.clone();
+        self.write("renew a dispatch lease", None, move |tx| {
+            let renewed = tx.execute(
+                "UPDATE outbox SET lease_until_ns = ?4 WHERE id = ?1 AND lease_owner = ?2 \
+                 AND status = 'pending' AND lease_until_ns > ?3 AND deployment_id IN \
+                 (SELECT id FROM deployments WHERE state = 'VALIDATED')",
+                params![r.dispatch_id, r.owner, nanos(r.now), nanos(r.lease_until)],
+            )?;
+            Ok(renewed == 1)
         })
         .await
     }

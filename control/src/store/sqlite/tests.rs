@@ -2,7 +2,7 @@ use serde_json::json;
 
 use super::*;
 use crate::deployment::DispatchBrief;
-use crate::outbox::DispatchStatus;
+use crate::outbox::{DispatchStatus, Renewal};
 
 fn t(s: &str) -> Timestamp {
     s.parse().unwrap()
@@ -148,6 +148,36 @@ async fn a_lease_holds_until_it_expires_and_only_validated_deployments_are_claim
             .len(),
         1
     );
+    // Only the holder renews a live lease before an attempt; `a`'s has passed to `b`.
+    let renew = |owner: &str, now: &str| Renewal {
+        dispatch_id: 1,
+        owner: owner.into(),
+        now: t(now),
+        lease_until: t("2026-11-23T10:03:00Z"),
+    };
+    assert!(
+        !store
+            .renew_lease(&renew("a", "2026-11-23T10:01:30Z"))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .renew_lease(&renew("b", "2026-11-23T10:01:30Z"))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.next_due().await.unwrap(),
+        Some(t("2026-11-23T10:03:00Z"))
+    );
+    // An expired lease is not renewed: someone else may claim the entry now.
+    assert!(
+        !store
+            .renew_lease(&renew("b", "2026-11-23T10:03:00Z"))
+            .await
+            .unwrap()
+    );
     // A retry recorded by a former holder is dropped.
     store
         .retry_dispatch(&Retry {
@@ -163,11 +193,17 @@ async fn a_lease_holds_until_it_expires_and_only_validated_deployments_are_claim
         store.dispatch_of("dep_1").await.unwrap().unwrap().attempts,
         0
     );
-    // A deployment that is not VALIDATED is not dispatched.
+    // A deployment that is not VALIDATED is not dispatched, nor its lease renewed.
     Connection::open(&path)
         .unwrap()
         .execute("UPDATE deployments SET state = 'CANCELLED'", [])
         .unwrap();
+    assert!(
+        !store
+            .renew_lease(&renew("b", "2026-11-23T10:02:30Z"))
+            .await
+            .unwrap()
+    );
     assert!(
         claim("c", "2026-11-23T11:00:00Z", "2026-11-23T11:01:00Z")
             .await
