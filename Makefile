@@ -10,8 +10,8 @@ demo: ## Main job: the control plane (gatehouse serve) on embedded defaults, htt
 examples: ## Check every example intent in policies/examples/ against the bundled policies
 	@bash scripts/examples.sh
 
-test: ## Whole test suite (format, lint, unit/conformance/property tests, Rego tests, wasm build)
+test: ## Whole test suite (format, lint, unit/conformance/property tests, Rego tests, HTTP on SQLite and PostgreSQL, wasm build)
 	@bash scripts/test.sh
 
-bench: ## Benchmarks: criterion (decisions, scaling, lifecycle, load, process) and OPA side by side
+bench: ## Benchmarks: criterion (decisions, scaling, lifecycle, load, process), OPA side by side, HTTP on SQLite and PostgreSQL
 	@bash scripts/bench.sh

@@ -9,10 +9,13 @@
 #      reference policy costs on its own (scripts/bench_policies.py), and the Python bindings'
 #      per-call cost and throughput on 1 and 2 threads (bindings/python/bench.py);
 #   4. the WebAssembly build (size, gzip -9) and its tests, the last of which times the preview in
-#      headless Chromium (bindings/wasm/test.sh).
+#      headless Chromium (bindings/wasm/test.sh);
+#   5. the control plane over HTTP with wrk (scripts/bench-http.sh): evaluations and durable
+#      submissions on SQLite, on PostgreSQL with one replica and with two replicas.
 #   (step 2 ends with the table of medians that BENCHMARKS.md shows: scripts/bench_table.py)
 # Usage: bash scripts/bench.sh [criterion filter...]   e.g. bash scripts/bench.sh decision/
-# BENCH_SKIP_CRITERION=1 skips step 2, BENCH_SKIP_OPA=1 step 3, BENCH_SKIP_WASM=1 step 4.
+# BENCH_SKIP_CRITERION=1 skips step 2, BENCH_SKIP_OPA=1 step 3, BENCH_SKIP_WASM=1 step 4,
+# BENCH_SKIP_HTTP=1 step 5.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -65,6 +68,9 @@ if [[ -z ${BENCH_SKIP_OPA:-} ]]; then
 fi
 if [[ -z ${BENCH_SKIP_WASM:-} ]]; then
     step "wasm (build, size, tests, preview in Chromium)" bash bindings/wasm/test.sh
+fi
+if [[ -z ${BENCH_SKIP_HTTP:-} ]]; then
+    step "http (wrk)" bash scripts/bench-http.sh
 fi
 printf '[bench] load: %s\n' "$(uptime)"
 

@@ -19,6 +19,7 @@ step doc cargo test --workspace --doc --locked
 step rego "${CARGO_TARGET_DIR:-target}/debug/gatehouse" test --coverage --min-coverage 90 policies
 step python bash bindings/python/test.sh
 step http bash scripts/http-check.sh
+step postgres bash scripts/postgres-check.sh
 step workflows bash scripts/workflow-check.sh
 step wasm bash bindings/wasm/test.sh
 step ui bash adapters/http/ui/test.sh

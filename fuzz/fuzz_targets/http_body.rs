@@ -1,6 +1,6 @@
 //! Any bytes as the body of the control plane's POST endpoints, through the real router and
-//! handlers (auth, body limits, JSON parsing, evaluation, SQLite): the server never panics and
-//! never answers 5xx; every refusal is problem JSON. The first byte picks the endpoint; pipeline
+//! handlers (auth, body limits, JSON parsing, evaluation, the control plane on SQLite): the
+//! server never panics and never answers 5xx; every refusal is problem JSON. The first byte picks the endpoint; pipeline
 //! callbacks are signed with the configured secret (for the deployment, a delivery id and the
 //! server's time) so their bodies reach the parser.
 #![no_main]
@@ -9,11 +9,12 @@ use std::sync::{Arc, LazyLock};
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
+use gatehouse_control::store::sqlite::SqliteStore;
+use gatehouse_control::{ControlPlane, load_bundle};
 use gatehouse_core::Timestamp;
 use gatehouse_http::config::token_hash;
-use gatehouse_http::control::{ControlPlane, load_bundle};
-use gatehouse_http::sqlite::SqliteStore;
-use gatehouse_http::{Config, app};
+use gatehouse_http::metrics::Metrics;
+use gatehouse_http::{App, Config, app};
 use libfuzzer_sys::fuzz_target;
 use tower::ServiceExt;
 
@@ -45,16 +46,27 @@ static SERVER: LazyLock<Server> = LazyLock::new(|| {
         token_hash(TOKEN)
     ))
     .expect("config");
-    let bundle = load_bundle(&policies, &config).expect("bundle");
-    let store = SqliteStore::open(&dir.path().join("fuzz.db")).expect("database");
-    let now = Timestamp::parse("2026-11-23T12:00:00Z").expect("time");
-    assert_eq!(now.unix_nanos() / 1_000_000_000, i128::from(NOW_SECONDS));
-    let plane = ControlPlane::new(config, bundle, Arc::new(store), Arc::new(move || now));
-    let router = app(Arc::new(plane));
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("runtime");
+    let mut control = config.control();
+    control.policies = policies.clone();
+    let bundle = load_bundle(&policies, &control.evaluation).expect("bundle");
+    let store = runtime
+        .block_on(SqliteStore::open(&dir.path().join("fuzz.db")))
+        .expect("database");
+    let now = Timestamp::parse("2026-11-23T12:00:00Z").expect("time");
+    assert_eq!(now.unix_nanos() / 1_000_000_000, i128::from(NOW_SECONDS));
+    let metrics = Arc::new(Metrics::new());
+    let plane = ControlPlane::new(
+        control,
+        bundle,
+        Arc::new(store),
+        Arc::new(move || now),
+        Arc::clone(&metrics) as _,
+    );
+    let router = app(Arc::new(App::new(config, Arc::new(plane), metrics)));
     // One deployment for the endpoints that take an id.
     let submit =
         std::fs::read(policies.join("../docs/api/submit-web-frontend-dev-over-budget.json"))

@@ -120,12 +120,16 @@ enum Command {
         policies: PathBuf,
     },
     /// Run the HTTP control plane: intents in, decisions and hash-chained lifecycle events in
-    /// SQLite, pipeline dispatch, signed callbacks. Without --config: demo tokens (logged).
+    /// SQLite or PostgreSQL, pipeline dispatch, signed callbacks. Without --config: demo tokens
+    /// (logged).
     Serve(serve::ServeArgs),
     /// Check a running control plane after a deploy: health, readiness, OpenAPI, the bundle
     /// digest, intents evaluated with their expected outcomes, the audit ledger, metrics; exit 0
     /// when every check passes, 1 when one fails, 2 on usage errors.
     Smoke(smoke::SmokeArgs),
+    /// Apply the control plane's database migrations and exit (`serve` applies them at start
+    /// too; this is for operators who migrate first).
+    Migrate(serve::MigrateArgs),
     /// Work with lifecycle event logs.
     Events {
         #[command(subcommand)]
@@ -173,6 +177,7 @@ fn main() -> ExitCode {
         Command::Bundle { policies } => check::pack(&policies),
         Command::Serve(args) => serve::run(&args),
         Command::Smoke(args) => smoke::run(&args),
+        Command::Migrate(args) => serve::migrate(&args),
         Command::Events {
             command: EventsCommand::Verify { file },
         } => events::verify(&file),

@@ -1,10 +1,13 @@
-//! `gatehouse serve`: the HTTP control plane on a SQLite file and a bundle directory. Without
-//! `--config` it runs on embedded defaults with demo tokens, announced as such in the log.
+//! `gatehouse serve`: the HTTP control plane on a database (an SQLite file, or PostgreSQL for
+//! several servers) and a bundle directory. Without `--config` it runs on embedded defaults with
+//! demo tokens, announced as such in the log. `gatehouse migrate` applies the database's schema
+//! migrations and exits (`serve` applies them at start too).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use gatehouse_control::config::Database;
 use gatehouse_http::config::{DEMO_PIPELINE_SECRET, DEMO_TOKENS};
 use gatehouse_http::{Config, Server};
 
@@ -19,9 +22,10 @@ pub struct ServeArgs {
     /// Address to listen on [default: 127.0.0.1:8080, or the config's `listen`].
     #[arg(long, value_name = "ADDR:PORT")]
     listen: Option<SocketAddr>,
-    /// SQLite database file [default: gatehouse.db, or the config's `database`].
-    #[arg(long, value_name = "PATH")]
-    db: Option<PathBuf>,
+    /// Database: an SQLite file, or a PostgreSQL URL `postgres://user:password@host:port/db`
+    /// for several servers on one database [default: gatehouse.db, or the config's `database`].
+    #[arg(long, value_name = "PATH|URL")]
+    db: Option<String>,
     /// Policy bundle directory [default: policies, or the config's `policies`].
     #[arg(long, value_name = "DIR")]
     policies: Option<PathBuf>,
@@ -37,7 +41,7 @@ fn config(args: &ServeArgs) -> Result<Config, CliError> {
         config.listen = listen;
     }
     if let Some(db) = &args.db {
-        config.database = db.clone();
+        config.database = Database::parse(db);
     }
     if let Some(policies) = &args.policies {
         config.policies = policies.clone();
@@ -77,14 +81,15 @@ pub fn run(args: &ServeArgs) -> Result<ExitCode, CliError> {
             .map_err(|e| CliError::Usage(e.to_string()))?;
         let plane = &server.plane;
         let info = plane.engine().info().clone();
+        let control = plane.config();
         tracing::info!(
             addr = %server.addr,
-            database = %plane.config.database.display(),
-            policies = %plane.config.policies.display(),
+            database = %control.database,
+            policies = %control.policies.display(),
             bundle = %info.name,
             revision = %info.revision,
             digest = %info.digest,
-            executor = plane.config.executor.kind(),
+            executor = control.executor.kind(),
             "gatehouse control plane listening on http://{}",
             server.addr
         );
@@ -94,4 +99,55 @@ pub fn run(args: &ServeArgs) -> Result<ExitCode, CliError> {
             .map_err(|e| CliError::Usage(e.to_string()))?;
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// Flags of `migrate`.
+#[derive(clap::Args)]
+pub struct MigrateArgs {
+    /// The `serve` config file whose `database` (and `[postgres]` pool) to migrate.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Database: an SQLite file or a `postgres://` URL [default: the config's `database`, or
+    /// gatehouse.db].
+    #[arg(long, value_name = "PATH|URL")]
+    db: Option<String>,
+}
+
+/// Applies the schema migrations the database lacks and exits; refuses a database written by
+/// a newer gatehouse.
+pub fn migrate(args: &MigrateArgs) -> Result<ExitCode, CliError> {
+    let mut config = match &args.config {
+        Some(path) => Config::from_file(path).map_err(|e| CliError::Usage(e.to_string()))?,
+        None => Config::default(),
+    };
+    if let Some(db) = &args.db {
+        config.database = Database::parse(db);
+    }
+    config
+        .database
+        .validate()
+        .map_err(|e| CliError::Usage(format!("config: {e}")))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::Usage(format!("cannot start the runtime: {e}")))?;
+    let opened = runtime
+        .block_on(gatehouse_control::store::open(
+            &config.database,
+            &config.postgres,
+        ))
+        .map_err(|e| CliError::Usage(format!("database {}: {e}", config.database)))?;
+    let line = if opened.schema_before == opened.schema_now {
+        format!(
+            "{}: schema version {} is up to date\n",
+            config.database, opened.schema_now
+        )
+    } else {
+        format!(
+            "{}: migrated from schema version {} to {}\n",
+            config.database, opened.schema_before, opened.schema_now
+        )
+    };
+    crate::write_stdout(&line);
+    Ok(ExitCode::SUCCESS)
 }

@@ -1,51 +1,63 @@
-//! The v1 API handlers and their OpenAPI description. Each handler authorizes, reads its input
-//! strictly, delegates to [`ControlPlane`] on a blocking thread (policy evaluation and SQLite are
-//! CPU and disk work), and converts the result.
+//! The v1 API handlers and their OpenAPI description. Each handler authorizes the caller,
+//! reads its input strictly, calls one operation of the control plane and converts the result;
+//! every refusal maps to a problem in one place (`From<ControlError> for Problem`).
 
+use std::future::Future;
 use std::sync::Arc;
+use std::time::Instant;
 
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use gatehouse_core::EvaluationContext;
+use gatehouse_control::audit::AuditReport;
+use gatehouse_control::decision_log::{DecisionPage, DecisionRecord};
+use gatehouse_control::deployment::{DeploymentSummary, DeploymentView, ListQuery};
+use gatehouse_control::replicas::Replicas;
+use gatehouse_control::requests::{ApprovalRequest, Callback, CancelRequest};
+use gatehouse_control::signals::Signals;
+use gatehouse_control::store::IdempotencyKey;
+use gatehouse_control::{ControlError, ControlPlane, EvaluateStage, Submitted};
+use gatehouse_core::{EvaluationContext, Timestamp};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{
-    DELIVERY_HEADER, Identity, Permission, SIGNATURE_HEADER, SignatureError, SignedHeaders,
-    TIMESTAMP_HEADER,
+    DELIVERY_HEADER, Identity, Permission, SIGNATURE_HEADER, SignedHeaders, TIMESTAMP_HEADER,
 };
 use crate::body::{RawBody, parse_json, require_json};
-use crate::control::{
-    ApprovalRequest, Callback, CancelRequest, ControlPlane, EvaluateStage, Submitted, body_sha256,
-};
 use crate::problem::{Problem, ProblemDocument};
-use crate::signals::{self, Signals};
-use crate::store::{AuditReport, DeploymentRecord, DeploymentSummary, Dispatch, ListQuery};
+use crate::state::App;
 
 /// Shared state of the handlers.
-pub type Plane = State<Arc<ControlPlane>>;
+pub type AppState = State<Arc<App>>;
 
 /// The idempotency header of submissions.
 pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
+
+/// The header naming the decision of `POST /v1/evaluate` (whose body is the decision's exact
+/// bytes, so the id cannot go there).
+pub const DECISION_ID_HEADER: &str = "x-gatehouse-decision-id";
 
 /// The deadline of a mutating operation: the store rolls back instead of committing past it,
 /// so a request that answers 503 `timeout` has stored nothing. Mutating routes have no outer
 /// timeout (it would drop the answer of a write that goes on to commit); they wait for their
 /// operation and answer what it did.
-fn write_deadline(plane: &ControlPlane) -> Option<std::time::Instant> {
-    Some(std::time::Instant::now() + plane.config.limits.request_timeout())
+fn write_deadline(app: &App) -> Option<Instant> {
+    Some(Instant::now() + app.config.limits.request_timeout())
 }
 
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, Problem> + Send + 'static,
+/// Runs a write to its end on its own task: a client that goes away does not cut a
+/// transaction short; the write commits or rolls back as it would have, unanswered.
+async fn to_completion<T: Send + 'static>(
+    write: impl Future<Output = Result<T, ControlError>> + Send + 'static,
 ) -> Result<T, Problem> {
-    tokio::task::spawn_blocking(f)
+    tokio::spawn(write)
         .await
         .map_err(Problem::internal)?
+        .map_err(Problem::from)
 }
 
 fn json_response(status: StatusCode, body: String) -> Response {
@@ -85,18 +97,6 @@ pub struct SubmitRequest {
     /// The deployment intent (must match the DeploymentIntent schema).
     #[schema(value_type = Object)]
     pub intent: Value,
-}
-
-/// A deployment with its ETag and dispatch.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct DeploymentView {
-    /// The stored deployment.
-    #[serde(flatten)]
-    pub deployment: DeploymentRecord,
-    /// The value for `If-Match` (also the `ETag` header): the last event's hash.
-    pub etag: String,
-    /// The pipeline trigger, once there is one.
-    pub dispatch: Option<Dispatch>,
 }
 
 /// A page of deployments.
@@ -154,18 +154,6 @@ pub struct SignalParams {
     pub window_days: Option<u32>,
 }
 
-fn view(plane: &ControlPlane, deployment: DeploymentRecord) -> Result<DeploymentView, Problem> {
-    let dispatch = plane
-        .store
-        .dispatch_of(&deployment.id)
-        .map_err(ControlPlane::store_problem)?;
-    Ok(DeploymentView {
-        etag: deployment.last_hash.clone(),
-        deployment,
-        dispatch,
-    })
-}
-
 fn with_etag(mut response: Response, etag: &str) -> Response {
     if let Ok(value) = HeaderValue::from_str(&format!("\"{etag}\"")) {
         response.headers_mut().insert(header::ETAG, value);
@@ -205,36 +193,39 @@ fn if_match(headers: &HeaderMap) -> Result<String, Problem> {
         })
 }
 
-/// Evaluates an intent; nothing is stored.
+/// Evaluates an intent; nothing is stored but, with the decision log on, the decision's record.
 #[utoipa::path(
     post, path = "/v1/evaluate", tag = "decisions",
     request_body = EvaluateRequest,
     responses(
-        (status = 200, description = "The decision (the same JSON as the CLI, Python and WASM front ends)", body = Object),
+        (status = 200, description = "The decision (the same JSON as the CLI, Python and WASM front ends)", body = Object,
+         headers(("X-Gatehouse-Decision-Id" = String, description = "The decision's id in the decision log (UUID v7)"))),
         (status = 400, description = "Malformed JSON", body = ProblemDocument, content_type = "application/problem+json"),
         (status = 401, description = "No valid token", body = ProblemDocument, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = ProblemDocument, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = ProblemDocument, content_type = "application/problem+json"),
         (status = 422, description = "Wrong shape (unknown field, bad context)", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 503, description = "Overloaded, or the decision log's database is unavailable", body = ProblemDocument, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
 pub async fn evaluate(
-    State(plane): Plane,
+    State(app): AppState,
     headers: HeaderMap,
     RawBody(body): RawBody,
 ) -> Result<Response, Problem> {
-    plane.auth.authorize(&headers, Permission::Read)?;
+    let principal = app.auth.authorize(&headers, Permission::Read)?;
     require_json(&headers)?;
-    let request: EvaluateRequest = parse_json(&body, plane.config.limits.json_depth)?;
-    let context = request
-        .context
-        .map(EvaluationContext::from_json_value)
-        .transpose()
-        .map_err(|e| Problem::unprocessable("invalid_context", format!("`context`: {e}")))?;
-    let decision =
-        blocking(move || plane.evaluate(&request.intent, context, request.stage)).await?;
-    Ok(json_response(StatusCode::OK, decision.to_json()))
+    let request: EvaluateRequest = parse_json(&body, app.config.limits.json_depth)?;
+    let evaluation = app
+        .plane
+        .evaluate(&principal, request.intent, request.context, request.stage)
+        .await?;
+    let mut response = json_response(StatusCode::OK, evaluation.decision.to_json());
+    if let Ok(id) = HeaderValue::from_str(&evaluation.decision_id) {
+        response.headers_mut().insert(DECISION_ID_HEADER, id);
+    }
+    Ok(response)
 }
 
 /// Submits an intent: stores REQUESTED and the decision's transition.
@@ -255,13 +246,13 @@ pub async fn evaluate(
     security(("bearer" = []))
 )]
 pub async fn submit(
-    State(plane): Plane,
+    State(app): AppState,
     headers: HeaderMap,
     RawBody(body): RawBody,
 ) -> Result<Response, Problem> {
-    let principal = plane.auth.authorize(&headers, Permission::Submit)?;
+    let principal = app.auth.authorize(&headers, Permission::Submit)?;
     require_json(&headers)?;
-    let request: SubmitRequest = parse_json(&body, plane.config.limits.json_depth)?;
+    let request: SubmitRequest = parse_json(&body, app.config.limits.json_depth)?;
     let key = match header_text(&headers, IDEMPOTENCY_HEADER) {
         Some(k) if k.is_empty() || k.len() > 200 => {
             return Err(Problem::bad_request(
@@ -269,7 +260,7 @@ pub async fn submit(
                 "Idempotency-Key must be 1 to 200 characters",
             ));
         }
-        Some(k) => Some((k.to_owned(), body_sha256(&body))),
+        Some(k) => Some(IdempotencyKey::new(k, &body)),
         None if headers.contains_key(IDEMPOTENCY_HEADER) => {
             return Err(Problem::bad_request(
                 "invalid_idempotency_key",
@@ -278,27 +269,16 @@ pub async fn submit(
         }
         None => None,
     };
-    let worker = Arc::clone(&plane);
-    let deadline = write_deadline(&plane);
-    let submitted = blocking(move || {
-        let p = Arc::clone(&worker);
-        worker
-            .submit(&principal, request.intent, key, deadline, move |record| {
-                let view = DeploymentView {
-                    etag: record.last_hash.clone(),
-                    deployment: record.clone(),
-                    dispatch: None,
-                };
-                serde_json::to_string(&view).unwrap_or_default()
-            })
-            .and_then(|s| match s {
-                Submitted::Created(record) => view(&p, *record).map(Ok),
-                Submitted::Replayed(stored) => Ok(Err(stored)),
-            })
+    let deadline = write_deadline(&app);
+    let plane = Arc::clone(&app.plane);
+    let submitted = to_completion(async move {
+        plane
+            .submit(&principal, request.intent, key, deadline)
+            .await
     })
     .await?;
     match submitted {
-        Ok(view) => {
+        Submitted::Created(view) => {
             let mut response = view_response(StatusCode::CREATED, &view);
             if let Ok(location) =
                 HeaderValue::from_str(&format!("/v1/deployments/{}", view.deployment.id))
@@ -307,8 +287,9 @@ pub async fn submit(
             }
             Ok(response)
         }
-        Err(stored) => {
-            let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::CREATED);
+        Submitted::Replayed(stored) => {
+            // The first answer, as it was: a submission answers 201 Created.
+            let status = StatusCode::CREATED;
             let etag = serde_json::from_str::<Value>(&stored.body)
                 .ok()
                 .and_then(|v| v.get("etag").and_then(Value::as_str).map(str::to_owned))
@@ -334,11 +315,11 @@ pub async fn submit(
     security(("bearer" = []))
 )]
 pub async fn list(
-    State(plane): Plane,
+    State(app): AppState,
     headers: HeaderMap,
     params: Result<Query<ListParams>, QueryRejection>,
 ) -> Result<Response, Problem> {
-    plane.auth.authorize(&headers, Permission::Read)?;
+    app.auth.authorize(&headers, Permission::Read)?;
     let params = query(params)?;
     let limit = params.limit.unwrap_or(50);
     if !(1..=200).contains(&limit) {
@@ -361,19 +342,16 @@ pub async fn list(
         limit,
         offset: u64::from(params.offset.unwrap_or(0)),
     };
-    let page = blocking(move || {
-        let page = plane.store.list(&q).map_err(ControlPlane::store_problem)?;
-        let items = page.items;
-        let next = q.offset + items.len() as u64;
-        Ok(DeploymentPage {
-            next_offset: (next < page.total && !items.is_empty()).then_some(next),
-            items,
-            total: page.total,
-            limit: q.limit,
-            offset: q.offset,
-        })
-    })
-    .await?;
+    let page = app.plane.list(&q).await?;
+    let items = page.items;
+    let next = q.offset + items.len() as u64;
+    let page = DeploymentPage {
+        next_offset: (next < page.total && !items.is_empty()).then_some(next),
+        items,
+        total: page.total,
+        limit: q.limit,
+        offset: q.offset,
+    };
     Ok(json_response(
         StatusCode::OK,
         serde_json::to_string(&page).unwrap_or_default(),
@@ -392,16 +370,12 @@ pub async fn list(
     security(("bearer" = []))
 )]
 pub async fn get_one(
-    State(plane): Plane,
+    State(app): AppState,
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, Problem> {
-    plane.auth.authorize(&headers, Permission::Read)?;
-    let view = blocking(move || {
-        let record = plane.deployment(&id)?;
-        view(&plane, record)
-    })
-    .await?;
+    app.auth.authorize(&headers, Permission::Read)?;
+    let view = app.plane.deployment(&id).await?;
     Ok(view_response(StatusCode::OK, &view))
 }
 
@@ -417,12 +391,12 @@ pub async fn get_one(
     security(("bearer" = []))
 )]
 pub async fn events(
-    State(plane): Plane,
+    State(app): AppState,
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, Problem> {
-    plane.auth.authorize(&headers, Permission::Read)?;
-    let events = blocking(move || plane.events(&id)).await?;
+    app.auth.authorize(&headers, Permission::Read)?;
+    let events = app.plane.events(&id).await?;
     Ok(json_response(
         StatusCode::OK,
         serde_json::to_string(&events).unwrap_or_default(),
@@ -452,19 +426,21 @@ pub async fn events(
     security(("bearer" = []))
 )]
 pub async fn approve(
-    State(plane): Plane,
+    State(app): AppState,
     headers: HeaderMap,
     Path(id): Path<String>,
     RawBody(body): RawBody,
 ) -> Result<Response, Problem> {
-    let principal = plane.auth.authorize(&headers, Permission::Approve)?;
+    let principal = app.auth.authorize(&headers, Permission::Approve)?;
     let etag = if_match(&headers)?;
     require_json(&headers)?;
-    let request: ApprovalRequest = parse_json(&body, plane.config.limits.json_depth)?;
-    let deadline = write_deadline(&plane);
-    let view = blocking(move || {
-        let record = plane.approve(&principal, &id, &etag, request, deadline)?;
-        view(&plane, record)
+    let request: ApprovalRequest = parse_json(&body, app.config.limits.json_depth)?;
+    let deadline = write_deadline(&app);
+    let plane = Arc::clone(&app.plane);
+    let view = to_completion(async move {
+        plane
+            .approve(&principal, &id, &etag, request, deadline)
+            .await
     })
     .await?;
     Ok(view_response(StatusCode::OK, &view))
@@ -493,23 +469,25 @@ pub async fn approve(
     security(("bearer" = []))
 )]
 pub async fn cancel(
-    State(plane): Plane,
+    State(app): AppState,
     headers: HeaderMap,
     Path(id): Path<String>,
     RawBody(body): RawBody,
 ) -> Result<Response, Problem> {
-    let principal = plane.auth.authorize(&headers, Permission::Cancel)?;
+    let principal = app.auth.authorize(&headers, Permission::Cancel)?;
     let etag = if_match(&headers)?;
     let request: CancelRequest = if body.trim_ascii().is_empty() || body.trim_ascii() == b"null" {
         CancelRequest::default()
     } else {
         require_json(&headers)?;
-        parse_json(&body, plane.config.limits.json_depth)?
+        parse_json(&body, app.config.limits.json_depth)?
     };
-    let deadline = write_deadline(&plane);
-    let view = blocking(move || {
-        let record = plane.cancel(&principal, &id, &etag, request, deadline)?;
-        view(&plane, record)
+    let deadline = write_deadline(&app);
+    let plane = Arc::clone(&app.plane);
+    let view = to_completion(async move {
+        plane
+            .cancel(&principal, &id, &etag, request, deadline)
+            .await
     })
     .await?;
     Ok(view_response(StatusCode::OK, &view))
@@ -538,50 +516,110 @@ pub async fn cancel(
     security(("pipeline_signature" = []))
 )]
 pub async fn callback(
-    State(plane): Plane,
+    State(app): AppState,
     headers: HeaderMap,
     Path(id): Path<String>,
     RawBody(body): RawBody,
 ) -> Result<Response, Problem> {
-    let secret = plane.config.pipeline.secret.clone().ok_or_else(|| {
-        Problem::unauthorized("callbacks are disabled: the server has no pipeline secret (`pipeline.secret` or GATEHOUSE_PIPELINE_SECRET)")
-    })?;
-    let now = (plane.now().unix_nanos() / 1_000_000_000) as i64;
-    let delivery = crate::auth::verify(
-        secret.as_bytes(),
+    let delivery = app.plane.verify_callback(
+        &id,
         SignedHeaders {
             delivery: header_text(&headers, DELIVERY_HEADER),
             timestamp: header_text(&headers, TIMESTAMP_HEADER),
             signature: header_text(&headers, SIGNATURE_HEADER),
         },
-        &id,
         &body,
-        now,
-        plane.config.pipeline.timestamp_tolerance_s,
-    )
-    .map_err(signature_problem)?
-    .to_owned();
+    )?;
     require_json(&headers)?;
-    let report: Callback = parse_json(&body, plane.config.limits.json_depth)?;
-    let sha = body_sha256(&body);
-    let deadline = write_deadline(&plane);
-    let (status, body) =
-        blocking(move || plane.callback(&id, &delivery, &sha, report, deadline)).await?;
-    Ok(json_response(
-        StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
-        body,
-    ))
+    let report: Callback = parse_json(&body, app.config.limits.json_depth)?;
+    let deadline = write_deadline(&app);
+    let plane = Arc::clone(&app.plane);
+    let answer =
+        to_completion(async move { plane.callback(&delivery, report, deadline).await }).await?;
+    Ok(json_response(StatusCode::OK, answer.body))
 }
 
-fn signature_problem(e: SignatureError) -> Problem {
-    let code = match e {
-        SignatureError::StaleTimestamp { .. } => "stale_timestamp",
-        SignatureError::Missing { .. } | SignatureError::Malformed { .. } => "unsigned",
-        SignatureError::Mismatch => "bad_signature",
-    };
-    let mut problem = Problem::unauthorized(e.to_string());
-    problem.code = code.to_owned();
-    problem
+/// The time range and page of `GET /v1/decisions`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DecisionParams {
+    /// Decisions made at or after this time (RFC 3339).
+    #[param(format = DateTime)]
+    pub since: Option<String>,
+    /// Decisions made before this time (RFC 3339).
+    #[param(format = DateTime)]
+    pub until: Option<String>,
+    /// Page size, 1–100 (default 50).
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    #[param(max_length = 100)]
+    pub cursor: Option<String>,
+}
+
+fn time_param(name: &str, value: Option<&str>) -> Result<Option<Timestamp>, Problem> {
+    value
+        .map(|text| {
+            Timestamp::parse(text)
+                .map_err(|e| Problem::bad_request("invalid_query", format!("`{name}`: {e}")))
+        })
+        .transpose()
+}
+
+/// One decision of the decision log (auditors and admins).
+#[utoipa::path(
+    get, path = "/v1/decisions/{id}", tag = "audit",
+    params(("id" = String, Path, description = "The decision id (`X-Gatehouse-Decision-Id`, a deployment's `decision_id`, a callback answer's `decision_id`)")),
+    responses(
+        (status = 200, description = "The decision, bundle, caller, time and the intent with the configured fields masked", body = DecisionRecord),
+        (status = 401, description = "No valid token", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 403, description = "Neither auditor nor admin", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 404, description = "Not in the log (`decision_not_found`), or the log is off (`decision_log_disabled`)", body = ProblemDocument, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn decision(
+    State(app): AppState,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<DecisionRecord>, Problem> {
+    let principal = app.auth.authorize(&headers, Permission::Read)?;
+    Ok(Json(app.plane.decision(&principal, &id).await?))
+}
+
+/// The decision log by time range, oldest first, in pages (auditors and admins).
+#[utoipa::path(
+    get, path = "/v1/decisions", tag = "audit",
+    params(DecisionParams),
+    responses(
+        (status = 200, description = "A page of decisions and the cursor of the next one", body = DecisionPage),
+        (status = 400, description = "Invalid time, page size or cursor", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 403, description = "Neither auditor nor admin", body = ProblemDocument, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn decisions(
+    State(app): AppState,
+    headers: HeaderMap,
+    params: Result<Query<DecisionParams>, QueryRejection>,
+) -> Result<Json<DecisionPage>, Problem> {
+    let principal = app.auth.authorize(&headers, Permission::Read)?;
+    let params = query(params)?;
+    let limit = params.limit.unwrap_or(50);
+    if !(1..=100).contains(&limit) {
+        return Err(Problem::bad_request(
+            "invalid_query",
+            "`limit` must be between 1 and 100",
+        ));
+    }
+    let since = time_param("since", params.since.as_deref())?;
+    let until = time_param("until", params.until.as_deref())?;
+    let page = app
+        .plane
+        .decisions(&principal, since, until, params.cursor.as_deref(), limit)
+        .await?;
+    Ok(Json(page))
 }
 
 /// Verifies the whole ledger: every event hash, every link, every deployment row.
@@ -594,12 +632,11 @@ fn signature_problem(e: SignatureError) -> Problem {
     security(("bearer" = []))
 )]
 pub async fn audit_verify(
-    State(plane): Plane,
+    State(app): AppState,
     headers: HeaderMap,
 ) -> Result<Json<AuditReport>, Problem> {
-    plane.auth.authorize(&headers, Permission::Read)?;
-    let report =
-        blocking(move || plane.store.verify().map_err(ControlPlane::store_problem)).await?;
+    app.auth.authorize(&headers, Permission::Read)?;
+    let report = app.plane.verify().await?;
     Ok(Json(report))
 }
 
@@ -615,11 +652,11 @@ pub async fn audit_verify(
     security(("bearer" = []))
 )]
 pub async fn signals(
-    State(plane): Plane,
+    State(app): AppState,
     headers: HeaderMap,
     params: Result<Query<SignalParams>, QueryRejection>,
 ) -> Result<Json<Signals>, Problem> {
-    plane.auth.authorize(&headers, Permission::Read)?;
+    app.auth.authorize(&headers, Permission::Read)?;
     let days = query(params)?.window_days.unwrap_or(30);
     if !(1..=365).contains(&days) {
         return Err(Problem::bad_request(
@@ -627,19 +664,7 @@ pub async fn signals(
             "`window_days` must be between 1 and 365",
         ));
     }
-    let signals = blocking(move || {
-        let until = plane.now();
-        let since = gatehouse_core::Timestamp::from_unix_nanos(
-            until.unix_nanos() - i128::from(days) * 86_400 * 1_000_000_000,
-        )
-        .map_err(Problem::internal)?;
-        let data = plane
-            .store
-            .signal_data(since, signals::TOP_POLICIES)
-            .map_err(ControlPlane::store_problem)?;
-        Ok(signals::compute(data, since, until, days))
-    })
-    .await?;
+    let signals = app.plane.signals(days).await?;
     Ok(Json(signals))
 }
 
@@ -652,9 +677,9 @@ pub async fn signals(
     ),
     security(("bearer" = []))
 )]
-pub async fn policies(State(plane): Plane, headers: HeaderMap) -> Result<Json<Value>, Problem> {
-    plane.auth.authorize(&headers, Permission::Read)?;
-    Ok(Json(policies_document(&plane)))
+pub async fn policies(State(app): AppState, headers: HeaderMap) -> Result<Json<Value>, Problem> {
+    app.auth.authorize(&headers, Permission::Read)?;
+    Ok(Json(policies_document(&app.plane)))
 }
 
 /// The `GET /v1/policies` document.
@@ -695,11 +720,11 @@ pub fn policies_document(plane: &ControlPlane) -> Value {
     security(("bearer" = []))
 )]
 pub async fn context(
-    State(plane): Plane,
+    State(app): AppState,
     headers: HeaderMap,
     params: Result<Query<ContextParams>, QueryRejection>,
 ) -> Result<Json<EvaluationContext>, Problem> {
-    plane.auth.authorize(&headers, Permission::Read)?;
+    app.auth.authorize(&headers, Permission::Read)?;
     let service = query(params)?.service.unwrap_or_default();
     if service.len() > 200 {
         return Err(Problem::bad_request(
@@ -707,7 +732,7 @@ pub async fn context(
             "`service` is at most 200 characters",
         ));
     }
-    let context = blocking(move || plane.service_context(&service)).await?;
+    let context = app.plane.service_context(&service).await?;
     Ok(Json(context))
 }
 
@@ -722,9 +747,9 @@ pub async fn context(
     ),
     security(("bearer" = []))
 )]
-pub async fn bundle(State(plane): Plane, headers: HeaderMap) -> Result<Response, Problem> {
-    plane.auth.authorize(&headers, Permission::Read)?;
-    let packed = plane.packed_bundle();
+pub async fn bundle(State(app): AppState, headers: HeaderMap) -> Result<Response, Problem> {
+    app.auth.authorize(&headers, Permission::Read)?;
+    let packed = app.plane.packed_bundle();
     let digest = packed
         .get("digest")
         .and_then(Value::as_str)
@@ -745,16 +770,11 @@ pub async fn bundle(State(plane): Plane, headers: HeaderMap) -> Result<Response,
     ),
     security(("bearer" = []))
 )]
-pub async fn reload(State(plane): Plane, headers: HeaderMap) -> Result<Json<Value>, Problem> {
-    plane.auth.authorize(&headers, Permission::Administer)?;
-    let info = blocking(move || {
-        plane.reload().map(|e| json!(e.info())).map_err(|e| {
-            Problem::unprocessable("invalid_bundle", format!("{e}; the running bundle is kept"))
-                .with_errors(e.errors)
-        })
-    })
-    .await?;
-    Ok(Json(info))
+pub async fn reload(State(app): AppState, headers: HeaderMap) -> Result<Json<Value>, Problem> {
+    let principal = app.auth.authorize(&headers, Permission::Administer)?;
+    let plane = Arc::clone(&app.plane);
+    let engine = to_completion(async move { plane.reload(&principal).await }).await?;
+    Ok(Json(json!(engine.info())))
 }
 
 /// Who the token belongs to, its role and approval roles, and whether the server runs on demo
@@ -765,8 +785,8 @@ pub async fn reload(State(plane): Plane, headers: HeaderMap) -> Result<Json<Valu
         (status = 200, description = "The caller", body = Identity),
         (status = 401, description = "An invalid token, or none where the server needs one", body = ProblemDocument, content_type = "application/problem+json"),
     ))]
-pub async fn whoami(State(plane): Plane, headers: HeaderMap) -> Result<Json<Identity>, Problem> {
-    Ok(Json(plane.auth.identify(&headers, plane.config.demo)?))
+pub async fn whoami(State(app): AppState, headers: HeaderMap) -> Result<Json<Identity>, Problem> {
+    Ok(Json(app.auth.identify(&headers, app.config.demo)?))
 }
 
 /// Liveness.
@@ -776,21 +796,43 @@ pub async fn healthz() -> Json<Value> {
     Json(json!({"status": "ok"}))
 }
 
-/// Readiness: the database answers and a bundle is loaded.
+/// Readiness: the database answers and this server judges with the active bundle (the one last
+/// loaded by any server on the same database).
 #[utoipa::path(get, path = "/readyz", tag = "operations",
     responses(
-        (status = 200, description = "Ready", body = Object),
-        (status = 503, description = "The database does not answer", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 200, description = "Ready: `{status, bundle_digest, replica_id, database}`", body = Object),
+        (status = 503, description = "The database does not answer (`not_ready`), or this server's bundle is not the active one (`bundle_mismatch`: a rollout in progress)", body = ProblemDocument, content_type = "application/problem+json"),
     ))]
-pub async fn readyz(State(plane): Plane) -> Result<Json<Value>, Problem> {
-    let digest = plane.engine().info().digest.clone();
-    blocking(move || {
-        plane.store.ping().map_err(|e| {
-            Problem::unavailable("not_ready", format!("the database does not answer: {e}"))
-        })
-    })
-    .await?;
-    Ok(Json(json!({"status": "ready", "bundle_digest": digest})))
+pub async fn readyz(State(app): AppState) -> Result<Json<Value>, Problem> {
+    let ready = app.plane.readiness().await.map_err(|e| match e {
+        ControlError::BundleMismatch { .. } => Problem::from(e),
+        ControlError::StoreUnavailable { source } | ControlError::Store { source } => {
+            Problem::unavailable(
+                "not_ready",
+                format!("the database does not answer: {source}"),
+            )
+        }
+        other => Problem::unavailable("not_ready", format!("not ready: {other}")),
+    })?;
+    Ok(Json(json!({
+        "status": "ready",
+        "bundle_digest": ready.bundle_digest,
+        "replica_id": ready.replica_id,
+        "database": app.plane.backend().to_string(),
+    })))
+}
+
+/// The servers sharing this database: the bundle each judges with, when each was last seen,
+/// and the active bundle.
+#[utoipa::path(get, path = "/v1/replicas", tag = "operations",
+    responses(
+        (status = 200, description = "The active bundle and each server's report", body = Replicas),
+        (status = 401, description = "No valid token", body = ProblemDocument, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn replicas(State(app): AppState, headers: HeaderMap) -> Result<Json<Replicas>, Problem> {
+    app.auth.authorize(&headers, Permission::Read)?;
+    Ok(Json(app.plane.replicas().await?))
 }
 
 /// Prometheus metrics (OpenMetrics text); needs a token unless `metrics.public` (or
@@ -801,16 +843,16 @@ pub async fn readyz(State(plane): Plane) -> Result<Json<Value>, Problem> {
         (status = 401, description = "No valid token", body = ProblemDocument, content_type = "application/problem+json"),
     ),
     security((), ("bearer" = [])))]
-pub async fn metrics(State(plane): Plane, headers: HeaderMap) -> Result<Response, Problem> {
-    if !plane.config.metrics.public {
-        plane.auth.authorize(&headers, Permission::Read)?;
+pub async fn metrics(State(app): AppState, headers: HeaderMap) -> Result<Response, Problem> {
+    if !app.config.metrics.public {
+        app.auth.authorize(&headers, Permission::Read)?;
     }
     Ok((
         [(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
         )],
-        plane.metrics.render(),
+        app.metrics.render(),
     )
         .into_response())
 }

@@ -1,90 +1,19 @@
-//! Who may do what: bearer tokens (stored as SHA-256 hashes) mapped to roles, and the HMAC
-//! signatures pipelines put on their callbacks.
+//! Who the caller is: bearer tokens (stored as SHA-256 hashes) mapped to principals. The roles
+//! and what each may do are the control plane's ([`gatehouse_control::access`]); so is the
+//! signature scheme of pipeline callbacks, re-exported here for the transport's callers.
 
 use std::collections::HashMap;
 
 use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
-use hmac::{Hmac, Mac};
-use serde::{Deserialize, Serialize};
-use sha2::Sha256;
-use subtle::ConstantTimeEq;
+pub use gatehouse_control::access::{Permission, Principal, Role};
+pub use gatehouse_control::signature::{
+    DELIVERY_HEADER, SIGNATURE_HEADER, SignedHeaders, TIMESTAMP_HEADER, sign, verify,
+};
+use serde::Serialize;
 
 use crate::config::{TokenConfig, token_hash};
 use crate::problem::Problem;
-
-/// A token's role.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// Submits and cancels deployments.
-    Requester,
-    /// Approves deployments that need an approval.
-    Approver,
-    /// Reads everything, changes nothing.
-    Auditor,
-    /// Everything, including reloading the policy bundle.
-    Admin,
-}
-
-impl Role {
-    /// The config spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Requester => "requester",
-            Self::Approver => "approver",
-            Self::Auditor => "auditor",
-            Self::Admin => "admin",
-        }
-    }
-}
-
-/// What a request wants to do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Permission {
-    /// GET endpoints and `POST /v1/evaluate` (stores nothing).
-    Read,
-    /// `POST /v1/deployments`.
-    Submit,
-    /// `POST /v1/deployments/{id}/approvals`.
-    Approve,
-    /// `POST /v1/deployments/{id}/cancel`.
-    Cancel,
-    /// `POST /v1/admin/reload`.
-    Administer,
-}
-
-impl Permission {
-    /// The roles granted this permission.
-    pub fn roles(self) -> &'static [Role] {
-        use Role::*;
-        match self {
-            Self::Read => &[Requester, Approver, Auditor, Admin],
-            Self::Submit => &[Requester, Admin],
-            Self::Approve => &[Approver, Admin],
-            Self::Cancel => &[Requester, Approver, Admin],
-            Self::Administer => &[Admin],
-        }
-    }
-}
-
-/// An authenticated caller.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Principal {
-    /// The token's name (an email or a service name).
-    pub name: String,
-    /// Its role; `None` for an anonymous reader.
-    pub role: Option<Role>,
-    /// Approval roles it may approve in.
-    pub approval_roles: Vec<String>,
-}
-
-impl Principal {
-    /// The actor recorded in events.
-    pub fn actor(&self) -> &str {
-        &self.name
-    }
-}
 
 /// What `GET /v1/whoami` reports.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -162,11 +91,7 @@ impl Authenticator {
     ) -> Result<Principal, Problem> {
         let Some(value) = headers.get(AUTHORIZATION) else {
             if permission == Permission::Read && self.anonymous_read {
-                return Ok(Principal {
-                    name: "anonymous".into(),
-                    role: None,
-                    approval_roles: Vec::new(),
-                });
+                return Ok(Principal::anonymous());
             }
             return Err(Problem::unauthorized(
                 "this endpoint needs `Authorization: Bearer <token>`",
@@ -192,174 +117,9 @@ impl Authenticator {
             .by_hash
             .get(&key)
             .ok_or_else(|| Problem::unauthorized("the bearer token is not valid"))?;
-        match principal.role {
-            Some(role) if permission.roles().contains(&role) => Ok(principal.clone()),
-            role => Err(Problem::forbidden(format!(
-                "role `{}` may not do this; it needs one of: {}",
-                role.map_or("anonymous", Role::as_str),
-                permission
-                    .roles()
-                    .iter()
-                    .map(|r| r.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ))),
-        }
+        principal.require(permission)?;
+        Ok(principal.clone())
     }
-}
-
-/// The header carrying a signature: `sha256=<hex>`.
-pub const SIGNATURE_HEADER: &str = "x-gatehouse-signature-256";
-/// The header naming a delivery (1 to 200 visible ASCII characters, unique per deployment).
-pub const DELIVERY_HEADER: &str = "x-gatehouse-delivery";
-/// The header carrying the signing time in Unix seconds.
-pub const TIMESTAMP_HEADER: &str = "x-gatehouse-timestamp";
-/// The first line of every signed message: names the scheme, so a signature made for another
-/// purpose with the same key never verifies here.
-pub const SIGNING_CONTEXT: &str = "gatehouse-callback-v1";
-
-/// Why a signed request is refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum SignatureError {
-    /// A header is missing.
-    #[error(
-        "signed requests need the header `{header}`; sign `{SIGNING_CONTEXT}\\n<timestamp>\\n<deployment id>\\n<delivery id>\\n<raw body>` with HMAC-SHA256 (README: signing callbacks)"
-    )]
-    Missing {
-        /// The header.
-        header: &'static str,
-    },
-    /// A header does not have its form.
-    #[error("header `{header}` must be {expected}")]
-    Malformed {
-        /// The header.
-        header: &'static str,
-        /// Its form.
-        expected: &'static str,
-    },
-    /// The timestamp is outside the accepted window.
-    #[error(
-        "the timestamp {timestamp} is more than {tolerance_s} s away from the server time {server_time} (Unix seconds); sign with the current time, and check the pipeline's clock"
-    )]
-    StaleTimestamp {
-        /// The request's timestamp.
-        timestamp: i64,
-        /// The server's time.
-        server_time: i64,
-        /// The window (`pipeline.timestamp_tolerance_s`).
-        tolerance_s: u64,
-    },
-    /// The signature does not match.
-    #[error(
-        "the signature does not match this deployment, delivery id, timestamp and body (a signature is valid for one deployment and one delivery only)"
-    )]
-    Mismatch,
-}
-
-/// The headers of a signed request, as received.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SignedHeaders<'a> {
-    /// `X-Gatehouse-Delivery`.
-    pub delivery: Option<&'a str>,
-    /// `X-Gatehouse-Timestamp`.
-    pub timestamp: Option<&'a str>,
-    /// `X-Gatehouse-Signature-256`.
-    pub signature: Option<&'a str>,
-}
-
-/// The exact bytes that are signed: the context line, the timestamp, the deployment id and the
-/// delivery id, each on its own line, then the raw body.
-fn signed_message(timestamp: i64, deployment_id: &str, delivery_id: &str, body: &[u8]) -> Vec<u8> {
-    let head = format!("{SIGNING_CONTEXT}\n{timestamp}\n{deployment_id}\n{delivery_id}\n");
-    let mut message = Vec::with_capacity(head.len() + body.len());
-    message.extend_from_slice(head.as_bytes());
-    message.extend_from_slice(body);
-    message
-}
-
-/// Signs a callback (or a webhook dispatch): the value of [`SIGNATURE_HEADER`], `sha256=<hex>`.
-/// The one signing function of the server, the webhook executor and the tests.
-pub fn sign(
-    secret: &[u8],
-    timestamp: i64,
-    deployment_id: &str,
-    delivery_id: &str,
-    body: &[u8],
-) -> String {
-    let mut mac = new_mac(secret);
-    mac.update(&signed_message(timestamp, deployment_id, delivery_id, body));
-    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
-}
-
-/// Whether a delivery id has its form: 1 to 200 visible ASCII characters.
-pub fn valid_delivery_id(id: &str) -> bool {
-    (1..=200).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_graphic())
-}
-
-/// Verifies a signed request for `deployment_id` at server time `now` (Unix seconds): the
-/// delivery id's form, the timestamp window, then the HMAC in constant time. Returns the
-/// delivery id.
-pub fn verify<'a>(
-    secret: &[u8],
-    headers: SignedHeaders<'a>,
-    deployment_id: &str,
-    body: &[u8],
-    now: i64,
-    tolerance_s: u64,
-) -> Result<&'a str, SignatureError> {
-    let signature = headers.signature.ok_or(SignatureError::Missing {
-        header: SIGNATURE_HEADER,
-    })?;
-    let delivery = headers.delivery.ok_or(SignatureError::Missing {
-        header: DELIVERY_HEADER,
-    })?;
-    if !valid_delivery_id(delivery) {
-        return Err(SignatureError::Malformed {
-            header: DELIVERY_HEADER,
-            expected: "1 to 200 visible ASCII characters, unique per report",
-        });
-    }
-    let timestamp = headers.timestamp.ok_or(SignatureError::Missing {
-        header: TIMESTAMP_HEADER,
-    })?;
-    let timestamp: i64 = timestamp
-        .parse()
-        .ok()
-        .filter(|_| !timestamp.starts_with('+'))
-        .ok_or(SignatureError::Malformed {
-            header: TIMESTAMP_HEADER,
-            expected: "the signing time in Unix seconds, e.g. `1764000000`",
-        })?;
-    if timestamp.abs_diff(now) > tolerance_s {
-        return Err(SignatureError::StaleTimestamp {
-            timestamp,
-            server_time: now,
-            tolerance_s,
-        });
-    }
-    let provided = signature
-        .strip_prefix("sha256=")
-        .and_then(|h| hex::decode(h).ok())
-        .ok_or(SignatureError::Malformed {
-            header: SIGNATURE_HEADER,
-            expected: "`sha256=` followed by 64 hex digits",
-        })?;
-    let mut mac = new_mac(secret);
-    mac.update(&signed_message(timestamp, deployment_id, delivery, body));
-    let expected = mac.finalize().into_bytes();
-    if bool::from(expected.as_slice().ct_eq(&provided)) {
-        Ok(delivery)
-    } else {
-        Err(SignatureError::Mismatch)
-    }
-}
-
-#[expect(
-    clippy::expect_used,
-    reason = "HMAC takes keys of every length: new_from_slice never fails"
-)]
-fn new_mac(secret: &[u8]) -> Hmac<Sha256> {
-    <Hmac<Sha256> as Mac>::new_from_slice(secret).expect("HMAC accepts any key length")
 }
 
 #[cfg(test)]
@@ -424,84 +184,6 @@ mod tests {
                 .status
                 .as_u16(),
             401
-        );
-    }
-
-    fn headers<'a>(delivery: &'a str, timestamp: &'a str, signature: &'a str) -> SignedHeaders<'a> {
-        SignedHeaders {
-            delivery: Some(delivery),
-            timestamp: Some(timestamp),
-            signature: Some(signature),
-        }
-    }
-
-    #[test]
-    fn signatures_bind_deployment_delivery_time_and_body() {
-        let body = b"{\"status\":\"started\"}";
-        let sig = sign(b"key", 1000, "dep_a", "run-1", body);
-        let ok = verify(
-            b"key",
-            headers("run-1", "1000", &sig),
-            "dep_a",
-            body,
-            1100,
-            300,
-        );
-        assert_eq!(ok, Ok("run-1"));
-        let refused = |h: SignedHeaders<'_>, dep: &str, body: &[u8], now: i64| {
-            verify(b"key", h, dep, body, now, 300).unwrap_err()
-        };
-        assert_eq!(
-            refused(headers("run-1", "1000", &sig), "dep_b", body, 1000),
-            SignatureError::Mismatch
-        );
-        assert_eq!(
-            refused(headers("run-2", "1000", &sig), "dep_a", body, 1000),
-            SignatureError::Mismatch
-        );
-        assert_eq!(
-            refused(headers("run-1", "1001", &sig), "dep_a", body, 1000),
-            SignatureError::Mismatch
-        );
-        assert_eq!(
-            refused(headers("run-1", "1000", &sig), "dep_a", b"{}", 1000),
-            SignatureError::Mismatch
-        );
-        assert!(matches!(
-            refused(headers("run-1", "1000", &sig), "dep_a", body, 1301),
-            SignatureError::StaleTimestamp {
-                server_time: 1301,
-                ..
-            }
-        ));
-        assert!(matches!(
-            refused(headers("run 1", "1000", &sig), "dep_a", body, 1000),
-            SignatureError::Malformed { .. }
-        ));
-        assert!(matches!(
-            refused(headers("run-1", "+1000", &sig), "dep_a", body, 1000),
-            SignatureError::Malformed { .. }
-        ));
-        assert!(matches!(
-            refused(headers("run-1", "1000", "sha1=00"), "dep_a", body, 1000),
-            SignatureError::Malformed { .. }
-        ));
-        assert!(matches!(
-            refused(SignedHeaders::default(), "dep_a", body, 1000),
-            SignatureError::Missing { .. }
-        ));
-        assert!(!valid_delivery_id(&"x".repeat(201)));
-    }
-
-    #[test]
-    fn known_vector() {
-        // The signed bytes are `gatehouse-callback-v1\n1764000000\ndep_1\nrun-1\n{}`; the same
-        // value as `printf 'gatehouse-callback-v1\n1764000000\ndep_1\nrun-1\n{}' | openssl dgst
-        // -sha256 -hmac secret`.
-        let sig = sign(b"secret", 1_764_000_000, "dep_1", "run-1", b"{}");
-        assert_eq!(
-            sig,
-            "sha256=58b8b77284bc6b4361dc01278bbdb59dd2610fdff073334837f7fb7ccd997169"
         );
     }
 }

@@ -9,21 +9,18 @@ use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderMap, StatusCode, header};
 use serde::de::DeserializeOwned;
 
-use crate::control::ControlPlane;
 use crate::problem::Problem;
+use crate::state::App;
 
 /// The raw body, read within `limits.body_read_timeout_ms` (408 after: a client that trickles
 /// its body holds no worker for longer), with the size limit answered as problem JSON.
 #[derive(Debug, Clone)]
 pub struct RawBody(pub Bytes);
 
-impl FromRequest<Arc<ControlPlane>> for RawBody {
+impl FromRequest<Arc<App>> for RawBody {
     type Rejection = Problem;
 
-    async fn from_request(
-        req: Request,
-        state: &Arc<ControlPlane>,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request(req: Request, state: &Arc<App>) -> Result<Self, Self::Rejection> {
         let limit = Duration::from_millis(state.config.limits.body_read_timeout_ms);
         let Ok(read) = tokio::time::timeout(limit, Bytes::from_request(req, state)).await else {
             return Err(Problem::new(

@@ -2,7 +2,7 @@
 //!
 //! ```toml
 //! listen = "127.0.0.1:8080"
-//! database = "gatehouse.db"
+//! database = "gatehouse.db"                   # an SQLite file, or postgres://user:pw@host:5432/db
 //! policies = "policies"
 //! public_url = "https://gatehouse.example.com"  # base of the callback URL sent to pipelines
 //! anonymous_read = false
@@ -51,10 +51,20 @@
 //! max_backoff_ms = 60000
 //! lease_ms = 60000          # a claimed outbox entry is another server's again after this
 //!
+//! [postgres]               # with a postgres:// database: the connection pool of each server
+//! pool_size = 16
+//! connect_timeout_ms = 5000
+//! acquire_timeout_ms = 5000 # waiting for a free connection, then 503 `database_unavailable`
+//!
 //! [retention]
 //! idempotency_hours = 24    # Idempotency-Key records are purged after this
 //! delivery_hours = 168      # callback delivery records are purged after this
 //! purge_interval_s = 3600
+//!
+//! [decision_log]           # every evaluation's record: decision, bundle, caller, time, intent
+//! enabled = false
+//! mask = ["spec.tags.owner"]   # intent fields stored as "***" (`*` for any key or item)
+//! retention_hours = 2160
 //!
 //! [metrics]
 //! public = false            # true: /metrics without a token
@@ -69,6 +79,11 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use gatehouse_control::ControlConfig;
+use gatehouse_control::config::{
+    Database, DecisionLogConfig, DispatchConfig, EvaluationLimits, ExecutorConfig, InvalidConfig,
+    PipelineConfig, PostgresConfig, RetentionConfig,
+};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
@@ -96,6 +111,9 @@ pub enum ConfigError {
     /// A value is inconsistent.
     #[error("config: {0}")]
     Invalid(String),
+    /// A value of the control plane's part is inconsistent.
+    #[error("config: {0}")]
+    Control(#[from] InvalidConfig),
 }
 
 /// The whole configuration.
@@ -105,9 +123,13 @@ pub struct Config {
     /// Address to listen on.
     #[serde(default = "default_listen")]
     pub listen: SocketAddr,
-    /// SQLite database file.
+    /// Where the control plane's state lives: an SQLite file, or a `postgres://` URL (several
+    /// servers may share a PostgreSQL database).
     #[serde(default = "default_database")]
-    pub database: PathBuf,
+    pub database: Database,
+    /// The PostgreSQL connection pool.
+    #[serde(default)]
+    pub postgres: PostgresConfig,
     /// Policy bundle directory.
     #[serde(default = "default_policies")]
     pub policies: PathBuf,
@@ -144,6 +166,9 @@ pub struct Config {
     /// Who may read `/metrics`.
     #[serde(default)]
     pub metrics: MetricsConfig,
+    /// The decision log.
+    #[serde(default)]
+    pub decision_log: DecisionLogConfig,
     /// True when no config file was given: demo tokens and secret, announced in the log.
     #[serde(skip)]
     pub demo: bool,
@@ -173,54 +198,6 @@ pub struct CorsConfig {
     pub allowed_origins: Vec<String>,
 }
 
-/// How pipelines authenticate their callbacks.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PipelineConfig {
-    /// HMAC-SHA256 key; `GATEHOUSE_PIPELINE_SECRET` overrides it.
-    #[serde(default)]
-    pub secret: Option<String>,
-    /// Callbacks whose `X-Gatehouse-Timestamp` is further than this from the server's time are
-    /// refused (seconds).
-    #[serde(default = "default_timestamp_tolerance_s")]
-    pub timestamp_tolerance_s: u64,
-}
-
-impl Default for PipelineConfig {
-    fn default() -> Self {
-        Self {
-            secret: None,
-            timestamp_tolerance_s: default_timestamp_tolerance_s(),
-        }
-    }
-}
-
-/// How long stored responses are kept for replay.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RetentionConfig {
-    /// Hours an `Idempotency-Key` record is kept.
-    #[serde(default = "default_idempotency_hours")]
-    pub idempotency_hours: u64,
-    /// Hours a callback delivery record is kept (must exceed the timestamp window, so a
-    /// captured callback cannot be replayed after its record is gone).
-    #[serde(default = "default_delivery_hours")]
-    pub delivery_hours: u64,
-    /// Seconds between purges.
-    #[serde(default = "default_purge_interval_s")]
-    pub purge_interval_s: u64,
-}
-
-impl Default for RetentionConfig {
-    fn default() -> Self {
-        Self {
-            idempotency_hours: default_idempotency_hours(),
-            delivery_hours: default_delivery_hours(),
-            purge_interval_s: default_purge_interval_s(),
-        }
-    }
-}
-
 /// Who may read `/metrics`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -228,65 +205,6 @@ pub struct MetricsConfig {
     /// `/metrics` without a token (otherwise any valid token, or `anonymous_read`).
     #[serde(default)]
     pub public: bool,
-}
-
-/// The executor that triggers pipelines.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
-pub enum ExecutorConfig {
-    /// Nothing is triggered; an external pipeline calls back on its own.
-    #[default]
-    None,
-    /// GitHub `repository_dispatch`.
-    Github {
-        /// Repository owner.
-        owner: String,
-        /// Repository name.
-        repo: String,
-        /// `event_type` of the dispatch.
-        #[serde(default = "default_event_type")]
-        event_type: String,
-        /// API base URL (GitHub Enterprise, or a test receiver).
-        #[serde(default = "default_github_api")]
-        api_base: String,
-        /// Environment variable holding the token.
-        #[serde(default = "default_github_token_env")]
-        token_env: String,
-    },
-    /// A signed POST to a URL.
-    Webhook {
-        /// Where to POST.
-        url: String,
-        /// HMAC key for `X-Gatehouse-Signature-256`; `GATEHOUSE_WEBHOOK_SECRET` overrides it.
-        #[serde(default)]
-        secret: Option<String>,
-    },
-    /// A commit of the approved intent into a git checkout, for Argo CD or Flux to sync.
-    Gitops {
-        /// The local checkout.
-        repository: PathBuf,
-        /// Directory inside it; manifests go to `{path}/{environment}/{service}.json`.
-        #[serde(default = "default_gitops_path")]
-        path: String,
-        /// Remote to push to after each commit (none: commit only).
-        #[serde(default)]
-        push_remote: Option<String>,
-        /// Branch to push.
-        #[serde(default = "default_branch")]
-        branch: String,
-    },
-}
-
-impl ExecutorConfig {
-    /// `github`, `webhook`, `gitops` or `none`.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Self::None => "none",
-            Self::Github { .. } => "github",
-            Self::Webhook { .. } => "webhook",
-            Self::Gitops { .. } => "gitops",
-        }
-    }
 }
 
 /// Request limits.
@@ -347,6 +265,15 @@ impl LimitsConfig {
     pub fn request_timeout(&self) -> Duration {
         Duration::from_millis(self.request_timeout_ms)
     }
+
+    /// The evaluation limits among them (the control plane's).
+    pub fn evaluation(&self) -> EvaluationLimits {
+        EvaluationLimits {
+            timeout_ms: self.evaluation_timeout_ms,
+            concurrency: self.evaluation_concurrency,
+            wait_ms: self.evaluation_wait_ms,
+        }
+    }
 }
 
 /// The browser UI at `/ui/`.
@@ -368,78 +295,17 @@ impl Default for UiConfig {
     }
 }
 
-/// Dispatch retry budget.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DispatchConfig {
-    /// Attempts before the deployment becomes FAILED.
-    #[serde(default = "default_max_attempts")]
-    pub max_attempts: u32,
-    /// Wait after the first failure; doubles each time.
-    #[serde(default = "default_initial_backoff_ms")]
-    pub initial_backoff_ms: u64,
-    /// Longest wait.
-    #[serde(default = "default_max_backoff_ms")]
-    pub max_backoff_ms: u64,
-    /// Per-attempt HTTP timeout.
-    #[serde(default = "default_attempt_timeout_ms")]
-    pub attempt_timeout_ms: u64,
-    /// How long a server holds an outbox entry it claimed; after that (it died mid-dispatch)
-    /// the entry is claimable again. Must exceed `attempt_timeout_ms`.
-    #[serde(default = "default_lease_ms")]
-    pub lease_ms: u64,
-}
-
-impl Default for DispatchConfig {
-    fn default() -> Self {
-        Self {
-            max_attempts: default_max_attempts(),
-            initial_backoff_ms: default_initial_backoff_ms(),
-            max_backoff_ms: default_max_backoff_ms(),
-            attempt_timeout_ms: default_attempt_timeout_ms(),
-            lease_ms: default_lease_ms(),
-        }
-    }
-}
-
-impl DispatchConfig {
-    /// Wait before attempt `attempts + 1`, after `attempts` failures.
-    pub fn backoff(&self, attempts: u32) -> Duration {
-        let factor = 1u64 << attempts.saturating_sub(1).min(20);
-        Duration::from_millis(
-            self.initial_backoff_ms
-                .saturating_mul(factor)
-                .min(self.max_backoff_ms),
-        )
-    }
-}
-
 fn default_listen() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 8080))
 }
-fn default_database() -> PathBuf {
-    PathBuf::from("gatehouse.db")
+fn default_database() -> Database {
+    Database::Sqlite(PathBuf::from("gatehouse.db"))
 }
 fn default_policies() -> PathBuf {
     PathBuf::from("policies")
 }
 fn default_wasm_dir() -> PathBuf {
     PathBuf::from("bindings/wasm/pkg")
-}
-fn default_event_type() -> String {
-    "gatehouse-deploy".into()
-}
-fn default_github_api() -> String {
-    "https://api.github.com".into()
-}
-fn default_github_token_env() -> String {
-    "GITHUB_TOKEN".into()
-}
-fn default_gitops_path() -> String {
-    "deployments".into()
-}
-fn default_branch() -> String {
-    "main".into()
 }
 fn default_body_bytes() -> usize {
     1024 * 1024
@@ -454,31 +320,13 @@ fn default_concurrency() -> usize {
     512
 }
 fn default_evaluation_timeout_ms() -> u64 {
-    2_000
-}
-fn default_max_attempts() -> u32 {
-    6
-}
-fn default_initial_backoff_ms() -> u64 {
-    500
-}
-fn default_max_backoff_ms() -> u64 {
-    60_000
-}
-fn default_attempt_timeout_ms() -> u64 {
-    10_000
-}
-fn default_lease_ms() -> u64 {
-    60_000
-}
-fn default_timestamp_tolerance_s() -> u64 {
-    300
+    EvaluationLimits::default().timeout_ms
 }
 fn default_evaluation_concurrency() -> usize {
-    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    EvaluationLimits::default().concurrency
 }
 fn default_evaluation_wait_ms() -> u64 {
-    1_000
+    EvaluationLimits::default().wait_ms
 }
 fn default_header_read_timeout_ms() -> u64 {
     10_000
@@ -488,15 +336,6 @@ fn default_body_read_timeout_ms() -> u64 {
 }
 fn default_max_connections() -> usize {
     1024
-}
-fn default_idempotency_hours() -> u64 {
-    24
-}
-fn default_delivery_hours() -> u64 {
-    168
-}
-fn default_purge_interval_s() -> u64 {
-    3600
 }
 
 /// The demo tokens `gatehouse serve` uses without a config file: `(token, name, role, approval
@@ -638,39 +477,24 @@ impl Config {
                 "limits: body_bytes, json_depth, concurrency, evaluation_concurrency, max_connections, request_timeout_ms, header_read_timeout_ms and body_read_timeout_ms must be positive".into(),
             );
         }
-        if self.dispatch.max_attempts == 0 {
-            return invalid("dispatch.max_attempts must be at least 1".into());
-        }
-        if self.dispatch.lease_ms <= self.dispatch.attempt_timeout_ms {
-            return invalid(format!(
-                "dispatch.lease_ms ({}) must exceed dispatch.attempt_timeout_ms ({}): a lease that ends during an attempt lets another server deliver the same entry",
-                self.dispatch.lease_ms, self.dispatch.attempt_timeout_ms
-            ));
-        }
-        if matches!(&self.pipeline.secret, Some(s) if s.len() < 16) && !self.demo {
-            return invalid(
-                "pipeline.secret must be at least 16 characters (or set GATEHOUSE_PIPELINE_SECRET)"
-                    .into(),
-            );
-        }
-        let window = self.pipeline.timestamp_tolerance_s;
-        for (key, hours) in [
-            (
-                "retention.idempotency_hours",
-                self.retention.idempotency_hours,
-            ),
-            ("retention.delivery_hours", self.retention.delivery_hours),
-        ] {
-            if hours.saturating_mul(3600) <= window {
-                return invalid(format!(
-                    "{key} ({hours} h) must exceed the callback timestamp window (pipeline.timestamp_tolerance_s = {window} s), or a replay could outlive its record"
-                ));
-            }
-        }
-        if self.retention.purge_interval_s == 0 {
-            return invalid("retention.purge_interval_s must be positive".into());
-        }
+        self.control().validate(self.demo)?;
         Ok(())
+    }
+
+    /// The control plane's part of the configuration.
+    pub fn control(&self) -> ControlConfig {
+        ControlConfig {
+            policies: self.policies.clone(),
+            database: self.database.clone(),
+            postgres: self.postgres.clone(),
+            public_url: self.public_url(),
+            pipeline: self.pipeline.clone(),
+            executor: self.executor.clone(),
+            dispatch: self.dispatch.clone(),
+            retention: self.retention.clone(),
+            evaluation: self.limits.evaluation(),
+            decision_log: self.decision_log.clone(),
+        }
     }
 
     /// The base URL pipelines call back on.
@@ -688,6 +512,7 @@ impl Default for Config {
         Self {
             listen: default_listen(),
             database: default_database(),
+            postgres: PostgresConfig::default(),
             policies: default_policies(),
             public_url: None,
             anonymous_read: false,
@@ -700,6 +525,7 @@ impl Default for Config {
             ui: UiConfig::default(),
             retention: RetentionConfig::default(),
             metrics: MetricsConfig::default(),
+            decision_log: DecisionLogConfig::default(),
             demo: false,
         }
     }
@@ -746,6 +572,27 @@ mod tests {
     }
 
     #[test]
+    fn the_database_is_a_file_or_a_postgres_url_with_its_pool() {
+        assert_eq!(
+            Config::from_toml("").unwrap().database,
+            Database::Sqlite("gatehouse.db".into())
+        );
+        let c = Config::from_toml(
+            "database = \"postgres://gh@db:5432/gatehouse\"\n[postgres]\npool_size = 4\n",
+        )
+        .unwrap();
+        assert!(matches!(c.database, Database::Postgres(_)));
+        assert_eq!(c.postgres.pool_size, 4);
+        assert!(c.validate().is_ok());
+        let c = Config::from_toml("database = \"postgres://gh@db:x/gatehouse\"\n").unwrap();
+        let err = c.validate().unwrap_err().to_string();
+        assert!(
+            err.starts_with("config: database `postgres://gh@db:x"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn wildcard_cors_is_refused() {
         let c = Config::from_toml("[cors]\nallowed_origins = [\"*\"]\n").unwrap();
         assert!(
@@ -781,18 +628,5 @@ mod tests {
         assert_eq!(c.ui.wasm_dir, PathBuf::from("/srv/gatehouse/pkg"));
         let err = Config::from_toml("[ui]\nwasm = \"x\"\n").unwrap_err();
         assert!(err.contains("wasm"), "{err}");
-    }
-
-    #[test]
-    fn backoff_doubles_up_to_the_cap() {
-        let d = DispatchConfig {
-            max_attempts: 10,
-            initial_backoff_ms: 100,
-            max_backoff_ms: 1000,
-            attempt_timeout_ms: 1,
-            lease_ms: 2,
-        };
-        let waits: Vec<u128> = (1..=6).map(|n| d.backoff(n).as_millis()).collect();
-        assert_eq!(waits, [100, 200, 400, 800, 1000, 1000]);
     }
 }

@@ -1,8 +1,12 @@
 //! Prometheus metrics (`GET /metrics`, OpenMetrics text): decisions by outcome, evaluation
-//! latency, violations by policy, dispatches and their failures, callbacks.
+//! latency, violations by policy, dispatches and their failures, callbacks. The control plane
+//! reports them through its [`Observer`] trait.
 
 use std::time::Duration;
 
+use gatehouse_control::EvaluateStage;
+use gatehouse_control::observer::Observer;
+use gatehouse_control::requests::CallbackStatus;
 use gatehouse_core::{Decision, ViolationStatus};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::encoding::text::encode;
@@ -102,12 +106,23 @@ impl Metrics {
         }
     }
 
+    /// The OpenMetrics text.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        if encode(&mut out, &self.registry).is_err() {
+            out.clear();
+        }
+        out
+    }
+}
+
+impl Observer for Metrics {
     /// Counts a decision and its violations.
-    pub fn decision(&self, stage: &str, decision: &Decision, took: Duration) {
+    fn decision(&self, stage: EvaluateStage, decision: &Decision, took: Duration) {
         self.decisions
             .get_or_create(&OutcomeLabels {
                 outcome: decision.outcome.as_str().to_owned(),
-                stage: stage.to_owned(),
+                stage: stage.as_str().to_owned(),
             })
             .inc();
         self.evaluation_seconds.observe(took.as_secs_f64());
@@ -129,7 +144,7 @@ impl Metrics {
     }
 
     /// Counts a delivered dispatch.
-    pub fn dispatched(&self, executor: &str) {
+    fn dispatched(&self, executor: &str) {
         self.dispatches
             .get_or_create(&ExecutorLabels {
                 executor: executor.to_owned(),
@@ -138,7 +153,7 @@ impl Metrics {
     }
 
     /// Counts a failed dispatch attempt.
-    pub fn dispatch_failed(&self, executor: &str) {
+    fn dispatch_failed(&self, executor: &str) {
         self.dispatch_failures
             .get_or_create(&ExecutorLabels {
                 executor: executor.to_owned(),
@@ -147,20 +162,11 @@ impl Metrics {
     }
 
     /// Counts an accepted callback.
-    pub fn callback(&self, status: &str) {
+    fn callback(&self, status: CallbackStatus) {
         self.callbacks
             .get_or_create(&CallbackLabels {
-                status: status.to_owned(),
+                status: status.as_str().to_owned(),
             })
             .inc();
-    }
-
-    /// The OpenMetrics text.
-    pub fn render(&self) -> String {
-        let mut out = String::new();
-        if encode(&mut out, &self.registry).is_err() {
-            out.clear();
-        }
-        out
     }
 }

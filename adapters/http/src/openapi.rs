@@ -15,17 +15,17 @@ use crate::api;
     ),
     paths(
         api::evaluate, api::submit, api::list, api::get_one, api::events, api::approve, api::cancel,
-        api::callback, api::audit_verify, api::signals, api::policies, api::bundle, api::context, api::reload,
-        api::whoami, api::healthz, api::readyz, api::metrics,
+        api::callback, api::audit_verify, api::decision, api::decisions, api::signals, api::policies, api::bundle, api::context, api::reload,
+        api::whoami, api::replicas, api::healthz, api::readyz, api::metrics,
     ),
     modifiers(&Security),
     tags(
         (name = "decisions", description = "Evaluate intents against the loaded bundle"),
         (name = "deployments", description = "Submit, approve, cancel, follow"),
         (name = "pipeline", description = "Signed reports from the pipeline"),
-        (name = "audit", description = "Ledger verification and signals"),
+        (name = "audit", description = "Ledger verification, the decision log and signals"),
         (name = "admin", description = "Bundle reload"),
-        (name = "operations", description = "Health, readiness, metrics"),
+        (name = "operations", description = "Health, readiness, replicas, metrics"),
     )
 )]
 struct ApiDoc;
@@ -127,12 +127,15 @@ mod tests {
             "/v1/deployments/{id}/cancel",
             "/v1/deployments/{id}/callbacks",
             "/v1/audit/verify",
+            "/v1/decisions",
+            "/v1/decisions/{id}",
             "/v1/signals",
             "/v1/policies",
             "/v1/bundle",
             "/v1/context",
             "/v1/admin/reload",
             "/v1/whoami",
+            "/v1/replicas",
             "/healthz",
             "/readyz",
             "/metrics",

@@ -4,6 +4,8 @@
 
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use gatehouse_control::ControlError;
+use gatehouse_control::signature::SignatureError;
 use gatehouse_core::ErrorDetail;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -22,6 +24,9 @@ pub struct Problem {
     pub detail: String,
     /// Individual errors (bundle or intent errors, each with a code, message and help).
     pub errors: Vec<ErrorDetail>,
+    /// The decision that found them, when an evaluation refused the request (boxed: a
+    /// problem is the error of every handler and stays small).
+    pub decision_id: Option<Box<str>>,
     /// Extra response headers (`WWW-Authenticate`, `Retry-After`).
     pub headers: Vec<(HeaderName, HeaderValue)>,
 }
@@ -45,6 +50,10 @@ pub struct ProblemDocument {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     #[schema(value_type = Vec<Object>)]
     pub errors: Vec<ErrorDetail>,
+    /// The id of the decision that refused the request (a submitted intent that does not
+    /// match the schema), in the decision log.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decision_id: Option<String>,
 }
 
 impl Problem {
@@ -60,6 +69,7 @@ impl Problem {
             detail: self.detail.clone(),
             code: self.code.clone(),
             errors: self.errors.clone(),
+            decision_id: self.decision_id.as_deref().map(str::to_owned),
         }
     }
 }
@@ -72,6 +82,7 @@ impl Problem {
             code: code.to_owned(),
             detail: detail.into(),
             errors: Vec::new(),
+            decision_id: None,
             headers: Vec::new(),
         }
     }
@@ -149,5 +160,79 @@ impl IntoResponse for Problem {
             response.headers_mut().insert(name, value);
         }
         response
+    }
+}
+
+/// Every refusal of the control plane as the problem it is answered with: the one place that
+/// holds the status codes of domain errors.
+impl From<ControlError> for Problem {
+    fn from(e: ControlError) -> Self {
+        let detail = e.to_string();
+        match e {
+            ControlError::DeploymentNotFound { .. } => Self::not_found(detail),
+            ControlError::DecisionNotFound { .. } => {
+                Self::new(StatusCode::NOT_FOUND, "decision_not_found", detail)
+            }
+            ControlError::DecisionLogDisabled { .. } => {
+                Self::new(StatusCode::NOT_FOUND, "decision_log_disabled", detail)
+            }
+            ControlError::InvalidCursor { .. } => Self::bad_request("invalid_query", detail),
+            ControlError::StaleEtag { .. } | ControlError::ChangedMeanwhile { .. } => {
+                Self::new(StatusCode::PRECONDITION_FAILED, "stale_etag", detail)
+            }
+            ControlError::StrongEtagRequired { .. } => Self::new(
+                StatusCode::PRECONDITION_FAILED,
+                "strong_etag_required",
+                detail,
+            ),
+            ControlError::NotAwaitingApproval { .. } => {
+                Self::conflict("not_awaiting_approval", detail)
+            }
+            ControlError::AlreadyApproved { .. } => Self::conflict("already_approved", detail),
+            ControlError::IllegalTransition { .. } => Self::conflict("illegal_transition", detail),
+            ControlError::PermissionDenied { .. }
+            | ControlError::RoleNotHeld { .. }
+            | ControlError::NotOwner { .. }
+            | ControlError::SelfApproval { .. } => Self::forbidden(detail),
+            ControlError::InvalidIntent {
+                errors,
+                decision_id,
+            } => {
+                let mut problem = Self::unprocessable("invalid_intent", detail).with_errors(errors);
+                problem.decision_id = Some(decision_id.into_boxed_str());
+                problem
+            }
+            ControlError::InvalidContext { .. } => Self::unprocessable("invalid_context", detail),
+            ControlError::ControlCharacter { .. } => {
+                Self::unprocessable("control_character", detail)
+            }
+            ControlError::IdempotencyKeyReused { .. } => {
+                Self::unprocessable("idempotency_key_reused", detail)
+            }
+            ControlError::DeliveryReused { .. } => Self::unprocessable("delivery_reused", detail),
+            ControlError::Signature(e) => {
+                let code = match e {
+                    SignatureError::StaleTimestamp { .. } => "stale_timestamp",
+                    SignatureError::Missing { .. } | SignatureError::Malformed { .. } => "unsigned",
+                    SignatureError::Mismatch => "bad_signature",
+                };
+                let mut problem = Self::unauthorized(detail);
+                code.clone_into(&mut problem.code);
+                problem
+            }
+            ControlError::CallbacksDisabled => Self::unauthorized(detail),
+            ControlError::Overloaded(_) => Self::unavailable("overloaded", detail),
+            ControlError::DeadlineExceeded => Self::unavailable("timeout", detail),
+            ControlError::Busy { .. } => Self::unavailable("busy", detail),
+            ControlError::InvalidBundle { source } => {
+                Self::unprocessable("invalid_bundle", detail).with_errors(source.errors)
+            }
+            ControlError::BundleMismatch { .. } => Self::unavailable("bundle_mismatch", detail),
+            ControlError::StoreUnavailable { source } => {
+                tracing::warn!(error = %source, "the database is unavailable");
+                Self::unavailable("database_unavailable", detail)
+            }
+            other => Self::internal(other),
+        }
     }
 }

@@ -21,13 +21,16 @@ use tokio::sync::{Semaphore, watch};
 use tower::ServiceBuilder;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
+use gatehouse_control::executor::{Executor, ExecutorSetupError};
+use gatehouse_control::store::{self, StoreError};
+use gatehouse_control::workers::{self, Workers};
+use gatehouse_control::{BundleLoadError, Clock, ControlPlane, load_bundle, system_clock};
+
 use crate::api;
 use crate::config::{Config, ConfigError};
-use crate::control::{BundleLoadError, Clock, ControlPlane, load_bundle, system_clock};
-use crate::executor::Executor;
+use crate::metrics::Metrics;
 use crate::problem::Problem;
-use crate::sqlite::SqliteStore;
-use crate::store::StoreError;
+use crate::state::App;
 
 /// Why the server cannot start.
 #[derive(Debug, thiserror::Error)]
@@ -39,16 +42,24 @@ pub enum ServeError {
     #[error(transparent)]
     Bundle(#[from] BundleLoadError),
     /// The database does not open.
-    #[error("database {path}: {source}")]
+    #[error("database {database}: {source}")]
     Store {
-        /// The file.
-        path: std::path::PathBuf,
+        /// The database (a URL without its password).
+        database: String,
         /// The cause.
         source: StoreError,
     },
+    /// The control plane cannot record this server's bundle.
+    #[error("database {database}: cannot record this server: {source}")]
+    Announce {
+        /// The database (a URL without its password).
+        database: String,
+        /// The cause.
+        source: gatehouse_control::ControlError,
+    },
     /// The executor cannot be built.
-    #[error("executor: {0}")]
-    Executor(String),
+    #[error(transparent)]
+    Executor(#[from] ExecutorSetupError),
     /// The address cannot be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -80,11 +91,12 @@ async fn openapi() -> impl IntoResponse {
 
 async fn overloaded(error: tower::BoxError) -> Problem {
     if error.is::<tower::timeout::error::Elapsed>() {
-        // Only reads have this outer timeout (they change nothing); writes carry a deadline
-        // that their store transaction checks before it commits.
+        // Only reads have this outer timeout (they change no deployment; a preview may log its
+        // decision); writes carry a deadline that their store transaction checks before it
+        // commits.
         Problem::unavailable(
             "timeout",
-            "the request took longer than the server's limit (`limits.request_timeout_ms`); it only read, so nothing changed: retry it",
+            "the request took longer than the server's limit (`limits.request_timeout_ms`); it changes no deployment (at most a decision-log record was kept): retry it",
         )
     } else {
         Problem::unavailable("overloaded", format!("the server is overloaded: {error}"))
@@ -95,10 +107,10 @@ async fn overloaded(error: tower::BoxError) -> Problem {
 /// approve, cancel, callbacks, reload) are not cut off from outside, because a write whose
 /// answer is dropped may still commit: they carry a deadline their transaction checks before it
 /// commits, and answer what happened.
-pub fn app(plane: Arc<ControlPlane>) -> Router {
-    let limits = plane.config.limits.clone();
+pub fn app(state: Arc<App>) -> Router {
+    let limits = state.config.limits.clone();
     // `Config::validate` refuses origins that do not parse; one that slips through is logged.
-    let origins: Vec<_> = plane
+    let origins: Vec<_> = state
         .config
         .cors
         .allowed_origins
@@ -122,6 +134,9 @@ pub fn app(plane: Arc<ControlPlane>) -> Router {
         .route("/v1/bundle", get(api::bundle))
         .route("/v1/context", get(api::context))
         .route("/v1/whoami", get(api::whoami))
+        .route("/v1/replicas", get(api::replicas))
+        .route("/v1/decisions", get(api::decisions))
+        .route("/v1/decisions/{id}", get(api::decision))
         .route("/healthz", get(api::healthz))
         .route("/readyz", get(api::readyz))
         .route("/metrics", get(api::metrics))
@@ -141,8 +156,8 @@ pub fn app(plane: Arc<ControlPlane>) -> Router {
         .merge(writes)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .with_state(Arc::clone(&plane))
-        .merge(crate::ui::router(&plane.config.ui))
+        .with_state(Arc::clone(&state))
+        .merge(crate::ui::router(&state.config.ui))
         .layer(DefaultBodyLimit::max(limits.body_bytes))
         .layer(tower::limit::ConcurrencyLimitLayer::new(limits.concurrency));
     if origins.is_empty() {
@@ -158,7 +173,11 @@ pub fn app(plane: Arc<ControlPlane>) -> Router {
                     header::IF_MATCH,
                     HeaderName::from_static(api::IDEMPOTENCY_HEADER),
                 ])
-                .expose_headers([header::ETAG, header::LOCATION])
+                .expose_headers([
+                    header::ETAG,
+                    header::LOCATION,
+                    HeaderName::from_static(api::DECISION_ID_HEADER),
+                ])
                 .max_age(std::time::Duration::from_secs(600)),
         )
     }
@@ -230,30 +249,6 @@ async fn stopped(stop: &mut watch::Receiver<bool>) {
     let _ = stop.wait_for(|s| *s).await;
 }
 
-/// Purges expired idempotency and delivery records every `retention.purge_interval_s`.
-async fn purge(plane: Arc<ControlPlane>, mut stop: watch::Receiver<bool>) {
-    let every = Duration::from_secs(plane.config.retention.purge_interval_s);
-    loop {
-        let worker = Arc::clone(&plane);
-        match tokio::task::spawn_blocking(move || worker.purge_expired()).await {
-            Ok(Ok((0, 0))) => {}
-            Ok(Ok((keys, deliveries))) => {
-                tracing::info!(
-                    keys,
-                    deliveries,
-                    "purged expired idempotency and delivery records"
-                )
-            }
-            Ok(Err(e)) => tracing::warn!(error = %e, "cannot purge expired records; will retry"),
-            Err(e) => tracing::warn!(error = %e, "purge task failed"),
-        }
-        tokio::select! {
-            () = tokio::time::sleep(every) => {}
-            () = stopped(&mut stop) => return,
-        }
-    }
-}
-
 /// A started server.
 pub struct Server {
     /// Where it listens.
@@ -262,8 +257,7 @@ pub struct Server {
     pub plane: Arc<ControlPlane>,
     shutdown: watch::Sender<bool>,
     task: tokio::task::JoinHandle<Result<(), std::io::Error>>,
-    dispatcher: tokio::task::JoinHandle<()>,
-    purger: tokio::task::JoinHandle<()>,
+    workers: Workers,
 }
 
 impl Server {
@@ -279,13 +273,22 @@ impl Server {
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, ServeError> {
         config.validate()?;
-        let bundle = load_bundle(&config.policies, &config)?;
-        let store = SqliteStore::open(&config.database).map_err(|source| ServeError::Store {
-            path: config.database.clone(),
-            source,
-        })?;
-        let executor = Executor::from_config(&config.executor, &config.dispatch, env)
-            .map_err(ServeError::Executor)?;
+        let bundle = load_bundle(&config.policies, &config.limits.evaluation())?;
+        let opened = store::open(&config.database, &config.postgres)
+            .await
+            .map_err(|source| ServeError::Store {
+                database: config.database.to_string(),
+                source,
+            })?;
+        if opened.schema_before < opened.schema_now {
+            tracing::info!(
+                database = %config.database,
+                from = opened.schema_before,
+                to = opened.schema_now,
+                "database schema migrated"
+            );
+        }
+        let executor = Executor::from_config(&config.executor, &config.dispatch, env)?;
         let listener =
             TcpListener::bind(config.listen)
                 .await
@@ -298,28 +301,32 @@ impl Server {
         if config.public_url.is_none() {
             config.public_url = Some(format!("http://{addr}"));
         }
-        let plane = Arc::new(ControlPlane::new(config, bundle, Arc::new(store), clock));
+        let metrics = Arc::new(Metrics::new());
+        let plane = Arc::new(ControlPlane::new(
+            config.control(),
+            bundle,
+            opened.store,
+            clock,
+            Arc::clone(&metrics) as _,
+        ));
+        plane
+            .announce()
+            .await
+            .map_err(|source| ServeError::Announce {
+                database: config.database.to_string(),
+                source,
+            })?;
         let (shutdown, watch_shutdown) = watch::channel(false);
-        let dispatcher = tokio::spawn(crate::dispatcher::run(
-            Arc::clone(&plane),
-            Arc::new(executor),
-            watch_shutdown.clone(),
-        ));
-        let purger = tokio::spawn(purge(Arc::clone(&plane), watch_shutdown.clone()));
-        let router = app(Arc::clone(&plane));
-        let task = tokio::spawn(serve(
-            listener,
-            router,
-            plane.config.limits.clone(),
-            watch_shutdown,
-        ));
+        let workers = workers::start(&plane, executor, watch_shutdown.clone());
+        let limits = config.limits.clone();
+        let router = app(Arc::new(App::new(config, Arc::clone(&plane), metrics)));
+        let task = tokio::spawn(serve(listener, router, limits, watch_shutdown));
         Ok(Self {
             addr,
             plane,
             shutdown,
             task,
-            dispatcher,
-            purger,
+            workers,
         })
     }
 
@@ -327,8 +334,7 @@ impl Server {
     pub async fn shutdown(self) -> Result<(), ServeError> {
         let _ = self.shutdown.send(true);
         let served = self.task.await.map_err(std::io::Error::other)?;
-        let _ = self.dispatcher.await;
-        let _ = self.purger.await;
+        self.workers.join().await;
         served.map_err(ServeError::Io)
     }
 
@@ -341,11 +347,8 @@ impl Server {
         loop {
             tokio::select! {
                 _ = hangup.recv() => {
-                    let plane = Arc::clone(&self.plane);
-                    match tokio::task::spawn_blocking(move || plane.reload()).await {
-                        Ok(Ok(_)) => {}
-                        Ok(Err(e)) => tracing::error!(error = %e, "SIGHUP: bundle not reloaded; the running bundle is kept"),
-                        Err(e) => tracing::error!(error = %e, "SIGHUP: reload task failed"),
+                    if let Err(e) = self.plane.reload_from_disk().await {
+                        tracing::error!(error = %e, "SIGHUP: bundle not reloaded");
                     }
                 }
                 _ = terminate.recv() => break,

@@ -265,3 +265,26 @@ fn the_policy_tutorial_works() {
     assert_eq!(violations[0]["policy"], "compute.max-instances");
     assert_eq!(violations[0]["path"], "spec.resources[0].count");
 }
+
+#[test]
+fn migrate_applies_the_schema_once_and_refuses_a_bad_database_url() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("gatehouse.db");
+    let out = run(gatehouse().arg("migrate").arg("--db").arg(&db));
+    assert_code(&out, 0);
+    assert!(
+        out.stdout.contains("migrated from schema version 0 to"),
+        "{out}"
+    );
+    let out = run(gatehouse().arg("migrate").arg("--db").arg(&db));
+    assert_code(&out, 0);
+    assert!(out.stdout.contains("is up to date"), "{out}");
+    let out = run(gatehouse().args([
+        "migrate",
+        "--db",
+        "postgres://gatehouse:s3cret@127.0.0.1:notaport/gatehouse",
+    ]));
+    assert_code(&out, 2);
+    assert!(out.stderr.contains("is not a PostgreSQL URL"), "{out}");
+    assert!(!out.stderr.contains("s3cret"), "{out}");
+}

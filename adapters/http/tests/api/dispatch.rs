@@ -1,7 +1,7 @@
 //! Dispatch happens once, and cancel means cancelled.
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -113,14 +113,7 @@ async fn a_timed_out_submission_is_not_stored() {
         .await;
         // Whatever the blocking task still does after the answer has had time to finish.
         tokio::time::sleep(Duration::from_millis(300)).await;
-        let stored: i64 = rusqlite::Connection::open(&db)
-            .unwrap()
-            .query_row(
-                "SELECT COUNT(*) FROM idempotency WHERE key = ?1",
-                [&key],
-                |r| r.get(0),
-            )
-            .unwrap();
+        let stored = count(&db, "SELECT COUNT(*) FROM idempotency WHERE key = ?1", &key).await;
         match status {
             StatusCode::CREATED => assert_eq!(stored, 1, "{body}"),
             StatusCode::SERVICE_UNAVAILABLE => {
@@ -135,139 +128,4 @@ async fn a_timed_out_submission_is_not_stored() {
     }
     assert!(timed_out > 0, "no submission ran past 1 ms");
     h.stop().await;
-}
-
-/// A store whose dispatch results fail to record `failures` times (store locked, disk full).
-struct FlakyStore {
-    inner: gatehouse_http::sqlite::SqliteStore,
-    failures: std::sync::atomic::AtomicU32,
-}
-
-mod flaky {
-    use gatehouse_core::{Event, HistoryEntry, Timestamp};
-    use gatehouse_http::store::*;
-
-    impl Store for super::FlakyStore {
-        fn submit(&self, s: Submission) -> Result<SubmitResult, StoreError> {
-            self.inner.submit(s)
-        }
-        fn append(&self, a: Append) -> Result<DeploymentRecord, StoreError> {
-            if a.dispatch_outcome.is_some()
-                && self
-                    .failures
-                    .fetch_update(
-                        std::sync::atomic::Ordering::SeqCst,
-                        std::sync::atomic::Ordering::SeqCst,
-                        |n| n.checked_sub(1),
-                    )
-                    .is_ok()
-            {
-                return Err(StoreError::Database("database is locked".into()));
-            }
-            self.inner.append(a)
-        }
-        fn get(&self, id: &str) -> Result<Option<DeploymentRecord>, StoreError> {
-            self.inner.get(id)
-        }
-        fn list(&self, q: &ListQuery) -> Result<Page, StoreError> {
-            self.inner.list(q)
-        }
-        fn signal_data(&self, since: Timestamp, top: usize) -> Result<SignalData, StoreError> {
-            self.inner.signal_data(since, top)
-        }
-        fn events(&self, id: &str) -> Result<Vec<Event>, StoreError> {
-            self.inner.events(id)
-        }
-        fn history(&self, service: &str) -> Result<Vec<HistoryEntry>, StoreError> {
-            self.inner.history(service)
-        }
-        fn idempotent(&self, p: &str, k: &str) -> Result<Option<StoredResponse>, StoreError> {
-            self.inner.idempotent(p, k)
-        }
-        fn delivery(&self, d: &str, id: &str) -> Result<Option<StoredResponse>, StoreError> {
-            self.inner.delivery(d, id)
-        }
-        fn dispatch_of(&self, d: &str) -> Result<Option<Dispatch>, StoreError> {
-            self.inner.dispatch_of(d)
-        }
-        fn claim_dispatches(&self, c: &Claim) -> Result<Vec<Dispatch>, StoreError> {
-            self.inner.claim_dispatches(c)
-        }
-        fn next_due(&self) -> Result<Option<Timestamp>, StoreError> {
-            self.inner.next_due()
-        }
-        fn retry_dispatch(&self, r: &Retry) -> Result<(), StoreError> {
-            self.inner.retry_dispatch(r)
-        }
-        fn purge(&self, a: Timestamp, b: Timestamp) -> Result<(u64, u64), StoreError> {
-            self.inner.purge(a, b)
-        }
-        fn verify(&self) -> Result<AuditReport, StoreError> {
-            self.inner.verify()
-        }
-        fn ping(&self) -> Result<(), StoreError> {
-            self.inner.ping()
-        }
-    }
-}
-
-#[tokio::test]
-async fn a_result_that_cannot_be_recorded_is_kept_not_delivered_again() {
-    use std::sync::Arc;
-
-    use gatehouse_http::auth::{Principal, Role};
-    use gatehouse_http::control::{ControlPlane, Submitted, load_bundle};
-    use gatehouse_http::executor::Executor;
-
-    let receiver = Receiver::start(204).await;
-    let dir = tempfile::tempdir().unwrap();
-    // The lease ends long before recording works again: the kept result, not the lease,
-    // prevents a second delivery.
-    let mut config = gatehouse_http::Config::from_toml(&config_toml(&webhook(
-        &receiver,
-        "initial_backoff_ms = 20\nmax_backoff_ms = 50\nattempt_timeout_ms = 100\nlease_ms = 200",
-    )))
-    .unwrap();
-    config.policies = policies();
-    let store = FlakyStore {
-        inner: gatehouse_http::sqlite::SqliteStore::open(&dir.path().join("g.db")).unwrap(),
-        failures: std::sync::atomic::AtomicU32::new(5),
-    };
-    let bundle = load_bundle(&config.policies, &config).unwrap();
-    let executor = Executor::from_config(&config.executor, &config.dispatch, |_| None).unwrap();
-    let plane = Arc::new(ControlPlane::new(config, bundle, Arc::new(store), clock()));
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let dispatcher = tokio::spawn(gatehouse_http::dispatcher::run(
-        Arc::clone(&plane),
-        Arc::new(executor),
-        stopped,
-    ));
-    let principal = Principal {
-        name: "dev@example.com".into(),
-        role: Some(Role::Requester),
-        approval_roles: vec![],
-    };
-    let worker = Arc::clone(&plane);
-    let submitted = tokio::task::spawn_blocking(move || {
-        worker.submit(&principal, dev_intent(), None, None, |_| String::new())
-    })
-    .await
-    .unwrap()
-    .unwrap();
-    let Submitted::Created(record) = submitted else {
-        panic!("not created")
-    };
-    plane.dispatch_wake.notify_one();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let state = plane.store.get(&record.id).unwrap().unwrap().state;
-        if state == gatehouse_core::State::InProgress {
-            break;
-        }
-        assert!(Instant::now() < deadline, "never recorded: {state}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert_eq!(receiver.requests().len(), 1, "delivered again");
-    let _ = stop.send(true);
-    dispatcher.await.unwrap();
 }

@@ -1,4 +1,7 @@
-//! Starting a server with test tokens, a moving clock and a fake pipeline receiver.
+//! Starting a server with test tokens, a moving clock and a fake pipeline receiver, on SQLite or,
+//! with `GATEHOUSE_TEST_DATABASE_URL` (a PostgreSQL URL whose user may create databases), on a
+//! PostgreSQL database of its own per test; and reaching into that store the way an attacker
+//! with database access would.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU16, Ordering};
@@ -8,12 +11,15 @@ use std::time::{Duration, Instant};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
+use gatehouse_control::audit::AuditReport;
+use gatehouse_control::config::{Database, PostgresConfig};
 use gatehouse_core::Timestamp;
 use gatehouse_http::auth::sign;
 use gatehouse_http::config::token_hash;
 use gatehouse_http::{Config, Server};
 use reqwest::{Method, RequestBuilder, Response};
 use serde_json::{Value, json};
+use sha2::Digest as _;
 
 pub const REQUESTER: &str = "t-requester";
 pub const APPROVER: &str = "t-approver";
@@ -118,7 +124,7 @@ pub struct Harness {
 
 /// The test clock: 2026-11-23T12:00:00Z plus the real time elapsed since the start (retries
 /// need time to move; the date keeps freezes and exemptions deterministic).
-pub fn clock() -> gatehouse_http::control::Clock {
+pub fn clock() -> gatehouse_control::Clock {
     let start = Instant::now();
     let base = Timestamp::parse("2026-11-23T12:00:00Z")
         .unwrap()
@@ -178,7 +184,7 @@ impl Harness {
         policies: PathBuf,
     ) -> Self {
         let mut config = Config::from_toml(&config_toml(extra)).unwrap();
-        config.database = database;
+        config.database = database_for(&database).await;
         config.policies = policies;
         let env = |name: &str| {
             (name == "GATEHOUSE_TEST_GITHUB_TOKEN").then(|| "ghp_test_token".to_owned())
@@ -347,4 +353,133 @@ pub fn signed_callback(
             sign(PIPELINE_SECRET.as_bytes(), timestamp, id, delivery, body),
         ),
     ]
+}
+
+/// The PostgreSQL server of the run, if any: `GATEHOUSE_TEST_DATABASE_URL`.
+fn postgres_admin() -> Option<String> {
+    std::env::var("GATEHOUSE_TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+}
+
+/// A PostgreSQL client on `url`.
+async fn pg_client(url: &str) -> tokio_postgres::Client {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    client
+}
+
+/// The name of the PostgreSQL database standing for the file `path`.
+fn pg_name(path: &Path) -> String {
+    let digest = hex::encode(sha2::Sha256::digest(path.to_string_lossy().as_bytes()));
+    format!("gh_{}", &digest[..24])
+}
+
+fn pg_url(admin: &str, name: &str) -> String {
+    let (base, _) = admin.rsplit_once('/').unwrap();
+    format!("{base}/{name}")
+}
+
+/// The database a test that names the file `path` runs on: the file itself, or the PostgreSQL
+/// database standing for it (created on first use, so a restart or a second server finds it).
+pub async fn database_for(path: &Path) -> Database {
+    let Some(admin) = postgres_admin() else {
+        return Database::Sqlite(path.to_path_buf());
+    };
+    let name = pg_name(path);
+    let client = pg_client(&admin).await;
+    if let Err(e) = client
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .await
+    {
+        assert_eq!(
+            e.code(),
+            Some(&tokio_postgres::error::SqlState::DUPLICATE_DATABASE),
+            "{e}"
+        );
+    }
+    Database::Postgres(pg_url(&admin, &name))
+}
+
+/// Runs `sql` on the store of the file `path` (tampering, as someone with database access).
+pub async fn execute(path: &Path, sql: &str) {
+    match database_for(path).await {
+        Database::Sqlite(file) => rusqlite::Connection::open(file)
+            .unwrap()
+            .execute_batch(sql)
+            .unwrap(),
+        Database::Postgres(url) => pg_client(&url).await.batch_execute(sql).await.unwrap(),
+    }
+}
+
+/// `SELECT COUNT(*) ...` with one text argument `?1` on the store of the file `path`.
+pub async fn count(path: &Path, sql: &str, arg: &str) -> i64 {
+    match database_for(path).await {
+        Database::Sqlite(file) => rusqlite::Connection::open(file)
+            .unwrap()
+            .query_row(sql, [arg], |r| r.get(0))
+            .unwrap(),
+        Database::Postgres(url) => pg_client(&url)
+            .await
+            .query_one(&sql.replace("?1", "$1"), &[&arg])
+            .await
+            .unwrap()
+            .get(0),
+    }
+}
+
+/// Verifies the store of the file `path` directly (no server).
+pub async fn verify_store(path: &Path) -> AuditReport {
+    let opened =
+        gatehouse_control::store::open(&database_for(path).await, &PostgresConfig::default())
+            .await
+            .unwrap();
+    opened.store.verify().await.unwrap()
+}
+
+/// A copy of a stopped server's store, to restore after tampering with it.
+pub struct Snapshot(Vec<u8>);
+
+/// Copies the store of the file `path` (its server stopped).
+pub async fn snapshot(path: &Path) -> Snapshot {
+    match database_for(path).await {
+        Database::Sqlite(file) => Snapshot(std::fs::read(file).unwrap()),
+        Database::Postgres(_) => {
+            let admin = postgres_admin().unwrap();
+            let name = pg_name(path);
+            let client = pg_client(&admin).await;
+            // One statement per call: DROP and CREATE DATABASE refuse a transaction block.
+            for sql in [
+                format!("DROP DATABASE IF EXISTS {name}_snapshot"),
+                format!("CREATE DATABASE {name}_snapshot TEMPLATE {name}"),
+            ] {
+                client.batch_execute(&sql).await.unwrap();
+            }
+            Snapshot(Vec::new())
+        }
+    }
+}
+
+/// Puts back the copy [`snapshot`] made.
+pub async fn restore(path: &Path, snapshot: Snapshot) {
+    match database_for(path).await {
+        Database::Sqlite(file) => {
+            std::fs::remove_file(file.with_extension("db-wal")).ok();
+            std::fs::remove_file(file.with_extension("db-shm")).ok();
+            std::fs::write(&file, snapshot.0).unwrap();
+        }
+        Database::Postgres(_) => {
+            let admin = postgres_admin().unwrap();
+            let name = pg_name(path);
+            let client = pg_client(&admin).await;
+            for sql in [
+                format!("DROP DATABASE {name} WITH (FORCE)"),
+                format!("CREATE DATABASE {name} TEMPLATE {name}_snapshot"),
+            ] {
+                client.batch_execute(&sql).await.unwrap();
+            }
+        }
+    }
 }

@@ -147,13 +147,11 @@ async fn the_list_and_signals_do_not_read_intents_or_decisions() {
     }
     // Unreadable intent and decision columns: only the full view needs them.
     let db = h.dir.path().join("gatehouse.db");
-    rusqlite::Connection::open(&db)
-        .unwrap()
-        .execute(
-            "UPDATE deployments SET intent = 'not json', decision = 'not json'",
-            [],
-        )
-        .unwrap();
+    execute(
+        &db,
+        "UPDATE deployments SET intent = 'not json', decision = 'not json'",
+    )
+    .await;
     let (status, page) = h.get("/v1/deployments", AUDITOR).await;
     assert_eq!(status, StatusCode::OK, "{page}");
     assert_eq!(page["total"], 1);

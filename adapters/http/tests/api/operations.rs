@@ -173,17 +173,6 @@ async fn audit_verify_finds_any_edited_or_deleted_row() {
     let db = h.dir.path().join("gatehouse.db");
     h.assert_ledger_ok().await;
     let dir = h.stop().await;
-    let tamper = |sql: &str| {
-        let conn = rusqlite::Connection::open(&db).unwrap();
-        conn.execute_batch(sql).unwrap();
-    };
-    let check = |sql: &'static str, code: &'static str| {
-        let backup = std::fs::read(&db).unwrap();
-        tamper(sql);
-        let conn = rusqlite::Connection::open(&db).unwrap();
-        drop(conn);
-        (backup, code)
-    };
     for (sql, code) in [
         (
             "UPDATE events SET actor = 'mallory' WHERE position = 3",
@@ -200,19 +189,16 @@ async fn audit_verify_finds_any_edited_or_deleted_row() {
             "projection_mismatch",
         ),
     ] {
-        let (backup, code) = check(sql, code);
-        let store = gatehouse_http::sqlite::SqliteStore::open(&db).unwrap();
-        let report = gatehouse_http::store::Store::verify(&store).unwrap();
+        let backup = snapshot(&db).await;
+        execute(&db, sql).await;
+        let report = verify_store(&db).await;
         assert!(!report.ok, "{sql} went unnoticed");
         assert_eq!(
             report.first_broken.as_ref().unwrap().code,
             code,
             "{sql}: {report:?}"
         );
-        drop(store);
-        std::fs::remove_file(db.with_extension("db-wal")).ok();
-        std::fs::remove_file(db.with_extension("db-shm")).ok();
-        std::fs::write(&db, backup).unwrap();
+        restore(&db, backup).await;
     }
     drop(dir);
 }

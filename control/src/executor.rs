@@ -8,9 +8,10 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::auth::{DELIVERY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, sign};
+use crate::clock::unix_seconds;
 use crate::config::{DispatchConfig, ExecutorConfig};
-use crate::store::Dispatch;
+use crate::outbox::Dispatch;
+use crate::signature::{DELIVERY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, sign};
 
 /// A URL as it may be stored and logged: no userinfo, no query, no fragment (webhook URLs
 /// carry tokens in `?token=`); `<unparseable URL>` when it does not parse.
@@ -106,14 +107,28 @@ pub enum Executor {
     },
 }
 
-fn client(dispatch: &DispatchConfig) -> Result<reqwest::Client, String> {
+/// An executor that cannot be set up.
+#[derive(Debug, thiserror::Error)]
+#[error("executor `{kind}`: cannot build its HTTP client: {source}")]
+pub struct ExecutorSetupError {
+    /// The executor kind.
+    pub kind: &'static str,
+    /// Why.
+    #[source]
+    pub source: reqwest::Error,
+}
+
+fn client(
+    kind: &'static str,
+    dispatch: &DispatchConfig,
+) -> Result<reqwest::Client, ExecutorSetupError> {
     // reqwest is built with rustls and no default crypto provider: install ring once.
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
         .timeout(Duration::from_millis(dispatch.attempt_timeout_ms))
         .user_agent(concat!("gatehouse/", env!("CARGO_PKG_VERSION")))
         .build()
-        .map_err(|e| format!("cannot build the HTTP client: {e}"))
+        .map_err(|source| ExecutorSetupError { kind, source })
 }
 
 impl Executor {
@@ -122,7 +137,7 @@ impl Executor {
         config: &ExecutorConfig,
         dispatch: &DispatchConfig,
         env: impl Fn(&str) -> Option<String>,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, ExecutorSetupError> {
         Ok(match config {
             ExecutorConfig::None => Self::None,
             ExecutorConfig::Github {
@@ -132,7 +147,7 @@ impl Executor {
                 api_base,
                 token_env,
             } => Self::Github {
-                client: client(dispatch)?,
+                client: client("github", dispatch)?,
                 url: format!(
                     "{}/repos/{owner}/{repo}/dispatches",
                     api_base.trim_end_matches('/')
@@ -142,7 +157,7 @@ impl Executor {
                 token: env(token_env).filter(|t| !t.is_empty()),
             },
             ExecutorConfig::Webhook { url, secret } => Self::Webhook {
-                client: client(dispatch)?,
+                client: client("webhook", dispatch)?,
                 url: url.clone(),
                 secret: secret.clone(),
             },
@@ -202,7 +217,7 @@ impl Executor {
                 // Signed like callbacks, so a receiver uses one verifier: the same bytes, with
                 // this dispatch's delivery id and the deployment id.
                 let delivery = format!("dispatch-{}", dispatch.id);
-                let timestamp = (now.unix_nanos() / 1_000_000_000) as i64;
+                let timestamp = unix_seconds(now);
                 let mut request = client
                     .post(url)
                     .header("content-type", "application/json")
@@ -377,7 +392,7 @@ mod tests {
     use gatehouse_core::Timestamp;
 
     use super::*;
-    use crate::store::DispatchStatus;
+    use crate::outbox::DispatchStatus;
 
     fn dispatch(payload: Value) -> Dispatch {
         Dispatch {

@@ -9,18 +9,18 @@ use std::collections::{BTreeMap, BTreeSet};
 use gatehouse_core::Timestamp;
 use serde::Serialize;
 use serde_json::Value;
-use utoipa::ToSchema;
 
 use crate::store::SignalData;
 
 /// The signals document.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Signals {
     /// Start of the window.
-    #[schema(value_type = String, format = DateTime)]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub since: Timestamp,
     /// End of the window (now).
-    #[schema(value_type = String, format = DateTime)]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub until: Timestamp,
     /// Window length in days.
     pub window_days: u32,
@@ -42,7 +42,8 @@ pub struct Signals {
 }
 
 /// How often a policy stopped deployments.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PolicyCount {
     /// Policy id.
     pub policy: String,
@@ -53,7 +54,8 @@ pub struct PolicyCount {
 }
 
 /// DORA figures of one environment.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EnvironmentSignals {
     /// Deployments that reached SUCCESS in the window.
     pub successes: u64,
@@ -178,8 +180,9 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::sqlite::SqliteStore;
-    use crate::store::{Append, DeploymentRecord, Store, Submission};
+    use crate::deployment::DeploymentRecord;
+    use crate::store::sqlite::SqliteStore;
+    use crate::store::{Append, Store, Submission};
 
     fn t(s: &str) -> Timestamp {
         s.parse().unwrap()
@@ -187,7 +190,7 @@ mod tests {
 
     /// Stores a deployment that went through `kinds` (after `requested`) at `created`, its last
     /// event at `updated`.
-    fn store_one(
+    async fn store_one(
         store: &SqliteStore,
         env: &str,
         kinds: &[EventType],
@@ -233,6 +236,7 @@ mod tests {
             intent: json!({}),
             decision: json!({"outcome": "allow", "violations": violations}),
             bundle_digest: "sha256:x".into(),
+            decision_id: None,
             last_seq: first_two[1].seq,
             last_hash: first_two[1].hash.clone(),
         };
@@ -242,8 +246,10 @@ mod tests {
                 events: first_two.to_vec(),
                 dispatch: None,
                 idempotency: None,
+                decision_log: None,
                 deadline: None,
             })
+            .await
             .unwrap();
         if !rest.is_empty() {
             store
@@ -252,14 +258,15 @@ mod tests {
                     first_two[1].hash.clone(),
                     rest.to_vec(),
                 ))
+                .await
                 .unwrap();
         }
     }
 
-    #[test]
-    fn dora_and_policy_counts() {
+    #[tokio::test]
+    async fn dora_and_policy_counts() {
         let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("s.db")).unwrap();
+        let store = SqliteStore::open(&dir.path().join("s.db")).await.unwrap();
         let deny = json!([
             {"policy": "tags.required", "status": "blocking"},
             {"policy": "tags.required", "status": "blocking"},
@@ -278,7 +285,8 @@ mod tests {
             "2026-11-20T10:00:00Z",
             "2026-11-20T10:10:00Z",
             json!([]),
-        );
+        )
+        .await;
         store_one(
             &store,
             "prod",
@@ -286,7 +294,8 @@ mod tests {
             "2026-11-21T10:00:00Z",
             "2026-11-21T10:30:00Z",
             json!([]),
-        );
+        )
+        .await;
         store_one(
             &store,
             "prod",
@@ -294,7 +303,8 @@ mod tests {
             "2026-11-22T10:00:00Z",
             "2026-11-22T10:05:00Z",
             json!([]),
-        );
+        )
+        .await;
         store_one(
             &store,
             "prod",
@@ -302,7 +312,8 @@ mod tests {
             "2026-11-22T11:00:00Z",
             "2026-11-22T11:00:00Z",
             deny,
-        );
+        )
+        .await;
         store_one(
             &store,
             "dev",
@@ -310,7 +321,8 @@ mod tests {
             "2026-11-22T12:00:00Z",
             "2026-11-22T12:00:00Z",
             held,
-        );
+        )
+        .await;
         // Before the window: not counted.
         store_one(
             &store,
@@ -319,9 +331,10 @@ mod tests {
             "2026-10-01T10:00:00Z",
             "2026-10-01T10:10:00Z",
             json!([]),
-        );
+        )
+        .await;
         let since = t("2026-11-16T00:00:00Z");
-        let data = store.signal_data(since, TOP_POLICIES).unwrap();
+        let data = store.signal_data(since, TOP_POLICIES).await.unwrap();
         let s = compute(data, since, t("2026-11-23T00:00:00Z"), 7);
         assert_eq!(s.total, 5);
         assert_eq!(s.by_state["SUCCESS"], 2);

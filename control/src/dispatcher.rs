@@ -6,10 +6,15 @@
 //!   is delivered after it.
 //! - Before an entry is delivered it is *claimed*: one transaction takes only pending entries
 //!   of VALIDATED deployments that no live lease holds, and leases them to this dispatcher for
-//!   `dispatch.lease_ms`. Two servers on one database never deliver the same entry; a server
-//!   that dies mid-dispatch leaves a lease that expires, and the entry is claimable again (that
-//!   one case delivers twice: payloads carry the deployment id so receivers dedupe, and the
-//!   GitOps executor finds its manifest already committed).
+//!   `dispatch.lease_ms`. Right before each attempt the lease is renewed for another
+//!   `dispatch.lease_ms` (longer than an attempt may take), on the condition that it is still
+//!   this dispatcher's, the entry still pending and its deployment still VALIDATED: a batch
+//!   whose earlier attempts were slow never delivers an entry whose lease passed to another
+//!   server, nor one cancelled after the claim. Two servers on one database never deliver the
+//!   same entry; a server that dies mid-dispatch leaves a lease that expires, and the entry is
+//!   claimable again (that one case delivers twice, with the same delivery id: payloads carry
+//!   the deployment id so receivers dedupe, and the GitOps executor finds its manifest already
+//!   committed).
 //! - A delivered entry whose result cannot be recorded (store locked, disk full) is not
 //!   delivered again: the result is kept and recording is retried with backoff. Store errors
 //!   back off instead of spinning.
@@ -22,9 +27,12 @@ use gatehouse_core::Timestamp;
 use serde_json::Value;
 use tokio::sync::watch;
 
-use crate::control::ControlPlane;
+use crate::clock::shift;
+use crate::config::DispatchConfig;
+use crate::error::ControlError;
 use crate::executor::{DispatchError, Executor};
-use crate::store::{Claim, Dispatch, Retry, StoreError};
+use crate::outbox::{Claim, Dispatch, Renewal, Retry};
+use crate::plane::ControlPlane;
 
 /// Longest sleep between outbox scans when nothing is due.
 const IDLE_SCAN: Duration = Duration::from_secs(5);
@@ -34,17 +42,6 @@ const STORE_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_STORE_BACKOFF: Duration = Duration::from_secs(5);
 /// Entries claimed at once.
 const CLAIM_BATCH: usize = 32;
-
-/// Runs `f` on the blocking pool (SQLite reads and fsyncing writes stay off the async workers).
-async fn store_call<T: Send + 'static>(
-    plane: &Arc<ControlPlane>,
-    f: impl FnOnce(&ControlPlane) -> Result<T, StoreError> + Send + 'static,
-) -> Result<T, StoreError> {
-    let plane = Arc::clone(plane);
-    tokio::task::spawn_blocking(move || f(&plane))
-        .await
-        .map_err(|e| StoreError::Database(format!("store task failed: {e}")))?
-}
 
 /// What an attempt came to, kept until it is recorded.
 #[derive(Debug, Clone)]
@@ -75,7 +72,7 @@ struct Dispatcher {
 }
 
 /// Runs until `shutdown` turns true.
-pub async fn run(
+pub(crate) async fn run(
     plane: Arc<ControlPlane>,
     executor: Arc<Executor>,
     mut shutdown: watch::Receiver<bool>,
@@ -105,7 +102,7 @@ pub async fn run(
             continue;
         }
         tokio::select! {
-            () = d.plane.dispatch_wake.notified(), if store_ok => {}
+            () = d.plane.dispatch_written(), if store_ok => {}
             () = tokio::time::sleep(wait) => {}
             _ = shutdown.changed() => {}
         }
@@ -115,7 +112,7 @@ pub async fn run(
 impl Dispatcher {
     /// How long to sleep when nothing is due now.
     async fn idle_wait(&self) -> Duration {
-        match store_call(&self.plane, |p| p.store.next_due()).await {
+        match self.plane.next_due().await {
             Ok(Some(due)) => {
                 let now = self.plane.now();
                 let nanos =
@@ -151,35 +148,55 @@ impl Dispatcher {
     /// Claims due entries and delivers each once; false if the store failed.
     async fn deliver_due(&mut self) -> bool {
         let now = self.plane.now();
-        let lease = i128::from(self.plane.config.dispatch.lease_ms) * 1_000_000;
+        let lease = Duration::from_millis(self.plane.config().dispatch.lease_ms);
         let claim = Claim {
             owner: self.owner.clone(),
             now,
-            lease_until: Timestamp::from_unix_nanos(now.unix_nanos() + lease).unwrap_or(now),
+            lease_until: shift(now, lease, true),
             limit: CLAIM_BATCH,
         };
-        let due = match store_call(&self.plane, move |p| p.store.claim_dispatches(&claim)).await {
+        let due = match self.plane.claim_dispatches(&claim).await {
             Ok(due) => due,
             Err(e) => {
                 tracing::error!(error = %e, "cannot claim outbox entries");
                 return false;
             }
         };
-        let config = self.plane.config.dispatch.clone();
+        let config = self.plane.config().dispatch.clone();
         for dispatch in due {
             if self.unrecorded.contains_key(&dispatch.id) {
                 // Delivered already; only its record is missing.
                 continue;
             }
+            // The batch's earlier attempts may have used up its lease: renew it for this
+            // attempt, or leave the entry to whoever holds it now (or to nobody: cancelled).
+            let now = self.plane.now();
+            let renewal = Renewal {
+                dispatch_id: dispatch.id,
+                owner: self.owner.clone(),
+                now,
+                lease_until: shift(now, lease, true),
+            };
+            match self.plane.renew_lease(&renewal).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    tracing::info!(deployment = %dispatch.deployment_id, "not delivered: the entry's lease passed to another server, or it was cancelled meanwhile");
+                    continue;
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot renew an outbox lease");
+                    return false;
+                }
+            }
             let attempts = dispatch.attempts + 1;
             let outcome = match self.executor.deliver(&dispatch, self.plane.now()).await {
                 Ok(receipt) => {
-                    self.plane.metrics.dispatched(&dispatch.executor);
+                    self.plane.observer().dispatched(&dispatch.executor);
                     tracing::info!(deployment = %dispatch.deployment_id, attempts, "dispatched");
                     Outcome::Delivered(receipt)
                 }
                 Err(error) => {
-                    self.plane.metrics.dispatch_failed(&dispatch.executor);
+                    self.plane.observer().dispatch_failed(&dispatch.executor);
                     failed_outcome(&self.plane, &config, &dispatch, attempts, &error)
                 }
             };
@@ -197,43 +214,43 @@ impl Dispatcher {
         true
     }
 
-    async fn record(&self, entry: &Unrecorded) -> Result<(), StoreError> {
-        let entry = entry.clone();
-        let owner = self.owner.clone();
-        store_call(&self.plane, move |p| {
-            let (id, deployment) = (entry.dispatch.id, entry.dispatch.deployment_id.as_str());
-            match entry.outcome {
-                Outcome::Delivered(receipt) => {
-                    p.finish_dispatch(id, deployment, entry.attempts, Ok(receipt))
-                }
-                Outcome::GaveUp(reason) => {
-                    p.finish_dispatch(id, deployment, entry.attempts, Err(reason))
-                }
-                Outcome::Retry(next_attempt_at, error) => p.store.retry_dispatch(&Retry {
-                    dispatch_id: id,
-                    owner,
-                    attempts: entry.attempts,
-                    next_attempt_at,
-                    error,
-                }),
+    async fn record(&self, entry: &Unrecorded) -> Result<(), ControlError> {
+        let (id, deployment) = (entry.dispatch.id, entry.dispatch.deployment_id.as_str());
+        match &entry.outcome {
+            Outcome::Delivered(receipt) => {
+                self.plane
+                    .finish_dispatch(id, deployment, entry.attempts, Ok(receipt.clone()))
+                    .await
             }
-        })
-        .await
+            Outcome::GaveUp(reason) => {
+                self.plane
+                    .finish_dispatch(id, deployment, entry.attempts, Err(reason.clone()))
+                    .await
+            }
+            Outcome::Retry(next_attempt_at, error) => Ok(self
+                .plane
+                .retry_dispatch(&Retry {
+                    dispatch_id: id,
+                    owner: self.owner.clone(),
+                    attempts: entry.attempts,
+                    next_attempt_at: *next_attempt_at,
+                    error: error.clone(),
+                })
+                .await?),
+        }
     }
 }
 
 fn failed_outcome(
     plane: &ControlPlane,
-    config: &crate::config::DispatchConfig,
+    config: &DispatchConfig,
     dispatch: &Dispatch,
     attempts: u32,
     error: &DispatchError,
 ) -> Outcome {
     if error.retryable && attempts < config.max_attempts {
         let wait = config.backoff(attempts);
-        let now = plane.now();
-        let next =
-            Timestamp::from_unix_nanos(now.unix_nanos() + wait.as_nanos() as i128).unwrap_or(now);
+        let next = shift(plane.now(), wait, true);
         tracing::warn!(deployment = %dispatch.deployment_id, attempts, error = %error, retry_in_ms = wait.as_millis() as u64, "dispatch failed; will retry");
         Outcome::Retry(next, error.message.clone())
     } else {

@@ -1,0 +1,536 @@
+//! The control plane's configuration: where its state lives, the policy bundle, how pipelines
+//! are triggered and retried, how callbacks are authenticated, how long replay records are kept
+//! and how many evaluations run at once. A transport reads these from its own configuration file
+//! (`gatehouse serve`'s TOML holds them under the same keys) and adds its own (listen address,
+//! tokens, CORS).
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer};
+
+/// A configuration value that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{key} {problem}")]
+pub struct InvalidConfig {
+    /// The key, e.g. `dispatch.lease_ms`.
+    pub key: &'static str,
+    /// What is wrong with it and how to fix it.
+    pub problem: String,
+}
+
+/// Where the control plane keeps its state: an SQLite file (the embedded default, one node) or a
+/// PostgreSQL database (several replicas). Written as a path or a `postgres://` URL.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Database {
+    /// An SQLite file.
+    Sqlite(PathBuf),
+    /// A PostgreSQL database: `postgres://user:password@host:port/dbname?sslmode=...`.
+    Postgres(String),
+}
+
+impl Database {
+    /// The database `text` names: a `postgres://` or `postgresql://` URL, or else a file path.
+    pub fn parse(text: &str) -> Self {
+        let lower = text.trim_start().to_ascii_lowercase();
+        if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
+            Self::Postgres(text.trim().to_owned())
+        } else {
+            Self::Sqlite(PathBuf::from(text))
+        }
+    }
+
+    /// Checks that a PostgreSQL URL parses (host, port, user, database, options).
+    pub fn validate(&self) -> Result<(), InvalidConfig> {
+        match self {
+            Self::Sqlite(_) => Ok(()),
+            Self::Postgres(url) => url
+                .parse::<tokio_postgres::Config>()
+                .map(|_| ())
+                .map_err(|e| InvalidConfig {
+                    key: "database",
+                    problem: format!(
+                        "`{}` is not a PostgreSQL URL: {e}; write postgres://user:password@host:port/dbname",
+                        crate::store::postgres::redact(url)
+                    ),
+                }),
+        }
+    }
+}
+
+impl From<PathBuf> for Database {
+    fn from(path: PathBuf) -> Self {
+        Self::Sqlite(path)
+    }
+}
+
+/// Shown without the password of a URL.
+impl fmt::Display for Database {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Sqlite(path) => write!(f, "{}", path.display()),
+            Self::Postgres(url) => f.write_str(&crate::store::postgres::redact(url)),
+        }
+    }
+}
+
+impl fmt::Debug for Database {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Database({self})")
+    }
+}
+
+impl<'de> Deserialize<'de> for Database {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(|text| Self::parse(&text))
+    }
+}
+
+/// The connection pool of the PostgreSQL store.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PostgresConfig {
+    /// Connections per server process (each concurrent transaction holds one).
+    #[serde(default = "default_pool_size")]
+    pub pool_size: usize,
+    /// How long connecting may take (also when the URL sets no `connect_timeout`).
+    #[serde(default = "default_connect_timeout_ms")]
+    pub connect_timeout_ms: u64,
+    /// How long an operation waits for a free connection before it is answered as
+    /// unavailable.
+    #[serde(default = "default_acquire_timeout_ms")]
+    pub acquire_timeout_ms: u64,
+}
+
+impl Default for PostgresConfig {
+    fn default() -> Self {
+        Self {
+            pool_size: default_pool_size(),
+            connect_timeout_ms: default_connect_timeout_ms(),
+            acquire_timeout_ms: default_acquire_timeout_ms(),
+        }
+    }
+}
+
+/// Everything the control plane needs besides its store and clock.
+#[derive(Debug, Clone)]
+pub struct ControlConfig {
+    /// The policy bundle directory (reloads read it again).
+    pub policies: PathBuf,
+    /// Where its state lives.
+    pub database: Database,
+    /// The PostgreSQL pool (with a `postgres://` database).
+    pub postgres: PostgresConfig,
+    /// Base URL pipelines call back on (`{public_url}/v1/deployments/{id}/callbacks` goes into
+    /// dispatch payloads).
+    pub public_url: String,
+    /// Pipeline callbacks.
+    pub pipeline: PipelineConfig,
+    /// What triggers the pipeline.
+    pub executor: ExecutorConfig,
+    /// Dispatch retries and leases.
+    pub dispatch: DispatchConfig,
+    /// How long replay records are kept.
+    pub retention: RetentionConfig,
+    /// Policy evaluation limits.
+    pub evaluation: EvaluationLimits,
+    /// Whether and how decisions are logged.
+    pub decision_log: DecisionLogConfig,
+}
+
+impl ControlConfig {
+    /// A configuration with defaults for everything but the bundle, the database and the URL.
+    pub fn new(policies: PathBuf, database: Database, public_url: String) -> Self {
+        Self {
+            policies,
+            database,
+            postgres: PostgresConfig::default(),
+            public_url,
+            pipeline: PipelineConfig::default(),
+            executor: ExecutorConfig::default(),
+            dispatch: DispatchConfig::default(),
+            retention: RetentionConfig::default(),
+            evaluation: EvaluationLimits::default(),
+            decision_log: DecisionLogConfig::default(),
+        }
+    }
+
+    /// Checks what types cannot: leases longer than attempts, retention longer than the
+    /// callback timestamp window, positive limits. `demo` accepts the short demo secret.
+    pub fn validate(&self, demo: bool) -> Result<(), InvalidConfig> {
+        let invalid = |key, problem: String| Err(InvalidConfig { key, problem });
+        self.database.validate()?;
+        let pool = &self.postgres;
+        if pool.pool_size == 0 || pool.connect_timeout_ms == 0 || pool.acquire_timeout_ms == 0 {
+            return invalid(
+                "postgres",
+                "pool_size, connect_timeout_ms and acquire_timeout_ms must be positive".into(),
+            );
+        }
+        if self.dispatch.max_attempts == 0 {
+            return invalid("dispatch.max_attempts", "must be at least 1".into());
+        }
+        if self.dispatch.lease_ms <= self.dispatch.attempt_timeout_ms {
+            return invalid(
+                "dispatch.lease_ms",
+                format!(
+                    "({}) must exceed dispatch.attempt_timeout_ms ({}): a lease that ends during an attempt lets another server deliver the same entry",
+                    self.dispatch.lease_ms, self.dispatch.attempt_timeout_ms
+                ),
+            );
+        }
+        if matches!(&self.pipeline.secret, Some(s) if s.len() < 16) && !demo {
+            return invalid(
+                "pipeline.secret",
+                "must be at least 16 characters (or set GATEHOUSE_PIPELINE_SECRET)".into(),
+            );
+        }
+        let window = self.pipeline.timestamp_tolerance_s;
+        for (key, hours) in [
+            (
+                "retention.idempotency_hours",
+                self.retention.idempotency_hours,
+            ),
+            ("retention.delivery_hours", self.retention.delivery_hours),
+        ] {
+            if hours.saturating_mul(3600) <= window {
+                return invalid(
+                    key,
+                    format!(
+                        "({hours} h) must exceed the callback timestamp window (pipeline.timestamp_tolerance_s = {window} s), or a replay could outlive its record"
+                    ),
+                );
+            }
+        }
+        if self.retention.purge_interval_s == 0 {
+            return invalid("retention.purge_interval_s", "must be positive".into());
+        }
+        if let Some(path) = self
+            .decision_log
+            .mask
+            .iter()
+            .find(|p| !crate::decision_log::valid_mask(p))
+        {
+            return invalid(
+                "decision_log.mask",
+                format!(
+                    "{path:?} is not a field path: write dot-separated keys, `*` for any key or item, e.g. `spec.tags.owner` or `spec.resources.*.name`"
+                ),
+            );
+        }
+        if self.decision_log.retention_hours == 0 {
+            return invalid("decision_log.retention_hours", "must be positive".into());
+        }
+        if self.evaluation.concurrency == 0 {
+            return invalid("limits.evaluation_concurrency", "must be positive".into());
+        }
+        Ok(())
+    }
+}
+
+/// How pipelines authenticate their callbacks.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PipelineConfig {
+    /// HMAC-SHA256 key; `GATEHOUSE_PIPELINE_SECRET` overrides it. Without one, callbacks are
+    /// refused.
+    #[serde(default)]
+    pub secret: Option<String>,
+    /// Callbacks whose `X-Gatehouse-Timestamp` is further than this from the server's time are
+    /// refused (seconds).
+    #[serde(default = "default_timestamp_tolerance_s")]
+    pub timestamp_tolerance_s: u64,
+}
+
+impl Default for PipelineConfig {
+    fn default() -> Self {
+        Self {
+            secret: None,
+            timestamp_tolerance_s: default_timestamp_tolerance_s(),
+        }
+    }
+}
+
+/// How long stored responses are kept for replay.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionConfig {
+    /// Hours an `Idempotency-Key` record is kept.
+    #[serde(default = "default_idempotency_hours")]
+    pub idempotency_hours: u64,
+    /// Hours a callback delivery record is kept (must exceed the timestamp window, so a
+    /// captured callback cannot be replayed after its record is gone).
+    #[serde(default = "default_delivery_hours")]
+    pub delivery_hours: u64,
+    /// Seconds between purges.
+    #[serde(default = "default_purge_interval_s")]
+    pub purge_interval_s: u64,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        Self {
+            idempotency_hours: default_idempotency_hours(),
+            delivery_hours: default_delivery_hours(),
+            purge_interval_s: default_purge_interval_s(),
+        }
+    }
+}
+
+/// The decision log: every evaluation's record (the decision, bundle, caller, time and the
+/// intent with `mask`ed fields), for audit.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionLogConfig {
+    /// Record decisions (every decision gets an id either way).
+    #[serde(default)]
+    pub enabled: bool,
+    /// Intent fields replaced by `***` in the record: dot-separated paths, `*` for any key or
+    /// array item, e.g. `spec.tags.owner`, `spec.resources.*.name`.
+    #[serde(default)]
+    pub mask: Vec<String>,
+    /// Hours a record is kept.
+    #[serde(default = "default_decision_retention_hours")]
+    pub retention_hours: u64,
+}
+
+impl Default for DecisionLogConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            mask: Vec::new(),
+            retention_hours: default_decision_retention_hours(),
+        }
+    }
+}
+
+/// The executor that triggers pipelines.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
+pub enum ExecutorConfig {
+    /// Nothing is triggered; an external pipeline calls back on its own.
+    #[default]
+    None,
+    /// GitHub `repository_dispatch`.
+    Github {
+        /// Repository owner.
+        owner: String,
+        /// Repository name.
+        repo: String,
+        /// `event_type` of the dispatch.
+        #[serde(default = "default_event_type")]
+        event_type: String,
+        /// API base URL (GitHub Enterprise, or a test receiver).
+        #[serde(default = "default_github_api")]
+        api_base: String,
+        /// Environment variable holding the token.
+        #[serde(default = "default_github_token_env")]
+        token_env: String,
+    },
+    /// A signed POST to a URL.
+    Webhook {
+        /// Where to POST.
+        url: String,
+        /// HMAC key for `X-Gatehouse-Signature-256`; `GATEHOUSE_WEBHOOK_SECRET` overrides it.
+        #[serde(default)]
+        secret: Option<String>,
+    },
+    /// A commit of the approved intent into a git checkout, for Argo CD or Flux to sync.
+    Gitops {
+        /// The local checkout.
+        repository: PathBuf,
+        /// Directory inside it; manifests go to `{path}/{environment}/{service}.json`.
+        #[serde(default = "default_gitops_path")]
+        path: String,
+        /// Remote to push to after each commit (none: commit only).
+        #[serde(default)]
+        push_remote: Option<String>,
+        /// Branch to push.
+        #[serde(default = "default_branch")]
+        branch: String,
+    },
+}
+
+impl ExecutorConfig {
+    /// `github`, `webhook`, `gitops` or `none`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::Github { .. } => "github",
+            Self::Webhook { .. } => "webhook",
+            Self::Gitops { .. } => "gitops",
+        }
+    }
+}
+
+/// Dispatch retry budget.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DispatchConfig {
+    /// Attempts before the deployment becomes FAILED.
+    #[serde(default = "default_max_attempts")]
+    pub max_attempts: u32,
+    /// Wait after the first failure; doubles each time.
+    #[serde(default = "default_initial_backoff_ms")]
+    pub initial_backoff_ms: u64,
+    /// Longest wait.
+    #[serde(default = "default_max_backoff_ms")]
+    pub max_backoff_ms: u64,
+    /// Per-attempt HTTP timeout.
+    #[serde(default = "default_attempt_timeout_ms")]
+    pub attempt_timeout_ms: u64,
+    /// How long a server holds an outbox entry it claimed; after that (it died mid-dispatch)
+    /// the entry is claimable again. Must exceed `attempt_timeout_ms`.
+    #[serde(default = "default_lease_ms")]
+    pub lease_ms: u64,
+}
+
+impl Default for DispatchConfig {
+    fn default() -> Self {
+        Self {
+            max_attempts: default_max_attempts(),
+            initial_backoff_ms: default_initial_backoff_ms(),
+            max_backoff_ms: default_max_backoff_ms(),
+            attempt_timeout_ms: default_attempt_timeout_ms(),
+            lease_ms: default_lease_ms(),
+        }
+    }
+}
+
+impl DispatchConfig {
+    /// Wait before attempt `attempts + 1`, after `attempts` failures.
+    pub fn backoff(&self, attempts: u32) -> Duration {
+        let factor = 1u64 << attempts.saturating_sub(1).min(20);
+        Duration::from_millis(
+            self.initial_backoff_ms
+                .saturating_mul(factor)
+                .min(self.max_backoff_ms),
+        )
+    }
+}
+
+/// Policy evaluation limits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EvaluationLimits {
+    /// One evaluation's time limit (it fails closed past it).
+    pub timeout_ms: u64,
+    /// Evaluations at once.
+    pub concurrency: usize,
+    /// How long an evaluation waits for a slot before it is refused as overloaded.
+    pub wait_ms: u64,
+}
+
+impl Default for EvaluationLimits {
+    fn default() -> Self {
+        Self {
+            timeout_ms: 2_000,
+            concurrency: std::thread::available_parallelism()
+                .map_or(1, std::num::NonZeroUsize::get),
+            wait_ms: 1_000,
+        }
+    }
+}
+
+fn default_decision_retention_hours() -> u64 {
+    24 * 90
+}
+fn default_pool_size() -> usize {
+    16
+}
+fn default_connect_timeout_ms() -> u64 {
+    5_000
+}
+fn default_acquire_timeout_ms() -> u64 {
+    5_000
+}
+fn default_event_type() -> String {
+    "gatehouse-deploy".into()
+}
+fn default_github_api() -> String {
+    "https://api.github.com".into()
+}
+fn default_github_token_env() -> String {
+    "GITHUB_TOKEN".into()
+}
+fn default_gitops_path() -> String {
+    "deployments".into()
+}
+fn default_branch() -> String {
+    "main".into()
+}
+fn default_max_attempts() -> u32 {
+    6
+}
+fn default_initial_backoff_ms() -> u64 {
+    500
+}
+fn default_max_backoff_ms() -> u64 {
+    60_000
+}
+fn default_attempt_timeout_ms() -> u64 {
+    10_000
+}
+fn default_lease_ms() -> u64 {
+    60_000
+}
+fn default_timestamp_tolerance_s() -> u64 {
+    300
+}
+fn default_idempotency_hours() -> u64 {
+    24
+}
+fn default_delivery_hours() -> u64 {
+    168
+}
+fn default_purge_interval_s() -> u64 {
+    3600
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap() {
+        let d = DispatchConfig {
+            max_attempts: 10,
+            initial_backoff_ms: 100,
+            max_backoff_ms: 1000,
+            attempt_timeout_ms: 1,
+            lease_ms: 2,
+        };
+        let waits: Vec<u128> = (1..=6).map(|n| d.backoff(n).as_millis()).collect();
+        assert_eq!(waits, [100, 200, 400, 800, 1000, 1000]);
+    }
+
+    #[test]
+    fn a_lease_shorter_than_an_attempt_is_refused() {
+        let mut c = ControlConfig::new("p".into(), Database::parse("d"), "http://x".into());
+        assert!(c.validate(false).is_ok());
+        c.dispatch.lease_ms = c.dispatch.attempt_timeout_ms;
+        let err = c.validate(false).unwrap_err();
+        assert_eq!(err.key, "dispatch.lease_ms");
+        assert!(err.to_string().contains("another server"), "{err}");
+    }
+
+    #[test]
+    fn a_database_is_a_path_or_a_postgres_url_shown_without_its_password() {
+        assert_eq!(
+            Database::parse("/var/lib/gatehouse.db"),
+            Database::Sqlite("/var/lib/gatehouse.db".into())
+        );
+        let url = Database::parse("postgresql://gh:s3cret@db.example.com:5433/gatehouse");
+        assert!(matches!(url, Database::Postgres(_)));
+        assert!(url.validate().is_ok());
+        let shown = url.to_string();
+        assert!(
+            !shown.contains("s3cret") && shown.contains("db.example.com:5433"),
+            "{shown}"
+        );
+        let bad = Database::parse("postgres://gh:pw@host:notaport/db");
+        let err = bad.validate().unwrap_err().to_string();
+        assert!(err.starts_with("database `postgres://gh:***@"), "{err}");
+        assert!(!err.contains(":pw@"), "{err}");
+    }
+}

@@ -1,0 +1,257 @@
+//! The decision log: every evaluation the server makes (a preview through `evaluate`, a
+//! submission, an approval's re-evaluation, the release gates of a reported success) gets a
+//! `decision_id` (UUID v7) that the caller receives; with `[decision_log] enabled = true` it is
+//! also recorded, with the decision, the bundle, the caller, the time and the intent with the
+//! configured fields masked, and can be read back by id or by time range. A submission's record
+//! commits in the same transaction as its events; a preview's record commits before the answer,
+//! so a decision the caller saw is a decision the log holds.
+
+use gatehouse_core::Timestamp;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::evaluation::EvaluateStage;
+
+/// What masked values are replaced with.
+pub const MASKED: &str = "***";
+
+/// Which operation made a decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum DecisionSource {
+    /// A preview: nothing else was stored.
+    Evaluate,
+    /// A submission (its admission decision).
+    Submit,
+    /// An approval (the re-evaluation with it).
+    Approve,
+    /// A pipeline's report of success (the release gates).
+    Callback,
+}
+
+impl DecisionSource {
+    /// The stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Evaluate => "evaluate",
+            Self::Submit => "submit",
+            Self::Approve => "approve",
+            Self::Callback => "callback",
+        }
+    }
+
+    /// The source a stored spelling names.
+    pub fn parse(text: &str) -> Option<Self> {
+        Some(match text {
+            "evaluate" => Self::Evaluate,
+            "submit" => Self::Submit,
+            "approve" => Self::Approve,
+            "callback" => Self::Callback,
+            _ => return None,
+        })
+    }
+}
+
+/// One logged decision.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DecisionRecord {
+    /// Its id (UUID v7), as returned to the caller.
+    pub decision_id: String,
+    /// When it was made (the decision's `evaluated_at`).
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub at: Timestamp,
+    /// `admission` or `gates`.
+    pub stage: EvaluateStage,
+    /// The operation that made it.
+    pub source: DecisionSource,
+    /// Who asked: the principal's name, or `pipeline` for a gate decision.
+    pub caller: String,
+    /// The deployment it concerns (none for a preview).
+    pub deployment_id: Option<String>,
+    /// The server that made it.
+    pub replica_id: String,
+    /// The digest of the bundle that judged.
+    pub bundle_digest: String,
+    /// That bundle's revision.
+    pub bundle_revision: String,
+    /// `allow`, `deny` or `needs_approval`.
+    pub outcome: String,
+    /// The intent judged, with the configured fields replaced by `***`.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub intent: Value,
+    /// The paths that were masked in `intent` (e.g. `spec.tags.owner`).
+    pub masked: Vec<String>,
+    /// The decision, exactly as answered.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub decision: Value,
+}
+
+/// A query of the log by time range, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecisionQuery {
+    /// At or after this time.
+    pub since: Option<Timestamp>,
+    /// Before this time.
+    pub until: Option<Timestamp>,
+    /// After this position (the `next_cursor` of the previous page).
+    pub after: Option<Cursor>,
+    /// At most this many.
+    pub limit: u32,
+}
+
+/// A position in the log: a decision's time and id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor {
+    /// Nanoseconds since the Unix epoch.
+    pub at_ns: i64,
+    /// The decision id.
+    pub decision_id: String,
+}
+
+impl Cursor {
+    /// The position of `record`.
+    pub fn of(record: &DecisionRecord) -> Self {
+        Self {
+            at_ns: i64::try_from(record.at.unix_nanos()).unwrap_or(i64::MAX),
+            decision_id: record.decision_id.clone(),
+        }
+    }
+
+    /// The opaque text a caller passes back (`<nanoseconds>.<decision id>`).
+    pub fn encode(&self) -> String {
+        format!("{}.{}", self.at_ns, self.decision_id)
+    }
+
+    /// Reads a cursor made by [`Cursor::encode`].
+    pub fn decode(text: &str) -> Option<Self> {
+        let (at, id) = text.split_once('.')?;
+        let at_ns = at.parse().ok()?;
+        let valid = !id.is_empty()
+            && id.len() <= 64
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        valid.then(|| Self {
+            at_ns,
+            decision_id: id.to_owned(),
+        })
+    }
+}
+
+/// A page of the log.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DecisionPage {
+    /// The decisions, oldest first.
+    pub items: Vec<DecisionRecord>,
+    /// Pass as `cursor` for the next page; none when this is the last one.
+    pub next_cursor: Option<String>,
+}
+
+/// Whether `path` is a mask path: dot-separated keys, `*` for any key or array item, a number
+/// for an array item.
+pub fn valid_mask(path: &str) -> bool {
+    !path.is_empty()
+        && path
+            .split('.')
+            .all(|segment| !segment.is_empty() && !segment.chars().any(char::is_control))
+}
+
+/// `intent` with the values at `paths` replaced by [`MASKED`], and the concrete paths masked.
+pub fn mask(intent: &Value, paths: &[String]) -> (Value, Vec<String>) {
+    let mut masked = intent.clone();
+    let mut found = Vec::new();
+    for path in paths {
+        let segments: Vec<&str> = path.split('.').collect();
+        mask_at(&mut masked, &segments, &mut String::new(), &mut found);
+    }
+    found.sort();
+    found.dedup();
+    (masked, found)
+}
+
+fn mask_at(value: &mut Value, segments: &[&str], at: &mut String, found: &mut Vec<String>) {
+    let Some((first, rest)) = segments.split_first() else {
+        *value = Value::String(MASKED.to_owned());
+        found.push(at.clone());
+        return;
+    };
+    let mut visit = |key: &str, child: &mut Value, found: &mut Vec<String>| {
+        let len = at.len();
+        if !at.is_empty() {
+            at.push('.');
+        }
+        at.push_str(key);
+        mask_at(child, rest, at, found);
+        at.truncate(len);
+    };
+    match value {
+        Value::Object(map) => {
+            for (key, child) in map.iter_mut() {
+                if *first == "*" || first == key {
+                    visit(key, child, found);
+                }
+            }
+        }
+        Value::Array(items) => {
+            for (index, child) in items.iter_mut().enumerate() {
+                let key = index.to_string();
+                if *first == "*" || *first == key {
+                    visit(&key, child, found);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn masks_replace_values_at_paths_and_wildcards() {
+        let intent = json!({
+            "spec": {
+                "tags": {"owner": "team-web", "cost-center": "CC-1"},
+                "resources": [{"name": "a", "size": "s"}, {"name": "b"}]
+            }
+        });
+        let paths = [
+            "spec.tags.owner".to_owned(),
+            "spec.resources.*.name".to_owned(),
+            "spec.missing.field".to_owned(),
+        ];
+        let (masked, found) = mask(&intent, &paths);
+        assert_eq!(masked["spec"]["tags"]["owner"], MASKED);
+        assert_eq!(masked["spec"]["tags"]["cost-center"], "CC-1");
+        assert_eq!(masked["spec"]["resources"][0]["name"], MASKED);
+        assert_eq!(masked["spec"]["resources"][0]["size"], "s");
+        assert_eq!(masked["spec"]["resources"][1]["name"], MASKED);
+        assert_eq!(
+            found,
+            [
+                "spec.resources.0.name",
+                "spec.resources.1.name",
+                "spec.tags.owner"
+            ]
+        );
+        assert!(valid_mask("spec.tags.owner") && !valid_mask("spec..owner") && !valid_mask(""));
+    }
+
+    #[test]
+    fn cursors_round_trip_and_refuse_garbage() {
+        let c = Cursor {
+            at_ns: 1_795_435_200_000_000_000,
+            decision_id: "0196f0c2-aaaa".into(),
+        };
+        assert_eq!(Cursor::decode(&c.encode()), Some(c));
+        for bad in ["", "x.y", "12", "12.", "12.a b", "12.a'"] {
+            assert_eq!(Cursor::decode(bad), None, "{bad}");
+        }
+    }
+}

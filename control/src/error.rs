@@ -1,0 +1,291 @@
+//! Why an operation of the control plane refused or failed. Each variant carries the values it
+//! names; each message says what happened, to what, and how to go on. A transport maps these to
+//! its own answers in one place (`gatehouse-http`: `From<ControlError> for Problem`).
+
+use gatehouse_core::{ErrorDetail, State};
+
+use crate::access::{Permission, Role};
+use crate::bundle::BundleLoadError;
+use crate::evaluation::Overloaded;
+use crate::replicas::ActiveBundle;
+use crate::signature::SignatureError;
+use crate::store::StoreError;
+
+/// A refused or failed operation.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ControlError {
+    /// No deployment has this id.
+    #[error("no deployment `{deployment_id}`")]
+    DeploymentNotFound {
+        /// The id asked for.
+        deployment_id: String,
+    },
+    /// No logged decision has this id.
+    #[error(
+        "no decision `{decision_id}` in the decision log: it was not logged (the log was off, or the id is wrong) or it is older than `decision_log.retention_hours`"
+    )]
+    DecisionNotFound {
+        /// The id asked for.
+        decision_id: String,
+    },
+    /// The decision log is off and holds nothing to read.
+    #[error(
+        "the decision log is off on this server (`[decision_log] enabled = false`) and holds no record of `{decision_id}`; enable it to record decisions"
+    )]
+    DecisionLogDisabled {
+        /// The id asked for.
+        decision_id: String,
+    },
+    /// A paging cursor that this server did not hand out.
+    #[error(
+        "`cursor` {cursor:?} is not a cursor of the decision log; pass the `next_cursor` of the previous page"
+    )]
+    InvalidCursor {
+        /// The cursor given.
+        cursor: String,
+    },
+    /// The caller's `If-Match` is not the deployment's current ETag.
+    #[error(
+        "If-Match does not match deployment `{deployment_id}`: its current ETag is \"{current}\"; GET it again, check its state, and retry"
+    )]
+    StaleEtag {
+        /// The deployment.
+        deployment_id: String,
+        /// Its current ETag.
+        current: String,
+    },
+    /// The deployment changed between the caller's check and the write (a concurrent change).
+    #[error(
+        "deployment `{deployment_id}` changed since you read it; its current ETag is \"{current}\": GET it again and retry with that If-Match"
+    )]
+    ChangedMeanwhile {
+        /// The deployment.
+        deployment_id: String,
+        /// Its current ETag.
+        current: String,
+    },
+    /// `If-Match` was `*` or a weak ETag.
+    #[error(
+        "If-Match must be the strong ETag of deployment `{deployment_id}` (its current one is \"{current}\"); `*` and weak ETags (`W/...`) are not accepted"
+    )]
+    StrongEtagRequired {
+        /// The deployment.
+        deployment_id: String,
+        /// Its current ETag.
+        current: String,
+    },
+    /// An approval of a deployment that is not REQUESTED.
+    #[error("deployment `{deployment_id}` is {state}; only REQUESTED deployments take approvals")]
+    NotAwaitingApproval {
+        /// The deployment.
+        deployment_id: String,
+        /// Its state.
+        state: State,
+    },
+    /// The caller's role does not grant the operation.
+    #[error("role `{}` may not do this; it needs one of: {}", role.map_or("anonymous", Role::as_str), permission.roles().iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", "))]
+    PermissionDenied {
+        /// The caller's role (`None`: anonymous).
+        role: Option<Role>,
+        /// What it tried.
+        permission: Permission,
+    },
+    /// An approval in a role the approver does not hold.
+    #[error("`{principal}` may not approve as `{role}`; their approval roles are: {}", if held.is_empty() { "none".to_owned() } else { held.join(", ") })]
+    RoleNotHeld {
+        /// The approver.
+        principal: String,
+        /// The role asked for.
+        role: String,
+        /// The roles the approver holds.
+        held: Vec<String>,
+    },
+    /// A requester's cancel of someone else's deployment.
+    #[error(
+        "`{principal}` may cancel only their own deployments; `{deployment_id}` was submitted by `{submitted_by}` for `{requested_by}`: ask them, an approver or an admin"
+    )]
+    NotOwner {
+        /// The requester.
+        principal: String,
+        /// The deployment.
+        deployment_id: String,
+        /// Who submitted it.
+        submitted_by: String,
+        /// Who it was requested for.
+        requested_by: String,
+    },
+    /// The requester or submitter of a deployment tried to approve it.
+    #[error(
+        "four-eyes: `{principal}` requested or submitted deployment `{deployment_id}` and cannot approve it"
+    )]
+    SelfApproval {
+        /// The approver.
+        principal: String,
+        /// The deployment.
+        deployment_id: String,
+    },
+    /// The approver already approved in this role.
+    #[error("`{principal}` already approved `{deployment_id}` as `{role}`")]
+    AlreadyApproved {
+        /// The approver.
+        principal: String,
+        /// The deployment.
+        deployment_id: String,
+        /// The role.
+        role: String,
+    },
+    /// The deployment's state does not allow the operation.
+    #[error("deployment `{deployment_id}` is {state} and cannot take {attempted}; {help}")]
+    IllegalTransition {
+        /// The deployment.
+        deployment_id: String,
+        /// Its state.
+        state: State,
+        /// What was tried, e.g. `a cancel`.
+        attempted: String,
+        /// What the state allows instead.
+        help: &'static str,
+    },
+    /// The intent does not match the DeploymentIntent schema; nothing was stored.
+    #[error(
+        "the intent does not match the DeploymentIntent schema ({} error{}); nothing was stored. `POST /v1/evaluate` shows the same errors as a decision",
+        errors.len(),
+        if errors.len() == 1 { "" } else { "s" }
+    )]
+    InvalidIntent {
+        /// Each schema error, with its path.
+        errors: Vec<ErrorDetail>,
+        /// The id of the decision that found them.
+        decision_id: String,
+    },
+    /// The evaluation context is malformed.
+    #[error("`context`: {message}")]
+    InvalidContext {
+        /// What is wrong.
+        message: String,
+    },
+    /// Free text that would be stored and shown has a control character.
+    #[error(
+        "{fields} may not contain control characters (line breaks, escape sequences); write it on one line"
+    )]
+    ControlCharacter {
+        /// The fields, e.g. "`reason`".
+        fields: &'static str,
+    },
+    /// An idempotency key was used before with another body.
+    #[error(
+        "Idempotency-Key `{key}` was already used with a different body; use a new key for a new intent"
+    )]
+    IdempotencyKeyReused {
+        /// The key.
+        key: String,
+    },
+    /// A callback delivery id was used before on this deployment with another body.
+    #[error(
+        "delivery `{delivery_id}` was already received for `{deployment_id}` with another body; use a new delivery id for a new report"
+    )]
+    DeliveryReused {
+        /// The deployment.
+        deployment_id: String,
+        /// The delivery id.
+        delivery_id: String,
+    },
+    /// A callback's signature, delivery id or timestamp is refused.
+    #[error(transparent)]
+    Signature(#[from] SignatureError),
+    /// The server has no pipeline secret, so no callback can be verified.
+    #[error(
+        "callbacks are disabled: the server has no pipeline secret (`pipeline.secret` or GATEHOUSE_PIPELINE_SECRET)"
+    )]
+    CallbacksDisabled,
+    /// Every evaluation slot stayed busy.
+    #[error(transparent)]
+    Overloaded(#[from] Overloaded),
+    /// The operation ran past its deadline and was rolled back.
+    #[error(
+        "the request ran past the server's limit (`limits.request_timeout_ms`) and was rolled back: nothing was stored. Retry it; a submission retried with the same `Idempotency-Key` header is stored at most once"
+    )]
+    DeadlineExceeded,
+    /// A report lost every compare-and-swap against concurrent changes of its deployment.
+    #[error(
+        "deployment `{deployment_id}` kept changing while this report was recorded; nothing was stored: send it again with the same delivery id"
+    )]
+    Busy {
+        /// The deployment.
+        deployment_id: String,
+    },
+    /// The bundle on disk does not load; the running one is kept.
+    #[error("{source}; the running bundle is kept")]
+    InvalidBundle {
+        /// Why it does not load.
+        #[source]
+        source: BundleLoadError,
+    },
+    /// This server judges with another bundle than the active one (a rollout in progress).
+    #[error(
+        "this server ({replica_id}) judges with bundle {digest} (revision `{revision}`) but the active bundle is {} (revision `{}`, loaded by {} at {}): load the same bundle here (SIGHUP or POST /v1/admin/reload after updating its directory) or finish the rollout",
+        active.digest, active.revision, active.activated_by, active.activated_at
+    )]
+    BundleMismatch {
+        /// This server.
+        replica_id: String,
+        /// The digest of its bundle.
+        digest: String,
+        /// Its bundle's revision.
+        revision: String,
+        /// The active bundle.
+        active: Box<ActiveBundle>,
+    },
+    /// The database cannot be reached or is busy; nothing was changed.
+    #[error(
+        "the database is unavailable, so nothing was changed; retry after the Retry-After delay (the server log has the cause)"
+    )]
+    StoreUnavailable {
+        /// The store's error (logged, not shown to callers).
+        #[source]
+        source: StoreError,
+    },
+    /// The store failed.
+    #[error("the store failed: {source}")]
+    Store {
+        /// The store's error.
+        #[source]
+        source: StoreError,
+    },
+    /// A bug: a value the control plane built itself was refused.
+    #[error("internal error while trying to {what}: {detail}")]
+    Internal {
+        /// What was being done.
+        what: &'static str,
+        /// What went wrong.
+        detail: String,
+    },
+}
+
+impl From<StoreError> for ControlError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound { deployment_id } => Self::DeploymentNotFound { deployment_id },
+            StoreError::Conflict {
+                deployment_id,
+                current,
+            } => Self::ChangedMeanwhile {
+                deployment_id,
+                current,
+            },
+            StoreError::DeadlineExceeded => Self::DeadlineExceeded,
+            e if e.is_unavailable() => Self::StoreUnavailable { source: e },
+            source => Self::Store { source },
+        }
+    }
+}
+
+impl ControlError {
+    pub(crate) fn internal(what: &'static str, detail: impl std::fmt::Display) -> Self {
+        Self::Internal {
+            what,
+            detail: detail.to_string(),
+        }
+    }
+}

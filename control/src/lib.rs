@@ -1,0 +1,47 @@
+//! `gatehouse-control`: the Gatehouse control plane without a transport. It takes deployment
+//! intents, judges them with the core engine, records every lifecycle transition as a
+//! hash-chained event in its store, triggers the pipeline that does the work (GitHub dispatch,
+//! webhook, GitOps commit) through an outbox, and accepts the pipeline's signed reports.
+//!
+//! - [`ControlPlane`]: the operations (submit, approve, cancel, callback, reads), each returning
+//!   a typed [`ControlError`]; its state is private.
+//! - [`store::Store`]: the async storage trait; [`store::sqlite::SqliteStore`] is the embedded
+//!   store, [`store::postgres::PostgresStore`] lets several servers share one database
+//!   ([`replicas`]).
+//! - [`decision_log`]: every evaluation's id, and with the log on its record.
+//! - [`workers`]: the outbox dispatcher ([`executor::Executor`]), the retention purge and the
+//!   replica heartbeat.
+//! - [`rules`]: the lifecycle rules (ETags, who may approve or cancel, which report a state
+//!   takes) as plain functions.
+//!
+//! `gatehouse-http` puts it behind HTTP; nothing here knows HTTP.
+
+pub mod access;
+pub mod audit;
+pub mod bundle;
+pub mod clock;
+pub mod config;
+pub mod decision_log;
+pub mod deployment;
+mod dispatcher;
+pub mod error;
+pub mod evaluation;
+pub mod executor;
+pub mod observer;
+pub mod outbox;
+mod plane;
+pub mod replicas;
+pub mod requests;
+pub mod rules;
+pub mod signals;
+pub mod signature;
+pub mod store;
+pub mod workers;
+
+pub use access::{Permission, Principal, Role};
+pub use bundle::{BundleLoadError, LoadedBundle, load_bundle};
+pub use clock::{Clock, system_clock};
+pub use config::ControlConfig;
+pub use error::ControlError;
+pub use evaluation::EvaluateStage;
+pub use plane::{CallbackAnswer, ControlPlane, Evaluation, Submitted, VerifiedDelivery};

@@ -1,0 +1,231 @@
+//! Pipeline reports: verified against the pipeline secret for one deployment and one delivery
+//! id, recorded once per delivery id (a redelivery replays the first answer), `succeeded` judged
+//! by the release gates first.
+
+use std::time::Instant;
+
+use gatehouse_core::{Decision, EventType, NewEvent};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use super::{CAS_RETRIES, ControlPlane};
+use crate::clock::unix_seconds;
+use crate::decision_log::DecisionSource;
+use crate::deployment::DeploymentRecord;
+use crate::error::ControlError;
+use crate::evaluation::EvaluateStage;
+use crate::requests::{Callback, CallbackStatus};
+use crate::rules::{check_report, report_refused};
+use crate::signature::{SignedHeaders, verify};
+use crate::store::{Append, StoreError, StoredResponse};
+
+/// A report whose signature holds for its deployment, delivery id, timestamp and body; only
+/// [`ControlPlane::verify_callback`] makes one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedDelivery {
+    deployment_id: String,
+    delivery_id: String,
+    body_sha256: String,
+}
+
+impl VerifiedDelivery {
+    /// The deployment it reports on.
+    pub fn deployment_id(&self) -> &str {
+        &self.deployment_id
+    }
+
+    /// Its delivery id.
+    pub fn delivery_id(&self) -> &str {
+        &self.delivery_id
+    }
+}
+
+/// The answer to a report: `{deployment_id, state, event, gates, decision_id}` as JSON (the gate
+/// decision and its id for `succeeded`), the same bytes for every redelivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallbackAnswer {
+    /// The JSON answer.
+    pub body: String,
+    /// True when this is the stored answer of an earlier delivery.
+    pub replayed: bool,
+}
+
+impl ControlPlane {
+    /// Checks a report's signature for `deployment_id` at the server's time: the delivery id's
+    /// form, the timestamp window, the HMAC over the raw `body`.
+    pub fn verify_callback(
+        &self,
+        deployment_id: &str,
+        headers: SignedHeaders<'_>,
+        body: &[u8],
+    ) -> Result<VerifiedDelivery, ControlError> {
+        let pipeline = &self.config.pipeline;
+        let secret = pipeline
+            .secret
+            .as_deref()
+            .ok_or(ControlError::CallbacksDisabled)?;
+        let delivery = verify(
+            secret.as_bytes(),
+            headers,
+            deployment_id,
+            body,
+            unix_seconds(self.now()),
+            pipeline.timestamp_tolerance_s,
+        )?;
+        Ok(VerifiedDelivery {
+            deployment_id: deployment_id.to_owned(),
+            delivery_id: delivery.to_owned(),
+            body_sha256: hex::encode(Sha256::digest(body)),
+        })
+    }
+
+    /// Records a verified report; `succeeded` passes the release gates first. A report that
+    /// loses a race with another one for the same deployment is judged again on the new state
+    /// (pipelines send no `If-Match`); a redelivery racing its first delivery gets the answer
+    /// the first one stored.
+    pub async fn callback(
+        &self,
+        delivery: &VerifiedDelivery,
+        report: Callback,
+        deadline: Option<Instant>,
+    ) -> Result<CallbackAnswer, ControlError> {
+        let id = delivery.deployment_id.as_str();
+        let replay = |seen: StoredResponse| {
+            if seen.body_sha256 == delivery.body_sha256 {
+                Ok(CallbackAnswer {
+                    body: seen.body,
+                    replayed: true,
+                })
+            } else {
+                Err(ControlError::DeliveryReused {
+                    deployment_id: id.to_owned(),
+                    delivery_id: delivery.delivery_id.clone(),
+                })
+            }
+        };
+        for _ in 0..CAS_RETRIES {
+            if let Some(seen) = self.store.delivery(id, &delivery.delivery_id).await? {
+                return replay(seen);
+            }
+            let record = self.current(id).await?;
+            let (append, body) = self.callback_append(&record, delivery, &report).await?;
+            match self.store.append(Append { deadline, ..append }).await {
+                Ok(_) => {
+                    self.observer.callback(report.status);
+                    return Ok(CallbackAnswer {
+                        body,
+                        replayed: false,
+                    });
+                }
+                Err(StoreError::DeliveryExists { stored, .. }) => return replay(stored),
+                Err(StoreError::Conflict { .. }) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(ControlError::Busy {
+            deployment_id: id.to_owned(),
+        })
+    }
+
+    /// The append a report makes on `record`, and the answer it stores.
+    async fn callback_append(
+        &self,
+        record: &DeploymentRecord,
+        delivery: &VerifiedDelivery,
+        report: &Callback,
+    ) -> Result<(Append, String), ControlError> {
+        check_report(record, report.status)?;
+        let id = record.id.as_str();
+        let now = self.now();
+        let mut data = serde_json::Map::new();
+        data.insert("run_url".into(), json!(report.run_url));
+        data.insert("evidence".into(), json!(report.evidence));
+        data.insert("delivery_id".into(), json!(delivery.delivery_id));
+        let (kind, gates, decision_log) = match report.status {
+            CallbackStatus::Started => (EventType::Started, None, None),
+            CallbackStatus::Failed => {
+                let reason = report
+                    .reason
+                    .clone()
+                    .unwrap_or_else(|| "the pipeline reported failure".into());
+                data.insert("reason".into(), json!(reason));
+                (EventType::Failed, None, None)
+            }
+            CallbackStatus::Succeeded => {
+                let mut context = self
+                    .context(&record.intent, self.approvals(id).await?)
+                    .await?;
+                context.evidence = report.evidence.clone();
+                let judged = self
+                    .judge(
+                        EvaluateStage::Gates,
+                        std::sync::Arc::new(record.intent.clone()),
+                        context,
+                    )
+                    .await?;
+                let log = self.log_record(
+                    &judged,
+                    DecisionSource::Callback,
+                    "pipeline",
+                    Some(id),
+                    &record.intent,
+                );
+                if judged.decision.allowed() {
+                    (EventType::Succeeded, Some(judged), log)
+                } else {
+                    data.insert("reason".into(), json!(gate_failure(&judged.decision)));
+                    (EventType::Failed, Some(judged), log)
+                }
+            }
+        };
+        if let Some(gates) = &gates {
+            data.insert("gates".into(), gates.decision.to_value());
+            data.insert("decision_id".into(), json!(gates.id));
+        }
+        data.insert("reported".into(), json!(report.status.as_str()));
+        let (status, event) = record
+            .status()
+            .append(NewEvent {
+                kind,
+                at: now,
+                actor: "pipeline".into(),
+                data: Value::Object(data),
+            })
+            .map_err(|_| report_refused(record, report.status))?;
+        let body = json!({
+            "deployment_id": id,
+            "state": status.state,
+            "event": {"seq": event.seq, "type": event.kind, "hash": event.hash},
+            "gates": gates.as_ref().map(|g| g.decision.to_value()),
+            "decision_id": gates.as_ref().map(|g| g.id.as_str()),
+        })
+        .to_string();
+        let append = Append {
+            delivery: Some((
+                delivery.delivery_id.clone(),
+                StoredResponse {
+                    body_sha256: delivery.body_sha256.clone(),
+                    body: body.clone(),
+                },
+            )),
+            decision_log,
+            ..Append::events(id, record.last_hash.clone(), vec![event])
+        };
+        Ok((append, body))
+    }
+}
+
+/// The reason recorded when the release gates block a reported success.
+fn gate_failure(gates: &Decision) -> String {
+    format!(
+        "release gates blocked: {}",
+        gates
+            .violations
+            .iter()
+            .filter(|v| v.blocks())
+            .map(|v| v.policy.as_str())
+            .chain(gates.errors.iter().map(|e| e.code.as_str()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
+}

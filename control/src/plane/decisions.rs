@@ -1,0 +1,111 @@
+//! Decisions on request: a preview of an intent (`evaluate`, nothing but its log record
+//! stored), and reading the decision log back.
+
+use std::sync::Arc;
+
+use gatehouse_core::{Decision, EvaluationContext};
+use serde_json::Value;
+
+use super::ControlPlane;
+use crate::access::{Permission, Principal};
+use crate::decision_log::{Cursor, DecisionPage, DecisionQuery, DecisionRecord, DecisionSource};
+use crate::error::ControlError;
+use crate::evaluation::EvaluateStage;
+
+/// A decision and its id.
+#[derive(Debug, Clone)]
+pub struct Evaluation {
+    /// The decision (its JSON is the contract's exact bytes).
+    pub decision: Decision,
+    /// Its id in the decision log.
+    pub decision_id: String,
+}
+
+impl ControlPlane {
+    /// A decision on `intent` for `principal`, nothing stored but its log record (committed
+    /// before this returns, with the decision log on). Without a context (JSON `{now,
+    /// history?, evidence?, approvals?}`) the server's is used: now, and the service's history.
+    pub async fn evaluate(
+        &self,
+        principal: &Principal,
+        intent: Value,
+        context: Option<Value>,
+        stage: EvaluateStage,
+    ) -> Result<Evaluation, ControlError> {
+        let context = match context {
+            Some(value) => EvaluationContext::from_json_value(value).map_err(|e| {
+                ControlError::InvalidContext {
+                    message: e.to_string(),
+                }
+            })?,
+            None => self.context(&intent, Vec::new()).await?,
+        };
+        let intent = Arc::new(intent);
+        let judged = self.judge(stage, Arc::clone(&intent), context).await?;
+        let record = self.log_record(
+            &judged,
+            DecisionSource::Evaluate,
+            principal.actor(),
+            None,
+            &intent,
+        );
+        self.log_alone(record).await?;
+        Ok(Evaluation {
+            decision: judged.decision,
+            decision_id: judged.id,
+        })
+    }
+
+    /// One logged decision, for an auditor or admin.
+    pub async fn decision(
+        &self,
+        principal: &Principal,
+        decision_id: &str,
+    ) -> Result<DecisionRecord, ControlError> {
+        principal.require(Permission::Audit)?;
+        match self.store.decision(decision_id).await? {
+            Some(record) => Ok(record),
+            None if !self.config.decision_log.enabled => Err(ControlError::DecisionLogDisabled {
+                decision_id: decision_id.to_owned(),
+            }),
+            None => Err(ControlError::DecisionNotFound {
+                decision_id: decision_id.to_owned(),
+            }),
+        }
+    }
+
+    /// A page of the decision log between `since` and `until` (oldest first), after `cursor`
+    /// (the previous page's `next_cursor`), for an auditor or admin.
+    pub async fn decisions(
+        &self,
+        principal: &Principal,
+        since: Option<gatehouse_core::Timestamp>,
+        until: Option<gatehouse_core::Timestamp>,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Result<DecisionPage, ControlError> {
+        principal.require(Permission::Audit)?;
+        let after = cursor
+            .map(|text| {
+                Cursor::decode(text).ok_or_else(|| ControlError::InvalidCursor {
+                    cursor: text.to_owned(),
+                })
+            })
+            .transpose()?;
+        let mut items = self
+            .store
+            .decisions(&DecisionQuery {
+                since,
+                until,
+                after,
+                limit: limit.saturating_add(1),
+            })
+            .await?;
+        let more = items.len() > limit as usize;
+        items.truncate(limit as usize);
+        let next_cursor = more
+            .then(|| items.last().map(|last| Cursor::of(last).encode()))
+            .flatten();
+        Ok(DecisionPage { items, next_cursor })
+    }
+}

@@ -1,0 +1,304 @@
+//! The control plane: the operations a transport exposes (submit, approve, cancel, callback,
+//! reads), over a store, a policy bundle and a clock. Each operation turns a request into core
+//! calls (decisions, chained events) and one store transaction; its state is private, and every
+//! refusal is a typed [`ControlError`].
+
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use gatehouse_core::{Approval, Decision, Engine, EvaluationContext, EventType, Timestamp};
+use serde_json::{Value, json};
+use tokio::sync::Notify;
+
+use crate::access::{Permission, Principal};
+use crate::bundle::{LoadedBundle, load_bundle};
+use crate::clock::Clock;
+use crate::config::{ControlConfig, ExecutorConfig};
+use crate::decision_log::{DecisionRecord, DecisionSource, mask};
+use crate::deployment::{DeploymentRecord, DeploymentView, service_of};
+use crate::error::ControlError;
+use crate::evaluation::{EvaluateStage, EvaluationGate, EvaluationSlot, Overloaded};
+use crate::observer::Observer;
+use crate::outbox::NewDispatch;
+use crate::store::{Backend, Store};
+
+mod approve;
+mod callback;
+mod cancel;
+mod decisions;
+mod dispatch;
+mod maintenance;
+mod reads;
+mod replicas;
+mod submit;
+
+pub use callback::{CallbackAnswer, VerifiedDelivery};
+pub use decisions::Evaluation;
+pub use submit::Submitted;
+
+/// How often a write that lost a compare-and-swap to a concurrent one is tried again before the
+/// caller is told the deployment is busy (pipeline callbacks and dispatch results send no
+/// `If-Match`).
+const CAS_RETRIES: usize = 16;
+
+/// The control plane.
+pub struct ControlPlane {
+    config: ControlConfig,
+    bundle: RwLock<LoadedBundle>,
+    store: Arc<dyn Store>,
+    clock: Clock,
+    observer: Arc<dyn Observer>,
+    evaluations: Arc<EvaluationGate>,
+    dispatch_wake: Notify,
+    replica_id: String,
+    started_at: Timestamp,
+}
+
+impl ControlPlane {
+    /// A control plane over a loaded bundle and a store; `observer` hears of decisions,
+    /// dispatches and callbacks (metrics).
+    pub fn new(
+        config: ControlConfig,
+        bundle: LoadedBundle,
+        store: Arc<dyn Store>,
+        clock: Clock,
+        observer: Arc<dyn Observer>,
+    ) -> Self {
+        let evaluations = Arc::new(EvaluationGate::new(
+            config.evaluation.concurrency,
+            Duration::from_millis(config.evaluation.wait_ms),
+        ));
+        let started_at = clock();
+        Self {
+            evaluations,
+            config,
+            bundle: RwLock::new(bundle),
+            store,
+            clock,
+            observer,
+            dispatch_wake: Notify::new(),
+            replica_id: format!("replica_{}", uuid::Uuid::now_v7().simple()),
+            started_at,
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ControlConfig {
+        &self.config
+    }
+
+    /// Which database the store writes to.
+    pub fn backend(&self) -> Backend {
+        self.store.backend()
+    }
+
+    /// The engine in use now.
+    pub fn engine(&self) -> Arc<Engine> {
+        match self.bundle.read() {
+            Ok(guard) => Arc::clone(&guard.engine),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner().engine),
+        }
+    }
+
+    /// The packed document of the bundle in use (`{format, name, revision, digest, files}`).
+    pub fn packed_bundle(&self) -> Arc<Value> {
+        match self.bundle.read() {
+            Ok(guard) => Arc::clone(&guard.packed),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner().packed),
+        }
+    }
+
+    /// The current time.
+    pub fn now(&self) -> Timestamp {
+        (self.clock)()
+    }
+
+    /// Takes an evaluation slot, waiting at most `limits.evaluation_wait_ms`; evaluations hold
+    /// one while they run.
+    pub fn evaluation_slot(&self) -> Result<EvaluationSlot<'_>, Overloaded> {
+        self.evaluations.acquire()
+    }
+
+    /// Reloads the bundle from the configured directory for `principal` (an admin); on error
+    /// the running bundle stays.
+    pub async fn reload(&self, principal: &Principal) -> Result<Arc<Engine>, ControlError> {
+        principal.require(Permission::Administer)?;
+        self.reload_from_disk().await
+    }
+
+    /// Reloads the bundle from the configured directory (the operator's signal); on error the
+    /// running bundle stays.
+    pub async fn reload_from_disk(&self) -> Result<Arc<Engine>, ControlError> {
+        let dir = self.config.policies.clone();
+        let limits = self.config.evaluation.clone();
+        let loaded = tokio::task::spawn_blocking(move || load_bundle(&dir, &limits))
+            .await
+            .map_err(|e| ControlError::internal("load the bundle", e))?
+            .map_err(|source| ControlError::InvalidBundle { source })?;
+        let engine = Arc::clone(&loaded.engine);
+        match self.bundle.write() {
+            Ok(mut guard) => *guard = loaded,
+            Err(poisoned) => *poisoned.into_inner() = loaded,
+        }
+        tracing::info!(
+            digest = %engine.info().digest,
+            revision = %engine.info().revision,
+            "policy bundle loaded"
+        );
+        self.announce().await?;
+        Ok(engine)
+    }
+
+    /// Evaluates on a blocking thread, holding an evaluation slot; reports the decision and
+    /// gives it an id.
+    async fn judge(
+        &self,
+        stage: EvaluateStage,
+        intent: Arc<Value>,
+        context: EvaluationContext,
+    ) -> Result<Judged, ControlError> {
+        let engine = self.engine();
+        let gate = Arc::clone(&self.evaluations);
+        let observer = Arc::clone(&self.observer);
+        tokio::task::spawn_blocking(move || {
+            let _slot = gate.acquire()?;
+            let started = Instant::now();
+            let decision = match stage {
+                EvaluateStage::Admission => engine.evaluate(&intent, &context),
+                EvaluateStage::Gates => engine.evaluate_gates(&intent, &context),
+            };
+            observer.decision(stage, &decision, started.elapsed());
+            Ok(Judged {
+                decision,
+                id: uuid::Uuid::now_v7().to_string(),
+                stage,
+            })
+        })
+        .await
+        .map_err(|e| ControlError::internal("evaluate", e))?
+    }
+
+    /// The log record of `judged` (`None` with the decision log off): made by `source` for
+    /// `caller`, on `intent` (masked as configured), about `deployment_id`.
+    fn log_record(
+        &self,
+        judged: &Judged,
+        source: DecisionSource,
+        caller: &str,
+        deployment_id: Option<&str>,
+        intent: &Value,
+    ) -> Option<DecisionRecord> {
+        let log = &self.config.decision_log;
+        if !log.enabled {
+            return None;
+        }
+        let (intent, masked) = mask(intent, &log.mask);
+        let decision = &judged.decision;
+        Some(DecisionRecord {
+            decision_id: judged.id.clone(),
+            at: decision.evaluated_at,
+            stage: judged.stage,
+            source,
+            caller: caller.to_owned(),
+            deployment_id: deployment_id.map(str::to_owned),
+            replica_id: self.replica_id.clone(),
+            bundle_digest: decision.bundle.digest.clone(),
+            bundle_revision: decision.bundle.revision.clone(),
+            outcome: decision.outcome.as_str().to_owned(),
+            intent,
+            masked,
+            decision: decision.to_value(),
+        })
+    }
+
+    /// Logs a decision made outside any other write (a preview, a refused submission).
+    async fn log_alone(&self, record: Option<DecisionRecord>) -> Result<(), ControlError> {
+        if let Some(record) = record {
+            self.store.log_decision(&record).await?;
+        }
+        Ok(())
+    }
+
+    /// The context the server builds for `intent`: now, the service's finished deployments, the
+    /// approvals given.
+    async fn context(
+        &self,
+        intent: &Value,
+        approvals: Vec<Approval>,
+    ) -> Result<EvaluationContext, ControlError> {
+        let mut context = self.service_context(&service_of(intent)).await?;
+        context.approvals = approvals;
+        Ok(context)
+    }
+
+    /// The context the server would judge an intent of `service` in now: the time and the
+    /// service's finished deployments (for previews that must match the server's decision).
+    pub async fn service_context(&self, service: &str) -> Result<EvaluationContext, ControlError> {
+        let mut context = EvaluationContext::at(self.now());
+        if !service.is_empty() {
+            context.history = self.store.history(service).await?;
+        }
+        Ok(context)
+    }
+
+    /// The deployment `id`, or [`ControlError::DeploymentNotFound`].
+    async fn current(&self, id: &str) -> Result<DeploymentRecord, ControlError> {
+        self.store
+            .get(id)
+            .await?
+            .ok_or_else(|| ControlError::DeploymentNotFound {
+                deployment_id: id.to_owned(),
+            })
+    }
+
+    /// `record` with its latest dispatch.
+    async fn view(&self, record: DeploymentRecord) -> Result<DeploymentView, ControlError> {
+        let dispatch = self.store.dispatch_of(&record.id).await?;
+        Ok(DeploymentView::new(record, dispatch))
+    }
+
+    /// The outbox entry for a deployment that became VALIDATED; none with the `none` executor
+    /// (an external pipeline reports `started` on its own).
+    fn new_dispatch(&self, record: &DeploymentRecord) -> Option<NewDispatch> {
+        if matches!(self.config.executor, ExecutorConfig::None) {
+            return None;
+        }
+        Some(NewDispatch {
+            executor: self.config.executor.kind().to_owned(),
+            payload: json!({
+                "deployment_id": record.id,
+                "service": record.service,
+                "version": record.version,
+                "environment": record.environment,
+                "intent": record.intent,
+                "decision_digest": record.decision.get("intent_digest"),
+                "bundle_digest": record.bundle_digest,
+                "callback_url": format!("{}/v1/deployments/{}/callbacks", self.config.public_url.trim_end_matches('/'), record.id),
+            }),
+            due: self.now(),
+        })
+    }
+
+    /// Approvals recorded on a deployment so far.
+    async fn approvals(&self, id: &str) -> Result<Vec<Approval>, ControlError> {
+        let events = self.store.events(id).await?;
+        Ok(events
+            .iter()
+            .filter(|e| e.kind == EventType::ApprovalRecorded)
+            .filter_map(|e| e.data.get("approval"))
+            .filter_map(|a| serde_json::from_value(a.clone()).ok())
+            .collect())
+    }
+}
+
+/// A decision and its id.
+struct Judged {
+    decision: Decision,
+    id: String,
+    stage: EvaluateStage,
+}
+
+/// `value` out of its `Arc` (a clone only if someone else still holds it).
+fn unshare(value: Arc<Value>) -> Value {
+    Arc::try_unwrap(value).unwrap_or_else(|shared| (*shared).clone())
+}

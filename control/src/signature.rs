@@ -1,0 +1,245 @@
+//! The signature scheme of pipeline callbacks and webhook dispatches: HMAC-SHA256 over a context
+//! line, the signing time, the deployment id, the delivery id and the raw body. The server
+//! verifies callbacks with it and the webhook executor signs dispatches with it, so a receiver
+//! uses one verifier for both.
+
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
+
+/// The header carrying a signature: `sha256=<hex>`.
+pub const SIGNATURE_HEADER: &str = "x-gatehouse-signature-256";
+/// The header naming a delivery (1 to 200 visible ASCII characters, unique per deployment).
+pub const DELIVERY_HEADER: &str = "x-gatehouse-delivery";
+/// The header carrying the signing time in Unix seconds.
+pub const TIMESTAMP_HEADER: &str = "x-gatehouse-timestamp";
+/// The first line of every signed message: names the scheme, so a signature made for another
+/// purpose with the same key never verifies here.
+pub const SIGNING_CONTEXT: &str = "gatehouse-callback-v1";
+
+/// Why a signed request is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SignatureError {
+    /// A header is missing.
+    #[error(
+        "signed requests need the header `{header}`; sign `{SIGNING_CONTEXT}\\n<timestamp>\\n<deployment id>\\n<delivery id>\\n<raw body>` with HMAC-SHA256 (README: signing callbacks)"
+    )]
+    Missing {
+        /// The header.
+        header: &'static str,
+    },
+    /// A header does not have its form.
+    #[error("header `{header}` must be {expected}")]
+    Malformed {
+        /// The header.
+        header: &'static str,
+        /// Its form.
+        expected: &'static str,
+    },
+    /// The timestamp is outside the accepted window.
+    #[error(
+        "the timestamp {timestamp} is more than {tolerance_s} s away from the server time {server_time} (Unix seconds); sign with the current time, and check the pipeline's clock"
+    )]
+    StaleTimestamp {
+        /// The request's timestamp.
+        timestamp: i64,
+        /// The server's time.
+        server_time: i64,
+        /// The window (`pipeline.timestamp_tolerance_s`).
+        tolerance_s: u64,
+    },
+    /// The signature does not match.
+    #[error(
+        "the signature does not match this deployment, delivery id, timestamp and body (a signature is valid for one deployment and one delivery only)"
+    )]
+    Mismatch,
+}
+
+/// The headers of a signed request, as received.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SignedHeaders<'a> {
+    /// `X-Gatehouse-Delivery`.
+    pub delivery: Option<&'a str>,
+    /// `X-Gatehouse-Timestamp`.
+    pub timestamp: Option<&'a str>,
+    /// `X-Gatehouse-Signature-256`.
+    pub signature: Option<&'a str>,
+}
+
+/// The exact bytes that are signed: the context line, the timestamp, the deployment id and the
+/// delivery id, each on its own line, then the raw body.
+fn signed_message(timestamp: i64, deployment_id: &str, delivery_id: &str, body: &[u8]) -> Vec<u8> {
+    let head = format!("{SIGNING_CONTEXT}\n{timestamp}\n{deployment_id}\n{delivery_id}\n");
+    let mut message = Vec::with_capacity(head.len() + body.len());
+    message.extend_from_slice(head.as_bytes());
+    message.extend_from_slice(body);
+    message
+}
+
+/// Signs a callback (or a webhook dispatch): the value of [`SIGNATURE_HEADER`], `sha256=<hex>`.
+/// The one signing function of the server, the webhook executor and the tests.
+pub fn sign(
+    secret: &[u8],
+    timestamp: i64,
+    deployment_id: &str,
+    delivery_id: &str,
+    body: &[u8],
+) -> String {
+    let mut mac = new_mac(secret);
+    mac.update(&signed_message(timestamp, deployment_id, delivery_id, body));
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// Whether a delivery id has its form: 1 to 200 visible ASCII characters.
+pub fn valid_delivery_id(id: &str) -> bool {
+    (1..=200).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_graphic())
+}
+
+/// Verifies a signed request for `deployment_id` at server time `now` (Unix seconds): the
+/// delivery id's form, the timestamp window, then the HMAC in constant time. Returns the
+/// delivery id.
+pub fn verify<'a>(
+    secret: &[u8],
+    headers: SignedHeaders<'a>,
+    deployment_id: &str,
+    body: &[u8],
+    now: i64,
+    tolerance_s: u64,
+) -> Result<&'a str, SignatureError> {
+    let signature = headers.signature.ok_or(SignatureError::Missing {
+        header: SIGNATURE_HEADER,
+    })?;
+    let delivery = headers.delivery.ok_or(SignatureError::Missing {
+        header: DELIVERY_HEADER,
+    })?;
+    if !valid_delivery_id(delivery) {
+        return Err(SignatureError::Malformed {
+            header: DELIVERY_HEADER,
+            expected: "1 to 200 visible ASCII characters, unique per report",
+        });
+    }
+    let timestamp = headers.timestamp.ok_or(SignatureError::Missing {
+        header: TIMESTAMP_HEADER,
+    })?;
+    let timestamp: i64 = timestamp
+        .parse()
+        .ok()
+        .filter(|_| !timestamp.starts_with('+'))
+        .ok_or(SignatureError::Malformed {
+            header: TIMESTAMP_HEADER,
+            expected: "the signing time in Unix seconds, e.g. `1764000000`",
+        })?;
+    if timestamp.abs_diff(now) > tolerance_s {
+        return Err(SignatureError::StaleTimestamp {
+            timestamp,
+            server_time: now,
+            tolerance_s,
+        });
+    }
+    let provided = signature
+        .strip_prefix("sha256=")
+        .and_then(|h| hex::decode(h).ok())
+        .ok_or(SignatureError::Malformed {
+            header: SIGNATURE_HEADER,
+            expected: "`sha256=` followed by 64 hex digits",
+        })?;
+    let mut mac = new_mac(secret);
+    mac.update(&signed_message(timestamp, deployment_id, delivery, body));
+    let expected = mac.finalize().into_bytes();
+    if bool::from(expected.as_slice().ct_eq(&provided)) {
+        Ok(delivery)
+    } else {
+        Err(SignatureError::Mismatch)
+    }
+}
+
+#[expect(
+    clippy::expect_used,
+    reason = "HMAC takes keys of every length: new_from_slice never fails"
+)]
+fn new_mac(secret: &[u8]) -> Hmac<Sha256> {
+    <Hmac<Sha256> as Mac>::new_from_slice(secret).expect("HMAC accepts any key length")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers<'a>(delivery: &'a str, timestamp: &'a str, signature: &'a str) -> SignedHeaders<'a> {
+        SignedHeaders {
+            delivery: Some(delivery),
+            timestamp: Some(timestamp),
+            signature: Some(signature),
+        }
+    }
+
+    #[test]
+    fn signatures_bind_deployment_delivery_time_and_body() {
+        let body = b"{\"status\":\"started\"}";
+        let sig = sign(b"key", 1000, "dep_a", "run-1", body);
+        let ok = verify(
+            b"key",
+            headers("run-1", "1000", &sig),
+            "dep_a",
+            body,
+            1100,
+            300,
+        );
+        assert_eq!(ok, Ok("run-1"));
+        let refused = |h: SignedHeaders<'_>, dep: &str, body: &[u8], now: i64| {
+            verify(b"key", h, dep, body, now, 300).unwrap_err()
+        };
+        assert_eq!(
+            refused(headers("run-1", "1000", &sig), "dep_b", body, 1000),
+            SignatureError::Mismatch
+        );
+        assert_eq!(
+            refused(headers("run-2", "1000", &sig), "dep_a", body, 1000),
+            SignatureError::Mismatch
+        );
+        assert_eq!(
+            refused(headers("run-1", "1001", &sig), "dep_a", body, 1000),
+            SignatureError::Mismatch
+        );
+        assert_eq!(
+            refused(headers("run-1", "1000", &sig), "dep_a", b"{}", 1000),
+            SignatureError::Mismatch
+        );
+        assert!(matches!(
+            refused(headers("run-1", "1000", &sig), "dep_a", body, 1301),
+            SignatureError::StaleTimestamp {
+                server_time: 1301,
+                ..
+            }
+        ));
+        assert!(matches!(
+            refused(headers("run 1", "1000", &sig), "dep_a", body, 1000),
+            SignatureError::Malformed { .. }
+        ));
+        assert!(matches!(
+            refused(headers("run-1", "+1000", &sig), "dep_a", body, 1000),
+            SignatureError::Malformed { .. }
+        ));
+        assert!(matches!(
+            refused(headers("run-1", "1000", "sha1=00"), "dep_a", body, 1000),
+            SignatureError::Malformed { .. }
+        ));
+        assert!(matches!(
+            refused(SignedHeaders::default(), "dep_a", body, 1000),
+            SignatureError::Missing { .. }
+        ));
+        assert!(!valid_delivery_id(&"x".repeat(201)));
+    }
+
+    #[test]
+    fn known_vector() {
+        // The signed bytes are `gatehouse-callback-v1\n1764000000\ndep_1\nrun-1\n{}`; the same
+        // value as `printf 'gatehouse-callback-v1\n1764000000\ndep_1\nrun-1\n{}' | openssl dgst
+        // -sha256 -hmac secret`.
+        let sig = sign(b"secret", 1_764_000_000, "dep_1", "run-1", b"{}");
+        assert_eq!(
+            sig,
+            "sha256=58b8b77284bc6b4361dc01278bbdb59dd2610fdff073334837f7fb7ccd997169"
+        );
+    }
+}

@@ -1,0 +1,195 @@
+//! Reading SQLite rows back into the control plane's types; a value that does not parse is
+//! [`StoreError::Corrupt`].
+
+use gatehouse_core::{Event, EventType, LedgerEntry, State, Timestamp};
+use rusqlite::Row;
+
+use super::Fault;
+use crate::decision_log::{DecisionRecord, DecisionSource};
+use crate::deployment::{DeploymentRecord, DeploymentSummary, DispatchBrief};
+use crate::outbox::{Dispatch, DispatchStatus};
+use crate::store::StoreError;
+
+/// The columns [`record`] reads, in order.
+pub(super) const RECORD_COLUMNS: &str = "id, state, service, version, artifact, environment, cloud, account, region, \
+     requested_by, submitted_by, created_at, updated_at, intent, decision, bundle_digest, last_seq, last_hash, \
+     decision_id";
+
+/// The columns [`decision`] reads, in order.
+pub(super) const DECISION_COLUMNS: &str = "decision_id, at, stage, source, caller, deployment_id, replica_id, \
+     bundle_digest, bundle_revision, outcome, intent, masked, decision";
+
+/// The columns [`summary`] reads, in order.
+pub(super) const SUMMARY_COLUMNS: &str = "d.id, d.state, d.service, d.version, d.artifact, d.environment, \
+     d.cloud, d.account, d.region, d.requested_by, d.submitted_by, d.created_at, d.updated_at, \
+     d.outcome, d.bundle_digest, d.last_hash, \
+     (SELECT o.status FROM outbox o WHERE o.deployment_id = d.id ORDER BY o.id DESC LIMIT 1), \
+     (SELECT o.attempts FROM outbox o WHERE o.deployment_id = d.id ORDER BY o.id DESC LIMIT 1)";
+
+/// The columns [`entry`] reads, in order.
+pub(super) const EVENT_COLUMNS: &str =
+    "position, deployment_id, seq, type, at, actor, data, prev_hash, hash, link";
+
+/// The columns [`dispatch`] reads, in order.
+pub(super) const DISPATCH_COLUMNS: &str = "o.id, o.deployment_id, o.executor, o.payload, o.attempts, o.status, \
+     o.next_attempt_at, o.last_error, o.receipt";
+
+pub(super) fn time(what: &'static str, text: &str) -> Result<Timestamp, Fault> {
+    Timestamp::parse(text).map_err(|e| StoreError::corrupt(what, e).into())
+}
+
+pub(super) fn json(what: &'static str, text: &str) -> Result<serde_json::Value, Fault> {
+    serde_json::from_str(text).map_err(|e| StoreError::corrupt(what, e).into())
+}
+
+pub(super) fn count(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
+fn unsigned(what: &'static str, n: i64) -> Result<u64, Fault> {
+    u64::try_from(n).map_err(|e| StoreError::corrupt(what, e).into())
+}
+
+pub(super) fn state(text: &str) -> Result<State, Fault> {
+    serde_json::from_value(serde_json::Value::String(text.to_owned())).map_err(|_| {
+        StoreError::corrupt("deployment state", format!("unknown state `{text}`")).into()
+    })
+}
+
+fn event_type(text: &str) -> Result<EventType, Fault> {
+    serde_json::from_value(serde_json::Value::String(text.to_owned())).map_err(|_| {
+        StoreError::corrupt("event type", format!("unknown event type `{text}`")).into()
+    })
+}
+
+pub(super) fn dispatch_status(text: &str) -> Result<DispatchStatus, Fault> {
+    DispatchStatus::parse(text).ok_or_else(|| {
+        StoreError::corrupt(
+            "dispatch status",
+            format!("unknown dispatch status `{text}`"),
+        )
+        .into()
+    })
+}
+
+/// A deployment row ([`RECORD_COLUMNS`]).
+pub(super) fn record(row: &Row<'_>) -> Result<DeploymentRecord, Fault> {
+    let text = |i: usize| row.get::<_, String>(i);
+    Ok(DeploymentRecord {
+        id: text(0)?,
+        state: state(&text(1)?)?,
+        service: text(2)?,
+        version: text(3)?,
+        artifact: text(4)?,
+        environment: text(5)?,
+        cloud: text(6)?,
+        account: text(7)?,
+        region: text(8)?,
+        requested_by: text(9)?,
+        submitted_by: text(10)?,
+        created_at: time("creation time", &text(11)?)?,
+        updated_at: time("update time", &text(12)?)?,
+        intent: json("intent", &text(13)?)?,
+        decision: json("decision", &text(14)?)?,
+        bundle_digest: text(15)?,
+        last_seq: unsigned("last seq", row.get(16)?)?,
+        last_hash: text(17)?,
+        decision_id: row.get(18)?,
+    })
+}
+
+/// A decision log row ([`DECISION_COLUMNS`]).
+pub(super) fn decision(row: &Row<'_>) -> Result<DecisionRecord, Fault> {
+    let text = |i: usize| row.get::<_, String>(i);
+    let stage = text(2)?;
+    let source = text(3)?;
+    Ok(DecisionRecord {
+        decision_id: text(0)?,
+        at: time("decision time", &text(1)?)?,
+        stage: serde_json::from_value(serde_json::Value::String(stage.clone())).map_err(|_| {
+            StoreError::corrupt("decision stage", format!("unknown stage `{stage}`"))
+        })?,
+        source: DecisionSource::parse(&source).ok_or_else(|| {
+            StoreError::corrupt("decision source", format!("unknown source `{source}`"))
+        })?,
+        caller: text(4)?,
+        deployment_id: row.get(5)?,
+        replica_id: text(6)?,
+        bundle_digest: text(7)?,
+        bundle_revision: text(8)?,
+        outcome: text(9)?,
+        intent: json("logged intent", &text(10)?)?,
+        masked: serde_json::from_str(&text(11)?)
+            .map_err(|e| StoreError::corrupt("masked paths", e))?,
+        decision: json("logged decision", &text(12)?)?,
+    })
+}
+
+/// A ledger row ([`EVENT_COLUMNS`]).
+pub(super) fn entry(row: &Row<'_>) -> Result<LedgerEntry, Fault> {
+    let text = |i: usize| row.get::<_, String>(i);
+    Ok(LedgerEntry {
+        position: unsigned("ledger position", row.get(0)?)?,
+        event: Event {
+            seq: unsigned("event seq", row.get(2)?)?,
+            deployment_id: text(1)?,
+            kind: event_type(&text(3)?)?,
+            at: time("event time", &text(4)?)?,
+            actor: text(5)?,
+            data: json("event data", &text(6)?)?,
+            prev_hash: text(7)?,
+            hash: text(8)?,
+        },
+        link: text(9)?,
+    })
+}
+
+/// An outbox row ([`DISPATCH_COLUMNS`]).
+pub(super) fn dispatch(row: &Row<'_>) -> Result<Dispatch, Fault> {
+    let text = |i: usize| row.get::<_, String>(i);
+    let receipt: Option<String> = row.get(8)?;
+    Ok(Dispatch {
+        id: row.get(0)?,
+        deployment_id: text(1)?,
+        executor: text(2)?,
+        payload: json("dispatch payload", &text(3)?)?,
+        attempts: row.get(4)?,
+        status: dispatch_status(&text(5)?)?,
+        next_attempt_at: time("next attempt time", &text(6)?)?,
+        last_error: row.get(7)?,
+        receipt: receipt.map(|r| json("dispatch receipt", &r)).transpose()?,
+    })
+}
+
+/// A list row ([`SUMMARY_COLUMNS`]).
+pub(super) fn summary(row: &Row<'_>) -> Result<DeploymentSummary, Fault> {
+    let text = |i: usize| row.get::<_, String>(i);
+    let status: Option<String> = row.get(16)?;
+    let attempts: Option<u32> = row.get(17)?;
+    let dispatch = match (status, attempts) {
+        (Some(status), Some(attempts)) => Some(DispatchBrief {
+            status: dispatch_status(&status)?,
+            attempts,
+        }),
+        _ => None,
+    };
+    Ok(DeploymentSummary {
+        id: text(0)?,
+        state: state(&text(1)?)?,
+        service: text(2)?,
+        version: text(3)?,
+        artifact: text(4)?,
+        environment: text(5)?,
+        cloud: text(6)?,
+        account: text(7)?,
+        region: text(8)?,
+        requested_by: text(9)?,
+        submitted_by: text(10)?,
+        created_at: time("creation time", &text(11)?)?,
+        updated_at: time("update time", &text(12)?)?,
+        outcome: text(13)?,
+        bundle_digest: text(14)?,
+        etag: text(15)?,
+        dispatch,
+    })
+}
