@@ -33,7 +33,8 @@ pub struct LoadedBundle {
     pub packed: Arc<Value>,
 }
 
-/// Loads the bundle at `dir` with the configured evaluation time limit.
+/// Loads the bundle at `dir` with the configured evaluation time limit, its packages spread
+/// over `limits.split` parts.
 pub fn load_bundle(dir: &Path, limits: &EvaluationLimits) -> Result<LoadedBundle, BundleLoadError> {
     let fail = |message: String, errors| BundleLoadError {
         dir: dir.to_path_buf(),
@@ -46,7 +47,7 @@ pub fn load_bundle(dir: &Path, limits: &EvaluationLimits) -> Result<LoadedBundle
             time_limit: Some(Duration::from_millis(limits.timeout_ms)),
         },
     };
-    let engine = Engine::load_with(&source, options).map_err(|e| {
+    let engine = Engine::load_split(&source, options, limits.split).map_err(|e| {
         let errors = gatehouse_core::Diagnostic::details(&e);
         fail(e.to_string(), errors)
     })?;

@@ -225,6 +225,24 @@ impl ControlConfig {
         if self.evaluation.concurrency == 0 {
             return invalid("limits.evaluation_concurrency", "must be positive".into());
         }
+        if !(1..=MAX_SPLIT).contains(&self.evaluation.split) {
+            return invalid(
+                "limits.evaluation_split",
+                format!(
+                    "({}) must be between 1 (one thread per decision) and {MAX_SPLIT}",
+                    self.evaluation.split
+                ),
+            );
+        }
+        if self.evaluation.decision_cache > MAX_CACHED_DECISIONS {
+            return invalid(
+                "limits.decision_cache_entries",
+                format!(
+                    "({}) must be at most {MAX_CACHED_DECISIONS} (0 turns the cache off)",
+                    self.evaluation.decision_cache
+                ),
+            );
+        }
         Ok(())
     }
 }
@@ -419,7 +437,19 @@ pub struct EvaluationLimits {
     pub concurrency: usize,
     /// How long an evaluation waits for a slot before it is refused as overloaded.
     pub wait_ms: u64,
+    /// The parts each decision's policy packages are spread over, evaluated on rayon's pool
+    /// (`Engine::load_split`); 1 evaluates each decision on one thread. Same bytes either way.
+    pub split: usize,
+    /// Decisions kept in memory (`DecisionCache`), keyed by bundle, stage, intent and context;
+    /// 0 turns the cache off. Only requests that repeat the context (a `now` of their own, as
+    /// previews and re-runs send) can hit: the server's own context carries the current time.
+    pub decision_cache: usize,
 }
+
+/// The largest `limits.evaluation_split`.
+pub const MAX_SPLIT: usize = 64;
+/// The largest `limits.decision_cache_entries`.
+pub const MAX_CACHED_DECISIONS: usize = 1_000_000;
 
 impl Default for EvaluationLimits {
     fn default() -> Self {
@@ -428,6 +458,8 @@ impl Default for EvaluationLimits {
             concurrency: std::thread::available_parallelism()
                 .map_or(1, std::num::NonZeroUsize::get),
             wait_ms: 1_000,
+            split: 1,
+            decision_cache: 0,
         }
     }
 }

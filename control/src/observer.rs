@@ -14,6 +14,10 @@ pub trait Observer: Send + Sync + 'static {
     fn decision(&self, stage: EvaluateStage, decision: &Decision, took: Duration) {
         let _ = (stage, decision, took);
     }
+    /// A decision was looked up in the decision cache: served from it (`hit`) or evaluated.
+    fn decision_cache(&self, stage: EvaluateStage, hit: bool) {
+        let _ = (stage, hit);
+    }
     /// An executor delivered a dispatch.
     fn dispatched(&self, executor: &str) {
         let _ = executor;

@@ -128,13 +128,27 @@ impl DecisionCache {
         context: &EvaluationContext,
         fanout: &dyn Fanout,
     ) -> Arc<Decision> {
+        self.decide_reporting(engine, stage, intent, context, fanout)
+            .0
+    }
+
+    /// [`Self::decide`], also saying whether the decision came from the cache (`true`) or was
+    /// evaluated (`false`), for a front end's metrics.
+    pub fn decide_reporting(
+        &self,
+        engine: &Engine,
+        stage: Stage,
+        intent: &Value,
+        context: &EvaluationContext,
+        fanout: &dyn Fanout,
+    ) -> (Arc<Decision>, bool) {
         let key = CacheKey::new(engine, stage, intent, context);
         if let Some(decision) = self.get(&key) {
-            return decision;
+            return (decision, true);
         }
         let decision = Arc::new(engine.decide_keyed(stage, intent, context, fanout, &key));
         self.insert(key, Arc::clone(&decision));
-        decision
+        (decision, false)
     }
 
     /// The decision under `key`, counting a hit or a miss.

@@ -41,6 +41,8 @@
 //! evaluation_timeout_ms = 2000
 //! evaluation_concurrency = 4    # policy evaluations at once (default: the number of CPUs)
 //! evaluation_wait_ms = 1000     # wait for a free evaluation slot, then 503 `overloaded`
+//! evaluation_split = 1          # parts of one decision run on a thread pool (same bytes)
+//! decision_cache_entries = 0    # decisions kept in memory; hits need a repeated context `now`
 //! header_read_timeout_ms = 10000  # a connection must send its request head within this
 //! body_read_timeout_ms = 10000    # and its body within this (408 otherwise)
 //! max_connections = 1024        # open connections; more wait in the listen backlog
@@ -232,6 +234,16 @@ pub struct LimitsConfig {
     /// How long a request waits for an evaluation slot before a 503 `overloaded`.
     #[serde(default = "default_evaluation_wait_ms")]
     pub evaluation_wait_ms: u64,
+    /// The parts each decision's policy packages are spread over, run on a thread pool; 1 (the
+    /// default) evaluates a decision on one thread. Helps latency on a bundle of many packages
+    /// when cores are idle; costs throughput when every core is busy.
+    #[serde(default = "default_evaluation_split")]
+    pub evaluation_split: usize,
+    /// Decisions kept in memory, least recently used dropped first; 0 (the default) turns the
+    /// cache off. Keyed by bundle, stage, intent and context: only requests that send the same
+    /// context (with their own `now`, as previews and pipeline re-runs do) are served from it.
+    #[serde(default)]
+    pub decision_cache_entries: usize,
     /// Time a connection has to send its request line and headers.
     #[serde(default = "default_header_read_timeout_ms")]
     pub header_read_timeout_ms: u64,
@@ -253,6 +265,8 @@ impl Default for LimitsConfig {
             evaluation_timeout_ms: default_evaluation_timeout_ms(),
             evaluation_concurrency: default_evaluation_concurrency(),
             evaluation_wait_ms: default_evaluation_wait_ms(),
+            evaluation_split: default_evaluation_split(),
+            decision_cache_entries: 0,
             header_read_timeout_ms: default_header_read_timeout_ms(),
             body_read_timeout_ms: default_body_read_timeout_ms(),
             max_connections: default_max_connections(),
@@ -272,6 +286,8 @@ impl LimitsConfig {
             timeout_ms: self.evaluation_timeout_ms,
             concurrency: self.evaluation_concurrency,
             wait_ms: self.evaluation_wait_ms,
+            split: self.evaluation_split,
+            decision_cache: self.decision_cache_entries,
         }
     }
 }
@@ -327,6 +343,9 @@ fn default_evaluation_concurrency() -> usize {
 }
 fn default_evaluation_wait_ms() -> u64 {
     EvaluationLimits::default().wait_ms
+}
+fn default_evaluation_split() -> usize {
+    EvaluationLimits::default().split
 }
 fn default_header_read_timeout_ms() -> u64 {
     10_000

@@ -1,5 +1,5 @@
 //! Prometheus metrics (`GET /metrics`, OpenMetrics text): decisions by outcome, evaluation
-//! latency, violations by policy, dispatches and their failures, callbacks. The control plane
+//! latency, decision cache hits and misses, violations by policy, dispatches and their failures, callbacks. The control plane
 //! reports them through its [`Observer`] trait.
 
 use std::time::Duration;
@@ -18,6 +18,12 @@ use prometheus_client::registry::Registry;
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct OutcomeLabels {
     outcome: String,
+    stage: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CacheLabels {
+    result: String,
     stage: String,
 }
 
@@ -42,6 +48,7 @@ pub struct Metrics {
     registry: Registry,
     decisions: Family<OutcomeLabels, Counter>,
     evaluation_seconds: Histogram,
+    decision_cache: Family<CacheLabels, Counter>,
     violations: Family<PolicyLabels, Counter>,
     dispatches: Family<ExecutorLabels, Counter>,
     dispatch_failures: Family<ExecutorLabels, Counter>,
@@ -71,6 +78,12 @@ impl Metrics {
             "Policy evaluation latency",
             evaluation_seconds.clone(),
         );
+        let decision_cache = Family::<CacheLabels, Counter>::default();
+        registry.register(
+            "decision_cache_lookups",
+            "Decision cache lookups (limits.decision_cache_entries), by result (hit or miss) and stage",
+            decision_cache.clone(),
+        );
         let violations = Family::<PolicyLabels, Counter>::default();
         registry.register(
             "violations",
@@ -99,6 +112,7 @@ impl Metrics {
             registry,
             decisions,
             evaluation_seconds,
+            decision_cache,
             violations,
             dispatches,
             dispatch_failures,
@@ -117,6 +131,16 @@ impl Metrics {
 }
 
 impl Observer for Metrics {
+    /// Counts a decision cache lookup.
+    fn decision_cache(&self, stage: EvaluateStage, hit: bool) {
+        self.decision_cache
+            .get_or_create(&CacheLabels {
+                result: if hit { "hit" } else { "miss" }.to_owned(),
+                stage: stage.as_str().to_owned(),
+            })
+            .inc();
+    }
+
     /// Counts a decision and its violations.
     fn decision(&self, stage: EvaluateStage, decision: &Decision, took: Duration) {
         self.decisions

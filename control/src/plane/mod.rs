@@ -6,7 +6,10 @@
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use gatehouse_core::{Approval, Decision, Engine, EvaluationContext, EventType, Timestamp};
+use gatehouse_core::{
+    Approval, CacheStats, Decision, DecisionCache, Engine, EvaluationContext, EventType, Fanout,
+    Rayon, Sequential, Stage, Timestamp,
+};
 use serde_json::{Value, json};
 use tokio::sync::Notify;
 
@@ -49,6 +52,7 @@ pub struct ControlPlane {
     clock: Clock,
     observer: Arc<dyn Observer>,
     evaluations: Arc<EvaluationGate>,
+    cache: Option<Arc<DecisionCache>>,
     dispatch_wake: Notify,
     replica_id: String,
     started_at: Timestamp,
@@ -69,8 +73,11 @@ impl ControlPlane {
             Duration::from_millis(config.evaluation.wait_ms),
         ));
         let started_at = clock();
+        let cache = std::num::NonZeroUsize::new(config.evaluation.decision_cache)
+            .map(|entries| Arc::new(DecisionCache::new(entries)));
         Self {
             evaluations,
+            cache,
             config,
             bundle: RwLock::new(bundle),
             store,
@@ -106,6 +113,11 @@ impl ControlPlane {
             Ok(guard) => Arc::clone(&guard.packed),
             Err(poisoned) => Arc::clone(&poisoned.into_inner().packed),
         }
+    }
+
+    /// The decision cache's counters (`None` with `limits.decision_cache_entries = 0`).
+    pub fn cache_stats(&self) -> Option<CacheStats> {
+        self.cache.as_ref().map(|cache| cache.stats())
     }
 
     /// The current time.
@@ -160,12 +172,27 @@ impl ControlPlane {
         let engine = self.engine();
         let gate = Arc::clone(&self.evaluations);
         let observer = Arc::clone(&self.observer);
+        let cache = self.cache.clone();
+        let parallel = self.config.evaluation.split > 1;
         tokio::task::spawn_blocking(move || {
             let _slot = gate.acquire()?;
             let started = Instant::now();
-            let decision = match stage {
-                EvaluateStage::Admission => engine.evaluate(&intent, &context),
-                EvaluateStage::Gates => engine.evaluate_gates(&intent, &context),
+            let fanout: &dyn Fanout = if parallel { &Rayon } else { &Sequential };
+            let core_stage = match stage {
+                EvaluateStage::Admission => Stage::Admission,
+                EvaluateStage::Gates => Stage::Gates,
+            };
+            let decision = match &cache {
+                Some(cache) => {
+                    let (decision, hit) =
+                        cache.decide_reporting(&engine, core_stage, &intent, &context, fanout);
+                    observer.decision_cache(stage, hit);
+                    Decision::clone(&decision)
+                }
+                None => match stage {
+                    EvaluateStage::Admission => engine.evaluate_with(&intent, &context, fanout),
+                    EvaluateStage::Gates => engine.evaluate_gates_with(&intent, &context, fanout),
+                },
             };
             observer.decision(stage, &decision, started.elapsed());
             Ok(Judged {
