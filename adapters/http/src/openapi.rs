@@ -156,8 +156,8 @@ mod tests {
         let doc = openapi_json();
         for (path, schema) in [("/healthz", "Health"), ("/readyz", "Ready")] {
             assert_eq!(
-                doc["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]
-                    ["schema"]["$ref"],
+                doc["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+                    ["$ref"],
                 format!("#/components/schemas/{schema}"),
                 "{path}"
             );

@@ -1,6 +1,6 @@
 //! `gatehouse smoke` against a real `gatehouse serve` (the binary, on loopback, demo tokens): the
-//! reference server passes every check; a server with another bundle fails the bundle check and
-//! names it; an unreachable URL fails every check; bad flags exit 2.
+//! reference server passes every check and reports its version; a server with another bundle
+//! fails the bundle check and names it, another expected version fails the health check; an unreachable URL fails every check; bad flags exit 2.
 
 use std::net::TcpListener;
 use std::path::Path;
@@ -80,8 +80,22 @@ fn reference_digest() -> String {
 fn a_reference_server_passes_and_another_bundle_fails_naming_the_check() {
     let digest = reference_digest();
     let reference = serve(&crate::support::policies());
-    let out = smoke(&reference.url, &["--expect-bundle-digest", &digest]);
+    let version = env!("CARGO_PKG_VERSION");
+    let out = smoke(
+        &reference.url,
+        &[
+            "--expect-bundle-digest",
+            &digest,
+            "--expect-version",
+            version,
+        ],
+    );
     assert_code(&out, 0);
+    assert!(
+        out.stdout
+            .contains(&format!("ok    health: up, gatehouse {version} (")),
+        "{out}"
+    );
     for check in [
         "health",
         "readiness",
@@ -135,6 +149,35 @@ fn a_reference_server_passes_and_another_bundle_fails_naming_the_check() {
         "{out}"
     );
     assert!(out.stdout.contains("1 of "), "{out}");
+}
+
+#[test]
+fn another_expected_version_fails_the_health_check_naming_both() {
+    let reference = serve(&crate::support::policies());
+    let version = env!("CARGO_PKG_VERSION");
+    // A tag name works too.
+    let out = smoke(
+        &reference.url,
+        &[
+            "--check",
+            "health",
+            "--expect-version",
+            &format!("v{version}"),
+        ],
+    );
+    assert_code(&out, 0);
+    let out = smoke(
+        &reference.url,
+        &["--check", "health", "--expect-version", "99.0.0"],
+    );
+    assert_code(&out, 1);
+    assert!(
+        out.stdout.contains(&format!(
+            "FAIL  health: the server runs gatehouse {version}, expected 99.0.0"
+        )),
+        "{out}"
+    );
+    assert!(out.stdout.contains("1 of 1 checks failed"), "{out}");
 }
 
 #[test]
