@@ -66,7 +66,7 @@ pub fn run(args: &ServeArgs) -> Result<ExitCode, CliError> {
     runtime.block_on(async move {
         if config.demo {
             tracing::warn!(
-                "DEMO MODE (no --config): demo bearer tokens {} and pipeline secret `{DEMO_PIPELINE_SECRET}` are active. Do not expose this server; pass --config with your own tokens",
+                "DEMO MODE (no --config or GATEHOUSE_CONFIG): demo bearer tokens {} and pipeline secret `{DEMO_PIPELINE_SECRET}` are active. Do not expose this server; pass --config with your own tokens",
                 DEMO_TOKENS
                     .iter()
                     .map(|(token, name, role, _)| format!("`{token}` ({} {name})", role.as_str()))

@@ -553,7 +553,7 @@ impl Config {
         let invalid = |m: String| Err(ConfigError::Invalid(m));
         if self.demo && !self.listen.ip().is_loopback() {
             return invalid(format!(
-                "demo mode (no config file: well-known demo tokens) listens on loopback only, not on `{}`; pass --config with your own tokens to listen there, or listen on 127.0.0.1",
+                "demo mode (no config file: well-known demo tokens) listens on loopback only, not on `{}`; pass --config (or set GATEHOUSE_CONFIG) with your own tokens to listen there, or listen on 127.0.0.1",
                 self.listen
             ));
         }
