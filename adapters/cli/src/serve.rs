@@ -81,6 +81,7 @@ pub fn run(args: &ServeArgs) -> Result<ExitCode, CliError> {
         let info = plane.engine().info().clone();
         let control = plane.config();
         tracing::info!(
+            version = env!("CARGO_PKG_VERSION"),
             addr = %server.addr,
             database = %control.database,
             policies = %control.policies.display(),

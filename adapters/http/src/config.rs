@@ -1,8 +1,8 @@
 //! `gatehouse serve` configuration: a TOML file, the environment over it, flags over both.
 //!
 //! [`Config::load`] resolves it: a command-line flag wins over an environment variable, which
-//! wins over the config file, which wins over the default. The variables ([`ENV_VARS`]) are
-//! what a container sets: `GATEHOUSE_CONFIG` (the file), `GATEHOUSE_LISTEN`,
+//! wins over the config file, which wins over the default. The variables are what a container
+//! sets: `GATEHOUSE_CONFIG` (the file), `GATEHOUSE_LISTEN`,
 //! `GATEHOUSE_DATABASE`, `GATEHOUSE_POLICIES`, `GATEHOUSE_UI_WASM_DIR`, and the secrets
 //! `GATEHOUSE_PIPELINE_SECRET` and `GATEHOUSE_WEBHOOK_SECRET`. An empty variable counts as unset.
 //!
@@ -156,17 +156,6 @@ pub const ENV_UI_WASM_DIR: &str = "GATEHOUSE_UI_WASM_DIR";
 pub const ENV_PIPELINE_SECRET: &str = "GATEHOUSE_PIPELINE_SECRET";
 /// Overrides the webhook executor's `secret`.
 pub const ENV_WEBHOOK_SECRET: &str = "GATEHOUSE_WEBHOOK_SECRET";
-
-/// Every variable [`Config::load`] reads.
-pub const ENV_VARS: [&str; 7] = [
-    ENV_CONFIG,
-    ENV_LISTEN,
-    ENV_DATABASE,
-    ENV_POLICIES,
-    ENV_UI_WASM_DIR,
-    ENV_PIPELINE_SECRET,
-    ENV_WEBHOOK_SECRET,
-];
 
 /// What the command line sets; each wins over its environment variable and the file.
 #[derive(Debug, Clone, Default)]

@@ -105,7 +105,7 @@ const HOW_TO_ENABLE: &str = "To enable them, unpack the release archive's share/
 
 /// How the package directory was chosen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WasmOrigin {
+enum WasmOrigin {
     /// `[ui] wasm_dir` or `GATEHOUSE_UI_WASM_DIR`.
     Configured,
     /// Beside the executable, or in its prefix's `share/`.
@@ -176,16 +176,6 @@ impl WasmPackage {
     /// The directory served at `/ui/pkg/`, if any.
     pub fn dir(&self) -> Option<&FsPath> {
         self.dir.as_deref()
-    }
-
-    /// How the directory was chosen.
-    pub fn origin(&self) -> WasmOrigin {
-        self.origin
-    }
-
-    /// Whether the directory held every file the UI loads when it was located.
-    pub fn is_complete(&self) -> bool {
-        self.complete
     }
 
     /// Why the page previews without the engine, for everyone who opens it (no server paths:
@@ -396,8 +386,8 @@ mod tests {
 
         // Nothing anywhere: missing, with every place it looked.
         let none = locate(&unset);
-        assert_eq!(none.origin(), WasmOrigin::Missing);
-        assert!(none.dir().is_none() && !none.is_complete());
+        assert_eq!(none.origin, WasmOrigin::Missing);
+        assert!(none.dir().is_none() && !none.complete);
         assert_eq!(
             none.looked_in,
             [
@@ -410,10 +400,10 @@ mod tests {
 
         // Each place, in order: the source tree, the prefix, beside the binary.
         fake_package(&source);
-        assert_eq!(locate(&unset).origin(), WasmOrigin::SourceTree);
+        assert_eq!(locate(&unset).origin, WasmOrigin::SourceTree);
         fake_package(&prefix.join("share/gatehouse/ui/pkg"));
         let installed = locate(&unset);
-        assert_eq!(installed.origin(), WasmOrigin::Installed);
+        assert_eq!(installed.origin, WasmOrigin::Installed);
         assert_eq!(
             installed.dir().unwrap(),
             prefix
@@ -446,9 +436,9 @@ mod tests {
             wasm_dir: Some(root.path().join("empty")),
         };
         let chosen = locate(&configured);
-        assert_eq!(chosen.origin(), WasmOrigin::Configured);
+        assert_eq!(chosen.origin, WasmOrigin::Configured);
         assert_eq!(chosen.dir(), Some(root.path().join("empty").as_path()));
-        assert!(!chosen.is_complete());
+        assert!(!chosen.complete);
         assert!(chosen.notice().unwrap().contains("[ui] wasm_dir"));
     }
 
