@@ -816,7 +816,7 @@ pub struct Ready {
     pub bundle_digest: String,
     /// This server's id, new at every start.
     pub replica_id: String,
-    /// The database backend (`sqlite` or `postgres`).
+    /// The database backend: `SQLite` or `PostgreSQL`.
     pub database: String,
 }
 
