@@ -2,9 +2,10 @@
 //!
 //! [`Config::load`] resolves it: a command-line flag wins over an environment variable, which
 //! wins over the config file, which wins over the default. The variables are what a container
-//! sets: `GATEHOUSE_CONFIG` (the file), `GATEHOUSE_LISTEN`,
-//! `GATEHOUSE_DATABASE`, `GATEHOUSE_POLICIES`, `GATEHOUSE_UI_WASM_DIR`, and the secrets
-//! `GATEHOUSE_PIPELINE_SECRET` and `GATEHOUSE_WEBHOOK_SECRET`. An empty variable counts as unset.
+//! sets: `GATEHOUSE_CONFIG` (the file), `GATEHOUSE_LISTEN`, `GATEHOUSE_DATABASE`,
+//! `GATEHOUSE_POLICIES`, `GATEHOUSE_UI_WASM_DIR`, and the secrets `GATEHOUSE_PIPELINE_SECRET` and
+//! `GATEHOUSE_WEBHOOK_SECRET`. An empty variable counts as unset; a value that cannot be used is
+//! an error naming its variable.
 //!
 //! ```toml
 //! listen = "127.0.0.1:8080"
