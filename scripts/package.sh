@@ -4,8 +4,13 @@
 #   bash scripts/package.sh BINARY TARGET OUT_DIR
 #
 # writes OUT_DIR/gatehouse-<version>-<TARGET>.tar.gz (.zip for Windows targets) holding
-# gatehouse-<version>-<TARGET>/{gatehouse[.exe], LICENSE, README.md, CHANGELOG.md}, and beside it
-# <archive>.sha256 (`<hex>  <archive>`, as `sha256sum -c` reads it). The version is the one the
+# gatehouse-<version>-<TARGET>/{gatehouse[.exe], LICENSE, README.md, CHANGELOG.md} and, when it
+# has been built, share/gatehouse/ui/pkg/ (the browser UI's WASM engine: the .js, _bg.wasm and
+# .d.ts files of bindings/wasm/build.sh's pkg/, or of GATEHOUSE_UI_PKG_DIR; `gatehouse serve`
+# finds it beside the binary or, installed, in <prefix>/share); and beside the archive
+# <archive>.sha256 (`<hex>  <archive>`, as `sha256sum -c` reads it). The package is built once,
+# by build.sh, and only copied here; REQUIRE_UI_PKG=1 (the release workflow) makes a missing one
+# an error instead of a note. The version is the one the
 # binary reports (`gatehouse --version`), so an archive can never be named for another version;
 # a binary for another architecture cannot run here, so GATEHOUSE_VERSION gives it instead
 # (the release workflow sets it from the tag). Prints the archive's path.
@@ -41,6 +46,18 @@ mkdir "$stage/$name"
 cp "$binary" "$stage/$name/$exe"
 chmod 755 "$stage/$name/$exe"
 cp LICENSE README.md CHANGELOG.md "$stage/$name/"
+ui_pkg=${GATEHOUSE_UI_PKG_DIR:-bindings/wasm/pkg}
+if [[ -f $ui_pkg/gatehouse_wasm.js && -f $ui_pkg/gatehouse_wasm_bg.wasm ]]; then
+    mkdir -p "$stage/$name/share/gatehouse/ui/pkg"
+    for file in gatehouse_wasm.js gatehouse_wasm_bg.wasm gatehouse_wasm.d.ts gatehouse_wasm_bg.wasm.d.ts; do
+        if [[ -f $ui_pkg/$file ]]; then cp "$ui_pkg/$file" "$stage/$name/share/gatehouse/ui/pkg/"; fi
+    done
+elif [[ ${REQUIRE_UI_PKG:-0} == 1 ]]; then
+    echo "package: no WASM UI package in $ui_pkg (gatehouse_wasm.js, gatehouse_wasm_bg.wasm); build it with \`bash bindings/wasm/build.sh\` or set GATEHOUSE_UI_PKG_DIR" >&2
+    exit 2
+else
+    echo "package: note: no WASM UI package in $ui_pkg; the archive's server will preview through POST /v1/evaluate (build it with \`bash bindings/wasm/build.sh\` first to include it)" >&2
+fi
 archive=$name.$ext
 rm -f "$out/$archive" "$out/$archive.sha256"
 if [[ $ext == zip ]]; then

@@ -120,8 +120,8 @@ enum Command {
         policies: PathBuf,
     },
     /// Run the HTTP control plane: intents in, decisions and hash-chained lifecycle events in
-    /// SQLite or PostgreSQL, pipeline dispatch, signed callbacks. Without --config: demo tokens
-    /// (logged).
+    /// SQLite or PostgreSQL, pipeline dispatch, signed callbacks. Without --config (or
+    /// GATEHOUSE_CONFIG): demo tokens (logged).
     Serve(serve::ServeArgs),
     /// Check a running control plane after a deploy: health, readiness, OpenAPI, the bundle
     /// digest, intents evaluated with their expected outcomes, the audit ledger, metrics; exit 0

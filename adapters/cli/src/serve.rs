@@ -1,14 +1,15 @@
 //! `gatehouse serve`: the HTTP control plane on a database (an SQLite file, or PostgreSQL for
-//! several servers) and a bundle directory. Without `--config` it runs on embedded defaults with
-//! demo tokens, announced as such in the log. `gatehouse migrate` applies the database's schema
+//! several servers) and a bundle directory. Its configuration is a file (`--config`, or
+//! `GATEHOUSE_CONFIG`), environment variables over it and flags over both
+//! ([`gatehouse_http::Config::load`]). Without a file it runs on embedded defaults with demo
+//! tokens, announced as such in the log. `gatehouse migrate` applies the database's schema
 //! migrations and exits (`serve` applies them at start too).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use gatehouse_control::config::Database;
-use gatehouse_http::config::{DEMO_PIPELINE_SECRET, DEMO_TOKENS};
+use gatehouse_http::config::{DEMO_PIPELINE_SECRET, DEMO_TOKENS, Overrides};
 use gatehouse_http::{Config, Server};
 
 use crate::cli_error::CliError;
@@ -16,38 +17,35 @@ use crate::cli_error::CliError;
 /// Flags of `serve`.
 #[derive(clap::Args)]
 pub struct ServeArgs {
-    /// TOML config file (tokens, CORS, executor, limits); without it: demo tokens.
+    /// TOML config file (tokens, CORS, executor, limits) [env: GATEHOUSE_CONFIG]; without
+    /// either: demo tokens.
     #[arg(long)]
     config: Option<PathBuf>,
-    /// Address to listen on [default: 127.0.0.1:8080, or the config's `listen`].
+    /// Address to listen on [env: GATEHOUSE_LISTEN; default: the config's `listen`, or
+    /// 127.0.0.1:8080].
     #[arg(long, value_name = "ADDR:PORT")]
     listen: Option<SocketAddr>,
     /// Database: an SQLite file, or a PostgreSQL URL `postgres://user:password@host:port/db`
-    /// for several servers on one database [default: gatehouse.db, or the config's `database`].
+    /// for several servers on one database [env: GATEHOUSE_DATABASE; default: the config's
+    /// `database`, or gatehouse.db].
     #[arg(long, value_name = "PATH|URL")]
     db: Option<String>,
-    /// Policy bundle directory [default: policies, or the config's `policies`].
+    /// Policy bundle directory [env: GATEHOUSE_POLICIES; default: the config's `policies`, or
+    /// policies].
     #[arg(long, value_name = "DIR")]
     policies: Option<PathBuf>,
 }
 
-/// Builds the configuration from the file, the flags and the environment.
+/// Builds the configuration: flags over the environment over the file.
 fn config(args: &ServeArgs) -> Result<Config, CliError> {
-    let mut config = match &args.config {
-        Some(path) => Config::from_file(path).map_err(|e| CliError::Usage(e.to_string()))?,
-        None => Config::demo(),
+    let flags = Overrides {
+        config: args.config.clone(),
+        listen: args.listen,
+        database: args.db.clone(),
+        policies: args.policies.clone(),
     };
-    if let Some(listen) = args.listen {
-        config.listen = listen;
-    }
-    if let Some(db) = &args.db {
-        config.database = Database::parse(db);
-    }
-    if let Some(policies) = &args.policies {
-        config.policies = policies.clone();
-    }
-    config.apply_env(|name| std::env::var(name).ok());
-    Ok(config)
+    Config::load(&flags, |name| std::env::var(name).ok())
+        .map_err(|e| CliError::Usage(e.to_string()))
 }
 
 /// Runs the server until SIGINT or SIGTERM.
@@ -68,7 +66,7 @@ pub fn run(args: &ServeArgs) -> Result<ExitCode, CliError> {
     runtime.block_on(async move {
         if config.demo {
             tracing::warn!(
-                "DEMO MODE (no --config): demo bearer tokens {} and pipeline secret `{DEMO_PIPELINE_SECRET}` are active. Do not expose this server; pass --config with your own tokens",
+                "DEMO MODE (no --config or GATEHOUSE_CONFIG): demo bearer tokens {} and pipeline secret `{DEMO_PIPELINE_SECRET}` are active. Do not expose this server; pass --config with your own tokens",
                 DEMO_TOKENS
                     .iter()
                     .map(|(token, name, role, _)| format!("`{token}` ({} {name})", role.as_str()))
@@ -83,6 +81,7 @@ pub fn run(args: &ServeArgs) -> Result<ExitCode, CliError> {
         let info = plane.engine().info().clone();
         let control = plane.config();
         tracing::info!(
+            version = env!("CARGO_PKG_VERSION"),
             addr = %server.addr,
             database = %control.database,
             policies = %control.policies.display(),
@@ -104,25 +103,26 @@ pub fn run(args: &ServeArgs) -> Result<ExitCode, CliError> {
 /// Flags of `migrate`.
 #[derive(clap::Args)]
 pub struct MigrateArgs {
-    /// The `serve` config file whose `database` (and `[postgres]` pool) to migrate.
+    /// The `serve` config file whose `database` (and `[postgres]` pool) to migrate [env:
+    /// GATEHOUSE_CONFIG].
     #[arg(long)]
     config: Option<PathBuf>,
-    /// Database: an SQLite file or a `postgres://` URL [default: the config's `database`, or
-    /// gatehouse.db].
+    /// Database: an SQLite file or a `postgres://` URL [env: GATEHOUSE_DATABASE; default: the
+    /// config's `database`, or gatehouse.db].
     #[arg(long, value_name = "PATH|URL")]
     db: Option<String>,
 }
 
 /// Applies the schema migrations the database lacks and exits; refuses a database written by
-/// a newer gatehouse.
+/// a newer gatehouse. Finds the database as `serve` does.
 pub fn migrate(args: &MigrateArgs) -> Result<ExitCode, CliError> {
-    let mut config = match &args.config {
-        Some(path) => Config::from_file(path).map_err(|e| CliError::Usage(e.to_string()))?,
-        None => Config::default(),
+    let flags = Overrides {
+        config: args.config.clone(),
+        database: args.db.clone(),
+        ..Overrides::default()
     };
-    if let Some(db) = &args.db {
-        config.database = Database::parse(db);
-    }
+    let config = Config::load(&flags, |name| std::env::var(name).ok())
+        .map_err(|e| CliError::Usage(e.to_string()))?;
     config
         .database
         .validate()

@@ -2,7 +2,8 @@
 //! runs it after rolling out `gatehouse serve`. Each check is one line; the run fails (exit 1)
 //! when any check fails and says which.
 //!
-//! The checks, in order: liveness (`/healthz`, with the server's version), readiness (`/readyz`:
+//! The checks, in order: liveness (`/healthz`, with the server's version, against
+//! `--expect-version`), readiness (`/readyz`:
 //! the database answers), the OpenAPI document, the bundle digest the server judges with
 //! (against `--expect-bundle-digest`), every case evaluated with its expected outcome and policy
 //! ids (`POST /v1/evaluate`, with the server's own context), the audit ledger verifying, and the
@@ -45,6 +46,10 @@ pub struct SmokeArgs {
     /// bundle` prints it).
     #[arg(long, value_name = "DIGEST")]
     pub expect_bundle_digest: Option<String>,
+    /// Fail the health check unless the server reports this version (`x.y.z`, as `gatehouse
+    /// --version` prints it; a leading `v` is ignored), e.g. after rolling out a release.
+    #[arg(long, value_name = "VERSION")]
+    pub expect_version: Option<String>,
     /// An intent file and what the server must decide for it: `FILE=OUTCOME` or
     /// `FILE=OUTCOME:POLICY,POLICY` (those policies must block or wait for approval). Repeatable;
     /// without it, a known-allowed and a known-denied intent of the reference bundle.
@@ -351,7 +356,8 @@ async fn checks(server: &Server, args: &SmokeArgs, cases: &[Case]) -> Vec<Check>
     };
     if wanted(CheckKind::Health) {
         let t = Instant::now();
-        push("health", t, health(server).await);
+        let result = health(server, args.expect_version.as_deref()).await;
+        push("health", t, result);
     }
     if wanted(CheckKind::Readiness) {
         let t = Instant::now();
@@ -387,15 +393,22 @@ async fn checks(server: &Server, args: &SmokeArgs, cases: &[Case]) -> Vec<Check>
     out
 }
 
-async fn health(server: &Server) -> Result<String, String> {
+async fn health(server: &Server, expected: Option<&str>) -> Result<String, String> {
     let answer = server.get("/healthz").await?;
     if answer.status != StatusCode::OK || answer.body.get("status") != Some(&json!("ok")) {
         return Err(format!("/healthz {}", refusal(&answer)));
     }
-    Ok(match answer.body.get("version").and_then(Value::as_str) {
-        Some(version) => format!("up, gatehouse {version}"),
-        None => "up".to_owned(),
-    })
+    let version = answer.body.get("version").and_then(Value::as_str);
+    match (version, expected.map(|v| v.trim().trim_start_matches('v'))) {
+        (Some(actual), Some(want)) if actual != want => Err(format!(
+            "the server runs gatehouse {actual}, expected {want}"
+        )),
+        (None, Some(want)) => Err(format!(
+            "the server reports no version (a gatehouse older than the version field), expected {want}"
+        )),
+        (Some(actual), _) => Ok(format!("up, gatehouse {actual}")),
+        (None, None) => Ok("up".to_owned()),
+    }
 }
 
 async fn readiness(server: &Server) -> Result<String, String> {

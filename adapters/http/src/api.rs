@@ -789,21 +789,55 @@ pub async fn whoami(State(app): AppState, headers: HeaderMap) -> Result<Json<Ide
     Ok(Json(app.auth.identify(&headers, app.config.demo)?))
 }
 
-/// Liveness.
+/// The version of this server: the workspace version, as `gatehouse --version` prints it.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The answer of `GET /healthz`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    /// Always `ok`.
+    #[schema(example = "ok")]
+    pub status: &'static str,
+    /// The server's version, as `gatehouse --version` prints it.
+    #[schema(example = "0.1.0")]
+    pub version: &'static str,
+}
+
+/// The answer of `GET /readyz`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Ready {
+    /// Always `ready`.
+    #[schema(example = "ready")]
+    pub status: &'static str,
+    /// The server's version, as `gatehouse --version` prints it.
+    #[schema(example = "0.1.0")]
+    pub version: &'static str,
+    /// The digest of the bundle this server judges with (the active one).
+    pub bundle_digest: String,
+    /// This server's id, new at every start.
+    pub replica_id: String,
+    /// The database backend: `SQLite` or `PostgreSQL`.
+    pub database: String,
+}
+
+/// Liveness, and the server's version.
 #[utoipa::path(get, path = "/healthz", tag = "operations",
-    responses((status = 200, description = "The process is up", body = Object)))]
-pub async fn healthz() -> Json<Value> {
-    Json(json!({"status": "ok"}))
+    responses((status = 200, description = "The process is up", body = Health)))]
+pub async fn healthz() -> Json<Health> {
+    Json(Health {
+        status: "ok",
+        version: VERSION,
+    })
 }
 
 /// Readiness: the database answers and this server judges with the active bundle (the one last
 /// loaded by any server on the same database).
 #[utoipa::path(get, path = "/readyz", tag = "operations",
     responses(
-        (status = 200, description = "Ready: `{status, bundle_digest, replica_id, database}`", body = Object),
+        (status = 200, description = "Ready", body = Ready),
         (status = 503, description = "The database does not answer (`not_ready`), or this server's bundle is not the active one (`bundle_mismatch`: a rollout in progress)", body = ProblemDocument, content_type = "application/problem+json"),
     ))]
-pub async fn readyz(State(app): AppState) -> Result<Json<Value>, Problem> {
+pub async fn readyz(State(app): AppState) -> Result<Json<Ready>, Problem> {
     let ready = app.plane.readiness().await.map_err(|e| match e {
         ControlError::BundleMismatch { .. } => Problem::from(e),
         ControlError::StoreUnavailable { source } | ControlError::Store { source } => {
@@ -814,12 +848,13 @@ pub async fn readyz(State(app): AppState) -> Result<Json<Value>, Problem> {
         }
         other => Problem::unavailable("not_ready", format!("not ready: {other}")),
     })?;
-    Ok(Json(json!({
-        "status": "ready",
-        "bundle_digest": ready.bundle_digest,
-        "replica_id": ready.replica_id,
-        "database": app.plane.backend().to_string(),
-    })))
+    Ok(Json(Ready {
+        status: "ready",
+        version: VERSION,
+        bundle_digest: ready.bundle_digest,
+        replica_id: ready.replica_id,
+        database: app.plane.backend().to_string(),
+    }))
 }
 
 /// The servers sharing this database: the bundle each judges with, when each was last seen,

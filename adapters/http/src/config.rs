@@ -1,4 +1,11 @@
-//! `gatehouse serve` configuration: a TOML file, flags on top, secrets from the environment.
+//! `gatehouse serve` configuration: a TOML file, the environment over it, flags over both.
+//!
+//! [`Config::load`] resolves it: a command-line flag wins over an environment variable, which
+//! wins over the config file, which wins over the default. The variables are what a container
+//! sets: `GATEHOUSE_CONFIG` (the file), `GATEHOUSE_LISTEN`, `GATEHOUSE_DATABASE`,
+//! `GATEHOUSE_POLICIES`, `GATEHOUSE_UI_WASM_DIR`, and the secrets `GATEHOUSE_PIPELINE_SECRET` and
+//! `GATEHOUSE_WEBHOOK_SECRET`. An empty variable counts as unset; a value that cannot be used is
+//! an error naming its variable.
 //!
 //! ```toml
 //! listen = "127.0.0.1:8080"
@@ -72,8 +79,10 @@
 //! public = false            # true: /metrics without a token
 //!
 //! [ui]                      # the browser UI at /ui/ (its pages are built into the binary)
-//! wasm_dir = "bindings/wasm/pkg"   # the WASM engine package it previews with; when missing,
-//!                                  # the UI previews with POST /v1/evaluate instead
+//! wasm_dir = "/opt/gatehouse/ui/pkg"  # the WASM engine package it previews with; default: the
+//!                           # first of <exe dir>/../share/gatehouse/ui/pkg and the source
+//!                           # tree's bindings/wasm/pkg that exists (see `ui`); without one, the
+//!                           # UI previews with POST /v1/evaluate and says so
 //! ```
 
 use std::collections::BTreeMap;
@@ -116,6 +125,50 @@ pub enum ConfigError {
     /// A value of the control plane's part is inconsistent.
     #[error("config: {0}")]
     Control(#[from] InvalidConfig),
+    /// An environment variable holds a value that cannot be used.
+    #[error("environment variable {name}: {problem}")]
+    Env {
+        /// The variable.
+        name: &'static str,
+        /// What is wrong and how to write it.
+        problem: String,
+    },
+    /// The config file an environment variable names cannot be used.
+    #[error("environment variable {name}: {source}")]
+    EnvFile {
+        /// The variable (`GATEHOUSE_CONFIG`).
+        name: &'static str,
+        /// Why the file cannot be used.
+        source: Box<ConfigError>,
+    },
+}
+
+/// The config file's path, when `--config` is not given.
+pub const ENV_CONFIG: &str = "GATEHOUSE_CONFIG";
+/// Overrides `listen`.
+pub const ENV_LISTEN: &str = "GATEHOUSE_LISTEN";
+/// Overrides `database` (an SQLite file or a `postgres://` URL).
+pub const ENV_DATABASE: &str = "GATEHOUSE_DATABASE";
+/// Overrides `policies`.
+pub const ENV_POLICIES: &str = "GATEHOUSE_POLICIES";
+/// Overrides `[ui] wasm_dir`.
+pub const ENV_UI_WASM_DIR: &str = "GATEHOUSE_UI_WASM_DIR";
+/// Overrides `[pipeline] secret`.
+pub const ENV_PIPELINE_SECRET: &str = "GATEHOUSE_PIPELINE_SECRET";
+/// Overrides the webhook executor's `secret`.
+pub const ENV_WEBHOOK_SECRET: &str = "GATEHOUSE_WEBHOOK_SECRET";
+
+/// What the command line sets; each wins over its environment variable and the file.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// `--config`: the file (over `GATEHOUSE_CONFIG`).
+    pub config: Option<PathBuf>,
+    /// `--listen`.
+    pub listen: Option<SocketAddr>,
+    /// `--db`: an SQLite file or a `postgres://` URL.
+    pub database: Option<String>,
+    /// `--policies`.
+    pub policies: Option<PathBuf>,
 }
 
 /// The whole configuration.
@@ -293,22 +346,16 @@ impl LimitsConfig {
 }
 
 /// The browser UI at `/ui/`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UiConfig {
     /// Directory of the WASM engine package (`gatehouse_wasm.js`, `gatehouse_wasm_bg.wasm`, as
     /// `bindings/wasm/build.sh` writes them), served at `/ui/pkg/`; relative paths are from the
-    /// working directory. When the files are missing the UI previews with `POST /v1/evaluate`.
-    #[serde(default = "default_wasm_dir")]
-    pub wasm_dir: PathBuf,
-}
-
-impl Default for UiConfig {
-    fn default() -> Self {
-        Self {
-            wasm_dir: default_wasm_dir(),
-        }
-    }
+    /// working directory. Unset: the installed or source-tree package, found at start
+    /// ([`crate::ui::WasmPackage::locate`]). When the files are missing the UI previews with
+    /// `POST /v1/evaluate` and says so.
+    #[serde(default)]
+    pub wasm_dir: Option<PathBuf>,
 }
 
 fn default_listen() -> SocketAddr {
@@ -319,9 +366,6 @@ fn default_database() -> Database {
 }
 fn default_policies() -> PathBuf {
     PathBuf::from("policies")
-}
-fn default_wasm_dir() -> PathBuf {
-    PathBuf::from("bindings/wasm/pkg")
 }
 fn default_body_bytes() -> usize {
     1024 * 1024
@@ -374,6 +418,11 @@ pub const DEMO_TOKENS: [(&str, &str, Role, &[&str]); 4] = [
 /// The demo pipeline secret.
 pub const DEMO_PIPELINE_SECRET: &str = "demo-pipeline-secret";
 
+/// The value of variable `name`, unless it is unset or empty.
+fn set(env: impl Fn(&str) -> Option<String>, name: &str) -> Option<String> {
+    env(name).filter(|v| !v.trim().is_empty())
+}
+
 /// Lowercase hex SHA-256 of a token, as `tokens[].sha256` stores it.
 pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
@@ -419,17 +468,73 @@ impl Config {
         toml::from_str(text).map_err(|e| e.to_string())
     }
 
-    /// Applies secrets from the environment (`env` looks a variable up): the pipeline secret,
-    /// the webhook secret.
-    pub fn apply_env(&mut self, env: impl Fn(&str) -> Option<String>) {
-        if let Some(secret) = env("GATEHOUSE_PIPELINE_SECRET").filter(|s| !s.is_empty()) {
+    /// The configuration of `gatehouse serve`: the file (`--config`, else `GATEHOUSE_CONFIG`;
+    /// neither: [`Config::demo`]), then the environment over it ([`Config::apply_env`]), then
+    /// the flags over both. `env` looks a variable up. Not yet validated: see
+    /// [`Config::validate`].
+    pub fn load(
+        flags: &Overrides,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let mut config = match (&flags.config, set(&env, ENV_CONFIG)) {
+            (Some(path), _) => Self::from_file(path)?,
+            (None, Some(path)) => {
+                Self::from_file(Path::new(&path)).map_err(|e| ConfigError::EnvFile {
+                    name: ENV_CONFIG,
+                    source: Box::new(e),
+                })?
+            }
+            (None, None) => Self::demo(),
+        };
+        config.apply_env(&env)?;
+        if let Some(listen) = flags.listen {
+            config.listen = listen;
+        }
+        if let Some(database) = &flags.database {
+            config.database = Database::parse(database);
+        }
+        if let Some(policies) = &flags.policies {
+            config.policies = policies.clone();
+        }
+        Ok(config)
+    }
+
+    /// Applies the environment (`env` looks a variable up) over the file: `GATEHOUSE_LISTEN`,
+    /// `GATEHOUSE_DATABASE`, `GATEHOUSE_POLICIES`, `GATEHOUSE_UI_WASM_DIR`, the pipeline
+    /// secret, the webhook secret. Empty variables are ignored; a value that cannot be used is
+    /// an error naming its variable.
+    pub fn apply_env(&mut self, env: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        if let Some(listen) = set(&env, ENV_LISTEN) {
+            self.listen = listen.trim().parse().map_err(|_| ConfigError::Env {
+                name: ENV_LISTEN,
+                problem: format!(
+                    "`{listen}` is not an address to listen on; write IP:PORT, e.g. 0.0.0.0:8080"
+                ),
+            })?;
+        }
+        if let Some(database) = set(&env, ENV_DATABASE) {
+            let database = Database::parse(&database);
+            database.validate().map_err(|e| ConfigError::Env {
+                name: ENV_DATABASE,
+                problem: e.problem,
+            })?;
+            self.database = database;
+        }
+        if let Some(policies) = set(&env, ENV_POLICIES) {
+            self.policies = PathBuf::from(policies);
+        }
+        if let Some(dir) = set(&env, ENV_UI_WASM_DIR) {
+            self.ui.wasm_dir = Some(PathBuf::from(dir));
+        }
+        if let Some(secret) = set(&env, ENV_PIPELINE_SECRET) {
             self.pipeline.secret = Some(secret);
         }
         if let ExecutorConfig::Webhook { secret, .. } = &mut self.executor
-            && let Some(value) = env("GATEHOUSE_WEBHOOK_SECRET").filter(|s| !s.is_empty())
+            && let Some(value) = set(&env, ENV_WEBHOOK_SECRET)
         {
             *secret = Some(value);
         }
+        Ok(())
     }
 
     /// Checks what TOML types cannot: hashes, names, origins, limits, and that demo tokens are
@@ -438,7 +543,7 @@ impl Config {
         let invalid = |m: String| Err(ConfigError::Invalid(m));
         if self.demo && !self.listen.ip().is_loopback() {
             return invalid(format!(
-                "demo mode (no config file: well-known demo tokens) listens on loopback only, not on `{}`; pass --config with your own tokens to listen there, or listen on 127.0.0.1",
+                "demo mode (no config file: well-known demo tokens) listens on loopback only, not on `{}`; pass --config (or set GATEHOUSE_CONFIG) with your own tokens to listen there, or listen on 127.0.0.1",
                 self.listen
             ));
         }
@@ -628,7 +733,8 @@ mod tests {
             "[pipeline]\nsecret = \"from-the-file-0123456789\"\n[executor]\nkind = \"webhook\"\nurl = \"http://x\"\n",
         )
         .unwrap();
-        c.apply_env(|name| Some(format!("{name}-value")));
+        c.apply_env(|name| name.ends_with("_SECRET").then(|| format!("{name}-value")))
+            .unwrap();
         assert_eq!(
             c.pipeline.secret.as_deref(),
             Some("GATEHOUSE_PIPELINE_SECRET-value")
@@ -642,10 +748,144 @@ mod tests {
     #[test]
     fn the_ui_reads_the_wasm_package_from_a_configured_directory() {
         let c = Config::from_toml("").unwrap();
-        assert_eq!(c.ui.wasm_dir, PathBuf::from("bindings/wasm/pkg"));
+        assert_eq!(c.ui.wasm_dir, None);
         let c = Config::from_toml("[ui]\nwasm_dir = \"/srv/gatehouse/pkg\"\n").unwrap();
-        assert_eq!(c.ui.wasm_dir, PathBuf::from("/srv/gatehouse/pkg"));
+        assert_eq!(c.ui.wasm_dir, Some(PathBuf::from("/srv/gatehouse/pkg")));
         let err = Config::from_toml("[ui]\nwasm = \"x\"\n").unwrap_err();
         assert!(err.contains("wasm"), "{err}");
+    }
+
+    /// An environment of the given variables only.
+    fn env_of(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        move |name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+    }
+
+    fn write_config(dir: &Path, text: &str) -> PathBuf {
+        let path = dir.join("gatehouse.toml");
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    #[test]
+    fn flags_win_over_the_environment_which_wins_over_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = write_config(
+            dir.path(),
+            "listen = \"127.0.0.1:7001\"\ndatabase = \"file.db\"\npolicies = \"file-policies\"\n[ui]\nwasm_dir = \"file-pkg\"\n",
+        );
+        let file_var = file.to_str().unwrap();
+
+        // The file alone, named by GATEHOUSE_CONFIG: not demo mode.
+        let c = Config::load(&Overrides::default(), env_of(&[(ENV_CONFIG, file_var)])).unwrap();
+        assert!(!c.demo);
+        assert_eq!(c.listen.to_string(), "127.0.0.1:7001");
+        assert_eq!(c.database, Database::Sqlite("file.db".into()));
+        assert_eq!(c.policies, PathBuf::from("file-policies"));
+        assert_eq!(c.ui.wasm_dir, Some(PathBuf::from("file-pkg")));
+
+        // The environment over the file.
+        let env = [
+            (ENV_CONFIG, file_var),
+            (ENV_LISTEN, "0.0.0.0:8080"),
+            (ENV_DATABASE, "postgres://gh@db:5432/gatehouse"),
+            (ENV_POLICIES, "/etc/gatehouse/policies"),
+            (ENV_UI_WASM_DIR, "/usr/share/gatehouse/ui/pkg"),
+        ];
+        let c = Config::load(&Overrides::default(), env_of(&env)).unwrap();
+        assert_eq!(c.listen.to_string(), "0.0.0.0:8080");
+        assert_eq!(
+            c.database,
+            Database::Postgres("postgres://gh@db:5432/gatehouse".into())
+        );
+        assert_eq!(c.policies, PathBuf::from("/etc/gatehouse/policies"));
+        assert_eq!(
+            c.ui.wasm_dir,
+            Some(PathBuf::from("/usr/share/gatehouse/ui/pkg"))
+        );
+
+        // The flags over the environment; --config over GATEHOUSE_CONFIG.
+        let other = dir.path().join("other.toml");
+        std::fs::write(&other, "listen = \"127.0.0.1:7002\"\n").unwrap();
+        let flags = Overrides {
+            config: Some(other),
+            listen: Some("127.0.0.1:9000".parse().unwrap()),
+            database: Some("flag.db".into()),
+            policies: Some("flag-policies".into()),
+        };
+        let c = Config::load(&flags, env_of(&env)).unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:9000");
+        assert_eq!(c.database, Database::Sqlite("flag.db".into()));
+        assert_eq!(c.policies, PathBuf::from("flag-policies"));
+        let c = Config::load(
+            &Overrides {
+                config: flags.config.clone(),
+                ..Overrides::default()
+            },
+            env_of(&[(ENV_CONFIG, file_var)]),
+        )
+        .unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:7002");
+
+        // Neither a file nor variables: the demo defaults. Empty variables count as unset.
+        let c = Config::load(
+            &Overrides::default(),
+            env_of(&[(ENV_CONFIG, ""), (ENV_LISTEN, " ")]),
+        )
+        .unwrap();
+        assert!(c.demo);
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.database, Database::Sqlite("gatehouse.db".into()));
+        assert_eq!(c.policies, PathBuf::from("policies"));
+        assert_eq!(c.ui.wasm_dir, None);
+    }
+
+    #[test]
+    fn unusable_variables_are_errors_naming_the_variable() {
+        let load = |vars: &[(&str, &str)]| {
+            Config::load(&Overrides::default(), env_of(vars))
+                .unwrap_err()
+                .to_string()
+        };
+        let err = load(&[(ENV_LISTEN, "8080")]);
+        assert_eq!(
+            err,
+            "environment variable GATEHOUSE_LISTEN: `8080` is not an address to listen on; write IP:PORT, e.g. 0.0.0.0:8080"
+        );
+        // A PostgreSQL URL that does not parse: named, its password not repeated.
+        let err = load(&[(ENV_DATABASE, "postgres://gh:hunter2@db:x/gatehouse")]);
+        assert!(
+            err.starts_with("environment variable GATEHOUSE_DATABASE: `postgres://"),
+            "{err}"
+        );
+        assert!(!err.contains("hunter2"), "{err}");
+        let err = load(&[(ENV_CONFIG, "/nonexistent/gatehouse.toml")]);
+        assert!(
+            err.starts_with(
+                "environment variable GATEHOUSE_CONFIG: cannot read config file /nonexistent/gatehouse.toml"
+            ),
+            "{err}"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let bad = write_config(dir.path(), "listen_port = 1\n");
+        let err = load(&[(ENV_CONFIG, bad.to_str().unwrap())]);
+        assert!(
+            err.starts_with("environment variable GATEHOUSE_CONFIG: config file "),
+            "{err}"
+        );
+        assert!(err.contains("listen_port"), "{err}");
+        // A flag does not rescue a bad variable: it is still a mistake to report.
+        let err = Config::load(
+            &Overrides {
+                listen: Some("127.0.0.1:1".parse().unwrap()),
+                ..Overrides::default()
+            },
+            env_of(&[(ENV_LISTEN, "localhost")]),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("GATEHOUSE_LISTEN"), "{err}");
     }
 }

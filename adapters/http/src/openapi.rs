@@ -150,4 +150,22 @@ mod tests {
             "#/components/schemas/Intent"
         );
     }
+
+    #[test]
+    fn health_and_readiness_document_the_version() {
+        let doc = openapi_json();
+        for (path, schema) in [("/healthz", "Health"), ("/readyz", "Ready")] {
+            assert_eq!(
+                doc["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+                    ["$ref"],
+                format!("#/components/schemas/{schema}"),
+                "{path}"
+            );
+            let required = doc["components"]["schemas"][schema]["required"]
+                .as_array()
+                .unwrap();
+            assert!(required.contains(&json!("version")), "{schema}");
+        }
+        assert_eq!(doc["info"]["version"], env!("CARGO_PKG_VERSION"));
+    }
 }

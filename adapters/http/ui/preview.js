@@ -1,4 +1,4 @@
-// The live preview: the WASM engine (served at /ui/pkg/ from the server's `[ui] wasm_dir`) loaded
+// The live preview: the WASM engine (served at /ui/pkg/ from the package the server found) loaded
 // with the exact bundle the server runs (`GET /v1/bundle`), evaluating in the context the server
 // would use (`GET /v1/context?service=`). When the engine cannot be loaded, the preview asks the
 // server instead (`POST /v1/evaluate`, which stores nothing) and says so. `?preview=server` in the
@@ -32,7 +32,7 @@ export class Previewer {
     }
     try {
       const probe = await fetch("/ui/pkg/gatehouse_wasm_bg.wasm", { method: "HEAD", cache: "no-store" });
-      if (!probe.ok) throw new Error("the WASM engine is not installed on this server ([ui] wasm_dir)");
+      if (!probe.ok) throw new Error("the WASM engine is not installed on this server (the note at the foot of the page says how to install it)");
       const module = await import("/ui/pkg/gatehouse_wasm.js");
       await module.default({ module_or_path: "/ui/pkg/gatehouse_wasm_bg.wasm" });
       const engine = new module.Engine(bundle);

@@ -2,7 +2,8 @@
 //! server laid out as GitHub's release downloads (`<base>/v<version>/<archive>` and its
 //! `.sha256`), with archives made by `scripts/package.sh` from the real binary: a download is
 //! verified and cached; a checksum mismatch, a missing asset for the runner's architecture, a
-//! binary that does not run and one that reports another version are all refused.
+//! binary that does not run and one that reports another version are all refused. The archive
+//! carries the UI's WASM package when it has been built.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -360,4 +361,98 @@ fn without_a_release_ref_a_gatehouse_on_path_is_used() {
         "{}",
         out.stdout
     );
+}
+
+/// Runs `scripts/package.sh` on the test binary with `env`; returns the exit code, the archive
+/// path it printed and its stderr.
+fn package(out: &Path, env: &[(&str, &str)]) -> (Option<i32>, PathBuf, String) {
+    let mut command = std::process::Command::new("bash");
+    command
+        .arg(root().join("scripts/package.sh"))
+        .arg(env!("CARGO_BIN_EXE_gatehouse"))
+        .arg(TARGET)
+        .arg(out)
+        .env("GATEHOUSE_VERSION", VERSION)
+        .env_remove("REQUIRE_UI_PKG");
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let run = command.output().expect("package.sh runs");
+    (
+        run.status.code(),
+        PathBuf::from(String::from_utf8_lossy(&run.stdout).trim()),
+        String::from_utf8_lossy(&run.stderr).into_owned(),
+    )
+}
+
+/// The names in a .tar.gz archive.
+fn listing(archive: &Path) -> Vec<String> {
+    let out = std::process::Command::new("tar")
+        .arg("-tzf")
+        .arg(archive)
+        .output()
+        .expect("tar runs");
+    assert!(out.status.success(), "tar -tzf {}", archive.display());
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn the_archive_carries_the_ui_package_when_it_has_been_built() {
+    let tmp = tempfile::tempdir().expect("a temporary directory");
+    let pkg = tmp.path().join("pkg");
+    std::fs::create_dir(&pkg).expect("a package directory");
+    for file in [
+        "gatehouse_wasm.js",
+        "gatehouse_wasm_bg.wasm",
+        "gatehouse_wasm.d.ts",
+        "gatehouse_wasm_bg.wasm.d.ts",
+        "package.json",
+    ] {
+        std::fs::write(pkg.join(file), file).expect("a package file");
+    }
+    let pkg_dir = pkg.to_str().expect("a UTF-8 path");
+    let (code, archive, stderr) = package(
+        &tmp.path().join("with"),
+        &[("GATEHOUSE_UI_PKG_DIR", pkg_dir), ("REQUIRE_UI_PKG", "1")],
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    let names = listing(&archive);
+    let top = format!("gatehouse-{VERSION}-{TARGET}");
+    for file in [
+        "gatehouse_wasm.js",
+        "gatehouse_wasm_bg.wasm",
+        "gatehouse_wasm.d.ts",
+        "gatehouse_wasm_bg.wasm.d.ts",
+    ] {
+        let name = format!("{top}/share/gatehouse/ui/pkg/{file}");
+        assert!(names.contains(&name), "{name} missing: {names:?}");
+    }
+    assert!(names.contains(&format!("{top}/gatehouse")), "{names:?}");
+    assert!(
+        !names.iter().any(|n| n.ends_with("package.json")),
+        "{names:?}"
+    );
+
+    // Not built: an archive without it and a note, or an error when the release requires it.
+    let missing = tmp.path().join("missing");
+    let missing = missing.to_str().expect("a UTF-8 path");
+    let (code, archive, stderr) = package(
+        &tmp.path().join("without"),
+        &[("GATEHOUSE_UI_PKG_DIR", missing)],
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("note: no WASM UI package"), "{stderr}");
+    assert!(
+        !listing(&archive).iter().any(|n| n.contains("/share/")),
+        "{archive:?}"
+    );
+    let (code, _, stderr) = package(
+        &tmp.path().join("required"),
+        &[("GATEHOUSE_UI_PKG_DIR", missing), ("REQUIRE_UI_PKG", "1")],
+    );
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("bindings/wasm/build.sh"), "{stderr}");
 }

@@ -1,10 +1,13 @@
-//! `gatehouse smoke` against a real `gatehouse serve` (the binary, on loopback, demo tokens): the
-//! reference server passes every check; a server with another bundle fails the bundle check and
-//! names it; an unreachable URL fails every check; bad flags exit 2.
+//! `gatehouse serve` configured by the environment, as a container runs it, and installed with
+//! its UI package beside it; `gatehouse smoke` against a real `gatehouse serve` (the binary, on
+//! loopback, demo tokens): the
+//! reference server passes every check and reports its version; a server with another bundle
+//! fails the bundle check and names it, another expected version fails the health check; an unreachable URL fails every check; bad flags exit 2.
 
+use std::io::{Read as _, Write as _};
 use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Child, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -15,7 +18,8 @@ use crate::support::{Output, assert_code, bundle_copy, gatehouse, run};
 struct Served {
     child: Child,
     url: String,
-    _dir: tempfile::TempDir,
+    /// The database's directory, removed when dropped.
+    dir: tempfile::TempDir,
 }
 
 impl Drop for Served {
@@ -36,26 +40,52 @@ fn free_port() -> u16 {
 fn serve(policies: &Path) -> Served {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let port = free_port();
-    let child = gatehouse()
+    let mut command = gatehouse();
+    command
         .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--db"])
         .arg(dir.path().join("gatehouse.db"))
         .arg("--policies")
         .arg(policies)
+        .stderr(Stdio::null());
+    spawn(command, port, dir)
+}
+
+/// Runs a `serve` command and waits until it listens on `port`.
+fn spawn(mut command: Command, port: u16, dir: tempfile::TempDir) -> Served {
+    let mut child = command
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
         .spawn()
         .expect("gatehouse serve starts");
     let url = format!("http://127.0.0.1:{port}");
     let deadline = Instant::now() + Duration::from_secs(30);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("gatehouse serve exited with {status}");
+        }
         assert!(Instant::now() < deadline, "gatehouse serve did not listen");
         std::thread::sleep(Duration::from_millis(50));
     }
-    Served {
-        child,
-        url,
-        _dir: dir,
-    }
+    Served { child, url, dir }
+}
+
+/// The status line and body of `GET path` (HTTP/1.1 over a plain socket).
+fn http_get(url: &str, path: &str) -> (String, String) {
+    let addr = url.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(addr).expect("the server accepts");
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("the request is sent");
+    let mut answer = String::new();
+    stream
+        .read_to_string(&mut answer)
+        .expect("the answer is read");
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    (
+        head.lines().next().unwrap_or("").to_owned(),
+        body.to_owned(),
+    )
 }
 
 fn smoke(url: &str, extra: &[&str]) -> Output {
@@ -80,8 +110,22 @@ fn reference_digest() -> String {
 fn a_reference_server_passes_and_another_bundle_fails_naming_the_check() {
     let digest = reference_digest();
     let reference = serve(&crate::support::policies());
-    let out = smoke(&reference.url, &["--expect-bundle-digest", &digest]);
+    let version = env!("CARGO_PKG_VERSION");
+    let out = smoke(
+        &reference.url,
+        &[
+            "--expect-bundle-digest",
+            &digest,
+            "--expect-version",
+            version,
+        ],
+    );
     assert_code(&out, 0);
+    assert!(
+        out.stdout
+            .contains(&format!("ok    health: up, gatehouse {version} (")),
+        "{out}"
+    );
     for check in [
         "health",
         "readiness",
@@ -135,6 +179,35 @@ fn a_reference_server_passes_and_another_bundle_fails_naming_the_check() {
         "{out}"
     );
     assert!(out.stdout.contains("1 of "), "{out}");
+}
+
+#[test]
+fn another_expected_version_fails_the_health_check_naming_both() {
+    let reference = serve(&crate::support::policies());
+    let version = env!("CARGO_PKG_VERSION");
+    // A tag name works too.
+    let out = smoke(
+        &reference.url,
+        &[
+            "--check",
+            "health",
+            "--expect-version",
+            &format!("v{version}"),
+        ],
+    );
+    assert_code(&out, 0);
+    let out = smoke(
+        &reference.url,
+        &["--check", "health", "--expect-version", "99.0.0"],
+    );
+    assert_code(&out, 1);
+    assert!(
+        out.stdout.contains(&format!(
+            "FAIL  health: the server runs gatehouse {version}, expected 99.0.0"
+        )),
+        "{out}"
+    );
+    assert!(out.stdout.contains("1 of 1 checks failed"), "{out}");
 }
 
 #[test]
@@ -217,5 +290,125 @@ fn a_token_never_appears_in_the_output() {
     assert!(
         !out.stdout.contains("s3cr3t") && !out.stderr.contains("s3cr3t"),
         "{out}"
+    );
+}
+
+#[test]
+fn serve_reads_its_configuration_from_the_environment_under_its_flags() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let (from_env, from_flag) = (free_port(), free_port());
+    // No flags but --listen: the database, the bundle and (overridden) the address come from the
+    // environment, as a container passes them.
+    let mut command = gatehouse();
+    command
+        .env("GATEHOUSE_LISTEN", format!("127.0.0.1:{from_env}"))
+        .env("GATEHOUSE_DATABASE", dir.path().join("from-env.db"))
+        .env("GATEHOUSE_POLICIES", crate::support::policies())
+        .args(["serve", "--listen", &format!("127.0.0.1:{from_flag}")])
+        .stderr(Stdio::null());
+    let served = spawn(command, from_flag, dir);
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", from_env)).is_err(),
+        "the flag's address wins over GATEHOUSE_LISTEN"
+    );
+    assert!(served.dir.path().join("from-env.db").is_file());
+    let out = smoke(
+        &served.url,
+        &[
+            "--check",
+            "health",
+            "--check",
+            "readiness",
+            "--check",
+            "bundle",
+        ],
+    );
+    assert_code(&out, 0);
+    assert!(out.stdout.contains("gatehouse-reference"), "{out}");
+
+    // A value that cannot be used stops the server before it starts, naming the variable.
+    for (name, value, says) in [
+        (
+            "GATEHOUSE_LISTEN",
+            "localhost",
+            "`localhost` is not an address",
+        ),
+        (
+            "GATEHOUSE_DATABASE",
+            "postgres://gh@db:x/gatehouse",
+            "is not a PostgreSQL URL",
+        ),
+        (
+            "GATEHOUSE_CONFIG",
+            "/nonexistent/gatehouse.toml",
+            "cannot read config file",
+        ),
+    ] {
+        // A bundle that does not exist: a variable that were ignored fails too, not hangs.
+        let out = run(gatehouse().env(name, value).args([
+            "serve",
+            "--policies",
+            "/nonexistent/policies",
+        ]));
+        assert_code(&out, 2);
+        assert!(
+            out.stderr
+                .contains(&format!("environment variable {name}: "))
+                && out.stderr.contains(says),
+            "{name}: {out}"
+        );
+    }
+}
+
+#[test]
+fn an_installed_binary_serves_the_ui_package_from_its_prefix() {
+    // <prefix>/bin/gatehouse with <prefix>/share/gatehouse/ui/pkg, as the container image and a
+    // release archive copied into /usr/local lay them out; a hard link keeps the copy cheap.
+    let binary = Path::new(env!("CARGO_BIN_EXE_gatehouse"));
+    let prefix = tempfile::tempdir_in(binary.parent().expect("the binary's directory"))
+        .expect("a temporary prefix");
+    std::fs::create_dir_all(prefix.path().join("bin")).expect("bin/");
+    let installed = prefix.path().join("bin/gatehouse");
+    if std::fs::hard_link(binary, &installed).is_err() {
+        std::fs::copy(binary, &installed).expect("a copy of the binary");
+    }
+    let pkg = prefix.path().join("share/gatehouse/ui/pkg");
+    std::fs::create_dir_all(&pkg).expect("share/gatehouse/ui/pkg");
+    std::fs::write(pkg.join("gatehouse_wasm.js"), "// the installed engine").expect("a js file");
+    std::fs::write(pkg.join("gatehouse_wasm_bg.wasm"), b"\0asm\x01\0\0\0").expect("a wasm file");
+
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let log = dir.path().join("serve.log");
+    let port = free_port();
+    let mut command = Command::new(&installed);
+    command
+        .current_dir(dir.path())
+        .env_remove("GATEHOUSE_UI_WASM_DIR")
+        .env_remove("GATEHOUSE_CONFIG")
+        .env("NO_COLOR", "1")
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--policies",
+        ])
+        .arg(crate::support::policies())
+        .stderr(std::fs::File::create(&log).expect("a log file"));
+    let served = spawn(command, port, dir);
+    let (status, body) = http_get(&served.url, "/ui/pkg/gatehouse_wasm.js");
+    assert!(status.contains(" 200 "), "{status}\n{body}");
+    assert_eq!(body, "// the installed engine");
+    let (status, page) = http_get(&served.url, "/ui/");
+    assert!(status.contains(" 200 "), "{status}");
+    assert!(!page.contains("wasm-notice"), "{page}");
+    // The log says which directory it serves.
+    let text = std::fs::read_to_string(&log).expect("the log");
+    let canonical = pkg.canonicalize().expect("the package directory");
+    assert!(
+        text.contains(&format!(
+            "UI: in-browser previews with the WASM engine package in {}",
+            canonical.display()
+        )),
+        "{text}"
     );
 }

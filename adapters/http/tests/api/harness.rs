@@ -186,6 +186,11 @@ impl Harness {
         let mut config = Config::from_toml(&config_toml(extra)).unwrap();
         config.database = database_for(&database).await;
         config.policies = policies;
+        Self::with_loaded(dir, config).await
+    }
+
+    /// A server over a configuration the test made (database and bundle set).
+    pub async fn with_loaded(dir: tempfile::TempDir, config: Config) -> Self {
         let env = |name: &str| {
             (name == "GATEHOUSE_TEST_GITHUB_TOKEN").then(|| "ghp_test_token".to_owned())
         };

@@ -20,3 +20,4 @@ mod lifecycle;
 mod limits;
 mod operations;
 mod replicas;
+mod ui;

@@ -113,12 +113,19 @@ async fn operations_endpoints() {
     h.submit(dev_intent()).await;
     h.submit(example("payments-api-docker-hub-denied.yaml"))
         .await;
-    let r = h
-        .request(Method::GET, "/healthz", None)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
+    let (status, health) = json_of(
+        h.request(Method::GET, "/healthz", None)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    // The version `gatehouse --version` prints (the workspace's).
+    assert_eq!(
+        health,
+        json!({"status": "ok", "version": env!("CARGO_PKG_VERSION")})
+    );
     let (status, ready) = json_of(
         h.request(Method::GET, "/readyz", None)
             .send()
@@ -127,6 +134,7 @@ async fn operations_endpoints() {
     )
     .await;
     assert_eq!(status, StatusCode::OK);
+    assert_eq!(ready["version"], env!("CARGO_PKG_VERSION"));
     assert!(
         ready["bundle_digest"]
             .as_str()

@@ -283,6 +283,8 @@ test("without the WASM package the form previews through POST /v1/evaluate and s
     await engine.waitFor();
     assert.match(await engine.textContent(), /Previewed by the server \(POST \/v1\/evaluate\)/);
     assert.match(await engine.textContent(), /not installed/);
+    // The foot of the page says so, and how to install the engine.
+    assert.match(await page.locator("#wasm-notice").textContent(), /In-browser previews are unavailable.*GATEHOUSE_UI_WASM_DIR/s);
     await fillForm(page, "ap-southeast-2");
     await regionViolation(page).waitFor();
     await shot(page, "9-form-fallback");
