@@ -9,7 +9,6 @@ mod events;
 mod explain;
 mod github;
 mod github_reviews;
-mod human;
 mod serve;
 mod smoke;
 mod test_cmd;
@@ -47,6 +46,24 @@ enum Format {
     Markdown,
     /// JUnit XML: one test suite per intent file, one test case per policy.
     Junit,
+}
+
+impl Format {
+    /// The renderer's format; the human text is coloured on a terminal without `NO_COLOR`.
+    fn output(self) -> gatehouse_report::OutputFormat {
+        use gatehouse_report::OutputFormat as O;
+        match self {
+            Self::Human => O::Human {
+                color: std::io::IsTerminal::is_terminal(&std::io::stdout())
+                    && std::env::var_os("NO_COLOR").is_none(),
+            },
+            Self::Json => O::Json,
+            Self::Github => O::Github,
+            Self::Sarif => O::Sarif,
+            Self::Markdown => O::Markdown,
+            Self::Junit => O::Junit,
+        }
+    }
 }
 
 /// Output formats of `explain`.
