@@ -28,7 +28,7 @@ source scripts/steps.sh
 START=$EPOCHREALTIME
 BIN="${CARGO_TARGET_DIR:-target}/debug/gatehouse"
 BUILT=
-# The rego and workflows steps run the binary the unit step built (same features as the tests: a
+# The rego, workflows and fuzz steps run the binary the unit step built (same features as the tests: a
 # `-p gatehouse-cli` build would resolve features differently and compile the CLI and its
 # dependencies a second time); without the unit step in the run it is built the same way, once.
 need_binary() {
@@ -58,7 +58,10 @@ for STEP in "${STEPS[@]}"; do
             ;;
         wasm) step wasm bash bindings/wasm/test.sh ;;
         ui) step ui bash adapters/http/ui/test.sh ;;
-        fuzz) step fuzz bash scripts/fuzz.sh ;;
+        fuzz)
+            need_binary
+            step fuzz bash scripts/fuzz.sh
+            ;;
     esac
 done
 

@@ -435,11 +435,19 @@ pub fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, CliError> {
     Ok(out)
 }
 
-/// `gatehouse bundle`: one JSON document holding the bundle's decision files and digest.
-pub fn pack(policies: &Path) -> Result<ExitCode, CliError> {
+/// `gatehouse bundle`: one JSON document holding the bundle's decision files and digest, or with
+/// `data` its merged data document.
+pub fn pack(policies: &Path, data: bool) -> Result<ExitCode, CliError> {
     let engine = load_engine(policies)?;
     let source = BundleSource::from_dir(policies)?;
-    let doc = source.packed(engine.info());
+    let doc = if data {
+        source.merged_data().map_err(|source| CliError::Bundle {
+            dir: policies.to_path_buf(),
+            source,
+        })?
+    } else {
+        source.packed(engine.info())
+    };
     crate::write_stdout(&serde_json::to_string_pretty(&doc).unwrap_or_default());
     Ok(ExitCode::SUCCESS)
 }

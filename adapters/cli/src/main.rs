@@ -135,6 +135,10 @@ enum Command {
         /// The bundle directory.
         #[arg(long, default_value = "policies")]
         policies: PathBuf,
+        /// Print the bundle's data document instead: every data file deep-merged in path order,
+        /// as the engine sees it (after the same checks as a load).
+        #[arg(long)]
+        data: bool,
     },
     /// Run the HTTP control plane: intents in, decisions and hash-chained lifecycle events in
     /// SQLite or PostgreSQL, pipeline dispatch, signed callbacks. Without --config: demo tokens
@@ -191,7 +195,7 @@ fn main() -> ExitCode {
             write_stdout(gatehouse_core::INTENT_SCHEMA);
             Ok(ExitCode::SUCCESS)
         }
-        Command::Bundle { policies } => check::pack(&policies),
+        Command::Bundle { policies, data } => check::pack(&policies, data),
         Command::Serve(args) => serve::run(&args),
         Command::Smoke(args) => smoke::run(&args),
         Command::Migrate(args) => serve::migrate(&args),
