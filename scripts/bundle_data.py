@@ -25,8 +25,14 @@ def gatehouse_bin() -> str:
 
 
 def _bundle(bundle: pathlib.Path, *flags: str) -> dict:
-    out = subprocess.run([gatehouse_bin(), "bundle", "--policies", str(bundle), *flags],
-                         check=True, capture_output=True, text=True)
+    binary = gatehouse_bin()
+    if not pathlib.Path(binary).is_file():
+        raise SystemExit(f"bundle_data: no gatehouse binary at {binary} "
+                         "(build it with `cargo build --locked -p gatehouse-cli`, or set GATEHOUSE_BIN)")
+    out = subprocess.run([binary, "bundle", "--policies", str(bundle), *flags],
+                         capture_output=True, text=True)
+    if out.returncode != 0:
+        raise SystemExit(f"bundle_data: `gatehouse bundle` failed on {bundle}:\n{out.stderr}")
     return json.loads(out.stdout)
 
 
