@@ -1,6 +1,8 @@
 """Seeds the fuzz corpora (fuzz/corpus/<target>/) from the bundle: the example intents and the
 conformance intents for `evaluate_intent`; each policy module with the bundle's data and an
-intent (plus the conformance overlays: broken policies and data) for `bundle_load`; the committed
+intent (plus the conformance overlays: broken policies and data) for `bundle_load`, the modules
+and the merged data as `gatehouse bundle` and `gatehouse bundle --data` give them
+(scripts/bundle_data.py); the committed
 event chains (fuzz/seeds/event_chain/) for `event_chain`; the conformance intents and docs/api
 request bodies behind an endpoint selector byte for `http_body`. Idempotent; file names are content
 hashes. `FUZZ_CORPUS=DIR` seeds DIR/<target>/ instead (scripts/fuzz.sh's smoke run seeds a fresh
@@ -17,7 +19,7 @@ import sys
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 POLICIES = ROOT / "policies"
 sys.path.insert(0, str(ROOT / "scripts"))
-from bundle_data import merged_data  # noqa: E402  (shared with scripts/bench_opa.py)
+from bundle_data import merged_data, packed, policy_modules  # noqa: E402  (the gatehouse binary)
 CORPUS = pathlib.Path(os.environ.get("FUZZ_CORPUS") or ROOT / "fuzz" / "corpus").resolve()
 
 
@@ -38,9 +40,11 @@ def main() -> None:
 
     data = json.dumps(merged_data(POLICIES)).encode()
     small_intent = json.dumps(cases[0]["intent"]).encode()
-    modules = sorted(p for p in (POLICIES / "rules").rglob("*.rego") if p.name != "lib.rego")
+    modules = [text for path, text in policy_modules(packed(POLICIES)) if not path.endswith("/lib.rego")]
+    # The Rego tests are parser input too; a packed bundle leaves them out.
+    modules += [p.read_text() for p in sorted((POLICIES / "rules").rglob("*_test.rego"))]
     for module in modules:
-        put("bundle_load", module.read_bytes() + b"\0" + data + b"\0" + small_intent)
+        put("bundle_load", module.encode() + b"\0" + data + b"\0" + small_intent)
     for case in cases:
         overlay = case.get("bundle_overlay", {})
         rego = [v.encode() for k, v in sorted(overlay.items()) if k.endswith(".rego")]

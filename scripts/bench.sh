@@ -62,7 +62,8 @@ if [[ -z ${BENCH_SKIP_OPA:-} ]]; then
             --example synthetic_bundle -- "$n" "$TARGET/bench/synthetic-$n"
         synthetic+=("$TARGET/bench/synthetic-$n")
     done
-    step "opa comparison" "$VENV/bin/python" scripts/bench_opa.py --synthetic "${synthetic[@]}"
+    step "opa comparison" env GATEHOUSE_BIN="${GATEHOUSE_BIN:-$TARGET/release/gatehouse}" \
+        "$VENV/bin/python" scripts/bench_opa.py --synthetic "${synthetic[@]}"
     step "per-policy cost" "$VENV/bin/python" scripts/bench_policies.py
     step "python threads" "$VENV/bin/python" bindings/python/bench.py
 fi

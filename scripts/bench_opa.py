@@ -39,7 +39,8 @@ import sys
 import time
 import zipfile
 
-from bundle_data import merged_data  # scripts/ is on sys.path: this file runs from it
+# scripts/ is on sys.path: this file runs from it. The bundle comes from `gatehouse bundle`.
+from bundle_data import merged_data, packed, policy_modules
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 POLICIES = ROOT / "policies"
@@ -82,35 +83,34 @@ def opa_library() -> ctypes.CDLL:
     return lib
 
 
-def package_of(path: pathlib.Path) -> str:
-    for line in path.read_text().splitlines():
+def package_of(text: str) -> str:
+    for line in text.splitlines():
         if line.startswith("package "):
             return line.removeprefix("package ").strip()
     return ""
 
 
 class Opa:
-    """One OPA engine over a bundle directory (its policy modules and merged data, with the
-    derived package's values computed once)."""
+    """One OPA engine over a bundle directory (its policy modules and merged data as
+    `gatehouse bundle` gives them, with the derived package's values computed once)."""
 
     def __init__(self, lib: ctypes.CDLL, bundle: pathlib.Path, packages: list[str]):
         self.lib = lib
         self.handle = lib.OpaNew()
-        manifest = json.loads((bundle / "bundle.json").read_text())
+        files = packed(bundle)
+        manifest = json.loads(files["files"]["bundle.json"])
         derived = manifest.get("derived")
         data = merged_data(bundle)
         modules, derived_modules = [], []
-        for path in sorted((bundle / "rules").rglob("*.rego")):
-            if path.name.endswith("_test.rego"):
-                continue
-            package = package_of(path)
+        for path, text in policy_modules(files):
+            package = package_of(text)
             is_derived = derived and (package == derived or package.startswith(derived + "."))
-            (derived_modules if is_derived else modules).append(path)
+            (derived_modules if is_derived else modules).append((path, text))
         if derived:
             once = Opa.__new__(Opa)
             once.lib, once.handle = lib, lib.OpaNew()
-            for path in derived_modules:
-                once.call(lib.OpaAddPolicy, str(path.relative_to(bundle)).encode(), path.read_bytes())
+            for path, text in derived_modules:
+                once.call(lib.OpaAddPolicy, path.encode(), text.encode())
             once.call(lib.OpaAddData, b"", json.dumps(data).encode())
             pointer = lib.OpaEvalDocument(once.handle, derived.encode(), b"{}", 0, 0)
             try:
@@ -126,8 +126,8 @@ class Opa:
             for key in parents:
                 node = node.setdefault(key, {})
             node[last] = expression["value"]
-        for path in modules:
-            self.call(lib.OpaAddPolicy, str(path.relative_to(bundle)).encode(), path.read_bytes())
+        for path, text in modules:
+            self.call(lib.OpaAddPolicy, path.encode(), text.encode())
         self.call(lib.OpaAddData, b"", json.dumps(data).encode())
         entries = "\n".join(f'\t"{p}": data.{p}.deny,' for p in packages)
         gather = f"package gatehouse_internal\n\nadmission := {{\n{entries}\n}}\n"
@@ -270,10 +270,8 @@ def main() -> int:
 
 def reference_packages() -> list[str]:
     names = []
-    for path in sorted((POLICIES / "rules").rglob("*.rego")):
-        if path.name.endswith("_test.rego"):
-            continue
-        for line in path.read_text().splitlines():
+    for _, text in policy_modules(packed(POLICIES)):
+        for line in text.splitlines():
             if line.startswith("package gatehouse.policies."):
                 names.append(line.removeprefix("package ").strip())
     return sorted(set(names))

@@ -13,6 +13,6 @@ from the log below). In another terminal, for example:
        -H 'Content-Type: application/json' --data @docs/api/submit-web-frontend-dev.json
   curl -s localhost:8080/v1/deployments -H 'Authorization: Bearer demo-auditor'
   curl -s localhost:8080/v1/audit/verify -H 'Authorization: Bearer demo-auditor'
-The API is described at http://127.0.0.1:8080/openapi.json; README.md walks through a lifecycle.
+The API is described at http://127.0.0.1:8080/openapi.json; docs/control-plane.md walks through a lifecycle.
 TEXT
 exec ./target/debug/gatehouse serve "$@"

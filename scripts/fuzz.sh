@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Fuzz smoke test, as `scripts/test.sh` runs it (step `fuzz`): installs cargo-fuzz if missing,
-# seeds the corpora from policies/ (fuzz/seed.py), builds every target once (nightly, ASan) and
-# runs each for FUZZ_SECONDS (default 20) on one core. A crash fails the step; its input is in
-# fuzz/artifacts/<target>/ (reproduce: cargo +nightly fuzz run <target> <file>).
+# seeds the corpora from policies/ (fuzz/seed.py, which reads the bundle through the debug
+# `gatehouse` binary), builds every target once (nightly, ASan) and runs each for FUZZ_SECONDS
+# (default 20) on one core. A crash fails the step; its input is in fuzz/artifacts/<target>/
+# (reproduce: cargo +nightly fuzz run <target> <file>).
 # The smoke run starts from the seeds only, in a temporary corpus (libFuzzer first replays its
 # whole corpus, whatever -max_total_time says, so a grown corpus would make the step slow).
 # Longer runs that keep their corpus in fuzz/corpus/<target>/:

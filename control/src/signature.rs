@@ -22,7 +22,7 @@ pub const SIGNING_CONTEXT: &str = "gatehouse-callback-v1";
 pub enum SignatureError {
     /// A header is missing.
     #[error(
-        "signed requests need the header `{header}`; sign `{SIGNING_CONTEXT}\\n<timestamp>\\n<deployment id>\\n<delivery id>\\n<raw body>` with HMAC-SHA256 (README: signing callbacks)"
+        "signed requests need the header `{header}`; sign `{SIGNING_CONTEXT}\\n<timestamp>\\n<deployment id>\\n<delivery id>\\n<raw body>` with HMAC-SHA256 (docs/control-plane.md: a deployment, end to end)"
     )]
     Missing {
         /// The header.

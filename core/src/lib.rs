@@ -16,6 +16,7 @@ pub mod events;
 pub mod exemption;
 pub mod explain;
 pub mod fanout;
+pub mod impact;
 pub mod intent;
 pub mod ledger;
 pub mod lifecycle;

@@ -7,17 +7,16 @@ use std::process::ExitCode;
 
 use gatehouse_core::{
     Approval, BundleSource, Decision, DecisionCache, Diagnostic, Engine, EngineOptions,
-    ErrorDetail, EvaluationContext, Fanout, GithubTeam, HistoryEntry, Limits, Rayon, Sequential,
-    Stage, Timestamp,
+    EvaluationContext, Fanout, GithubTeam, HistoryEntry, Limits, Rayon, Sequential, Stage,
+    Timestamp,
 };
+use gatehouse_report::CheckedFile;
 use rayon::prelude::*;
-use serde::Serialize;
 use serde_json::Value;
 
 use crate::Format;
 use crate::cli_error::CliError;
 use crate::github_reviews::{self, ActionsEnv, GithubReviewArgs};
-use crate::human;
 
 /// Wall-clock guard per policy package on top of the instruction limit.
 const TIME_LIMIT: std::time::Duration = std::time::Duration::from_secs(2);
@@ -365,34 +364,13 @@ pub fn run(
         texts.push(text);
         results.push((display, outcome));
     }
-    let checked = crate::github::checked_files(&results, &texts);
-    let report = gatehouse_action::Report {
+    let checked = checked_files(&results, &texts);
+    let report = gatehouse_report::Report {
         files: &checked,
         bundle: engine.info(),
         catalog: engine.catalog(),
     };
-    match format {
-        Format::Json => {
-            let doc = JsonReport {
-                results: results
-                    .iter()
-                    .map(|(file, r)| JsonResult {
-                        file,
-                        decision: r.as_ref().ok(),
-                        errors: r.as_ref().err().map(error_details),
-                    })
-                    .collect(),
-            };
-            crate::write_stdout(&serde_json::to_string_pretty(&doc).unwrap_or_default());
-        }
-        Format::Human => {
-            let text = human::render(&results, engine.info());
-            crate::write_stdout(&text);
-        }
-        Format::Github | Format::Sarif | Format::Markdown | Format::Junit => {
-            crate::write_stdout(&crate::github::render(format, &report)?);
-        }
-    }
+    crate::write_stdout(&gatehouse_report::render(format.output(), &report)?);
     crate::github::write_files(github, &report)?;
     Ok(if broken {
         ExitCode::from(2)
@@ -403,27 +381,24 @@ pub fn run(
     })
 }
 
-/// `--format json`: `{"results": [{"file", "decision"} | {"file", "errors"}]}`. Decisions keep
-/// the contract's field order, so they are byte-identical to every other front end's.
-#[derive(Serialize)]
-struct JsonReport<'a> {
-    results: Vec<JsonResult<'a>>,
-}
-
-#[derive(Serialize)]
-struct JsonResult<'a> {
-    file: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    decision: Option<&'a Decision>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    errors: Option<Vec<ErrorDetail>>,
-}
-
-pub fn error_details(e: &CliError) -> Vec<ErrorDetail> {
-    match e {
-        CliError::Details { details, .. } => details.clone(),
-        other => vec![ErrorDetail::new("read_error", other.to_string())],
-    }
+/// The files for the renderers: each decision with the text it came from (for source
+/// positions), or the errors that kept it from being read.
+fn checked_files(
+    results: &[(String, Result<Decision, CliError>)],
+    texts: &[Option<String>],
+) -> Vec<CheckedFile> {
+    results
+        .iter()
+        .zip(texts)
+        .map(|((file, result), text)| match result {
+            Ok(decision) => CheckedFile::decided(
+                file.as_str(),
+                text.as_deref().unwrap_or_default(),
+                decision.clone(),
+            ),
+            Err(err) => CheckedFile::unreadable(file.as_str(), err.details()),
+        })
+        .collect()
 }
 
 /// Replaces directories by the intent files (`.yaml`, `.yml`, `.json`) directly inside them.
@@ -460,11 +435,19 @@ pub fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, CliError> {
     Ok(out)
 }
 
-/// `gatehouse bundle`: one JSON document holding the bundle's decision files and digest.
-pub fn pack(policies: &Path) -> Result<ExitCode, CliError> {
+/// `gatehouse bundle`: one JSON document holding the bundle's decision files and digest, or with
+/// `data` its merged data document.
+pub fn pack(policies: &Path, data: bool) -> Result<ExitCode, CliError> {
     let engine = load_engine(policies)?;
     let source = BundleSource::from_dir(policies)?;
-    let doc = source.packed(engine.info());
+    let doc = if data {
+        source.merged_data().map_err(|source| CliError::Bundle {
+            dir: policies.to_path_buf(),
+            source,
+        })?
+    } else {
+        source.packed(engine.info())
+    };
     crate::write_stdout(&serde_json::to_string_pretty(&doc).unwrap_or_default());
     Ok(ExitCode::SUCCESS)
 }

@@ -28,7 +28,7 @@ pub enum CliError {
     },
     /// A GitHub report could not be rendered or written.
     #[error(transparent)]
-    Action(#[from] gatehouse_action::ActionError),
+    Report(#[from] gatehouse_report::ReportError),
     /// The pull request's reviews could not be read (`--github-reviews`).
     #[error("cannot read the pull request's reviews from GitHub")]
     GithubReviews(#[source] crate::github_reviews::GithubReviewsError),
@@ -46,6 +46,18 @@ pub enum CliError {
 }
 
 impl CliError {
+    /// The records a report shows for this error: its own records, or one `read_error` record
+    /// whose message is the error's.
+    pub fn details(&self) -> Vec<ErrorDetail> {
+        match self {
+            Self::Details { details, .. } => details.clone(),
+            other => vec![ErrorDetail::new(
+                gatehouse_report::READ_ERROR,
+                other.to_string(),
+            )],
+        }
+    }
+
     /// Prints the error to stderr.
     pub fn report(&self) {
         let details = match self {
@@ -62,27 +74,8 @@ impl CliError {
     }
 }
 
-/// `error[code]: message` with `--> file:line:col` and `help:` lines.
-pub fn render_detail(d: &ErrorDetail) -> String {
-    let mut text = format!("  [{}] {}\n", d.code, d.message.replace('\n', "\n    "));
-    if let Some(span) = &d.span {
-        if span.file.is_empty() {
-            text.push_str(&format!(
-                "    --> line {}, column {}\n",
-                span.line, span.column
-            ));
-        } else {
-            text.push_str(&format!(
-                "    --> {}:{}:{}\n",
-                span.file, span.line, span.column
-            ));
-        }
-    }
-    if let Some(help) = &d.help {
-        text.push_str(&format!("    help: {help}\n"));
-    }
-    text
-}
+/// One error record as the CLI prints it (the human report's lines).
+pub use gatehouse_report::human::detail as render_detail;
 
 /// Writes to stderr, ignoring a closed stream.
 pub fn eprint_text(text: &str) {

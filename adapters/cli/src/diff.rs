@@ -1,26 +1,25 @@
 //! `gatehouse diff`: policy-change impact. Every intent is evaluated against the base bundle (the
 //! one in force) and the head bundle (the proposed one), at the same time and with the same
 //! history, and every decision that changes is reported. The comparison is
-//! `gatehouse_action::impact`; this file loads, evaluates and renders the human text.
+//! `gatehouse_core::impact`, the renderers are `gatehouse_report`'s; this file loads and
+//! evaluates.
 //!
 //! Exit codes: 0 whatever changed (a report, not a gate), unless `--fail-on-stricter` is given and
 //! some decision got stricter (1); 2 when a bundle does not load or an intent cannot be read.
 
-use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
-use gatehouse_action::impact::{Change, ImpactReport, IntentImpact};
-use gatehouse_action::{append_to_file, outcome_label, outputs, status_str};
-use gatehouse_core::Violation;
+use gatehouse_report::impact::{ImpactReport, IntentImpact};
+use gatehouse_report::{OutputFormat, append_to_file, outputs};
 
 use rayon::prelude::*;
 
 use crate::check::{
     ContextArgs, RunArgs, decide, expand, load_engine_split, read_intents, report_cache,
 };
-use crate::cli_error::{CliError, render_detail};
+use crate::cli_error::CliError;
 
 /// Output formats of `diff`.
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq, Debug)]
@@ -33,6 +32,24 @@ pub enum DiffFormat {
     Markdown,
     /// GitHub workflow commands: an `::error` at each violation that newly blocks.
     Github,
+    /// SARIF 2.1.0: a result at each violation that newly blocks, and for each new evaluation
+    /// error or unreadable intent.
+    Sarif,
+    /// JUnit XML: one test suite per intent, failing when its decision got stricter.
+    Junit,
+}
+
+impl From<DiffFormat> for OutputFormat {
+    fn from(format: DiffFormat) -> Self {
+        match format {
+            DiffFormat::Human => Self::Human { color: false },
+            DiffFormat::Json => Self::Json,
+            DiffFormat::Markdown => Self::Markdown,
+            DiffFormat::Github => Self::Github,
+            DiffFormat::Sarif => Self::Sarif,
+            DiffFormat::Junit => Self::Junit,
+        }
+    }
 }
 
 /// Arguments of `gatehouse diff`.
@@ -96,35 +113,21 @@ pub fn run(args: &DiffArgs) -> Result<ExitCode, CliError> {
                     );
                     IntentImpact::compared(read.display, &text, &b, &h)
                 }
-                (Err(err), _) => {
-                    IntentImpact::unreadable(read.display, crate::check::error_details(&err))
-                }
+                (Err(err), _) => IntentImpact::unreadable(read.display, err.details()),
                 (Ok(_), None) => IntentImpact::unreadable(read.display, Vec::new()),
             })
             .collect()
     });
     report_cache(cache.as_ref());
     let report = ImpactReport::new(base.info().clone(), head.info().clone(), intents);
-    let text = match args.format {
-        DiffFormat::Human => human(&report),
-        DiffFormat::Json => {
-            serde_json::to_string_pretty(&report).map_err(gatehouse_action::ActionError::from)?
-        }
-        DiffFormat::Markdown => gatehouse_action::summary::render_impact(&report),
-        DiffFormat::Github => gatehouse_action::annotations::render_impact(&report),
-    };
+    let text = gatehouse_report::render_impact(args.format.into(), &report)?;
     crate::write_stdout(&text);
     if let Some(path) = crate::github::env_path("GITHUB_STEP_SUMMARY") {
-        append_to_file(&path, &gatehouse_action::summary::render_impact(&report))?;
+        let summary = gatehouse_report::render_impact(OutputFormat::Markdown, &report)?;
+        append_to_file(&path, &summary)?;
     }
     if let Some(path) = crate::github::env_path("GITHUB_OUTPUT") {
-        let counts = report.counts();
-        let values = [
-            ("stricter", counts.stricter.to_string()),
-            ("looser", counts.looser.to_string()),
-            ("changed", counts.changed.to_string()),
-        ];
-        append_to_file(&path, &outputs::render(&values))?;
+        append_to_file(&path, &outputs::render(&report.outputs()))?;
     }
     Ok(if report.counts().unreadable > 0 {
         ExitCode::from(2)
@@ -133,87 +136,4 @@ pub fn run(args: &DiffArgs) -> Result<ExitCode, CliError> {
     } else {
         ExitCode::SUCCESS
     })
-}
-
-/// The human text: one block per intent whose decision changed, then the counts.
-fn human(report: &ImpactReport) -> String {
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "base {} {} {}\nhead {} {} {}\n",
-        report.base.name,
-        report.base.revision,
-        report.base.digest,
-        report.head.name,
-        report.head.revision,
-        report.head.digest
-    );
-    for intent in &report.intents {
-        let Some(diff) = &intent.diff else {
-            let _ = writeln!(out, "ERROR  {}: cannot read the intent", intent.file);
-            for d in &intent.errors {
-                out.push_str(&render_detail(d));
-            }
-            out.push('\n');
-            continue;
-        };
-        let label = match intent.change {
-            Change::Unchanged => continue,
-            Change::Stricter => "STRICTER",
-            Change::Looser => "LOOSER",
-            Change::Changed | Change::Unreadable => "CHANGED",
-        };
-        let _ = writeln!(
-            out,
-            "{label}  {}: {} -> {}",
-            intent.file,
-            outcome_label(diff.base_outcome),
-            outcome_label(diff.head_outcome)
-        );
-        for v in &diff.added {
-            let _ = writeln!(out, "  + {}", violation_line(v));
-        }
-        for v in &diff.lifted {
-            let _ = writeln!(out, "  - {}", violation_line(v));
-        }
-        for c in &diff.changed {
-            let _ = writeln!(out, "  ~ {}", violation_line(&c.before));
-            let _ = writeln!(out, "    -> {}", violation_line(&c.after));
-        }
-        for e in &diff.errors_added {
-            let _ = writeln!(out, "  + evaluation error [{}] {}", e.code, e.message);
-        }
-        for e in &diff.errors_lifted {
-            let _ = writeln!(out, "  - evaluation error [{}] {}", e.code, e.message);
-        }
-        out.push('\n');
-    }
-    let c = report.counts();
-    let _ = writeln!(
-        out,
-        "{} intent{}: {} stricter, {} looser, {} changed, {} unchanged, {} unreadable",
-        report.intents.len(),
-        if report.intents.len() == 1 { "" } else { "s" },
-        c.stricter,
-        c.looser,
-        c.changed,
-        c.unchanged,
-        c.unreadable
-    );
-    out
-}
-
-fn violation_line(v: &Violation) -> String {
-    let at = if v.path.is_empty() {
-        String::new()
-    } else {
-        format!(" at {}", v.path)
-    };
-    format!(
-        "{}{at} [{}, {}]: {}",
-        v.policy,
-        v.enforcement,
-        status_str(v.status),
-        v.message
-    )
 }

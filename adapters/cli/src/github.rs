@@ -1,14 +1,11 @@
-//! The GitHub side of `gatehouse check`: `--fail-on`, `--sarif-file`, `--summary-file`, the
-//! GitHub formats (rendered by the `gatehouse-action` crate), and the files GitHub Actions hands a
-//! step (`GITHUB_STEP_SUMMARY`, `GITHUB_OUTPUT`).
+//! The GitHub side of `gatehouse check`: `--fail-on`, `--sarif-file`, `--summary-file`, and the
+//! files GitHub Actions hands a step (`GITHUB_STEP_SUMMARY`, `GITHUB_OUTPUT`).
 
 use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
-use gatehouse_action::{CheckedFile, FailOn, Report, append_to_file, outputs};
-use gatehouse_core::Decision;
+use gatehouse_report::{FailOn, Report, append_to_file, outputs};
 
-use crate::Format;
 use crate::cli_error::CliError;
 
 /// From which outcome on `check` exits 1.
@@ -48,41 +45,6 @@ pub struct GithubArgs {
     pub summary_file: Option<PathBuf>,
 }
 
-/// The files for the renderers: each decision with the text it came from (for source
-/// positions), or the errors that kept it from being read.
-pub fn checked_files(
-    results: &[(String, Result<Decision, CliError>)],
-    texts: &[Option<String>],
-) -> Vec<CheckedFile> {
-    results
-        .iter()
-        .zip(texts)
-        .map(|((file, result), text)| match result {
-            Ok(decision) => CheckedFile::decided(
-                file.as_str(),
-                text.as_deref().unwrap_or_default(),
-                decision.clone(),
-            ),
-            Err(err) => CheckedFile::unreadable(file.as_str(), crate::check::error_details(err)),
-        })
-        .collect()
-}
-
-/// Renders one of the GitHub formats.
-pub fn render(format: Format, report: &Report<'_>) -> Result<String, CliError> {
-    Ok(match format {
-        Format::Github => gatehouse_action::annotations::render(report),
-        Format::Sarif => gatehouse_action::sarif::render(report)?,
-        Format::Markdown => gatehouse_action::summary::render(report),
-        Format::Junit => gatehouse_action::junit::render(report)?,
-        Format::Human | Format::Json => {
-            return Err(CliError::Usage(
-                "human and json are not GitHub formats".to_owned(),
-            ));
-        }
-    })
-}
-
 /// A path from a GitHub Actions variable, when it is set and not empty.
 pub fn env_path(name: &str) -> Option<PathBuf> {
     std::env::var_os(name)
@@ -94,11 +56,11 @@ pub fn env_path(name: &str) -> Option<PathBuf> {
 /// `$GITHUB_STEP_SUMMARY` and the outputs to `$GITHUB_OUTPUT` when those are set.
 pub fn write_files(args: &GithubArgs, report: &Report<'_>) -> Result<(), CliError> {
     if let Some(path) = &args.sarif_file {
-        write_file(path, &gatehouse_action::sarif::render(report)?)?;
+        write_file(path, &gatehouse_report::sarif::render(report)?)?;
     }
     let step_summary = env_path("GITHUB_STEP_SUMMARY");
     if args.summary_file.is_some() || step_summary.is_some() {
-        let summary = gatehouse_action::summary::render(report);
+        let summary = gatehouse_report::summary::render(report);
         if let Some(path) = &args.summary_file {
             write_file(path, &summary)?;
         }
@@ -121,7 +83,7 @@ pub fn write_files(args: &GithubArgs, report: &Report<'_>) -> Result<(), CliErro
 /// Writes (replaces) a report file.
 pub fn write_file(path: &Path, text: &str) -> Result<(), CliError> {
     std::fs::write(path, text).map_err(|source| {
-        CliError::Action(gatehouse_action::ActionError::Write {
+        CliError::Report(gatehouse_report::ReportError::Write {
             path: path.to_path_buf(),
             source,
         })

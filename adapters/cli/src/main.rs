@@ -9,7 +9,6 @@ mod events;
 mod explain;
 mod github;
 mod github_reviews;
-mod human;
 mod serve;
 mod smoke;
 mod test_cmd;
@@ -47,6 +46,24 @@ enum Format {
     Markdown,
     /// JUnit XML: one test suite per intent file, one test case per policy.
     Junit,
+}
+
+impl Format {
+    /// The renderer's format; the human text is coloured on a terminal without `NO_COLOR`.
+    fn output(self) -> gatehouse_report::OutputFormat {
+        use gatehouse_report::OutputFormat as O;
+        match self {
+            Self::Human => O::Human {
+                color: std::io::IsTerminal::is_terminal(&std::io::stdout())
+                    && std::env::var_os("NO_COLOR").is_none(),
+            },
+            Self::Json => O::Json,
+            Self::Github => O::Github,
+            Self::Sarif => O::Sarif,
+            Self::Markdown => O::Markdown,
+            Self::Junit => O::Junit,
+        }
+    }
 }
 
 /// Output formats of `explain`.
@@ -118,6 +135,10 @@ enum Command {
         /// The bundle directory.
         #[arg(long, default_value = "policies")]
         policies: PathBuf,
+        /// Print the bundle's data document instead: every data file deep-merged in path order,
+        /// as the engine sees it (after the same checks as a load).
+        #[arg(long)]
+        data: bool,
     },
     /// Run the HTTP control plane: intents in, decisions and hash-chained lifecycle events in
     /// SQLite or PostgreSQL, pipeline dispatch, signed callbacks. Without --config (or
@@ -174,7 +195,7 @@ fn main() -> ExitCode {
             write_stdout(gatehouse_core::INTENT_SCHEMA);
             Ok(ExitCode::SUCCESS)
         }
-        Command::Bundle { policies } => check::pack(&policies),
+        Command::Bundle { policies, data } => check::pack(&policies, data),
         Command::Serve(args) => serve::run(&args),
         Command::Smoke(args) => smoke::run(&args),
         Command::Migrate(args) => serve::migrate(&args),

@@ -231,21 +231,9 @@ pub fn violation_message(v: &Violation) -> String {
         v.enforcement,
         crate::status_str(v.status)
     );
-    if let Some(by) = &v.exempted_by {
-        let _ = write!(text, "\nexempted by {by}");
-    } else if let Some(by) = &v.overridden_by {
-        let _ = write!(text, "\noverridden by {by}");
-    } else {
-        if let Some(role) = &v.override_role {
-            let _ = write!(
-                text,
-                "\nneeds approval from role `{role}` (not the requester)"
-            );
-        }
-        if let Some(id) = &v.expired_exemption {
-            let _ = write!(text, "\nexemption {id} matched but has expired");
-        }
-        let _ = write!(text, "\nfix: {}", v.remediation);
+    for note in crate::violation_notes(v) {
+        text.push('\n');
+        text.push_str(&note);
     }
     text
 }

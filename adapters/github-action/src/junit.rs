@@ -11,8 +11,9 @@ use gatehouse_core::{Decision, ErrorDetail, Violation};
 use quick_xml::Writer;
 use quick_xml::events::{BytesDecl, BytesText, Event};
 
+use crate::impact::{Change, ImpactReport, IntentImpact};
 use crate::spans::SourcePosition;
-use crate::{ActionError, CheckedFile, FileResult, Report, status_str};
+use crate::{CheckedFile, FileResult, Report, ReportError, outcome_label, status_str};
 
 /// The test outcome of one case.
 enum Verdict {
@@ -53,18 +54,120 @@ impl Suite {
 }
 
 /// Renders the JUnit XML document.
-pub fn render(report: &Report<'_>) -> Result<String, ActionError> {
+pub fn render(report: &Report<'_>) -> Result<String, ReportError> {
     let suites: Vec<Suite> = report
         .files
         .iter()
         .map(|file| suite(report, file))
         .collect();
+    let bundle = report.bundle;
+    document(
+        &suites,
+        &[
+            ("bundle.name", &bundle.name),
+            ("bundle.revision", &bundle.revision),
+            ("bundle.digest", &bundle.digest),
+        ],
+    )
+}
+
+/// Renders the policy-change impact of `gatehouse diff` as JUnit XML: one suite per intent with
+/// one `impact` case, a `<failure>` when the decision got stricter (its body lists what newly
+/// blocks), an `<error>` when the intent could not be read, a pass otherwise (other changes in
+/// `<system-out>`). The properties name both bundles.
+pub fn render_impact(report: &ImpactReport) -> Result<String, ReportError> {
+    let suites: Vec<Suite> = report.intents.iter().map(impact_suite).collect();
+    let (base, head) = (&report.base, &report.head);
+    document(
+        &suites,
+        &[
+            ("base.name", &base.name),
+            ("base.revision", &base.revision),
+            ("base.digest", &base.digest),
+            ("head.name", &head.name),
+            ("head.revision", &head.revision),
+            ("head.digest", &head.digest),
+        ],
+    )
+}
+
+fn impact_suite(intent: &IntentImpact) -> Suite {
+    let file = intent.file.as_str();
+    let case = match &intent.diff {
+        None => Case {
+            name: "impact".to_owned(),
+            verdict: Verdict::Error {
+                message: intent
+                    .errors
+                    .first()
+                    .map(|e| e.message.clone())
+                    .unwrap_or_else(|| "cannot read the intent".to_owned()),
+                kind: intent
+                    .errors
+                    .first()
+                    .map(|e| e.code.clone())
+                    .unwrap_or_default(),
+                body: intent.errors.iter().map(|e| error_text(file, e)).collect(),
+            },
+            out: String::new(),
+        },
+        Some(diff) => {
+            let moved = format!(
+                "{} -> {}",
+                outcome_label(diff.base_outcome),
+                outcome_label(diff.head_outcome)
+            );
+            let mut out = String::new();
+            for v in &diff.added {
+                out.push_str(&format!("+ {}", violation_text(file, v, None)));
+            }
+            for v in &diff.lifted {
+                out.push_str(&format!("- {}", violation_text(file, v, None)));
+            }
+            for c in &diff.changed {
+                out.push_str(&format!("~ {}", violation_text(file, &c.after, None)));
+            }
+            let verdict = if intent.change == Change::Stricter {
+                let mut body: String = diff
+                    .new_blocking()
+                    .zip(
+                        intent
+                            .new_blocking_positions
+                            .iter()
+                            .map(Some)
+                            .chain(std::iter::repeat(None)),
+                    )
+                    .map(|(v, p)| violation_text(file, v, p))
+                    .collect();
+                body.extend(diff.errors_added.iter().map(|e| error_text(file, e)));
+                Verdict::Failure {
+                    message: format!("stricter: {moved}"),
+                    kind: "stricter".to_owned(),
+                    body,
+                }
+            } else {
+                Verdict::Pass
+            };
+            Case {
+                name: "impact".to_owned(),
+                verdict,
+                out,
+            }
+        }
+    };
+    Suite {
+        name: file.to_owned(),
+        cases: vec![case],
+    }
+}
+
+/// The document: `<testsuites>` around each suite, every suite carrying `properties`.
+fn document(suites: &[Suite], properties: &[(&str, &String)]) -> Result<String, ReportError> {
     let mut writer = Writer::new_with_indent(Vec::new(), b' ', 2);
     writer.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
     let tests: usize = suites.iter().map(|s| s.cases.len()).sum();
     let failures: usize = suites.iter().map(Suite::failures).sum();
     let errors: usize = suites.iter().map(Suite::errors).sum();
-    let bundle = report.bundle;
     writer
         .create_element("testsuites")
         .with_attributes([
@@ -74,7 +177,7 @@ pub fn render(report: &Report<'_>) -> Result<String, ActionError> {
             ("errors", errors.to_string().as_str()),
         ])
         .write_inner_content(|w| {
-            for suite in &suites {
+            for suite in suites {
                 w.create_element("testsuite")
                     .with_attributes([
                         ("name", suite.name.as_str()),
@@ -85,13 +188,9 @@ pub fn render(report: &Report<'_>) -> Result<String, ActionError> {
                     ])
                     .write_inner_content(|w| {
                         w.create_element("properties").write_inner_content(|w| {
-                            for (name, value) in [
-                                ("bundle.name", &bundle.name),
-                                ("bundle.revision", &bundle.revision),
-                                ("bundle.digest", &bundle.digest),
-                            ] {
+                            for (name, value) in properties {
                                 w.create_element("property")
-                                    .with_attributes([("name", name), ("value", value.as_str())])
+                                    .with_attributes([("name", *name), ("value", value.as_str())])
                                     .write_empty()?;
                             }
                             Ok(())

@@ -1,10 +1,14 @@
-//! Gatehouse in GitHub: the renderers behind `gatehouse check --format github|sarif|markdown|junit`
-//! and the GitHub Action in this directory (`action.yml`).
+//! Every report Gatehouse prints: the renderers behind `gatehouse check --format …` and
+//! `gatehouse diff --format …`, also used by the GitHub Action (`action.yml` in this crate's
+//! directory of the repository).
 //!
-//! Every renderer takes the same [`Report`] (the checked files, each with its decision or the
-//! reason it could not be read, the bundle and its catalogue) and returns text; each lives in one
-//! file:
+//! One [`OutputFormat`] names them and one [`render`] (one [`render_impact`] for `gatehouse
+//! diff`) picks the renderer. Every renderer takes the same [`Report`] (the checked files, each
+//! with its decision or the reason it could not be read, the bundle and its catalogue) and returns
+//! text; each lives in one file:
 //!
+//! - [`human`]: readable text grouped by enforcement level, coloured on request.
+//! - [`json`]: one JSON document with each file's decision (the contract's bytes) or errors.
 //! - [`annotations`]: workflow commands (`::error file=…,line=…,col=…,title=…::message`), grouped
 //!   per file, at the line and column of the offending field ([`spans`]).
 //! - [`summary`]: the Markdown job summary for `$GITHUB_STEP_SUMMARY`, kept under GitHub's 1 MiB.
@@ -12,22 +16,33 @@
 //! - [`junit`]: JUnit XML, one test suite per intent file, one test case per policy.
 //! - [`outputs`]: the step outputs for `$GITHUB_OUTPUT`, multi-line safe.
 //!
-//! [`impact`] compares the decisions of two bundles on the same intents (`gatehouse diff`). None
-//! of this holds policy logic: it only presents decisions the core made.
+//! [`impact`] gathers the comparisons of two bundles' decisions on the same intents
+//! (`gatehouse diff`; the comparison itself is `gatehouse_core::impact`). None of this holds
+//! policy logic: it only presents decisions the core made.
 
 pub mod annotations;
 pub mod error;
+mod format;
+pub mod human;
 pub mod impact;
+pub mod json;
 pub mod junit;
 pub mod outputs;
 pub mod sarif;
 pub mod spans;
 pub mod summary;
 
-use gatehouse_core::{BundleInfo, Catalog, Decision, ErrorDetail, Outcome, ViolationStatus};
+use gatehouse_core::{
+    BundleInfo, Catalog, Decision, ErrorDetail, Outcome, Violation, ViolationStatus,
+};
 
-pub use error::ActionError;
+pub use error::ReportError;
+pub use format::{OutputFormat, render, render_impact};
 pub use spans::{Precision, SourceIndex, SourcePosition};
+
+/// The code of the one error record of a file that could not be read at all (missing,
+/// unreadable): its message is the whole story, so the human text shows it as the headline.
+pub const READ_ERROR: &str = "read_error";
 
 /// One intent file as checked: its decision, with the source position of every violation, or the
 /// errors that kept it from being read.
@@ -261,9 +276,31 @@ pub fn status_str(status: ViolationStatus) -> &'static str {
     }
 }
 
+/// What lifts a violation, or what it waits for and how to fix it: one line each, shared by the
+/// human text and the annotations.
+pub fn violation_notes(v: &Violation) -> Vec<String> {
+    if let Some(by) = &v.exempted_by {
+        return vec![format!("exempted by {by}")];
+    }
+    if let Some(by) = &v.overridden_by {
+        return vec![format!("overridden by {by}")];
+    }
+    let mut notes = Vec::new();
+    if let Some(role) = &v.override_role {
+        notes.push(format!(
+            "needs approval from role `{role}` (not the requester)"
+        ));
+    }
+    if let Some(id) = &v.expired_exemption {
+        notes.push(format!("exemption {id} matched but has expired"));
+    }
+    notes.push(format!("fix: {}", v.remediation));
+    notes
+}
+
 /// Appends text to a file GitHub gave us (`$GITHUB_STEP_SUMMARY`, `$GITHUB_OUTPUT`), creating it
 /// when missing.
-pub fn append_to_file(path: &std::path::Path, text: &str) -> Result<(), ActionError> {
+pub fn append_to_file(path: &std::path::Path, text: &str) -> Result<(), ReportError> {
     use std::io::Write as _;
     let write = || -> std::io::Result<()> {
         let mut file = std::fs::OpenOptions::new()
@@ -272,7 +309,7 @@ pub fn append_to_file(path: &std::path::Path, text: &str) -> Result<(), ActionEr
             .open(path)?;
         file.write_all(text.as_bytes())
     };
-    write().map_err(|source| ActionError::Write {
+    write().map_err(|source| ReportError::Write {
         path: path.to_path_buf(),
         source,
     })

@@ -18,8 +18,9 @@ use serde_sarif::sarif::{
     ResultLevel, Run, Sarif, Suppression, Tool, ToolComponent,
 };
 
+use crate::impact::ImpactReport;
 use crate::spans::{Precision, SourcePosition};
-use crate::{ActionError, FileResult, Report, status_str};
+use crate::{FileResult, Report, ReportError, status_str};
 
 /// The `$schema` written into the log (the address GitHub's documentation uses).
 pub const SCHEMA_URI: &str = "https://json.schemastore.org/sarif-2.1.0.json";
@@ -31,8 +32,8 @@ pub const EVALUATION_ERROR_RULE: &str = "gatehouse.evaluation-error";
 pub const UNREADABLE_RULE: &str = "gatehouse.unreadable-intent";
 
 /// Renders the SARIF log as pretty JSON.
-pub fn render(report: &Report<'_>) -> std::result::Result<String, ActionError> {
-    let mut text = serde_json::to_string_pretty(&log(report))?;
+pub fn render(report: &Report<'_>) -> std::result::Result<String, ReportError> {
+    let mut text = serde_json::to_string_pretty(&log(report)).map_err(ReportError::Sarif)?;
     text.push('\n');
     Ok(text)
 }
@@ -93,29 +94,125 @@ pub fn log(report: &Report<'_>) -> Sarif {
             }
         }
     }
+    let bundle = report.bundle;
+    sarif_log(
+        rules,
+        results,
+        !unreadable,
+        [(
+            "bundle",
+            json!({"name": bundle.name, "revision": bundle.revision, "digest": bundle.digest}),
+        )],
+    )
+}
+
+/// Renders the policy-change impact of `gatehouse diff` as a SARIF log: one result per violation
+/// that blocks under the head bundle and did not under the base bundle (at its field), one per
+/// evaluation error that appeared, one per intent that could not be read. Rules come from the
+/// policies that newly block; the run's properties name both bundles.
+pub fn render_impact(report: &ImpactReport) -> std::result::Result<String, ReportError> {
+    let mut text = serde_json::to_string_pretty(&impact_log(report)).map_err(ReportError::Sarif)?;
+    text.push('\n');
+    Ok(text)
+}
+
+/// Builds the SARIF log of a policy-change impact.
+pub fn impact_log(report: &ImpactReport) -> Sarif {
+    let mut rules: Vec<ReportingDescriptor> = Vec::new();
+    let mut index: BTreeMap<String, i64> = BTreeMap::new();
+    let mut results = Vec::new();
+    let mut unreadable = false;
+    for intent in &report.intents {
+        let file = intent.file.as_str();
+        let Some(diff) = &intent.diff else {
+            unreadable = true;
+            for e in &intent.errors {
+                let rule_index = ensure_rule(&mut rules, &mut index, UNREADABLE_RULE);
+                results.push(error_result(
+                    UNREADABLE_RULE,
+                    rule_index,
+                    e,
+                    location(file, None, ""),
+                ));
+            }
+            continue;
+        };
+        for (v, position) in diff.new_blocking().zip(&intent.new_blocking_positions) {
+            let rule_index = match index.get(&v.policy) {
+                Some(i) => *i,
+                None => {
+                    let i = i64::try_from(rules.len()).unwrap_or_default();
+                    rules.push(violation_rule(v));
+                    index.insert(v.policy.clone(), i);
+                    i
+                }
+            };
+            results.push(violation_result(file, v, position, Some(rule_index)));
+        }
+        for e in &diff.errors_added {
+            let rule_index = ensure_rule(&mut rules, &mut index, EVALUATION_ERROR_RULE);
+            let path = e.path.as_deref().unwrap_or_default();
+            results.push(error_result(
+                EVALUATION_ERROR_RULE,
+                rule_index,
+                e,
+                location(file, None, path),
+            ));
+        }
+    }
+    let bundle = |b: &gatehouse_core::BundleInfo| json!({"name": b.name, "revision": b.revision, "digest": b.digest});
+    sarif_log(
+        rules,
+        results,
+        !unreadable,
+        [
+            ("base_bundle", bundle(&report.base)),
+            ("head_bundle", bundle(&report.head)),
+        ],
+    )
+}
+
+/// A rule for a policy known only from one of its violations (the impact report carries no
+/// catalogue).
+fn violation_rule(v: &Violation) -> ReportingDescriptor {
+    let area = v.policy.split('.').next().unwrap_or(&v.policy).to_owned();
+    ReportingDescriptor::builder()
+        .id(v.policy.clone())
+        .name(v.title.clone())
+        .short_description(text_message(&v.title))
+        .help(text_message(&v.remediation))
+        .default_configuration(
+            ReportingConfiguration::builder()
+                .level(level_value(&level_of(v.enforcement)))
+                .build(),
+        )
+        .properties(bag(Some(vec!["gatehouse".to_owned(), area]), []))
+        .build()
+}
+
+/// The log around one run of the tool.
+fn sarif_log<'a>(
+    rules: Vec<ReportingDescriptor>,
+    results: Vec<Result>,
+    successful: bool,
+    properties: impl IntoIterator<Item = (&'a str, Value)>,
+) -> Sarif {
     let driver = ToolComponent::builder()
         .name("Gatehouse")
         .full_name("Gatehouse policy-as-code for deployment intents")
         .semantic_version(env!("CARGO_PKG_VERSION"))
         .rules(rules)
         .build();
-    let bundle = report.bundle;
     let run = Run::builder()
         .tool(Tool::builder().driver(driver).build())
         .results(results)
         .invocations(vec![
             Invocation::builder()
-                .execution_successful(!unreadable)
+                .execution_successful(successful)
                 .build(),
         ])
         .column_kind(json!("unicodeCodePoints"))
-        .properties(bag(
-            None,
-            [(
-                "bundle",
-                json!({"name": bundle.name, "revision": bundle.revision, "digest": bundle.digest}),
-            )],
-        ))
+        .properties(bag(None, properties))
         .build();
     Sarif::builder()
         .schema(SCHEMA_URI)

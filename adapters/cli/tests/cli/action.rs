@@ -113,7 +113,7 @@ fn every_input_reaches_the_cli_and_defaults_are_accepted() {
 fn outputs_are_the_ones_the_cli_writes() {
     let action = action();
     let outputs = action["outputs"].as_object().expect("outputs");
-    for name in gatehouse_action::outputs::NAMES {
+    for name in gatehouse_report::outputs::NAMES {
         assert_eq!(
             outputs[name]["value"],
             format!("${{{{ steps.check.outputs.{name} }}}}"),
@@ -124,7 +124,7 @@ fn outputs_are_the_ones_the_cli_writes() {
         outputs["stricter"]["value"],
         "${{ steps.diff.outputs.stricter }}"
     );
-    assert_eq!(outputs.len(), gatehouse_action::outputs::NAMES.len() + 1);
+    assert_eq!(outputs.len(), gatehouse_report::outputs::NAMES.len() + 1);
 }
 
 #[test]

@@ -117,6 +117,44 @@ fn bundle_packs_the_decision_files_with_the_engine_digest() {
 }
 
 #[test]
+fn bundle_data_prints_the_merged_data_document_the_engine_sees() {
+    let (_tmp, bundle) = bundle_copy();
+    // A later file adds a key under an object an earlier file holds: the two merge.
+    std::fs::write(
+        bundle.join("data/zz_extra.json"),
+        r#"{"governance": {"reference": {"extra_key": 1}}}"#,
+    )
+    .expect("write a data file");
+    let out = run(gatehouse()
+        .args(["bundle", "--data", "--policies"])
+        .arg(&bundle));
+    assert_code(&out, 0);
+    let data: Value = serde_json::from_str(&out.stdout).expect("the data is JSON");
+    let merged = BundleSource::from_dir(&bundle)
+        .expect("the copy")
+        .merged_data()
+        .expect("the data merges");
+    assert_eq!(data, merged);
+    assert_eq!(data["governance"]["reference"]["extra_key"], 1);
+    assert!(
+        data["governance"]["reference"]["cost_ceilings_usd"].is_object(),
+        "the earlier file's keys stay\n{out}"
+    );
+
+    // A value that both files set differently is a load error, not a silent replacement.
+    std::fs::write(
+        bundle.join("data/zz_extra.json"),
+        r#"{"governance": {"reference": {"cost_ceilings_usd": 5}}}"#,
+    )
+    .expect("write a conflicting data file");
+    let out = run(gatehouse()
+        .args(["bundle", "--data", "--policies"])
+        .arg(&bundle));
+    assert_code(&out, 2);
+    assert!(out.stderr.contains("bundle_data_conflict"), "{out}");
+}
+
+#[test]
 fn coverage_lists_every_policy_file_and_enforces_the_minimum() {
     let out = run(gatehouse().args(["test", "--coverage", "--min-coverage", "90", "policies"]));
     assert_code(&out, 0);

@@ -206,3 +206,73 @@ fn a_broken_head_bundle_exits_2() {
     assert_code(&out, 2);
     assert!(out.stderr.contains("is invalid"), "{out}");
 }
+
+#[test]
+fn sarif_format_puts_a_result_at_each_newly_blocking_violation() {
+    let (_tmp, head) = lower_ceilings();
+    let out = diff(&policies(), &head, &["--format", "sarif", DEV, DENIED]);
+    assert_code(&out, 0);
+    let log: Value = serde_json::from_str(&out.stdout).expect("SARIF is JSON");
+    assert_eq!(log["version"], "2.1.0");
+    let run = &log["runs"][0];
+    let results = run["results"].as_array().expect("results");
+    assert_eq!(results.len(), 1, "only the dev intent newly blocks\n{out}");
+    let result = &results[0];
+    assert_eq!(result["ruleId"], "cost.ceiling");
+    assert_eq!(
+        result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        DEV
+    );
+    let text = std::fs::read_to_string(crate::support::root().join(DEV)).expect("the example");
+    let line = text
+        .lines()
+        .position(|l| l.starts_with("  estimated_monthly_cost:"))
+        .expect("the example states its cost")
+        + 1;
+    assert_eq!(
+        result["locations"][0]["physicalLocation"]["region"]["startLine"],
+        line
+    );
+    let rules = run["tool"]["driver"]["rules"].as_array().expect("rules");
+    assert_eq!(rules.len(), 1);
+    assert_eq!(rules[0]["id"], "cost.ceiling");
+    assert_eq!(
+        result["ruleIndex"], 0,
+        "the result points at its rule\n{out}"
+    );
+    assert!(run["properties"]["base_bundle"]["digest"].is_string());
+    assert!(run["properties"]["head_bundle"]["digest"].is_string());
+    assert_ne!(
+        run["properties"]["base_bundle"]["digest"],
+        run["properties"]["head_bundle"]["digest"]
+    );
+}
+
+#[test]
+fn junit_format_fails_the_suite_of_a_stricter_decision_only() {
+    let (_tmp, head) = lower_ceilings();
+    let out = diff(&policies(), &head, &["--format", "junit", DEV, DENIED]);
+    assert_code(&out, 0);
+    let xml = &out.stdout;
+    assert!(
+        xml.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"),
+        "{xml}"
+    );
+    assert!(
+        xml.contains(r#"<testsuites name="gatehouse" tests="2" failures="1" errors="0">"#),
+        "{xml}"
+    );
+    assert!(
+        xml.contains(&format!(
+            r#"<failure message="stricter: ALLOW -&gt; NEEDS APPROVAL" type="stricter">{DEV}:"#
+        )),
+        "{xml}"
+    );
+    assert!(
+        xml.contains(&format!(
+            r#"<testcase name="impact" classname="{DENIED}"/>"#
+        )),
+        "the unchanged intent passes\n{xml}"
+    );
+    assert!(xml.contains(r#"<property name="head.digest""#), "{xml}");
+}

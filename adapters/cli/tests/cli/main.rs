@@ -16,6 +16,7 @@ mod diff;
 mod events;
 mod fake_github;
 mod github;
+mod help;
 mod human;
 mod install;
 mod reviews;

@@ -7,6 +7,7 @@
     reason = "test helpers outside `#[test]` functions should stop the test at the first failure"
 )]
 
+mod format;
 mod positions;
 mod renderers;
 mod sarif_schema;

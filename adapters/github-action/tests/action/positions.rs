@@ -2,9 +2,9 @@
 //! that found them: the line of `region:` in the YAML, the key text at every reported column, and
 //! the same fields in a JSON rendition of the same intent.
 
-use gatehouse_action::{CheckedFile, FileResult, Precision, SourcePosition};
 use gatehouse_core::path::{PathSegment, parse};
 use gatehouse_core::{Violation, parse_intent};
+use gatehouse_report::{CheckedFile, FileResult, Precision, SourcePosition};
 
 use crate::support::{all_examples, check_text, example_text};
 
@@ -73,7 +73,7 @@ fn the_region_violation_points_at_the_region_key() {
         .expect("region.allowed is violated");
     assert_eq!((position.line, position.column), (line, column));
     assert_eq!(position.precision, Precision::Exact);
-    let annotations = gatehouse_action::annotations::render(&crate::support::report(&[file]));
+    let annotations = gatehouse_report::annotations::render(&crate::support::report(&[file]));
     assert!(
         annotations.contains(&format!(
             "::error file=x.yaml,line={line},col={column},title=region.allowed::"

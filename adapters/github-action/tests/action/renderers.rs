@@ -2,7 +2,7 @@
 //! an advisory, a schema error) plus a file that is not well-formed YAML; and the behaviour that
 //! snapshots do not pin: summary truncation, `--fail-on`, outputs.
 
-use gatehouse_action::{CheckedFile, FailOn, annotations, junit, outputs, sarif, summary};
+use gatehouse_report::{CheckedFile, FailOn, annotations, junit, outputs, sarif, summary};
 
 use crate::support::{check_examples, check_text, report, snapshot};
 

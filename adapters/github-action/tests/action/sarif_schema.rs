@@ -3,8 +3,8 @@
 
 use std::sync::LazyLock;
 
-use gatehouse_action::{CheckedFile, sarif};
 use gatehouse_core::{Decision, ErrorDetail};
+use gatehouse_report::{CheckedFile, sarif};
 use serde_json::Value;
 
 use crate::support::{all_examples, check_text, example_text, report};
@@ -100,15 +100,15 @@ fn errors_and_unreadable_files_give_a_valid_log() {
         &example_text("web-frontend-dev-allowed"),
     );
     let decision: &mut Decision = match &mut decided.result {
-        gatehouse_action::FileResult::Decided {
+        gatehouse_report::FileResult::Decided {
             decision,
             error_positions,
             ..
         } => {
-            error_positions.push(gatehouse_action::SourcePosition::FILE);
+            error_positions.push(gatehouse_report::SourcePosition::FILE);
             decision
         }
-        gatehouse_action::FileResult::Unreadable { .. } => panic!("the example reads"),
+        gatehouse_report::FileResult::Unreadable { .. } => panic!("the example reads"),
     };
     decision.errors.push(
         ErrorDetail::new("rego_error", "package `gatehouse.policies.x`: boom")

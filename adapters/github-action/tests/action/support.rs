@@ -3,8 +3,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
 
-use gatehouse_action::{CheckedFile, Report};
 use gatehouse_core::{Approval, BundleSource, Engine, EvaluationContext, HistoryEntry, Timestamp};
+use gatehouse_report::{CheckedFile, Report};
 
 /// The decision time of every test.
 pub const NOW: &str = "2026-11-23T12:00:00Z";
