@@ -68,7 +68,7 @@ def bundle_files(root: Path) -> Dict[str, str]:
 
 
 def readme_digest(files: Dict[str, str]) -> str:
-    """The bundle digest as the README defines it."""
+    """The bundle digest as docs/bundle.md defines it."""
     h = hashlib.sha256()
     for path in sorted(files):
         if path.endswith("_test.rego"):
