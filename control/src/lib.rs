@@ -43,5 +43,4 @@ pub use bundle::{BundleLoadError, LoadedBundle, load_bundle};
 pub use clock::{Clock, system_clock};
 pub use config::ControlConfig;
 pub use error::ControlError;
-pub use evaluation::EvaluateStage;
 pub use plane::{CallbackAnswer, ControlPlane, Evaluation, Submitted, VerifiedDelivery};

@@ -6,10 +6,10 @@
 
 use std::path::{Path, PathBuf};
 
-use gatehouse_core::conformance::{CaseStage, ConformanceCase};
+use gatehouse_core::conformance::ConformanceCase;
 use std::time::Duration;
 
-use gatehouse_core::{BundleSource, Diagnostic, Engine, EngineOptions, Limits};
+use gatehouse_core::{BundleSource, Diagnostic, Engine, EngineOptions, Limits, Sequential};
 use libtest_mimic::{Arguments, Failed, Trial};
 
 fn policies_dir() -> PathBuf {
@@ -42,9 +42,8 @@ fn run_case(path: &Path) -> Result<(), Failed> {
         }
         (Ok(_), Some(code)) => return Err(format!("bundle loaded, want error `{code}`").into()),
     };
-    let decide = |engine: &Engine| match case.stage {
-        CaseStage::Admission => engine.evaluate(&case.intent, &case.context),
-        CaseStage::Gates => engine.evaluate_gates(&case.intent, &case.context),
+    let decide = |engine: &Engine| {
+        engine.evaluate_stage(case.stage, &case.intent, &case.context, &Sequential)
     };
     let decision = decide(&engine);
     check_golden(path, &decision.to_json())?;

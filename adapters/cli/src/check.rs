@@ -101,7 +101,7 @@ pub fn decide(
         Some(cache) => {
             Decision::clone(&cache.decide(engine, Stage::Admission, intent, context, fanout))
         }
-        None => engine.evaluate_with(intent, context, fanout),
+        None => engine.evaluate_stage(Stage::Admission, intent, context, fanout),
     }
 }
 

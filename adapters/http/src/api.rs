@@ -18,8 +18,8 @@ use gatehouse_control::replicas::Replicas;
 use gatehouse_control::requests::{ApprovalRequest, Callback, CancelRequest};
 use gatehouse_control::signals::Signals;
 use gatehouse_control::store::IdempotencyKey;
-use gatehouse_control::{ControlError, ControlPlane, EvaluateStage, Submitted};
-use gatehouse_core::{EvaluationContext, Timestamp};
+use gatehouse_control::{ControlError, ControlPlane, Submitted};
+use gatehouse_core::{EvaluationContext, Stage, Timestamp};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::{IntoParams, ToSchema};
@@ -87,7 +87,7 @@ pub struct EvaluateRequest {
     pub context: Option<Value>,
     /// `admission` (default) or `gates`.
     #[serde(default)]
-    pub stage: EvaluateStage,
+    pub stage: Stage,
 }
 
 /// The body of `POST /v1/deployments`.
@@ -699,8 +699,8 @@ pub fn policies_document(plane: &ControlPlane) -> Value {
         "bundle": engine.info(),
         "policies": catalog,
         "packages": {
-            "admission": engine.packages(gatehouse_core::Stage::Admission),
-            "gates": engine.packages(gatehouse_core::Stage::Gates),
+            "admission": engine.packages(Stage::Admission),
+            "gates": engine.packages(Stage::Gates),
         },
         "exemptions": engine.exemptions(),
     })

@@ -97,10 +97,9 @@ impl Engine {
             let fanout: &dyn Fanout = if self.parallel { &Rayon } else { &Sequential };
             let decision = match &self.cache {
                 Some(cache) => cache.decide(&self.inner, stage, &intent, &context, fanout),
-                None => std::sync::Arc::new(match stage {
-                    Stage::Admission => self.inner.evaluate_with(&intent, &context, fanout),
-                    Stage::Gates => self.inner.evaluate_gates_with(&intent, &context, fanout),
-                }),
+                None => {
+                    std::sync::Arc::new(self.inner.evaluate_stage(stage, &intent, &context, fanout))
+                }
             };
             Ok((decision.outcome.as_str(), decision.to_json()))
         });

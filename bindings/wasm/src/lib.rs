@@ -19,7 +19,7 @@
 mod convert;
 mod error;
 
-use gatehouse_core::IntentSchema;
+use gatehouse_core::{IntentSchema, Sequential, Stage};
 use wasm_bindgen::prelude::*;
 
 use crate::error::Failure;
@@ -105,15 +105,6 @@ impl Engine {
     }
 }
 
-/// Which evaluation of the core to run.
-#[derive(Clone, Copy)]
-enum Stage {
-    /// `Engine::evaluate`: admission policies.
-    Admission,
-    /// `Engine::evaluate_gates`: release gates.
-    Gates,
-}
-
 impl Engine {
     fn decide_js(
         &self,
@@ -147,10 +138,9 @@ impl Engine {
         context: &gatehouse_core::EvaluationContext,
     ) -> Result<String, Failure> {
         let intent = convert::intent_from_json(intent_json)?;
-        let decision = match stage {
-            Stage::Admission => self.inner.evaluate(&intent, context),
-            Stage::Gates => self.inner.evaluate_gates(&intent, context),
-        };
+        let decision = self
+            .inner
+            .evaluate_stage(stage, &intent, context, &Sequential);
         Ok(decision.to_json())
     }
 }

@@ -3,14 +3,13 @@
 
 use std::sync::Arc;
 
-use gatehouse_core::{Decision, EvaluationContext};
+use gatehouse_core::{Decision, EvaluationContext, Stage};
 use serde_json::Value;
 
 use super::ControlPlane;
 use crate::access::{Permission, Principal};
 use crate::decision_log::{Cursor, DecisionPage, DecisionQuery, DecisionRecord, DecisionSource};
 use crate::error::ControlError;
-use crate::evaluation::EvaluateStage;
 
 /// A decision and its id.
 #[derive(Debug, Clone)]
@@ -30,7 +29,7 @@ impl ControlPlane {
         principal: &Principal,
         intent: Value,
         context: Option<Value>,
-        stage: EvaluateStage,
+        stage: Stage,
     ) -> Result<Evaluation, ControlError> {
         let context = match context {
             Some(value) => EvaluationContext::from_json_value(value).map_err(|e| {

@@ -20,7 +20,7 @@ use crate::config::{ControlConfig, ExecutorConfig};
 use crate::decision_log::{DecisionRecord, DecisionSource, mask};
 use crate::deployment::{DeploymentRecord, DeploymentView, service_of};
 use crate::error::ControlError;
-use crate::evaluation::{EvaluateStage, EvaluationGate, EvaluationSlot, Overloaded};
+use crate::evaluation::{EvaluationGate, EvaluationSlot, Overloaded};
 use crate::observer::Observer;
 use crate::outbox::NewDispatch;
 use crate::store::{Backend, Store};
@@ -165,7 +165,7 @@ impl ControlPlane {
     /// gives it an id.
     async fn judge(
         &self,
-        stage: EvaluateStage,
+        stage: Stage,
         intent: Arc<Value>,
         context: EvaluationContext,
     ) -> Result<Judged, ControlError> {
@@ -178,21 +178,14 @@ impl ControlPlane {
             let _slot = gate.acquire()?;
             let started = Instant::now();
             let fanout: &dyn Fanout = if parallel { &Rayon } else { &Sequential };
-            let core_stage = match stage {
-                EvaluateStage::Admission => Stage::Admission,
-                EvaluateStage::Gates => Stage::Gates,
-            };
             let decision = match &cache {
                 Some(cache) => {
                     let (decision, hit) =
-                        cache.decide_reporting(&engine, core_stage, &intent, &context, fanout);
+                        cache.decide_reporting(&engine, stage, &intent, &context, fanout);
                     observer.decision_cache(stage, hit);
                     Decision::clone(&decision)
                 }
-                None => match stage {
-                    EvaluateStage::Admission => engine.evaluate_with(&intent, &context, fanout),
-                    EvaluateStage::Gates => engine.evaluate_gates_with(&intent, &context, fanout),
-                },
+                None => engine.evaluate_stage(stage, &intent, &context, fanout),
             };
             observer.decision(stage, &decision, started.elapsed());
             Ok(Judged {
@@ -322,7 +315,7 @@ impl ControlPlane {
 struct Judged {
     decision: Decision,
     id: String,
-    stage: EvaluateStage,
+    stage: Stage,
 }
 
 /// `value` out of its `Arc` (a clone only if someone else still holds it).

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use gatehouse_core::{DeploymentStatus, ErrorDetail, EventType, NewEvent, Outcome, State};
+use gatehouse_core::{DeploymentStatus, ErrorDetail, EventType, NewEvent, Outcome, Stage, State};
 use serde_json::{Value, json};
 
 use super::{ControlPlane, unshare};
@@ -12,7 +12,6 @@ use crate::access::{Permission, Principal};
 use crate::decision_log::DecisionSource;
 use crate::deployment::{DeploymentRecord, DeploymentView};
 use crate::error::ControlError;
-use crate::evaluation::EvaluateStage;
 use crate::store::{IdempotencyKey, StoredResponse, Submission, SubmitResult};
 
 /// What a submission produced.
@@ -55,7 +54,7 @@ impl ControlPlane {
         let now = context.now;
         let intent = Arc::new(intent);
         let judged = self
-            .judge(EvaluateStage::Admission, Arc::clone(&intent), context)
+            .judge(Stage::Admission, Arc::clone(&intent), context)
             .await?;
         let intent = unshare(intent);
         let decision = &judged.decision;

@@ -3,7 +3,8 @@
 
 use gatehouse_control::config::ExecutorConfig;
 use gatehouse_control::decision_log::{DecisionSource, MASKED};
-use gatehouse_control::{ControlError, EvaluateStage, Role, Submitted};
+use gatehouse_control::{ControlError, Role, Submitted};
+use gatehouse_core::Stage;
 use serde_json::json;
 
 use crate::support::*;
@@ -47,7 +48,7 @@ async fn every_evaluation_is_logged_with_masked_fields_and_read_back_in_pages() 
     let mut ids = vec![submitted];
     for _ in 0..4 {
         let evaluation = plane
-            .evaluate(&auditor, intent.clone(), None, EvaluateStage::Admission)
+            .evaluate(&auditor, intent.clone(), None, Stage::Admission)
             .await
             .unwrap();
         ids.push(evaluation.decision_id);
@@ -108,7 +109,7 @@ async fn with_the_log_off_decisions_still_get_ids_and_nothing_is_recorded() {
             &requester,
             example("web-frontend-dev-allowed.yaml"),
             None,
-            EvaluateStage::Admission,
+            Stage::Admission,
         )
         .await
         .unwrap();
