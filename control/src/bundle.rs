@@ -6,8 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use gatehouse_core::{BundleSource, Engine, EngineOptions, ErrorDetail, Limits};
-use serde_json::Value;
+use gatehouse_core::{BundleSource, Engine, EngineOptions, ErrorDetail, Limits, PackedBundle};
 
 use crate::config::EvaluationLimits;
 
@@ -23,14 +22,13 @@ pub struct BundleLoadError {
     pub errors: Vec<ErrorDetail>,
 }
 
-/// A loaded bundle: its engine and its packed document (`{format, name, revision, digest,
-/// files}`).
+/// A loaded bundle: its engine and its packed document.
 #[derive(Clone)]
 pub struct LoadedBundle {
     /// The engine.
     pub engine: Arc<Engine>,
     /// The packed document.
-    pub packed: Arc<Value>,
+    pub packed: Arc<PackedBundle>,
 }
 
 /// Loads the bundle at `dir` with the configured evaluation time limit, its packages spread

@@ -30,7 +30,9 @@ pub use approvers::{
     Approvers, ApproversError, GithubTeam, NotCounted, PullRequestEvidence, PullRequestReview,
     ReviewApprovals, ReviewState, ReviewerOutcome, ReviewerVerdict,
 };
-pub use bundle::{BundleError, BundleInfo, BundleSource, Manifest};
+pub use bundle::{
+    BundleError, BundleInfo, BundleSource, Manifest, PACKED_FORMAT, PackedBundle, PackedBundleError,
+};
 pub use cache::{CacheKey, CacheStats, DecisionCache, context_digest};
 pub use canonical::to_canonical_json;
 pub use catalog::{Catalog, Enforcement, PolicyMeta, Severity};

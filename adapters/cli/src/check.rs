@@ -464,7 +464,6 @@ pub fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, CliError> {
 pub fn pack(policies: &Path) -> Result<ExitCode, CliError> {
     let engine = load_engine(policies)?;
     let source = BundleSource::from_dir(policies)?;
-    let doc = source.packed(engine.info());
-    crate::write_stdout(&serde_json::to_string_pretty(&doc).unwrap_or_default());
+    crate::write_stdout(&source.packed(engine.info()).to_json(true));
     Ok(ExitCode::SUCCESS)
 }

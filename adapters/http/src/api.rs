@@ -750,13 +750,10 @@ pub async fn context(
 pub async fn bundle(State(app): AppState, headers: HeaderMap) -> Result<Response, Problem> {
     app.auth.authorize(&headers, Permission::Read)?;
     let packed = app.plane.packed_bundle();
-    let digest = packed
-        .get("digest")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_owned();
-    let body = serde_json::to_string(&*packed).unwrap_or_default();
-    Ok(with_etag(json_response(StatusCode::OK, body), &digest))
+    Ok(with_etag(
+        json_response(StatusCode::OK, packed.to_json(false)),
+        &packed.digest,
+    ))
 }
 
 /// Reloads the policy bundle from disk (atomically; on error the running bundle stays).

@@ -6,8 +6,8 @@ use std::path::Path;
 
 use gatehouse_core::bundle_dir::BundleDirError;
 use gatehouse_core::{
-    BundleError, ChainError, ContextError, Diagnostic, ErrorDetail, IntentError, TimestampError,
-    TransitionError,
+    BundleError, ChainError, ContextError, Diagnostic, ErrorDetail, IntentError, PackedBundleError,
+    TimestampError, TransitionError,
 };
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -84,6 +84,12 @@ pub fn bundle(py: Python<'_>, error: &BundleError, root: Option<&Path>) -> PyErr
         }
     }
     raise(py, Class::Bundle, error.to_string(), &details)
+}
+
+/// A packed bundle document that cannot be used (not a document, wrong digest or manifest, or
+/// files that do not form a bundle).
+pub fn packed(py: Python<'_>, error: &PackedBundleError) -> PyErr {
+    raise(py, Class::Bundle, error.to_string(), &error.details())
 }
 
 /// A bundle directory that cannot be read.

@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use gatehouse_core::{
     BundleSource, DecisionCache, DeploymentStatus, EngineOptions, EvaluationContext, Event,
-    EventType, Fanout, IntentSchema, Limits, NewEvent, Rayon, Sequential, Stage, State, Timestamp,
-    parse_intent,
+    EventType, Fanout, IntentSchema, Limits, NewEvent, PackedBundle, Rayon, Sequential, Stage,
+    State, Timestamp, parse_intent,
 };
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -159,6 +159,27 @@ impl Engine {
             cache_size,
         };
         Self::load(py, &BundleSource { files }, &load, None)
+    }
+
+    /// Loads a bundle from the JSON text of a packed bundle document (`gatehouse bundle`,
+    /// `GET /v1/bundle`), checked by the core (format, digest, manifest) before it loads.
+    #[staticmethod]
+    fn from_bundle(
+        py: Python<'_>,
+        document: &str,
+        time_limit: f64,
+        split: usize,
+        cache_size: usize,
+    ) -> PyResult<Self> {
+        let source = py
+            .detach(|| PackedBundle::from_json(document).and_then(PackedBundle::verify))
+            .map_err(|e| error::packed(py, &e))?;
+        let load = LoadOptions {
+            time_limit,
+            split,
+            cache_size,
+        };
+        Self::load(py, &source, &load, None)
     }
 
     /// How many parts each decision is evaluated in.

@@ -6,29 +6,15 @@
 //! The parsing and checking is plain Rust (`*_from_json`), tested on the host; the thin
 //! `*_from_js` wrappers only call `JSON.stringify`.
 
-use std::collections::BTreeMap;
-
 use gatehouse_core::intent::MAX_INTENT_BYTES;
-use gatehouse_core::{BundleSource, ContextError, ErrorDetail, EvaluationContext, IntentError};
-use serde::Deserialize;
+use gatehouse_core::{
+    BundleSource, ContextError, ErrorDetail, EvaluationContext, IntentError, PackedBundle,
+    PackedBundleError,
+};
 use serde_json::Value;
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::error::{Failure, code};
-
-/// The `format` of a `gatehouse bundle` document.
-pub(crate) const PACKED_FORMAT: &str = "gatehouse.bundle/v1";
-
-/// The document `gatehouse bundle` prints (adapters/cli `pack`).
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PackedBundle {
-    format: String,
-    name: String,
-    revision: String,
-    digest: String,
-    files: BTreeMap<String, String>,
-}
 
 /// `JSON.stringify(value)`; only objects (not arrays, not `null`) are accepted.
 fn stringify_object(value: &JsValue, what: &str, not_object: &str) -> Result<String, Failure> {
@@ -140,62 +126,19 @@ pub(crate) fn bundle_from_js(value: &JsValue) -> Result<BundleSource, Failure> {
     bundle_from_json(value)
 }
 
-/// A bundle from its JSON form. A `gatehouse bundle` document (it has `format`) must have the
-/// digest, name and revision of its files; `{files}` is taken as it is.
+/// A bundle from its JSON form: a `gatehouse bundle` document (it has `format`), verified by the
+/// core, or `{files}` taken as it is.
 pub(crate) fn bundle_from_json(value: Value) -> Result<BundleSource, Failure> {
-    if value.get("format").is_none() {
-        return serde_json::from_value::<BundleSource>(value)
-            .map_err(|e| bundle_format(&e.to_string()));
+    if value.get("format").is_some() {
+        return Ok(PackedBundle::from_value(value)?.verify()?);
     }
-    let packed: PackedBundle =
-        serde_json::from_value(value).map_err(|e| bundle_format(&e.to_string()))?;
-    if packed.format != PACKED_FORMAT {
-        return Err(bundle_format(&format!(
-            "unsupported bundle format `{}`; this build reads `{PACKED_FORMAT}`",
-            packed.format
-        )));
-    }
-    let source = BundleSource {
-        files: packed.files,
-    };
-    let digest = source.digest();
-    if digest != packed.digest {
-        return Err(Failure::new(
-            ErrorDetail::new(
-                code::BUNDLE_DIGEST_MISMATCH,
-                format!(
-                    "bundle digest `{}` does not match its files (`{digest}`)",
-                    packed.digest
-                ),
-            )
-            .with_help("the bundle changed after `gatehouse bundle` packed it; pack it again"),
-        ));
-    }
-    let manifest = source.manifest()?;
-    if (manifest.name.as_str(), manifest.revision.as_str())
-        != (packed.name.as_str(), packed.revision.as_str())
-    {
-        return Err(Failure::new(
-            ErrorDetail::new(
-                code::BUNDLE_MANIFEST_MISMATCH,
-                format!(
-                    "bundle says `{}` revision `{}` but its `bundle.json` says `{}` revision `{}`",
-                    packed.name, packed.revision, manifest.name, manifest.revision
-                ),
-            )
-            .with_help("pack the bundle again with `gatehouse bundle`"),
-        ));
-    }
-    Ok(source)
+    serde_json::from_value::<BundleSource>(value).map_err(|e| bundle_format(&e.to_string()))
 }
 
 fn bundle_format(reason: &str) -> Failure {
-    Failure::new(
-        ErrorDetail::new(code::BUNDLE_FORMAT, format!("bundle is not usable: {reason}"))
-            .with_help(format!(
-                "pass `{{files: {{path: text}}}}` or the JSON printed by `gatehouse bundle` (`format: \"{PACKED_FORMAT}\"`)"
-            )),
-    )
+    Failure::from(PackedBundleError::Shape {
+        reason: reason.to_owned(),
+    })
 }
 
 /// Parses JSON this crate produced itself (it always parses; `null` if it somehow does not).
@@ -209,7 +152,7 @@ mod tests {
 
     use super::*;
 
-    fn files() -> BTreeMap<String, String> {
+    fn files() -> std::collections::BTreeMap<String, String> {
         [
             (
                 "bundle.json",
@@ -225,7 +168,7 @@ mod tests {
     fn packed() -> Value {
         let source = BundleSource { files: files() };
         json!({
-            "format": PACKED_FORMAT,
+            "format": gatehouse_core::PACKED_FORMAT,
             "name": "t",
             "revision": "1",
             "digest": source.digest(),
@@ -251,17 +194,14 @@ mod tests {
     fn a_changed_file_breaks_the_digest() {
         let mut doc = packed();
         doc["files"]["rules/p.rego"] = json!("package gatehouse.policies.q\n");
-        assert_eq!(code_of(bundle_from_json(doc)), code::BUNDLE_DIGEST_MISMATCH);
+        assert_eq!(code_of(bundle_from_json(doc)), "bundle_digest_mismatch");
     }
 
     #[test]
     fn name_and_revision_must_match_the_manifest() {
         let mut doc = packed();
         doc["revision"] = json!("2");
-        assert_eq!(
-            code_of(bundle_from_json(doc)),
-            code::BUNDLE_MANIFEST_MISMATCH
-        );
+        assert_eq!(code_of(bundle_from_json(doc)), "bundle_manifest_mismatch");
     }
 
     #[test]
@@ -270,7 +210,7 @@ mod tests {
             json!({"files": {"bundle.json": {"name": "t"}}}),
             json!({"files": files(), "data": {}}),
             json!({"format": "gatehouse.bundle/v2", "name": "t", "revision": "1", "digest": "", "files": {}}),
-            json!({"format": PACKED_FORMAT, "files": files()}),
+            json!({"format": gatehouse_core::PACKED_FORMAT, "files": files()}),
             json!([]),
         ] {
             assert_eq!(

@@ -15,12 +15,8 @@ pub(crate) mod code {
     pub(crate) const NOT_JSON: &str = "value_not_json";
     /// The core's `ContextError` code, also used when the context is not an object.
     pub(crate) const CONTEXT_INVALID: &str = "context_invalid";
-    /// The bundle argument is neither `{files}` nor a `gatehouse bundle` document.
+    /// The bundle argument is not an object (the core's `PackedBundleError::Shape` code).
     pub(crate) const BUNDLE_FORMAT: &str = "bundle_format";
-    /// A `gatehouse bundle` document whose digest does not match its files.
-    pub(crate) const BUNDLE_DIGEST_MISMATCH: &str = "bundle_digest_mismatch";
-    /// A `gatehouse bundle` document whose name or revision is not its manifest's.
-    pub(crate) const BUNDLE_MANIFEST_MISMATCH: &str = "bundle_manifest_mismatch";
 }
 
 /// Something the caller passed that cannot be used, as contract error records.
@@ -90,6 +86,12 @@ impl From<Failure> for JsValue {
 
 impl From<gatehouse_core::BundleError> for Failure {
     fn from(error: gatehouse_core::BundleError) -> Self {
+        Self::from_diagnostic(&error)
+    }
+}
+
+impl From<gatehouse_core::PackedBundleError> for Failure {
+    fn from(error: gatehouse_core::PackedBundleError) -> Self {
         Self::from_diagnostic(&error)
     }
 }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use gatehouse_core::{
     Approval, CacheStats, Decision, DecisionCache, Engine, EvaluationContext, EventType, Fanout,
-    Rayon, Sequential, Stage, Timestamp,
+    PackedBundle, Rayon, Sequential, Stage, Timestamp,
 };
 use serde_json::{Value, json};
 use tokio::sync::Notify;
@@ -107,8 +107,8 @@ impl ControlPlane {
         }
     }
 
-    /// The packed document of the bundle in use (`{format, name, revision, digest, files}`).
-    pub fn packed_bundle(&self) -> Arc<Value> {
+    /// The packed document of the bundle in use.
+    pub fn packed_bundle(&self) -> Arc<PackedBundle> {
         match self.bundle.read() {
             Ok(guard) => Arc::clone(&guard.packed),
             Err(poisoned) => Arc::clone(&poisoned.into_inner().packed),
