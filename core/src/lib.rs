@@ -22,6 +22,7 @@ pub mod lifecycle;
 pub mod path;
 mod rego;
 mod rego_scan;
+pub mod request;
 pub mod schema;
 pub mod stage;
 pub mod timestamp;
@@ -50,6 +51,7 @@ pub use ledger::{
 };
 pub use lifecycle::{EventType, State, TransitionError, next_state};
 pub use rego::{FileCoverage, Limits, TestReport, TestResult};
+pub use request::{EvaluateRequest, RequestError, evaluate_json};
 pub use schema::{INTENT_SCHEMA, IntentSchema, SchemaError, SchemaReport};
 pub use stage::Stage;
 pub use timestamp::{Timestamp, TimestampError};

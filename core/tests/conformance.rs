@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 use gatehouse_core::conformance::ConformanceCase;
 use std::time::Duration;
 
-use gatehouse_core::{BundleSource, Diagnostic, Engine, EngineOptions, Limits, Sequential};
+use gatehouse_core::{
+    BundleSource, Diagnostic, Engine, EngineOptions, Limits, Sequential, evaluate_json,
+};
 use libtest_mimic::{Arguments, Failed, Trial};
 
 fn policies_dir() -> PathBuf {
@@ -58,6 +60,16 @@ fn run_case(path: &Path) -> Result<(), Failed> {
     let again = decide(&engine);
     if again.to_json() != decision.to_json() {
         return Err("evaluation is not deterministic".into());
+    }
+    // The one JSON call of the front ends: `{intent, context, stage}` in, the same bytes out.
+    let request = serde_json::json!({
+        "intent": case.intent,
+        "context": case.context,
+        "stage": case.stage,
+    });
+    let through_json = evaluate_json(&engine, &request.to_string())?;
+    if through_json != decision.to_json() {
+        return Err(format!("evaluate_json differs:\n  {through_json}").into());
     }
     Ok(())
 }
