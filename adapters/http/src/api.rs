@@ -19,7 +19,7 @@ use gatehouse_control::requests::{ApprovalRequest, Callback, CancelRequest};
 use gatehouse_control::signals::Signals;
 use gatehouse_control::store::IdempotencyKey;
 use gatehouse_control::{ControlError, ControlPlane, Submitted};
-use gatehouse_core::{EvaluationContext, Stage, Timestamp};
+use gatehouse_core::{EvaluateRequest, EvaluationContext, Stage, Timestamp};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::{IntoParams, ToSchema};
@@ -70,24 +70,6 @@ fn json_response(status: StatusCode, body: String) -> Response {
         body,
     )
         .into_response()
-}
-
-/// The body of `POST /v1/evaluate`.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct EvaluateRequest {
-    /// The intent: any JSON value; one that does not match the schema is denied with
-    /// `schema.valid` violations.
-    #[schema(value_type = serde_json::Value)]
-    pub intent: Value,
-    /// The evaluation context `{now, history?, evidence?, approvals?}`; without it the server
-    /// uses its clock and the service's finished deployments.
-    #[serde(default)]
-    #[schema(value_type = Option<EvaluationContext>)]
-    pub context: Option<Value>,
-    /// `admission` (default) or `gates`.
-    #[serde(default)]
-    pub stage: Stage,
 }
 
 /// The body of `POST /v1/deployments`.
@@ -217,10 +199,7 @@ pub async fn evaluate(
     let principal = app.auth.authorize(&headers, Permission::Read)?;
     require_json(&headers)?;
     let request: EvaluateRequest = parse_json(&body, app.config.limits.json_depth)?;
-    let evaluation = app
-        .plane
-        .evaluate(&principal, request.intent, request.context, request.stage)
-        .await?;
+    let evaluation = app.plane.evaluate(&principal, request).await?;
     let mut response = json_response(StatusCode::OK, evaluation.decision.to_json());
     if let Ok(id) = HeaderValue::from_str(&evaluation.decision_id) {
         response.headers_mut().insert(DECISION_ID_HEADER, id);

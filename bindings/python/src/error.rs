@@ -6,7 +6,7 @@ use std::path::Path;
 
 use gatehouse_core::bundle_dir::BundleDirError;
 use gatehouse_core::{
-    BundleError, ChainError, ContextError, Diagnostic, ErrorDetail, IntentError, PackedBundleError,
+    BundleError, ChainError, Diagnostic, ErrorDetail, IntentError, PackedBundleError, RequestError,
     TimestampError, TransitionError,
 };
 use pyo3::prelude::*;
@@ -104,8 +104,9 @@ pub fn intent(py: Python<'_>, error: &IntentError) -> PyErr {
     raise(py, Class::Intent, error.to_string(), &error.details())
 }
 
-/// An evaluation context that does not match its format.
-pub fn context(py: Python<'_>, error: &ContextError) -> PyErr {
+/// An evaluation request that cannot be evaluated: its context does not match its format (the
+/// intent and the stage are checked before the request is made).
+pub fn request(py: Python<'_>, error: &RequestError) -> PyErr {
     raise(py, Class::Context, error.to_string(), &error.details())
 }
 

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use gatehouse_core::{
-    BundleSource, DecisionCache, DeploymentStatus, EngineOptions, EvaluationContext, Event,
+    BundleSource, DecisionCache, DeploymentStatus, EngineOptions, EvaluateRequest, Event,
     EventType, Fanout, IntentSchema, Limits, NewEvent, PackedBundle, Rayon, Sequential, Stage,
     State, Timestamp, parse_intent,
 };
@@ -92,18 +92,12 @@ impl Engine {
     ) -> PyResult<(&'static str, String)> {
         let context = convert::to_value(context, "context")?;
         let intent = Self::intent_value(py, intent)?;
-        let decided = py.detach(|| {
-            let context = EvaluationContext::from_json_value(context)?;
-            let fanout: &dyn Fanout = if self.parallel { &Rayon } else { &Sequential };
-            let decision = match &self.cache {
-                Some(cache) => cache.decide(&self.inner, stage, &intent, &context, fanout),
-                None => {
-                    std::sync::Arc::new(self.inner.evaluate_stage(stage, &intent, &context, fanout))
-                }
-            };
-            Ok((decision.outcome.as_str(), decision.to_json()))
-        });
-        decided.map_err(|e| error::context(py, &e))
+        let request = EvaluateRequest::new(intent, Some(context), stage);
+        let fanout: &dyn Fanout = if self.parallel { &Rayon } else { &Sequential };
+        let decision = py
+            .detach(|| request.evaluate(&self.inner, self.cache.as_ref(), fanout))
+            .map_err(|e| error::request(py, &e))?;
+        Ok((decision.outcome.as_str(), decision.to_json()))
     }
 
     /// The intent as a JSON value: text is parsed (JSON or YAML), a dict is converted.

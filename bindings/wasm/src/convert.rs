@@ -8,8 +8,7 @@
 
 use gatehouse_core::intent::MAX_INTENT_BYTES;
 use gatehouse_core::{
-    BundleSource, ContextError, ErrorDetail, EvaluationContext, IntentError, PackedBundle,
-    PackedBundleError,
+    BundleSource, ContextError, ErrorDetail, IntentError, PackedBundle, PackedBundleError,
 };
 use serde_json::Value;
 use wasm_bindgen::{JsCast, JsValue};
@@ -105,18 +104,18 @@ pub(crate) fn intent_from_json(text: &str) -> Result<Value, Failure> {
     })
 }
 
-/// The evaluation context given as a JS object.
-pub(crate) fn context_from_js(value: &JsValue) -> Result<EvaluationContext, Failure> {
+/// The evaluation context given as a JS object, as JSON (checked when the request is evaluated).
+pub(crate) fn context_from_js(value: &JsValue) -> Result<Value, Failure> {
     let text = stringify_object(value, "context", code::CONTEXT_INVALID)?;
     context_from_json(&text)
 }
 
-/// Reads a context from JSON text: `{now, history?, evidence?, approvals?}`, `now` required.
-pub(crate) fn context_from_json(text: &str) -> Result<EvaluationContext, Failure> {
-    let value: Value = serde_json::from_str(text).map_err(|e| ContextError {
+/// Reads context JSON text (`{now, history?, evidence?, approvals?}`, checked when the request
+/// is evaluated).
+pub(crate) fn context_from_json(text: &str) -> Result<Value, Failure> {
+    Ok(serde_json::from_str(text).map_err(|e| ContextError {
         message: format!("not valid JSON: {e}"),
-    })?;
-    Ok(EvaluationContext::from_json_value(value)?)
+    })?)
 }
 
 /// A bundle given as a JS object: `{files}` or a `gatehouse bundle` document.
@@ -222,13 +221,17 @@ mod tests {
     }
 
     #[test]
-    fn context_needs_now() {
-        let err = context_from_json("{}").unwrap_err();
-        assert_eq!(err.code(), "context_invalid");
-        assert!(err.message().contains("now"), "{}", err.message());
+    fn context_text_must_be_json_and_the_core_wants_now() {
         let err = context_from_json("{now").unwrap_err();
         assert_eq!(err.code(), "context_invalid");
-        assert!(context_from_json(r#"{"now": "2026-11-23T12:00:00Z"}"#).is_ok());
+        let request = gatehouse_core::EvaluateRequest::new(
+            json!({}),
+            Some(context_from_json("{}").unwrap()),
+            gatehouse_core::Stage::Admission,
+        );
+        let err = Failure::from(request.into_parts().unwrap_err());
+        assert_eq!(err.code(), "context_invalid");
+        assert!(err.message().contains("now"), "{}", err.message());
     }
 
     #[test]

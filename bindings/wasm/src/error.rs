@@ -96,6 +96,12 @@ impl From<gatehouse_core::PackedBundleError> for Failure {
     }
 }
 
+impl From<gatehouse_core::RequestError> for Failure {
+    fn from(error: gatehouse_core::RequestError) -> Self {
+        Self::from_diagnostic(&error)
+    }
+}
+
 impl From<gatehouse_core::IntentError> for Failure {
     fn from(error: gatehouse_core::IntentError) -> Self {
         Self::from_diagnostic(&error)

@@ -3,8 +3,7 @@
 
 use std::sync::Arc;
 
-use gatehouse_core::{Decision, EvaluationContext, Stage};
-use serde_json::Value;
+use gatehouse_core::{Decision, EvaluateRequest};
 
 use super::ControlPlane;
 use crate::access::{Permission, Principal};
@@ -21,22 +20,22 @@ pub struct Evaluation {
 }
 
 impl ControlPlane {
-    /// A decision on `intent` for `principal`, nothing stored but its log record (committed
-    /// before this returns, with the decision log on). Without a context (JSON `{now,
-    /// history?, evidence?, approvals?}`) the server's is used: now, and the service's history.
+    /// A decision on the request's intent for `principal`, nothing stored but its log record
+    /// (committed before this returns, with the decision log on). Without a context in the
+    /// request the server's is used: now, and the service's history.
     pub async fn evaluate(
         &self,
         principal: &Principal,
-        intent: Value,
-        context: Option<Value>,
-        stage: Stage,
+        request: EvaluateRequest,
     ) -> Result<Evaluation, ControlError> {
-        let context = match context {
-            Some(value) => EvaluationContext::from_json_value(value).map_err(|e| {
-                ControlError::InvalidContext {
+        let (intent, context, stage) =
+            request
+                .into_parts()
+                .map_err(|e| ControlError::InvalidContext {
                     message: e.to_string(),
-                }
-            })?,
+                })?;
+        let context = match context {
+            Some(context) => context,
             None => self.context(&intent, Vec::new()).await?,
         };
         let intent = Arc::new(intent);
