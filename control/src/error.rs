@@ -5,7 +5,6 @@
 use gatehouse_core::{ErrorDetail, State};
 
 use crate::access::{Permission, Role};
-use crate::bundle::BundleLoadError;
 use crate::evaluation::Overloaded;
 use crate::replicas::ActiveBundle;
 use crate::signature::SignatureError;
@@ -220,7 +219,7 @@ pub enum ControlError {
     InvalidBundle {
         /// Why it does not load.
         #[source]
-        source: BundleLoadError,
+        source: gatehouse_core::DirLoadError,
     },
     /// This server judges with another bundle than the active one (a rollout in progress).
     #[error(

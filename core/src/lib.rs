@@ -34,6 +34,8 @@ pub use approvers::{
 pub use bundle::{
     BundleError, BundleInfo, BundleSource, Manifest, PACKED_FORMAT, PackedBundle, PackedBundleError,
 };
+#[cfg(feature = "fs")]
+pub use bundle_dir::{DirBundle, DirLoadError, DirOptions, load_dir};
 pub use cache::{CacheKey, CacheStats, DecisionCache, context_digest};
 pub use canonical::to_canonical_json;
 pub use catalog::{Catalog, Enforcement, PolicyMeta, Severity};

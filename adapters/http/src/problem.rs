@@ -6,7 +6,7 @@ use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use gatehouse_control::ControlError;
 use gatehouse_control::signature::SignatureError;
-use gatehouse_core::ErrorDetail;
+use gatehouse_core::{Diagnostic, ErrorDetail};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -225,7 +225,7 @@ impl From<ControlError> for Problem {
             ControlError::DeadlineExceeded => Self::unavailable("timeout", detail),
             ControlError::Busy { .. } => Self::unavailable("busy", detail),
             ControlError::InvalidBundle { source } => {
-                Self::unprocessable("invalid_bundle", detail).with_errors(source.errors)
+                Self::unprocessable("invalid_bundle", detail).with_errors(source.details())
             }
             ControlError::BundleMismatch { .. } => Self::unavailable("bundle_mismatch", detail),
             ControlError::StoreUnavailable { source } => {
