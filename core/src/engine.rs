@@ -396,7 +396,9 @@ impl Engine {
             return Err(Box::new(
                 ErrorDetail::new(
                     "malformed_violation",
-                    "policies may not report `schema.valid`; it is reserved for schema errors",
+                    format!(
+                        "policies may not report `{SCHEMA_POLICY}`; it is reserved for schema errors"
+                    ),
                 )
                 .with_policy(policy),
             ));

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use gatehouse_core::catalog::SCHEMA_POLICY;
 use gatehouse_core::{DeploymentStatus, ErrorDetail, EventType, NewEvent, Outcome, Stage, State};
 use serde_json::{Value, json};
 
@@ -61,7 +62,7 @@ impl ControlPlane {
         let schema_errors: Vec<ErrorDetail> = decision
             .violations
             .iter()
-            .filter(|v| v.policy == "schema.valid")
+            .filter(|v| v.policy == SCHEMA_POLICY)
             .map(|v| {
                 let mut e =
                     ErrorDetail::new("schema", v.message.clone()).with_help(v.remediation.clone());
