@@ -256,6 +256,7 @@ pub fn file_role(path: &str) -> Option<FileRole> {
 /// A bundle that cannot be loaded. Loading fails closed: no engine, so no decision, so nothing is
 /// allowed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum BundleError {
     /// No `bundle.json`.
     #[error("bundle has no `bundle.json` manifest")]

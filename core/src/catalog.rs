@@ -98,6 +98,7 @@ impl PolicyMeta {
 
 /// Catalogue problems found while loading a bundle.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum CatalogError {
     /// An entry does not match the metadata format.
     #[error("catalogue entry `{policy}` is invalid: {message}")]
@@ -116,7 +117,7 @@ pub enum CatalogError {
         where_: String,
     },
     /// `schema.valid` must stay hard-mandatory.
-    #[error("policy `schema.valid` must be hard-mandatory everywhere")]
+    #[error("policy `{SCHEMA_POLICY}` must be hard-mandatory everywhere")]
     SchemaPolicyWeakened,
     /// `data.governance.catalog` is not an object.
     #[error("`data.governance.catalog` must be an object of policy id to metadata")]

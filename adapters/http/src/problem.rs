@@ -5,7 +5,6 @@
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use gatehouse_control::ControlError;
-use gatehouse_control::signature::SignatureError;
 use gatehouse_core::{Diagnostic, ErrorDetail};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -211,13 +210,8 @@ impl From<ControlError> for Problem {
             }
             ControlError::DeliveryReused { .. } => Self::unprocessable("delivery_reused", detail),
             ControlError::Signature(e) => {
-                let code = match e {
-                    SignatureError::StaleTimestamp { .. } => "stale_timestamp",
-                    SignatureError::Missing { .. } | SignatureError::Malformed { .. } => "unsigned",
-                    SignatureError::Mismatch => "bad_signature",
-                };
                 let mut problem = Self::unauthorized(detail);
-                code.clone_into(&mut problem.code);
+                e.code().clone_into(&mut problem.code);
                 problem
             }
             ControlError::CallbacksDisabled => Self::unauthorized(detail),

@@ -34,6 +34,7 @@ use crate::state::App;
 
 /// Why the server cannot start.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ServeError {
     /// Bad configuration.
     #[error(transparent)]

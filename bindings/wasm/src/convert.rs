@@ -140,6 +140,23 @@ fn bundle_format(reason: &str) -> Failure {
     })
 }
 
+/// A failure as the JS `Error` to throw: named `GatehouseError`, with `code` and `errors`.
+impl From<Failure> for JsValue {
+    fn from(failure: Failure) -> Self {
+        let error = js_sys::Error::new(&failure.message());
+        error.set_name("GatehouseError");
+        set(&error, "code", &JsValue::from_str(failure.code()));
+        set(&error, "errors", &parse_own_json(&failure.records_json()));
+        error.into()
+    }
+}
+
+/// Sets a property on an object this module just created (which cannot fail).
+fn set(target: &js_sys::Error, key: &str, value: &JsValue) {
+    // `Reflect.set` only fails on frozen objects and throwing setters; a fresh `Error` has neither.
+    let _ignored = js_sys::Reflect::set(target, &JsValue::from_str(key), value);
+}
+
 /// Parses JSON this crate produced itself (it always parses; `null` if it somehow does not).
 pub(crate) fn parse_own_json(text: &str) -> JsValue {
     js_sys::JSON::parse(text).unwrap_or(JsValue::NULL)

@@ -1,9 +1,8 @@
-//! The one mapping from Gatehouse errors to JavaScript: a JS `Error` named `GatehouseError` whose
-//! `code` is the first record's stable code and whose `errors` holds every record
-//! (`ErrorDetail`, the decision contract's error JSON). Never a bare string.
+//! The one mapping from Gatehouse errors to what JavaScript is given: a [`Failure`], the contract's
+//! error records (`ErrorDetail`), whose first record's stable code becomes the `code` of the JS
+//! `Error` named `GatehouseError` that `convert` builds from it. Never a bare string.
 
 use gatehouse_core::{Diagnostic, ErrorDetail};
-use wasm_bindgen::JsValue;
 
 /// Codes this binding adds to the core's.
 pub(crate) mod code {
@@ -61,26 +60,9 @@ impl Failure {
         }
     }
 
-    /// The JS `Error` to throw.
-    pub(crate) fn into_js(self) -> JsValue {
-        let error = js_sys::Error::new(&self.message());
-        error.set_name("GatehouseError");
-        let records = serde_json::to_string(&self.details).unwrap_or_else(|_| "[]".to_owned());
-        set(&error, "code", &JsValue::from_str(self.code()));
-        set(&error, "errors", &crate::convert::parse_own_json(&records));
-        error.into()
-    }
-}
-
-/// Sets a property on an object this module just created (which cannot fail).
-fn set(target: &js_sys::Error, key: &str, value: &JsValue) {
-    // `Reflect.set` only fails on frozen objects and throwing setters; a fresh `Error` has neither.
-    let _ignored = js_sys::Reflect::set(target, &JsValue::from_str(key), value);
-}
-
-impl From<Failure> for JsValue {
-    fn from(failure: Failure) -> Self {
-        failure.into_js()
+    /// The records as JSON text (`[]` if they somehow do not serialise).
+    pub(crate) fn records_json(&self) -> String {
+        serde_json::to_string(&self.details).unwrap_or_else(|_| "[]".to_owned())
     }
 }
 
