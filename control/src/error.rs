@@ -159,10 +159,11 @@ pub enum ControlError {
         decision_id: String,
     },
     /// The evaluation context is malformed.
-    #[error("`context`: {message}")]
+    #[error("`context`: {source}")]
     InvalidContext {
         /// What is wrong.
-        message: String,
+        #[source]
+        source: gatehouse_core::ContextError,
     },
     /// Free text that would be stored and shown has a control character.
     #[error(

@@ -28,12 +28,9 @@ impl ControlPlane {
         principal: &Principal,
         request: EvaluateRequest,
     ) -> Result<Evaluation, ControlError> {
-        let (intent, context, stage) =
-            request
-                .into_parts()
-                .map_err(|e| ControlError::InvalidContext {
-                    message: e.to_string(),
-                })?;
+        let (intent, context, stage) = request
+            .into_parts()
+            .map_err(|source| ControlError::InvalidContext { source })?;
         let context = match context {
             Some(context) => context,
             None => self.context(&intent, Vec::new()).await?,
