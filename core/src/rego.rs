@@ -75,13 +75,6 @@ use crate::stage::Stage;
 
 /// What the generated gathering module needs to know of a stage.
 impl Stage {
-    fn gather_rule(self) -> &'static str {
-        match self {
-            Self::Admission => "admission",
-            Self::Gates => "gates",
-        }
-    }
-
     /// The path of the gathering rule.
     fn gather_path(self) -> &'static str {
         match self {
@@ -539,7 +532,8 @@ fn gather_module(marked: &[Vec<String>]) -> String {
     for stage in [Stage::Admission, Stage::Gates] {
         text.push_str(&format!(
             "\n{} := packages if {{\n\tpackages := {}{with}\n}}\n",
-            stage.gather_rule(),
+            // The gathering rule is named after the stage (`admission`, `gates`).
+            stage.as_str(),
             stage.package_prefix().trim_end_matches('.'),
         ));
     }
