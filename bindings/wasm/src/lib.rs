@@ -8,8 +8,9 @@
 //! const decision = engine.evaluate(intent, { now: new Date().toISOString() });
 //! ```
 //!
-//! This file only delegates: `convert` reads arguments and writes results, `error` turns every
-//! failure into a JS `Error` with a `code` and the structured `errors` list.
+//! This file only delegates: `convert` reads arguments and writes results (a failure as a JS
+//! `Error` with a `code` and the structured `errors` list), `error` maps every failure to the
+//! contract's error records.
 //!
 //! There is no wall-clock limit on evaluation here: `wasm32-unknown-unknown` has no clock that
 //! regorus can read (`std::time::Instant` panics), so the engine is loaded with
