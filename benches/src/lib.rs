@@ -10,6 +10,7 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use gatehouse_core::catalog::SCHEMA_POLICY;
 use gatehouse_core::{
     BundleSource, DeploymentStatus, EvaluationContext, Event, EventType, NewEvent, Timestamp,
 };
@@ -204,8 +205,8 @@ pub fn synthetic_bundle(n: usize) -> BundleSource {
     )
     .expect("JSON");
     // Keep `schema.valid` (the core needs it); drop the reference policies.
-    let schema = base["governance"]["catalog"]["schema.valid"].clone();
-    catalog.insert("schema.valid".to_owned(), schema);
+    let schema = base["governance"]["catalog"][SCHEMA_POLICY].clone();
+    catalog.insert(SCHEMA_POLICY.to_owned(), schema);
     base["governance"]["catalog"] = Value::Object(catalog);
     source.insert(
         "data/catalog.json",

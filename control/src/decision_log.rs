@@ -6,11 +6,9 @@
 //! commits in the same transaction as its events; a preview's record commits before the answer,
 //! so a decision the caller saw is a decision the log holds.
 
-use gatehouse_core::Timestamp;
+use gatehouse_core::{Stage, Timestamp};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-
-use crate::evaluation::EvaluateStage;
 
 /// What masked values are replaced with.
 pub const MASKED: &str = "***";
@@ -63,7 +61,7 @@ pub struct DecisionRecord {
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub at: Timestamp,
     /// `admission` or `gates`.
-    pub stage: EvaluateStage,
+    pub stage: Stage,
     /// The operation that made it.
     pub source: DecisionSource,
     /// Who asked: the principal's name, or `pipeline` for a gate decision.

@@ -5,7 +5,6 @@
 use gatehouse_core::{ErrorDetail, State};
 
 use crate::access::{Permission, Role};
-use crate::bundle::BundleLoadError;
 use crate::evaluation::Overloaded;
 use crate::replicas::ActiveBundle;
 use crate::signature::SignatureError;
@@ -160,10 +159,11 @@ pub enum ControlError {
         decision_id: String,
     },
     /// The evaluation context is malformed.
-    #[error("`context`: {message}")]
+    #[error("`context`: {source}")]
     InvalidContext {
         /// What is wrong.
-        message: String,
+        #[source]
+        source: gatehouse_core::ContextError,
     },
     /// Free text that would be stored and shown has a control character.
     #[error(
@@ -220,7 +220,7 @@ pub enum ControlError {
     InvalidBundle {
         /// Why it does not load.
         #[source]
-        source: BundleLoadError,
+        source: gatehouse_core::DirLoadError,
     },
     /// This server judges with another bundle than the active one (a rollout in progress).
     #[error(

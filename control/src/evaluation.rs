@@ -1,4 +1,4 @@
-//! Policy evaluation as the control plane runs it: which stage, and a counting semaphore that
+//! Policy evaluation as the control plane runs it: a counting semaphore that
 //! bounds how many evaluations run at once. Evaluations are CPU-bound: more at once only makes
 //! each slower, so at most `limits.evaluation_concurrency` run and a caller waits at most
 //! `limits.evaluation_wait_ms` for a slot before it is refused as overloaded. Plain `std`
@@ -6,30 +6,6 @@
 
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
-
-use serde::{Deserialize, Serialize};
-
-/// Which evaluation runs.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum EvaluateStage {
-    /// The admission policies (the default).
-    #[default]
-    Admission,
-    /// The release gates over `context.evidence`.
-    Gates,
-}
-
-impl EvaluateStage {
-    /// The stored and logged spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Admission => "admission",
-            Self::Gates => "gates",
-        }
-    }
-}
 
 /// A counting semaphore around policy evaluation.
 pub struct EvaluationGate {

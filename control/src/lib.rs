@@ -39,9 +39,8 @@ pub mod store;
 pub mod workers;
 
 pub use access::{Permission, Principal, Role};
-pub use bundle::{BundleLoadError, LoadedBundle, load_bundle};
+pub use bundle::{LoadedBundle, load_bundle};
 pub use clock::{Clock, system_clock};
 pub use config::ControlConfig;
 pub use error::ControlError;
-pub use evaluation::EvaluateStage;
 pub use plane::{CallbackAnswer, ControlPlane, Evaluation, Submitted, VerifiedDelivery};

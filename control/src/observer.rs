@@ -3,19 +3,18 @@
 
 use std::time::Duration;
 
-use gatehouse_core::Decision;
+use gatehouse_core::{Decision, Stage};
 
-use crate::evaluation::EvaluateStage;
 use crate::requests::CallbackStatus;
 
 /// Receives the control plane's events.
 pub trait Observer: Send + Sync + 'static {
     /// A decision was made at `stage` in `took`.
-    fn decision(&self, stage: EvaluateStage, decision: &Decision, took: Duration) {
+    fn decision(&self, stage: Stage, decision: &Decision, took: Duration) {
         let _ = (stage, decision, took);
     }
     /// A decision was looked up in the decision cache: served from it (`hit`) or evaluated.
-    fn decision_cache(&self, stage: EvaluateStage, hit: bool) {
+    fn decision_cache(&self, stage: Stage, hit: bool) {
         let _ = (stage, hit);
     }
     /// An executor delivered a dispatch.

@@ -19,6 +19,7 @@ pub const SIGNING_CONTEXT: &str = "gatehouse-callback-v1";
 
 /// Why a signed request is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum SignatureError {
     /// A header is missing.
     #[error(
@@ -53,6 +54,18 @@ pub enum SignatureError {
         "the signature does not match this deployment, delivery id, timestamp and body (a signature is valid for one deployment and one delivery only)"
     )]
     Mismatch,
+}
+
+impl SignatureError {
+    /// The stable code of the refusal: `unsigned` (a header missing or malformed),
+    /// `stale_timestamp` or `bad_signature`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Missing { .. } | Self::Malformed { .. } => "unsigned",
+            Self::StaleTimestamp { .. } => "stale_timestamp",
+            Self::Mismatch => "bad_signature",
+        }
+    }
 }
 
 /// The headers of a signed request, as received.

@@ -94,6 +94,7 @@ impl fmt::Display for GithubTeam {
 
 /// What is wrong with an identity in `governance.identities.github`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum IdentityProblem {
     /// The identity is empty.
     #[error("is empty")]
@@ -112,6 +113,7 @@ pub enum IdentityProblem {
 /// Approvers data that cannot be used; the bundle does not load. `path` is the data path of the
 /// offending value, e.g. `governance.approvers.release-approver.github_users[1]`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ApproversError {
     /// A value of the wrong JSON type.
     #[error("`{path}` must be {expected}")]
@@ -740,6 +742,7 @@ pub enum ReviewerOutcome {
 /// Why a review does not count.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
 #[serde(rename_all = "snake_case", tag = "reason")]
+#[non_exhaustive]
 pub enum NotCounted {
     /// The pull request's author (or a login mapped to the author's identity).
     #[error("the pull request's author never approves their own change")]

@@ -71,6 +71,160 @@ pub struct BundleInfo {
     pub digest: String,
 }
 
+/// The `format` of a packed bundle document ([`PackedBundle`]).
+pub const PACKED_FORMAT: &str = "gatehouse.bundle/v1";
+
+/// A bundle packed into one JSON document `{digest, files, format, name, revision}`: what
+/// `gatehouse bundle` prints and `GET /v1/bundle` serves, and what the WASM and Python engines
+/// load. [`Self::verify`] checks that the document says what its files are before they are used.
+///
+/// The fields are declared in key order, so the document's bytes are those of a JSON object with
+/// sorted keys.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PackedBundle {
+    /// `sha256:<hex>` over the files ([`BundleSource::digest`]).
+    pub digest: String,
+    /// The decision bundle's files (tests left out): path to text.
+    pub files: BTreeMap<String, String>,
+    /// [`PACKED_FORMAT`].
+    pub format: String,
+    /// The manifest's name.
+    pub name: String,
+    /// The manifest's revision.
+    pub revision: String,
+}
+
+/// A packed bundle document that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PackedBundleError {
+    /// The text is not a packed bundle document (not JSON, a missing or unknown field).
+    #[error("bundle is not usable: {reason}")]
+    Shape {
+        /// What the JSON parser found.
+        reason: String,
+    },
+    /// A `format` this build does not read.
+    #[error(
+        "bundle is not usable: unsupported bundle format `{format}`; this build reads `{PACKED_FORMAT}`"
+    )]
+    UnsupportedFormat {
+        /// The document's `format`.
+        format: String,
+    },
+    /// The document's digest is not its files' digest.
+    #[error("bundle digest `{stated}` does not match its files (`{actual}`)")]
+    DigestMismatch {
+        /// The document's `digest`.
+        stated: String,
+        /// The digest of its files.
+        actual: String,
+    },
+    /// The document's name or revision is not its manifest's.
+    #[error(
+        "bundle says `{stated_name}` revision `{stated_revision}` but its `bundle.json` says `{name}` revision `{revision}`"
+    )]
+    ManifestMismatch {
+        /// The document's `name`.
+        stated_name: String,
+        /// The document's `revision`.
+        stated_revision: String,
+        /// The manifest's name.
+        name: String,
+        /// The manifest's revision.
+        revision: String,
+    },
+    /// The files do not form a bundle (no manifest, a bad path, ...).
+    #[error(transparent)]
+    Bundle(#[from] BundleError),
+}
+
+impl Diagnostic for PackedBundleError {
+    fn code(&self) -> &'static str {
+        match self {
+            Self::Shape { .. } | Self::UnsupportedFormat { .. } => "bundle_format",
+            Self::DigestMismatch { .. } => "bundle_digest_mismatch",
+            Self::ManifestMismatch { .. } => "bundle_manifest_mismatch",
+            Self::Bundle(e) => e.code(),
+        }
+    }
+
+    fn details(&self) -> Vec<ErrorDetail> {
+        let detail = ErrorDetail::new(self.code(), self.to_string());
+        let detail = match self {
+            Self::Shape { .. } | Self::UnsupportedFormat { .. } => detail.with_help(format!(
+                "pass `{{files: {{path: text}}}}` or the JSON printed by `gatehouse bundle` (`format: \"{PACKED_FORMAT}\"`)"
+            )),
+            Self::DigestMismatch { .. } => detail
+                .with_help("the bundle changed after `gatehouse bundle` packed it; pack it again"),
+            Self::ManifestMismatch { .. } => {
+                detail.with_help("pack the bundle again with `gatehouse bundle`")
+            }
+            Self::Bundle(e) => return e.details(),
+        };
+        vec![detail]
+    }
+}
+
+impl PackedBundle {
+    /// Reads a packed bundle document from JSON text (not yet verified).
+    pub fn from_json(text: &str) -> Result<Self, PackedBundleError> {
+        serde_json::from_str(text).map_err(|e| PackedBundleError::Shape {
+            reason: e.to_string(),
+        })
+    }
+
+    /// Reads a packed bundle document from a JSON value (not yet verified).
+    pub fn from_value(value: Value) -> Result<Self, PackedBundleError> {
+        serde_json::from_value(value).map_err(|e| PackedBundleError::Shape {
+            reason: e.to_string(),
+        })
+    }
+
+    /// The document as JSON text, pretty-printed (`gatehouse bundle`) or compact
+    /// (`GET /v1/bundle`).
+    pub fn to_json(&self, pretty: bool) -> String {
+        let text = if pretty {
+            serde_json::to_string_pretty(self)
+        } else {
+            serde_json::to_string(self)
+        };
+        // A struct of strings and a map with string keys always serialises.
+        text.unwrap_or_default()
+    }
+
+    /// Checks the document and returns its files: the format is [`PACKED_FORMAT`], the digest is
+    /// the files' digest, and the name and revision are the manifest's.
+    pub fn verify(self) -> Result<BundleSource, PackedBundleError> {
+        if self.format != PACKED_FORMAT {
+            return Err(PackedBundleError::UnsupportedFormat {
+                format: self.format,
+            });
+        }
+        let source = BundleSource { files: self.files };
+        let actual = source.digest();
+        if actual != self.digest {
+            return Err(PackedBundleError::DigestMismatch {
+                stated: self.digest,
+                actual,
+            });
+        }
+        let manifest = source.manifest()?;
+        if (manifest.name.as_str(), manifest.revision.as_str())
+            != (self.name.as_str(), self.revision.as_str())
+        {
+            return Err(PackedBundleError::ManifestMismatch {
+                stated_name: self.name,
+                stated_revision: self.revision,
+                name: manifest.name,
+                revision: manifest.revision,
+            });
+        }
+        Ok(source)
+    }
+}
+
 /// What kind of file a bundle path holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FileRole {
@@ -102,6 +256,7 @@ pub fn file_role(path: &str) -> Option<FileRole> {
 /// A bundle that cannot be loaded. Loading fails closed: no engine, so no decision, so nothing is
 /// allowed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum BundleError {
     /// No `bundle.json`.
     #[error("bundle has no `bundle.json` manifest")]
@@ -328,23 +483,22 @@ fn file_span(file: &str) -> Span {
 }
 
 impl BundleSource {
-    /// The packed bundle document `{format, name, revision, digest, files}` (tests left out):
-    /// what `gatehouse bundle` prints and the control plane serves, so a browser engine loads
-    /// exactly the bundle a server judges with. `info` is the loaded bundle's.
-    pub fn packed(&self, info: &BundleInfo) -> serde_json::Value {
-        let files: serde_json::Map<String, serde_json::Value> = self
-            .files
-            .iter()
-            .filter(|(path, _)| file_role(path) != Some(FileRole::Test))
-            .map(|(p, c)| (p.clone(), serde_json::Value::String(c.clone())))
-            .collect();
-        serde_json::json!({
-            "format": "gatehouse.bundle/v1",
-            "name": info.name,
-            "revision": info.revision,
-            "digest": info.digest,
-            "files": files,
-        })
+    /// The packed bundle document (tests left out): what `gatehouse bundle` prints and the
+    /// control plane serves, so a browser engine loads exactly the bundle a server judges with.
+    /// `info` is the loaded bundle's.
+    pub fn packed(&self, info: &BundleInfo) -> PackedBundle {
+        PackedBundle {
+            digest: info.digest.clone(),
+            files: self
+                .files
+                .iter()
+                .filter(|(path, _)| file_role(path) != Some(FileRole::Test))
+                .map(|(p, c)| (p.clone(), c.clone()))
+                .collect(),
+            format: PACKED_FORMAT.to_owned(),
+            name: info.name.clone(),
+            revision: info.revision.clone(),
+        }
     }
 
     /// Adds or replaces one file.
@@ -536,6 +690,57 @@ mod tests {
     fn paths_may_not_escape() {
         let s = source(&[("bundle.json", "{}"), ("../x.rego", "")]);
         assert!(matches!(s.manifest(), Err(BundleError::BadPath { .. })));
+    }
+
+    fn packable() -> (BundleSource, BundleInfo) {
+        let s = source(&[
+            ("bundle.json", r#"{"name": "t", "revision": "1"}"#),
+            ("p.rego", "package gatehouse.policies.p\n"),
+            ("p_test.rego", "package gatehouse.policies.p_test\n"),
+        ]);
+        let info = BundleInfo {
+            name: "t".into(),
+            revision: "1".into(),
+            digest: s.digest(),
+        };
+        (s, info)
+    }
+
+    #[test]
+    fn a_packed_bundle_verifies_to_its_decision_files() {
+        let (s, info) = packable();
+        let packed = s.packed(&info);
+        let text = packed.to_json(false);
+        assert!(text.starts_with(r#"{"digest":"sha256:"#), "{text}");
+        let back = PackedBundle::from_json(&text).unwrap().verify().unwrap();
+        assert_eq!(back.digest(), s.digest());
+        assert!(!back.files.contains_key("p_test.rego"));
+    }
+
+    #[test]
+    fn a_packed_bundle_that_lies_does_not_verify() {
+        let (s, info) = packable();
+        let mut changed = s.packed(&info);
+        changed
+            .files
+            .insert("p.rego".into(), "package gatehouse.policies.q\n".into());
+        let err = changed.verify().unwrap_err();
+        assert_eq!(err.code(), "bundle_digest_mismatch");
+        assert!(err.to_string().contains(&info.digest), "{err}");
+
+        let mut renamed = s.packed(&info);
+        renamed.revision = "2".into();
+        assert_eq!(
+            renamed.verify().unwrap_err().code(),
+            "bundle_manifest_mismatch"
+        );
+
+        let mut future = s.packed(&info);
+        future.format = "gatehouse.bundle/v2".into();
+        assert_eq!(future.verify().unwrap_err().code(), "bundle_format");
+
+        let err = PackedBundle::from_json(r#"{"format": "gatehouse.bundle/v1"}"#).unwrap_err();
+        assert_eq!(err.code(), "bundle_format");
     }
 
     #[test]

@@ -26,9 +26,9 @@ use crate::canonical::digest_of_value;
 use crate::context::EvaluationContext;
 use crate::decision::Decision;
 use crate::engine::Engine;
-use crate::fanout::{Fanout, Sequential};
+use crate::fanout::Fanout;
 use crate::intent::intent_digest;
-use crate::rego::Stage;
+use crate::stage::Stage;
 
 /// What identifies a decision.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -98,28 +98,7 @@ impl DecisionCache {
         }
     }
 
-    /// [`Engine::evaluate`], served from the cache when the same bundle, intent and context were
-    /// evaluated before.
-    pub fn evaluate(
-        &self,
-        engine: &Engine,
-        intent: &Value,
-        context: &EvaluationContext,
-    ) -> Arc<Decision> {
-        self.decide(engine, Stage::Admission, intent, context, &Sequential)
-    }
-
-    /// [`Engine::evaluate_gates`], served from the cache.
-    pub fn evaluate_gates(
-        &self,
-        engine: &Engine,
-        intent: &Value,
-        context: &EvaluationContext,
-    ) -> Arc<Decision> {
-        self.decide(engine, Stage::Gates, intent, context, &Sequential)
-    }
-
-    /// `stage` evaluated with its parts run by `fanout` ([`Engine::evaluate_with`]) on a miss.
+    /// `stage` evaluated with its parts run by `fanout` ([`Engine::evaluate_stage`]) on a miss.
     pub fn decide(
         &self,
         engine: &Engine,
@@ -203,6 +182,7 @@ impl DecisionCache {
 mod tests {
     use super::*;
     use crate::bundle::BundleSource;
+    use crate::fanout::Sequential;
     use crate::timestamp::Timestamp;
 
     fn engine(policy: &str) -> Engine {
@@ -226,14 +206,20 @@ mod tests {
         let now = EvaluationContext::at(Timestamp::parse("2026-11-23T12:00:00Z").unwrap());
         let later = EvaluationContext::at(Timestamp::parse("2026-11-23T12:00:01Z").unwrap());
         let intent = serde_json::json!({"x": 1});
-        let first = cache.evaluate(&engine, &intent, &now);
+        let first = cache.decide(&engine, Stage::Admission, &intent, &now, &Sequential);
         assert_eq!(first.to_json(), engine.evaluate(&intent, &now).to_json());
-        let again = cache.evaluate(&engine, &intent, &now);
+        let again = cache.decide(&engine, Stage::Admission, &intent, &now, &Sequential);
         assert!(Arc::ptr_eq(&first, &again));
         // Another context, another stage, another intent: misses.
-        cache.evaluate(&engine, &intent, &later);
-        cache.evaluate_gates(&engine, &intent, &now);
-        cache.evaluate(&engine, &serde_json::json!({"x": 2}), &now);
+        cache.decide(&engine, Stage::Admission, &intent, &later, &Sequential);
+        cache.decide(&engine, Stage::Gates, &intent, &now, &Sequential);
+        cache.decide(
+            &engine,
+            Stage::Admission,
+            &serde_json::json!({"x": 2}),
+            &now,
+            &Sequential,
+        );
         let stats = cache.stats();
         assert_eq!(
             (stats.hits, stats.misses, stats.entries, stats.capacity),

@@ -6,6 +6,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::stage::Stage;
+
 /// The id of the built-in schema policy; it is always hard-mandatory and cannot be exempted.
 pub const SCHEMA_POLICY: &str = "schema.valid";
 
@@ -67,25 +69,8 @@ pub struct PolicyMeta {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// When the policy is evaluated: at admission (the default) or as a release gate.
-    #[serde(default, skip_serializing_if = "PolicyStage::is_admission")]
-    pub stage: PolicyStage,
-}
-
-/// When a policy is evaluated.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PolicyStage {
-    /// When an intent is submitted (`gatehouse.policies.*`).
-    #[default]
-    Admission,
-    /// When a pipeline reports success (`gatehouse.gates.*`).
-    Gates,
-}
-
-impl PolicyStage {
-    fn is_admission(&self) -> bool {
-        *self == Self::Admission
-    }
+    #[serde(default, skip_serializing_if = "Stage::is_admission")]
+    pub stage: Stage,
 }
 
 impl PolicyMeta {
@@ -106,13 +91,14 @@ impl PolicyMeta {
             remediation: "Fix the field named in `path` so the intent matches the DeploymentIntent schema (`gatehouse schema` prints it).".to_owned(),
             override_role: None,
             description: None,
-            stage: PolicyStage::Admission,
+            stage: Stage::Admission,
         }
     }
 }
 
 /// Catalogue problems found while loading a bundle.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum CatalogError {
     /// An entry does not match the metadata format.
     #[error("catalogue entry `{policy}` is invalid: {message}")]
@@ -131,7 +117,7 @@ pub enum CatalogError {
         where_: String,
     },
     /// `schema.valid` must stay hard-mandatory.
-    #[error("policy `schema.valid` must be hard-mandatory everywhere")]
+    #[error("policy `{SCHEMA_POLICY}` must be hard-mandatory everywhere")]
     SchemaPolicyWeakened,
     /// `data.governance.catalog` is not an object.
     #[error("`data.governance.catalog` must be an object of policy id to metadata")]

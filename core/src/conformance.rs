@@ -9,6 +9,7 @@ use serde_json::Value;
 use crate::catalog::Enforcement;
 use crate::context::EvaluationContext;
 use crate::decision::{Decision, Outcome, ViolationStatus};
+use crate::stage::Stage;
 
 /// One conformance case.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -22,31 +23,14 @@ pub struct ConformanceCase {
     pub context: EvaluationContext,
     /// What is evaluated: admission policies (the default) or the release gates over
     /// `context.evidence`.
-    #[serde(default, skip_serializing_if = "CaseStage::is_admission")]
-    pub stage: CaseStage,
+    #[serde(default, skip_serializing_if = "Stage::is_admission")]
+    pub stage: Stage,
     /// Files added to (or replacing files of) the reference bundle for this case, e.g. a policy
     /// with a bug to show that evaluation fails closed.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub bundle_overlay: BTreeMap<String, String>,
     /// The expected result.
     pub want: Want,
-}
-
-/// Which evaluation a case exercises.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CaseStage {
-    /// `Engine::evaluate`.
-    #[default]
-    Admission,
-    /// `Engine::evaluate_gates`.
-    Gates,
-}
-
-impl CaseStage {
-    fn is_admission(&self) -> bool {
-        *self == Self::Admission
-    }
 }
 
 /// The expected result of a case.

@@ -12,10 +12,9 @@ use crate::error::{ErrorDetail, IntentError};
 use crate::exemption::{Exemption, ScopeFacts, exemptions_from_data};
 use crate::fanout::{Fanout, Sequential};
 use crate::intent::{intent_digest, parse_intent};
-use crate::rego::{
-    CompileOptions, CompiledPolicies, Input, Limits, PackageResult, Stage, TestReport,
-};
+use crate::rego::{CompileOptions, CompiledPolicies, Input, Limits, PackageResult, TestReport};
 use crate::schema::IntentSchema;
+use crate::stage::Stage;
 
 /// How to load a bundle.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -58,7 +57,7 @@ impl Engine {
     }
 
     /// Loads a bundle as [`Self::load_with`] does, with its policy packages spread over up to
-    /// `parts` engines, so that [`Self::evaluate_with`] can evaluate the parts of one decision on
+    /// `parts` engines, so that [`Self::evaluate_stage`] can evaluate the parts of one decision on
     /// several threads; the decisions have the same bytes as with one engine. A bundle whose
     /// modules read another policy package's rules keeps one engine ([`Self::parts`] says how
     /// many it got). Loading takes longer (the shared modules are compiled once per part), and
@@ -174,39 +173,31 @@ impl Engine {
         Ok(self.evaluate(&intent, context))
     }
 
-    /// Evaluates an intent for admission. Never fails: schema errors, policy errors and limits
-    /// all give `deny` with the reason listed.
+    /// Evaluates an intent for admission ([`Self::evaluate_stage`] with [`Stage::Admission`], on
+    /// this thread). Never fails: schema errors, policy errors and limits all give `deny` with
+    /// the reason listed.
     pub fn evaluate(&self, intent: &Value, context: &EvaluationContext) -> Decision {
         self.decide(Stage::Admission, intent, context, &Sequential)
     }
 
-    /// [`Self::evaluate`], with the parts of the decision (see [`Self::load_split`]) run by
-    /// `fanout`, e.g. on a thread pool. Same bytes as [`Self::evaluate`].
-    pub fn evaluate_with(
+    /// Evaluates an intent at `stage`, with the parts of the decision (see [`Self::load_split`])
+    /// run by `fanout` (e.g. on a thread pool; [`Sequential`] runs them on this thread, with the
+    /// same bytes). Never fails: schema errors, policy errors and limits all give `deny` with
+    /// the reason listed.
+    ///
+    /// [`Stage::Admission`] evaluates the admission policies (`gatehouse.policies.*`).
+    /// [`Stage::Gates`] evaluates the release gates (`gatehouse.gates.*`) for an approved intent
+    /// over the pipeline's evidence (`context.evidence`), when the pipeline reports success:
+    /// `allow` means the deployment may become SUCCESS; anything else turns it into FAILED, with
+    /// the gate violations to record on the event. Missing evidence fails the gates that need it.
+    pub fn evaluate_stage(
         &self,
+        stage: Stage,
         intent: &Value,
         context: &EvaluationContext,
         fanout: &dyn Fanout,
     ) -> Decision {
-        self.decide(Stage::Admission, intent, context, fanout)
-    }
-
-    /// [`Self::evaluate_gates`], with the parts run by `fanout`.
-    pub fn evaluate_gates_with(
-        &self,
-        intent: &Value,
-        context: &EvaluationContext,
-        fanout: &dyn Fanout,
-    ) -> Decision {
-        self.decide(Stage::Gates, intent, context, fanout)
-    }
-
-    /// Evaluates the release gates (`gatehouse.gates.*`) for an approved intent over the
-    /// pipeline's evidence (`context.evidence`), when the pipeline reports success. `allow` means
-    /// the deployment may become SUCCESS; anything else turns it into FAILED, with the gate
-    /// violations to record on the event. Missing evidence fails the gates that need it.
-    pub fn evaluate_gates(&self, intent: &Value, context: &EvaluationContext) -> Decision {
-        self.decide(Stage::Gates, intent, context, &Sequential)
+        self.decide(stage, intent, context, fanout)
     }
 
     /// Evaluates an intent for admission and reports every catalogue policy's verdict.
@@ -217,12 +208,8 @@ impl Engine {
     ) -> (Decision, Vec<crate::explain::PolicyVerdict>) {
         let decision = self.evaluate(intent, context);
         let environment = intent.pointer("/spec/environment").and_then(Value::as_str);
-        let verdicts = crate::explain::explain(
-            &self.catalog,
-            &decision,
-            crate::catalog::PolicyStage::Admission,
-            environment,
-        );
+        let verdicts =
+            crate::explain::explain(&self.catalog, &decision, Stage::Admission, environment);
         (decision, verdicts)
     }
 
@@ -409,7 +396,9 @@ impl Engine {
             return Err(Box::new(
                 ErrorDetail::new(
                     "malformed_violation",
-                    "policies may not report `schema.valid`; it is reserved for schema errors",
+                    format!(
+                        "policies may not report `{SCHEMA_POLICY}`; it is reserved for schema errors"
+                    ),
                 )
                 .with_policy(policy),
             ));

@@ -83,6 +83,7 @@ pub trait Diagnostic: std::error::Error {
 
 /// An intent text that could not be read as JSON or YAML.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum IntentError {
     /// The text is not well-formed JSON or YAML.
     #[error("intent is not valid {format} at line {line}, column {column}: {message}")]

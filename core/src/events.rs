@@ -75,6 +75,7 @@ impl Event {
 
 /// The first broken link of a chain.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ChainError {
     /// A chain must hold at least one event.
     #[error("the chain is empty")]

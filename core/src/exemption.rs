@@ -72,6 +72,7 @@ impl Exemption {
 
 /// Exemption problems found while loading a bundle.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ExemptionError {
     /// An entry does not match the format.
     #[error("exemption #{index} is invalid: {message}")]
@@ -94,7 +95,7 @@ pub enum ExemptionError {
         id: String,
     },
     /// The schema policy cannot be exempted.
-    #[error("exemption `{id}` targets `schema.valid`, which cannot be exempted")]
+    #[error("exemption `{id}` targets `{SCHEMA_POLICY}`, which cannot be exempted")]
     SchemaPolicy {
         /// The id.
         id: String,

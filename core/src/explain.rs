@@ -2,8 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::{Catalog, Enforcement, PolicyStage};
+use crate::catalog::{Catalog, Enforcement};
 use crate::decision::{Decision, ViolationStatus};
+use crate::stage::Stage;
 
 /// What one policy concluded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -47,7 +48,7 @@ pub struct PolicyVerdict {
 pub fn explain(
     catalog: &Catalog,
     decision: &Decision,
-    stage: PolicyStage,
+    stage: Stage,
     environment: Option<&str>,
 ) -> Vec<PolicyVerdict> {
     catalog

@@ -1,7 +1,7 @@
 //! Running the independent parts of one decision at the same time, on threads the caller owns.
 //!
 //! The core starts no threads of its own: an engine loaded with [`crate::Engine::load_split`]
-//! spreads its policy packages over several engines, and [`crate::Engine::evaluate_with`] hands
+//! spreads its policy packages over several engines, and [`crate::Engine::evaluate_stage`] hands
 //! the parts to a [`Fanout`] that the caller provides: a thread pool it already runs (`Rayon`,
 //! with the `rayon` feature: the pool the caller is running in, or rayon's global one; the CLI and
 //! the Python bindings use it), [`ScopedThreads`] (threads started for the one decision and

@@ -82,6 +82,7 @@ impl LedgerHead {
 
 /// What is wrong at the first broken entry of a ledger.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum LedgerFault {
     /// Positions must run 1, 2, 3, ... (a row was deleted or inserted).
     #[error("position is {found}, expected {expected} (an entry is missing or was inserted)")]

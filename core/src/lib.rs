@@ -23,17 +23,23 @@ pub mod lifecycle;
 pub mod path;
 mod rego;
 mod rego_scan;
+pub mod request;
 pub mod schema;
+pub mod stage;
 pub mod timestamp;
 
 pub use approvers::{
     Approvers, ApproversError, GithubTeam, NotCounted, PullRequestEvidence, PullRequestReview,
     ReviewApprovals, ReviewState, ReviewerOutcome, ReviewerVerdict,
 };
-pub use bundle::{BundleError, BundleInfo, BundleSource, Manifest};
+pub use bundle::{
+    BundleError, BundleInfo, BundleSource, Manifest, PACKED_FORMAT, PackedBundle, PackedBundleError,
+};
+#[cfg(feature = "fs")]
+pub use bundle_dir::{DirBundle, DirLoadError, DirOptions, load_dir};
 pub use cache::{CacheKey, CacheStats, DecisionCache, context_digest};
 pub use canonical::to_canonical_json;
-pub use catalog::{Catalog, Enforcement, PolicyMeta, PolicyStage, Severity};
+pub use catalog::{Catalog, Enforcement, PolicyMeta, Severity};
 pub use context::{Approval, ApprovalSource, EvaluationContext, HistoryEntry};
 pub use decision::{Decision, MAX_LISTED, Outcome, Truncated, Violation, ViolationStatus};
 pub use engine::{Engine, EngineOptions, run_bundle_tests};
@@ -47,8 +53,10 @@ pub use ledger::{
     LedgerEntry, LedgerError, LedgerFault, LedgerHead, LedgerSummary, LedgerVerifier, verify_ledger,
 };
 pub use lifecycle::{EventType, State, TransitionError, next_state};
-pub use rego::{FileCoverage, Limits, Stage, TestReport, TestResult};
+pub use rego::{FileCoverage, Limits, TestReport, TestResult};
+pub use request::{EvaluateRequest, RequestError, evaluate_json};
 pub use schema::{INTENT_SCHEMA, IntentSchema, SchemaError, SchemaReport};
+pub use stage::Stage;
 pub use timestamp::{Timestamp, TimestampError};
 
 #[cfg(test)]

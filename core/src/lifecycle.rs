@@ -131,6 +131,7 @@ impl fmt::Display for EventType {
 
 /// An event that the current state does not accept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum TransitionError {
     /// The first event of a deployment must be `requested`.
     #[error("a deployment starts with a `requested` event, not `{event}`")]

@@ -52,7 +52,7 @@
 //! - **Partitions** (opt-in, `CompileOptions::partitions`): the policy packages are spread over
 //!   several engines, each holding the shared modules (`gatehouse.lib`, ...) and its share of the
 //!   packages, so that a caller with spare cores can evaluate the shares of one decision at the
-//!   same time (`Engine::evaluate_with`). Each package is evaluated exactly as in the one engine
+//!   same time (`Engine::evaluate_stage`). Each package is evaluated exactly as in the one engine
 //!   (same modules, data and input), so the decision has the same bytes. Bundles whose modules
 //!   read another policy package's rules cannot be split that way and keep one engine.
 //!
@@ -71,33 +71,10 @@ use serde_json::Value;
 use crate::bundle::BundleError;
 use crate::error::{ErrorDetail, Span};
 use crate::rego_scan::{self, Position};
+use crate::stage::Stage;
 
-/// Which set of packages a decision evaluates.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Stage {
-    /// Admission policies (`gatehouse.policies.*`), evaluated when an intent is submitted.
-    Admission,
-    /// Release gates (`gatehouse.gates.*`), evaluated over pipeline evidence when a deployment
-    /// reports success.
-    Gates,
-}
-
+/// What the generated gathering module needs to know of a stage.
 impl Stage {
-    /// Package prefix of this stage's packages.
-    pub fn package_prefix(self) -> &'static str {
-        match self {
-            Self::Admission => "data.gatehouse.policies.",
-            Self::Gates => "data.gatehouse.gates.",
-        }
-    }
-
-    fn gather_rule(self) -> &'static str {
-        match self {
-            Self::Admission => "admission",
-            Self::Gates => "gates",
-        }
-    }
-
     /// The path of the gathering rule.
     fn gather_path(self) -> &'static str {
         match self {
@@ -555,7 +532,8 @@ fn gather_module(marked: &[Vec<String>]) -> String {
     for stage in [Stage::Admission, Stage::Gates] {
         text.push_str(&format!(
             "\n{} := packages if {{\n\tpackages := {}{with}\n}}\n",
-            stage.gather_rule(),
+            // The gathering rule is named after the stage (`admission`, `gates`).
+            stage.as_str(),
             stage.package_prefix().trim_end_matches('.'),
         ));
     }

@@ -6,10 +6,12 @@
 
 use std::path::{Path, PathBuf};
 
-use gatehouse_core::conformance::{CaseStage, ConformanceCase};
+use gatehouse_core::conformance::ConformanceCase;
 use std::time::Duration;
 
-use gatehouse_core::{BundleSource, Diagnostic, Engine, EngineOptions, Limits};
+use gatehouse_core::{
+    BundleSource, Diagnostic, Engine, EngineOptions, Limits, Sequential, evaluate_json,
+};
 use libtest_mimic::{Arguments, Failed, Trial};
 
 fn policies_dir() -> PathBuf {
@@ -42,9 +44,8 @@ fn run_case(path: &Path) -> Result<(), Failed> {
         }
         (Ok(_), Some(code)) => return Err(format!("bundle loaded, want error `{code}`").into()),
     };
-    let decide = |engine: &Engine| match case.stage {
-        CaseStage::Admission => engine.evaluate(&case.intent, &case.context),
-        CaseStage::Gates => engine.evaluate_gates(&case.intent, &case.context),
+    let decide = |engine: &Engine| {
+        engine.evaluate_stage(case.stage, &case.intent, &case.context, &Sequential)
     };
     let decision = decide(&engine);
     check_golden(path, &decision.to_json())?;
@@ -59,6 +60,16 @@ fn run_case(path: &Path) -> Result<(), Failed> {
     let again = decide(&engine);
     if again.to_json() != decision.to_json() {
         return Err("evaluation is not deterministic".into());
+    }
+    // The one JSON call of the front ends: `{intent, context, stage}` in, the same bytes out.
+    let request = serde_json::json!({
+        "intent": case.intent,
+        "context": case.context,
+        "stage": case.stage,
+    });
+    let through_json = evaluate_json(&engine, &request.to_string())?;
+    if through_json != decision.to_json() {
+        return Err(format!("evaluate_json differs:\n  {through_json}").into());
     }
     Ok(())
 }

@@ -12,6 +12,7 @@
 use std::path::Path;
 use std::sync::LazyLock;
 
+use gatehouse_core::catalog::SCHEMA_POLICY;
 use gatehouse_core::{
     Approval, BundleSource, DeploymentStatus, Enforcement, Engine, EvaluationContext, Event,
     EventType, NewEvent, Outcome, State, Timestamp, ViolationStatus, next_state, replay,
@@ -271,7 +272,7 @@ proptest! {
         claimed["spec"]["approvals"] = json!([{"by": by, "role": "release-approver"}, {"by": by, "role": "finops-approver"}]);
         let decision = ENGINE.evaluate(&claimed, &with_approvals(&now(), &approvals));
         prop_assert_eq!(decision.outcome, Outcome::Deny);
-        prop_assert!(decision.violations.iter().any(|v| v.policy == "schema.valid" && v.path == "spec.approvals"));
+        prop_assert!(decision.violations.iter().any(|v| v.policy == SCHEMA_POLICY && v.path == "spec.approvals"));
         prop_assert!(decision.violations.iter().all(|v| v.overridden_by.is_none()));
     }
 
@@ -281,7 +282,7 @@ proptest! {
         let plain = ENGINE.evaluate(&intent, &context);
         let advised = WITH_ADVISORY.evaluate(&intent, &context);
         prop_assert_eq!(plain.outcome, advised.outcome);
-        if plain.violations.iter().all(|v| v.policy != "schema.valid") {
+        if plain.violations.iter().all(|v| v.policy != SCHEMA_POLICY) {
             prop_assert!(advised.violations.iter().any(|v| v.policy == "zz.advisory"));
         }
     }

@@ -53,5 +53,10 @@ fuzz_target!(|data: &[u8]| {
     if !decision.errors.is_empty() {
         assert_eq!(decision.outcome, Outcome::Deny, "{}", decision.to_json());
     }
-    let _ = engine.evaluate_gates(&serde_json::json!({}), &context);
+    let _ = engine.evaluate_stage(
+        gatehouse_core::Stage::Gates,
+        &serde_json::json!({}),
+        &context,
+        &gatehouse_core::Sequential,
+    );
 });

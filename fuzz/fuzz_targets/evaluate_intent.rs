@@ -42,7 +42,7 @@ fuzz_target!(|data: &[u8]| {
     let invalid = decision
         .violations
         .iter()
-        .any(|v| v.policy == "schema.valid");
+        .any(|v| v.policy == gatehouse_core::catalog::SCHEMA_POLICY);
     let blocking = decision
         .violations
         .iter()

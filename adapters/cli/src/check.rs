@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use gatehouse_core::{
-    Approval, BundleSource, Decision, DecisionCache, Diagnostic, Engine, EngineOptions,
+    Approval, Decision, DecisionCache, Diagnostic, DirBundle, DirOptions, Engine, EngineOptions,
     EvaluationContext, Fanout, GithubTeam, HistoryEntry, Limits, Rayon, Sequential, Stage,
-    Timestamp,
+    Timestamp, load_dir,
 };
 use gatehouse_report::CheckedFile;
 use rayon::prelude::*;
@@ -29,16 +29,21 @@ pub fn load_engine(dir: &Path) -> Result<Engine, CliError> {
 /// Loads a bundle directory into an engine whose decisions have up to `parts` parts
 /// (`Engine::load_split`).
 pub fn load_engine_split(dir: &Path, parts: usize) -> Result<Engine, CliError> {
-    let source = BundleSource::from_dir(dir)?;
-    let options = EngineOptions {
-        limits: Limits {
-            time_limit: Some(TIME_LIMIT),
+    Ok(load_dir_split(dir, parts)?.engine)
+}
+
+/// Reads and loads a bundle directory (the core's loader, with the CLI's time limit).
+fn load_dir_split(dir: &Path, parts: usize) -> Result<DirBundle, CliError> {
+    let options = DirOptions {
+        engine: EngineOptions {
+            limits: Limits {
+                time_limit: Some(TIME_LIMIT),
+            },
         },
+        split: parts,
+        overlay: std::collections::BTreeMap::new(),
     };
-    Engine::load_split(&source, options, parts).map_err(|source| CliError::Bundle {
-        dir: dir.to_path_buf(),
-        source: with_dir_spans(dir, source),
-    })
+    Ok(load_dir(dir, &options)?)
 }
 
 /// How `check` and `diff` use the machine: threads, decisions split in parts, a decision cache.
@@ -100,7 +105,7 @@ pub fn decide(
         Some(cache) => {
             Decision::clone(&cache.decide(engine, Stage::Admission, intent, context, fanout))
         }
-        None => engine.evaluate_with(intent, context, fanout),
+        None => engine.evaluate_stage(Stage::Admission, intent, context, fanout),
     }
 }
 
@@ -159,50 +164,6 @@ fn read_all(files: &[PathBuf]) -> Vec<ReadIntent> {
             }
         })
         .collect()
-}
-
-/// Makes bundle-relative spans relative to the working directory.
-pub fn with_dir_spans(
-    dir: &Path,
-    error: gatehouse_core::BundleError,
-) -> gatehouse_core::BundleError {
-    use gatehouse_core::BundleError as E;
-    let fix = |span: Option<gatehouse_core::Span>| {
-        span.map(|mut s| {
-            s.file = dir.join(&s.file).display().to_string();
-            s
-        })
-    };
-    match error {
-        E::RegoParse { message, span } => E::RegoParse {
-            message,
-            span: fix(span),
-        },
-        E::RegoCompile { message, span } => E::RegoCompile {
-            message,
-            span: fix(span),
-        },
-        E::Approvers { file, source } => E::Approvers {
-            file: file.map(|f| dir.join(f).display().to_string()),
-            source,
-        },
-        E::DerivedEvaluation { message, span } => E::DerivedEvaluation {
-            message,
-            span: fix(span),
-        },
-        E::DerivedUndefined { rule, span } => E::DerivedUndefined {
-            rule,
-            span: fix(span),
-        },
-        E::DerivedReadsInput { span } => E::DerivedReadsInput {
-            span: fix(Some(span.clone())).unwrap_or(span),
-        },
-        E::DerivedReadsPackage { path, span } => E::DerivedReadsPackage {
-            path,
-            span: fix(Some(span.clone())).unwrap_or(span),
-        },
-        other => other,
-    }
 }
 
 pub fn read(path: &Path) -> Result<String, CliError> {
@@ -438,16 +399,19 @@ pub fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, CliError> {
 /// `gatehouse bundle`: one JSON document holding the bundle's decision files and digest, or with
 /// `data` its merged data document.
 pub fn pack(policies: &Path, data: bool) -> Result<ExitCode, CliError> {
-    let engine = load_engine(policies)?;
-    let source = BundleSource::from_dir(policies)?;
-    let doc = if data {
-        source.merged_data().map_err(|source| CliError::Bundle {
-            dir: policies.to_path_buf(),
-            source,
-        })?
+    let bundle = load_dir_split(policies, 1)?;
+    let text = if data {
+        let merged = bundle
+            .source
+            .merged_data()
+            .map_err(|source| CliError::Bundle {
+                dir: policies.to_path_buf(),
+                source,
+            })?;
+        serde_json::to_string_pretty(&merged).unwrap_or_default()
     } else {
-        source.packed(engine.info())
+        bundle.source.packed(bundle.engine.info()).to_json(true)
     };
-    crate::write_stdout(&serde_json::to_string_pretty(&doc).unwrap_or_default());
+    crate::write_stdout(&text);
     Ok(ExitCode::SUCCESS)
 }

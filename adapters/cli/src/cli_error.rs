@@ -45,6 +45,20 @@ pub enum CliError {
     },
 }
 
+impl From<gatehouse_core::DirLoadError> for CliError {
+    fn from(error: gatehouse_core::DirLoadError) -> Self {
+        match error {
+            gatehouse_core::DirLoadError::Read(e) => Self::BundleDir(e),
+            gatehouse_core::DirLoadError::Invalid { dir, source } => Self::Bundle { dir, source },
+            // A load error this CLI does not know yet: its records still say what is wrong.
+            other => Self::Details {
+                summary: other.to_string(),
+                details: gatehouse_core::Diagnostic::details(&other),
+            },
+        }
+    }
+}
+
 impl CliError {
     /// The records a report shows for this error: its own records, or one `read_error` record
     /// whose message is the error's.

@@ -13,7 +13,7 @@ pub fn run(dir: &Path, coverage: bool, min_coverage: Option<f64>) -> Result<Exit
     let source = BundleSource::from_dir(dir)?;
     let report = run_bundle_tests(&source, coverage).map_err(|source| CliError::Bundle {
         dir: dir.to_path_buf(),
-        source: crate::check::with_dir_spans(dir, source),
+        source: source.in_dir(dir),
     })?;
     let results = &report.results;
     let mut text = String::new();

@@ -18,8 +18,8 @@ use gatehouse_control::replicas::Replicas;
 use gatehouse_control::requests::{ApprovalRequest, Callback, CancelRequest};
 use gatehouse_control::signals::Signals;
 use gatehouse_control::store::IdempotencyKey;
-use gatehouse_control::{ControlError, ControlPlane, EvaluateStage, Submitted};
-use gatehouse_core::{EvaluationContext, Timestamp};
+use gatehouse_control::{ControlError, ControlPlane, Submitted};
+use gatehouse_core::{EvaluateRequest, EvaluationContext, Stage, Timestamp};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::{IntoParams, ToSchema};
@@ -70,24 +70,6 @@ fn json_response(status: StatusCode, body: String) -> Response {
         body,
     )
         .into_response()
-}
-
-/// The body of `POST /v1/evaluate`.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct EvaluateRequest {
-    /// The intent: any JSON value; one that does not match the schema is denied with
-    /// `schema.valid` violations.
-    #[schema(value_type = serde_json::Value)]
-    pub intent: Value,
-    /// The evaluation context `{now, history?, evidence?, approvals?}`; without it the server
-    /// uses its clock and the service's finished deployments.
-    #[serde(default)]
-    #[schema(value_type = Option<EvaluationContext>)]
-    pub context: Option<Value>,
-    /// `admission` (default) or `gates`.
-    #[serde(default)]
-    pub stage: EvaluateStage,
 }
 
 /// The body of `POST /v1/deployments`.
@@ -217,10 +199,7 @@ pub async fn evaluate(
     let principal = app.auth.authorize(&headers, Permission::Read)?;
     require_json(&headers)?;
     let request: EvaluateRequest = parse_json(&body, app.config.limits.json_depth)?;
-    let evaluation = app
-        .plane
-        .evaluate(&principal, request.intent, request.context, request.stage)
-        .await?;
+    let evaluation = app.plane.evaluate(&principal, request).await?;
     let mut response = json_response(StatusCode::OK, evaluation.decision.to_json());
     if let Ok(id) = HeaderValue::from_str(&evaluation.decision_id) {
         response.headers_mut().insert(DECISION_ID_HEADER, id);
@@ -699,8 +678,8 @@ pub fn policies_document(plane: &ControlPlane) -> Value {
         "bundle": engine.info(),
         "policies": catalog,
         "packages": {
-            "admission": engine.packages(gatehouse_core::Stage::Admission),
-            "gates": engine.packages(gatehouse_core::Stage::Gates),
+            "admission": engine.packages(Stage::Admission),
+            "gates": engine.packages(Stage::Gates),
         },
         "exemptions": engine.exemptions(),
     })
@@ -750,13 +729,10 @@ pub async fn context(
 pub async fn bundle(State(app): AppState, headers: HeaderMap) -> Result<Response, Problem> {
     app.auth.authorize(&headers, Permission::Read)?;
     let packed = app.plane.packed_bundle();
-    let digest = packed
-        .get("digest")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_owned();
-    let body = serde_json::to_string(&*packed).unwrap_or_default();
-    Ok(with_etag(json_response(StatusCode::OK, body), &digest))
+    Ok(with_etag(
+        json_response(StatusCode::OK, packed.to_json(false)),
+        &packed.digest,
+    ))
 }
 
 /// Reloads the policy bundle from disk (atomically; on error the running bundle stays).

@@ -91,6 +91,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use gatehouse_control::ControlConfig;
+use gatehouse_control::access::Role;
 use gatehouse_control::config::{
     Database, DecisionLogConfig, DispatchConfig, EvaluationLimits, ExecutorConfig, InvalidConfig,
     PipelineConfig, PostgresConfig, RetentionConfig,
@@ -98,10 +99,9 @@ use gatehouse_control::config::{
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use crate::auth::Role;
-
 /// Why a configuration cannot be used.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ConfigError {
     /// The file cannot be read.
     #[error("cannot read config file {path}: {source}")]
@@ -120,8 +120,13 @@ pub enum ConfigError {
         message: String,
     },
     /// A value is inconsistent.
-    #[error("config: {0}")]
-    Invalid(String),
+    #[error("config: {key}: {problem}")]
+    Invalid {
+        /// The key, e.g. `tokens[0].sha256` or `cors.allowed_origins`.
+        key: String,
+        /// What is wrong with it and how to fix it.
+        problem: String,
+    },
     /// A value of the control plane's part is inconsistent.
     #[error("config: {0}")]
     Control(#[from] InvalidConfig),
@@ -540,34 +545,51 @@ impl Config {
     /// Checks what TOML types cannot: hashes, names, origins, limits, and that demo tokens are
     /// served on loopback only.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let invalid = |m: String| Err(ConfigError::Invalid(m));
+        let invalid = |key: &str, problem: String| {
+            Err(ConfigError::Invalid {
+                key: key.to_owned(),
+                problem,
+            })
+        };
         if self.demo && !self.listen.ip().is_loopback() {
-            return invalid(format!(
-                "demo mode (no config file: well-known demo tokens) listens on loopback only, not on `{}`; pass --config (or set GATEHOUSE_CONFIG) with your own tokens to listen there, or listen on 127.0.0.1",
-                self.listen
-            ));
+            return invalid(
+                "listen",
+                format!(
+                    "demo mode (no config file: well-known demo tokens) listens on loopback only, not on `{}`; pass --config (or set GATEHOUSE_CONFIG) with your own tokens to listen there, or listen on 127.0.0.1",
+                    self.listen
+                ),
+            );
         }
         let mut names = BTreeMap::new();
         for (i, token) in self.tokens.iter().enumerate() {
             if token.sha256.len() != 64 || !token.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
-                return invalid(format!(
-                    "tokens[{i}].sha256 must be 64 hex digits (sha256 of the token: `printf %s TOKEN | sha256sum`)"
-                ));
+                return invalid(
+                    &format!("tokens[{i}].sha256"),
+                    "must be 64 hex digits (sha256 of the token: `printf %s TOKEN | sha256sum`)"
+                        .into(),
+                );
             }
             if names.insert(token.sha256.to_ascii_lowercase(), i).is_some() {
-                return invalid(format!("tokens[{i}]: the same token hash is listed twice"));
+                return invalid(
+                    &format!("tokens[{i}]"),
+                    "the same token hash is listed twice".into(),
+                );
             }
             if token.name.trim().is_empty() || token.name.chars().any(char::is_control) {
-                return invalid(format!(
-                    "tokens[{i}].name {:?} is empty or has a control character; names are recorded as actors and shown in logs",
-                    token.name
-                ));
+                return invalid(
+                    &format!("tokens[{i}].name"),
+                    format!(
+                        "{:?} is empty or has a control character; names are recorded as actors and shown in logs",
+                        token.name
+                    ),
+                );
             }
         }
         for origin in &self.cors.allowed_origins {
             if origin == "*" {
                 return invalid(
-                    "cors.allowed_origins: `*` is not allowed (requests carry credentials); list exact origins".into(),
+                    "cors.allowed_origins",
+                    "`*` is not allowed (requests carry credentials); list exact origins".into(),
                 );
             }
             let parsed = url::Url::parse(origin).ok().filter(|u| {
@@ -582,9 +604,12 @@ impl Config {
                 || origin.ends_with('/')
                 || axum::http::HeaderValue::from_str(origin).is_err()
             {
-                return invalid(format!(
-                    "cors.allowed_origins: `{origin}` is not an origin like https://portal.example.com (scheme, host and optional port; no path, no trailing slash)"
-                ));
+                return invalid(
+                    "cors.allowed_origins",
+                    format!(
+                        "`{origin}` is not an origin like https://portal.example.com (scheme, host and optional port; no path, no trailing slash)"
+                    ),
+                );
             }
         }
         let l = &self.limits;
@@ -598,7 +623,8 @@ impl Config {
             || l.request_timeout_ms == 0
         {
             return invalid(
-                "limits: body_bytes, json_depth, concurrency, evaluation_concurrency, max_connections, request_timeout_ms, header_read_timeout_ms and body_read_timeout_ms must be positive".into(),
+                "limits",
+                "body_bytes, json_depth, concurrency, evaluation_concurrency, max_connections, request_timeout_ms, header_read_timeout_ms and body_read_timeout_ms must be positive".into(),
             );
         }
         self.control().validate(self.demo)?;

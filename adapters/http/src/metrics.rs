@@ -4,10 +4,9 @@
 
 use std::time::Duration;
 
-use gatehouse_control::EvaluateStage;
 use gatehouse_control::observer::Observer;
 use gatehouse_control::requests::CallbackStatus;
-use gatehouse_core::{Decision, ViolationStatus};
+use gatehouse_core::{Decision, Stage, ViolationStatus};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
@@ -132,7 +131,7 @@ impl Metrics {
 
 impl Observer for Metrics {
     /// Counts a decision cache lookup.
-    fn decision_cache(&self, stage: EvaluateStage, hit: bool) {
+    fn decision_cache(&self, stage: Stage, hit: bool) {
         self.decision_cache
             .get_or_create(&CacheLabels {
                 result: if hit { "hit" } else { "miss" }.to_owned(),
@@ -142,7 +141,7 @@ impl Observer for Metrics {
     }
 
     /// Counts a decision and its violations.
-    fn decision(&self, stage: EvaluateStage, decision: &Decision, took: Duration) {
+    fn decision(&self, stage: Stage, decision: &Decision, took: Duration) {
         self.decisions
             .get_or_create(&OutcomeLabels {
                 outcome: decision.outcome.as_str().to_owned(),

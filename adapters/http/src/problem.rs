@@ -5,8 +5,7 @@
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use gatehouse_control::ControlError;
-use gatehouse_control::signature::SignatureError;
-use gatehouse_core::ErrorDetail;
+use gatehouse_core::{Diagnostic, ErrorDetail};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -211,13 +210,8 @@ impl From<ControlError> for Problem {
             }
             ControlError::DeliveryReused { .. } => Self::unprocessable("delivery_reused", detail),
             ControlError::Signature(e) => {
-                let code = match e {
-                    SignatureError::StaleTimestamp { .. } => "stale_timestamp",
-                    SignatureError::Missing { .. } | SignatureError::Malformed { .. } => "unsigned",
-                    SignatureError::Mismatch => "bad_signature",
-                };
                 let mut problem = Self::unauthorized(detail);
-                code.clone_into(&mut problem.code);
+                e.code().clone_into(&mut problem.code);
                 problem
             }
             ControlError::CallbacksDisabled => Self::unauthorized(detail),
@@ -225,7 +219,7 @@ impl From<ControlError> for Problem {
             ControlError::DeadlineExceeded => Self::unavailable("timeout", detail),
             ControlError::Busy { .. } => Self::unavailable("busy", detail),
             ControlError::InvalidBundle { source } => {
-                Self::unprocessable("invalid_bundle", detail).with_errors(source.errors)
+                Self::unprocessable("invalid_bundle", detail).with_errors(source.details())
             }
             ControlError::BundleMismatch { .. } => Self::unavailable("bundle_mismatch", detail),
             ControlError::StoreUnavailable { source } => {

@@ -24,7 +24,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use gatehouse_control::executor::{Executor, ExecutorSetupError};
 use gatehouse_control::store::{self, StoreError};
 use gatehouse_control::workers::{self, Workers};
-use gatehouse_control::{BundleLoadError, Clock, ControlPlane, load_bundle, system_clock};
+use gatehouse_control::{Clock, ControlPlane, load_bundle, system_clock};
 
 use crate::api;
 use crate::config::{Config, ConfigError};
@@ -34,13 +34,14 @@ use crate::state::App;
 
 /// Why the server cannot start.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ServeError {
     /// Bad configuration.
     #[error(transparent)]
     Config(#[from] ConfigError),
     /// The bundle does not load.
     #[error(transparent)]
-    Bundle(#[from] BundleLoadError),
+    Bundle(#[from] gatehouse_core::DirLoadError),
     /// The database does not open.
     #[error("database {database}: {source}")]
     Store {

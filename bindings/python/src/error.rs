@@ -2,12 +2,9 @@
 //! (pure Python, so they can carry methods under the stable ABI); each is raised with a message
 //! and the contract's error records `{code, message, help?, policy?, path?, span?}`.
 
-use std::path::Path;
-
-use gatehouse_core::bundle_dir::BundleDirError;
 use gatehouse_core::{
-    BundleError, ChainError, ContextError, Diagnostic, ErrorDetail, IntentError, TimestampError,
-    TransitionError,
+    BundleError, ChainError, Diagnostic, DirLoadError, ErrorDetail, IntentError, PackedBundleError,
+    RequestError, TimestampError, TransitionError,
 };
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -15,8 +12,6 @@ use pyo3::types::PyModule;
 
 use crate::convert;
 
-/// Code of a bundle directory that cannot be read (missing, unreadable file).
-const BUNDLE_UNREADABLE: &str = "bundle_unreadable";
 /// Code of an illegal lifecycle transition (the core's `ChainError::Transition` code).
 const ILLEGAL_TRANSITION: &str = "illegal_transition";
 /// Code of an event record that does not match the event format (as `gatehouse events verify`).
@@ -74,23 +69,25 @@ pub fn raise(py: Python<'_>, class: Class, message: String, details: &[ErrorDeta
     build().unwrap_or_else(|e| e)
 }
 
-/// A bundle that does not load. `root` is the directory it was read from: spans, relative to the
-/// bundle, are joined to it so they name real files.
-pub fn bundle(py: Python<'_>, error: &BundleError, root: Option<&Path>) -> PyErr {
-    let mut details = error.details();
-    if let Some(root) = root {
-        for span in details.iter_mut().filter_map(|d| d.span.as_mut()) {
-            span.file = root.join(&span.file).display().to_string();
-        }
-    }
-    raise(py, Class::Bundle, error.to_string(), &details)
+/// A bundle that does not load.
+pub fn bundle(py: Python<'_>, error: &BundleError) -> PyErr {
+    raise(py, Class::Bundle, error.to_string(), &error.details())
 }
 
-/// A bundle directory that cannot be read.
-pub fn bundle_dir(py: Python<'_>, error: &BundleDirError) -> PyErr {
-    let detail = ErrorDetail::new(BUNDLE_UNREADABLE, error.to_string())
-        .with_help("pass the directory that holds `bundle.json`, the `.rego` modules and `data/`");
-    raise(py, Class::Bundle, error.to_string(), &[detail])
+/// A bundle directory that cannot be read or does not load (the files it names are under the
+/// directory). The message is the cause's, as for [`bundle`].
+pub fn dir(py: Python<'_>, error: &DirLoadError) -> PyErr {
+    let message = match error {
+        DirLoadError::Invalid { source, .. } => source.to_string(),
+        other => other.to_string(),
+    };
+    raise(py, Class::Bundle, message, &error.details())
+}
+
+/// A packed bundle document that cannot be used (not a document, wrong digest or manifest, or
+/// files that do not form a bundle).
+pub fn packed(py: Python<'_>, error: &PackedBundleError) -> PyErr {
+    raise(py, Class::Bundle, error.to_string(), &error.details())
 }
 
 /// Intent text that cannot be read.
@@ -98,8 +95,9 @@ pub fn intent(py: Python<'_>, error: &IntentError) -> PyErr {
     raise(py, Class::Intent, error.to_string(), &error.details())
 }
 
-/// An evaluation context that does not match its format.
-pub fn context(py: Python<'_>, error: &ContextError) -> PyErr {
+/// An evaluation request that cannot be evaluated: its context does not match its format (the
+/// intent and the stage are checked before the request is made).
+pub fn request(py: Python<'_>, error: &RequestError) -> PyErr {
     raise(py, Class::Context, error.to_string(), &error.details())
 }
 

@@ -11,9 +11,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use gatehouse_core::{
-    BundleSource, DecisionCache, DeploymentStatus, EngineOptions, EvaluationContext, Event,
-    EventType, Fanout, IntentSchema, Limits, NewEvent, Rayon, Sequential, Stage, State, Timestamp,
-    parse_intent,
+    BundleSource, DecisionCache, DeploymentStatus, DirOptions, EngineOptions, EvaluateRequest,
+    Event, EventType, Fanout, IntentSchema, Limits, NewEvent, PackedBundle, Rayon, Sequential,
+    Stage, State, Timestamp, load_dir, parse_intent,
 };
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -45,14 +45,10 @@ struct LoadOptions {
     cache_size: usize,
 }
 
-impl Engine {
-    fn load(
-        py: Python<'_>,
-        source: &BundleSource,
-        load: &LoadOptions,
-        root: Option<&std::path::Path>,
-    ) -> PyResult<Self> {
-        let time_limit = load.time_limit;
+impl LoadOptions {
+    /// The core's options for these: the time limit checked.
+    fn engine_options(&self) -> PyResult<EngineOptions> {
+        let time_limit = self.time_limit;
         let limit = Duration::try_from_secs_f64(time_limit)
             .ok()
             .filter(|d| !d.is_zero())
@@ -61,24 +57,34 @@ impl Engine {
                     "`time_limit` must be a positive number of seconds, not {time_limit}"
                 ))
             })?;
-        let options = EngineOptions {
-            limits: Limits {
-                time_limit: Some(limit),
-            },
-        };
-        if load.split == 0 {
+        if self.split == 0 {
             return Err(PyValueError::new_err(
                 "`split` must be a positive number of parts",
             ));
         }
-        let cache = NonZeroUsize::new(load.cache_size).map(DecisionCache::new);
+        Ok(EngineOptions {
+            limits: Limits {
+                time_limit: Some(limit),
+            },
+        })
+    }
+}
+
+impl Engine {
+    /// The engine around a loaded core engine, with the cache and fanout `load` asks for.
+    fn wrap(inner: gatehouse_core::Engine, load: &LoadOptions) -> Self {
+        Self {
+            inner,
+            cache: NonZeroUsize::new(load.cache_size).map(DecisionCache::new),
+            parallel: load.split > 1,
+        }
+    }
+
+    fn load(py: Python<'_>, source: &BundleSource, load: &LoadOptions) -> PyResult<Self> {
+        let options = load.engine_options()?;
         py.detach(|| gatehouse_core::Engine::load_split(source, options, load.split))
-            .map(|inner| Self {
-                inner,
-                cache,
-                parallel: load.split > 1,
-            })
-            .map_err(|e| error::bundle(py, &e, root))
+            .map(|inner| Self::wrap(inner, load))
+            .map_err(|e| error::bundle(py, &e))
     }
 
     /// Converts the arguments, runs `stage` with the GIL released and returns the outcome and
@@ -92,19 +98,12 @@ impl Engine {
     ) -> PyResult<(&'static str, String)> {
         let context = convert::to_value(context, "context")?;
         let intent = Self::intent_value(py, intent)?;
-        let decided = py.detach(|| {
-            let context = EvaluationContext::from_json_value(context)?;
-            let fanout: &dyn Fanout = if self.parallel { &Rayon } else { &Sequential };
-            let decision = match &self.cache {
-                Some(cache) => cache.decide(&self.inner, stage, &intent, &context, fanout),
-                None => std::sync::Arc::new(match stage {
-                    Stage::Admission => self.inner.evaluate_with(&intent, &context, fanout),
-                    Stage::Gates => self.inner.evaluate_gates_with(&intent, &context, fanout),
-                }),
-            };
-            Ok((decision.outcome.as_str(), decision.to_json()))
-        });
-        decided.map_err(|e| error::context(py, &e))
+        let request = EvaluateRequest::new(intent, Some(context), stage);
+        let fanout: &dyn Fanout = if self.parallel { &Rayon } else { &Sequential };
+        let decision = py
+            .detach(|| request.evaluate(&self.inner, self.cache.as_ref(), fanout))
+            .map_err(|e| error::request(py, &e))?;
+        Ok((decision.outcome.as_str(), decision.to_json()))
     }
 
     /// The intent as a JSON value: text is parsed (JSON or YAML), a dict is converted.
@@ -133,16 +132,19 @@ impl Engine {
         split: usize,
         cache_size: usize,
     ) -> PyResult<Self> {
-        let mut source = py
-            .detach(|| BundleSource::from_dir(&path))
-            .map_err(|e| error::bundle_dir(py, &e))?;
-        source.files.extend(overlay);
         let load = LoadOptions {
             time_limit,
             split,
             cache_size,
         };
-        Self::load(py, &source, &load, Some(&path))
+        let options = DirOptions {
+            engine: load.engine_options()?,
+            split,
+            overlay,
+        };
+        py.detach(|| load_dir(&path, &options))
+            .map(|bundle| Self::wrap(bundle.engine, &load))
+            .map_err(|e| error::dir(py, &e))
     }
 
     /// Loads a bundle given as bundle path to file text.
@@ -159,7 +161,28 @@ impl Engine {
             split,
             cache_size,
         };
-        Self::load(py, &BundleSource { files }, &load, None)
+        Self::load(py, &BundleSource { files }, &load)
+    }
+
+    /// Loads a bundle from the JSON text of a packed bundle document (`gatehouse bundle`,
+    /// `GET /v1/bundle`), checked by the core (format, digest, manifest) before it loads.
+    #[staticmethod]
+    fn from_bundle(
+        py: Python<'_>,
+        document: &str,
+        time_limit: f64,
+        split: usize,
+        cache_size: usize,
+    ) -> PyResult<Self> {
+        let source = py
+            .detach(|| PackedBundle::from_json(document).and_then(PackedBundle::verify))
+            .map_err(|e| error::packed(py, &e))?;
+        let load = LoadOptions {
+            time_limit,
+            split,
+            cache_size,
+        };
+        Self::load(py, &source, &load)
     }
 
     /// How many parts each decision is evaluated in.

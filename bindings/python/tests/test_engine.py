@@ -16,6 +16,7 @@ from conftest import POLICIES, cases_with_outcome, load_case
 
 from gatehouse import (
     DEFAULT_MANIFEST,
+    BundleError,
     ApprovalRecord,
     ContextError,
     Decision,
@@ -96,6 +97,39 @@ def test_from_files_matches_from_directory(engine: Engine) -> None:
     case = allow_case()
     context = case["context"]
     assert same.evaluate(case["intent"], **context) == engine.evaluate(case["intent"], **context)
+
+
+def packed_document() -> Dict[str, Any]:
+    """The `gatehouse bundle` document of the reference bundle, built as the README defines it."""
+    files = {p: t for p, t in bundle_files(POLICIES).items() if not p.endswith("_test.rego")}
+    manifest = json.loads(files["bundle.json"])
+    return {
+        "digest": readme_digest(files),
+        "files": files,
+        "format": "gatehouse.bundle/v1",
+        "name": manifest["name"],
+        "revision": manifest["revision"],
+    }
+
+
+def test_from_bundle_matches_from_directory_and_checks_the_document(engine: Engine) -> None:
+    document = packed_document()
+    for given in (document, json.dumps(document)):
+        same = Engine.from_bundle(given)
+        assert same.bundle_digest == engine.bundle_digest
+    case = allow_case()
+    context = case["context"]
+    assert same.evaluate(case["intent"], **context) == engine.evaluate(case["intent"], **context)
+    tampered = dict(document, files=dict(document["files"], **{"rules/extra.rego": "package x\n"}))
+    for bad, code in (
+        (tampered, "bundle_digest_mismatch"),
+        (dict(document, revision="forged"), "bundle_manifest_mismatch"),
+        (dict(document, format="gatehouse.bundle/v2"), "bundle_format"),
+        ("{", "bundle_format"),
+    ):
+        with pytest.raises(BundleError) as info:
+            Engine.from_bundle(bad)
+        assert info.value.errors()[0]["code"] == code
 
 
 def test_overlay_adds_a_policy() -> None:

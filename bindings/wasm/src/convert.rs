@@ -6,29 +6,14 @@
 //! The parsing and checking is plain Rust (`*_from_json`), tested on the host; the thin
 //! `*_from_js` wrappers only call `JSON.stringify`.
 
-use std::collections::BTreeMap;
-
 use gatehouse_core::intent::MAX_INTENT_BYTES;
-use gatehouse_core::{BundleSource, ContextError, ErrorDetail, EvaluationContext, IntentError};
-use serde::Deserialize;
+use gatehouse_core::{
+    BundleSource, ContextError, ErrorDetail, IntentError, PackedBundle, PackedBundleError,
+};
 use serde_json::Value;
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::error::{Failure, code};
-
-/// The `format` of a `gatehouse bundle` document.
-pub(crate) const PACKED_FORMAT: &str = "gatehouse.bundle/v1";
-
-/// The document `gatehouse bundle` prints (adapters/cli `pack`).
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PackedBundle {
-    format: String,
-    name: String,
-    revision: String,
-    digest: String,
-    files: BTreeMap<String, String>,
-}
 
 /// `JSON.stringify(value)`; only objects (not arrays, not `null`) are accepted.
 fn stringify_object(value: &JsValue, what: &str, not_object: &str) -> Result<String, Failure> {
@@ -119,18 +104,18 @@ pub(crate) fn intent_from_json(text: &str) -> Result<Value, Failure> {
     })
 }
 
-/// The evaluation context given as a JS object.
-pub(crate) fn context_from_js(value: &JsValue) -> Result<EvaluationContext, Failure> {
+/// The evaluation context given as a JS object, as JSON (checked when the request is evaluated).
+pub(crate) fn context_from_js(value: &JsValue) -> Result<Value, Failure> {
     let text = stringify_object(value, "context", code::CONTEXT_INVALID)?;
     context_from_json(&text)
 }
 
-/// Reads a context from JSON text: `{now, history?, evidence?, approvals?}`, `now` required.
-pub(crate) fn context_from_json(text: &str) -> Result<EvaluationContext, Failure> {
-    let value: Value = serde_json::from_str(text).map_err(|e| ContextError {
+/// Reads context JSON text (`{now, history?, evidence?, approvals?}`, checked when the request
+/// is evaluated).
+pub(crate) fn context_from_json(text: &str) -> Result<Value, Failure> {
+    Ok(serde_json::from_str(text).map_err(|e| ContextError {
         message: format!("not valid JSON: {e}"),
-    })?;
-    Ok(EvaluationContext::from_json_value(value)?)
+    })?)
 }
 
 /// A bundle given as a JS object: `{files}` or a `gatehouse bundle` document.
@@ -140,62 +125,36 @@ pub(crate) fn bundle_from_js(value: &JsValue) -> Result<BundleSource, Failure> {
     bundle_from_json(value)
 }
 
-/// A bundle from its JSON form. A `gatehouse bundle` document (it has `format`) must have the
-/// digest, name and revision of its files; `{files}` is taken as it is.
+/// A bundle from its JSON form: a `gatehouse bundle` document (it has `format`), verified by the
+/// core, or `{files}` taken as it is.
 pub(crate) fn bundle_from_json(value: Value) -> Result<BundleSource, Failure> {
-    if value.get("format").is_none() {
-        return serde_json::from_value::<BundleSource>(value)
-            .map_err(|e| bundle_format(&e.to_string()));
+    if value.get("format").is_some() {
+        return Ok(PackedBundle::from_value(value)?.verify()?);
     }
-    let packed: PackedBundle =
-        serde_json::from_value(value).map_err(|e| bundle_format(&e.to_string()))?;
-    if packed.format != PACKED_FORMAT {
-        return Err(bundle_format(&format!(
-            "unsupported bundle format `{}`; this build reads `{PACKED_FORMAT}`",
-            packed.format
-        )));
-    }
-    let source = BundleSource {
-        files: packed.files,
-    };
-    let digest = source.digest();
-    if digest != packed.digest {
-        return Err(Failure::new(
-            ErrorDetail::new(
-                code::BUNDLE_DIGEST_MISMATCH,
-                format!(
-                    "bundle digest `{}` does not match its files (`{digest}`)",
-                    packed.digest
-                ),
-            )
-            .with_help("the bundle changed after `gatehouse bundle` packed it; pack it again"),
-        ));
-    }
-    let manifest = source.manifest()?;
-    if (manifest.name.as_str(), manifest.revision.as_str())
-        != (packed.name.as_str(), packed.revision.as_str())
-    {
-        return Err(Failure::new(
-            ErrorDetail::new(
-                code::BUNDLE_MANIFEST_MISMATCH,
-                format!(
-                    "bundle says `{}` revision `{}` but its `bundle.json` says `{}` revision `{}`",
-                    packed.name, packed.revision, manifest.name, manifest.revision
-                ),
-            )
-            .with_help("pack the bundle again with `gatehouse bundle`"),
-        ));
-    }
-    Ok(source)
+    serde_json::from_value::<BundleSource>(value).map_err(|e| bundle_format(&e.to_string()))
 }
 
 fn bundle_format(reason: &str) -> Failure {
-    Failure::new(
-        ErrorDetail::new(code::BUNDLE_FORMAT, format!("bundle is not usable: {reason}"))
-            .with_help(format!(
-                "pass `{{files: {{path: text}}}}` or the JSON printed by `gatehouse bundle` (`format: \"{PACKED_FORMAT}\"`)"
-            )),
-    )
+    Failure::from(PackedBundleError::Shape {
+        reason: reason.to_owned(),
+    })
+}
+
+/// A failure as the JS `Error` to throw: named `GatehouseError`, with `code` and `errors`.
+impl From<Failure> for JsValue {
+    fn from(failure: Failure) -> Self {
+        let error = js_sys::Error::new(&failure.message());
+        error.set_name("GatehouseError");
+        set(&error, "code", &JsValue::from_str(failure.code()));
+        set(&error, "errors", &parse_own_json(&failure.records_json()));
+        error.into()
+    }
+}
+
+/// Sets a property on an object this module just created (which cannot fail).
+fn set(target: &js_sys::Error, key: &str, value: &JsValue) {
+    // `Reflect.set` only fails on frozen objects and throwing setters; a fresh `Error` has neither.
+    let _ignored = js_sys::Reflect::set(target, &JsValue::from_str(key), value);
 }
 
 /// Parses JSON this crate produced itself (it always parses; `null` if it somehow does not).
@@ -209,7 +168,7 @@ mod tests {
 
     use super::*;
 
-    fn files() -> BTreeMap<String, String> {
+    fn files() -> std::collections::BTreeMap<String, String> {
         [
             (
                 "bundle.json",
@@ -225,7 +184,7 @@ mod tests {
     fn packed() -> Value {
         let source = BundleSource { files: files() };
         json!({
-            "format": PACKED_FORMAT,
+            "format": gatehouse_core::PACKED_FORMAT,
             "name": "t",
             "revision": "1",
             "digest": source.digest(),
@@ -251,17 +210,14 @@ mod tests {
     fn a_changed_file_breaks_the_digest() {
         let mut doc = packed();
         doc["files"]["rules/p.rego"] = json!("package gatehouse.policies.q\n");
-        assert_eq!(code_of(bundle_from_json(doc)), code::BUNDLE_DIGEST_MISMATCH);
+        assert_eq!(code_of(bundle_from_json(doc)), "bundle_digest_mismatch");
     }
 
     #[test]
     fn name_and_revision_must_match_the_manifest() {
         let mut doc = packed();
         doc["revision"] = json!("2");
-        assert_eq!(
-            code_of(bundle_from_json(doc)),
-            code::BUNDLE_MANIFEST_MISMATCH
-        );
+        assert_eq!(code_of(bundle_from_json(doc)), "bundle_manifest_mismatch");
     }
 
     #[test]
@@ -270,7 +226,7 @@ mod tests {
             json!({"files": {"bundle.json": {"name": "t"}}}),
             json!({"files": files(), "data": {}}),
             json!({"format": "gatehouse.bundle/v2", "name": "t", "revision": "1", "digest": "", "files": {}}),
-            json!({"format": PACKED_FORMAT, "files": files()}),
+            json!({"format": gatehouse_core::PACKED_FORMAT, "files": files()}),
             json!([]),
         ] {
             assert_eq!(
@@ -282,13 +238,17 @@ mod tests {
     }
 
     #[test]
-    fn context_needs_now() {
-        let err = context_from_json("{}").unwrap_err();
-        assert_eq!(err.code(), "context_invalid");
-        assert!(err.message().contains("now"), "{}", err.message());
+    fn context_text_must_be_json_and_the_core_wants_now() {
         let err = context_from_json("{now").unwrap_err();
         assert_eq!(err.code(), "context_invalid");
-        assert!(context_from_json(r#"{"now": "2026-11-23T12:00:00Z"}"#).is_ok());
+        let request = gatehouse_core::EvaluateRequest::new(
+            json!({}),
+            Some(context_from_json("{}").unwrap()),
+            gatehouse_core::Stage::Admission,
+        );
+        let err = Failure::from(request.into_parts().unwrap_err());
+        assert_eq!(err.code(), "context_invalid");
+        assert!(err.message().contains("now"), "{}", err.message());
     }
 
     #[test]

@@ -1,9 +1,8 @@
-//! The one mapping from Gatehouse errors to JavaScript: a JS `Error` named `GatehouseError` whose
-//! `code` is the first record's stable code and whose `errors` holds every record
-//! (`ErrorDetail`, the decision contract's error JSON). Never a bare string.
+//! The one mapping from Gatehouse errors to what JavaScript is given: a [`Failure`], the contract's
+//! error records (`ErrorDetail`), whose first record's stable code becomes the `code` of the JS
+//! `Error` named `GatehouseError` that `convert` builds from it. Never a bare string.
 
 use gatehouse_core::{Diagnostic, ErrorDetail};
-use wasm_bindgen::JsValue;
 
 /// Codes this binding adds to the core's.
 pub(crate) mod code {
@@ -15,12 +14,8 @@ pub(crate) mod code {
     pub(crate) const NOT_JSON: &str = "value_not_json";
     /// The core's `ContextError` code, also used when the context is not an object.
     pub(crate) const CONTEXT_INVALID: &str = "context_invalid";
-    /// The bundle argument is neither `{files}` nor a `gatehouse bundle` document.
+    /// The bundle argument is not an object (the core's `PackedBundleError::Shape` code).
     pub(crate) const BUNDLE_FORMAT: &str = "bundle_format";
-    /// A `gatehouse bundle` document whose digest does not match its files.
-    pub(crate) const BUNDLE_DIGEST_MISMATCH: &str = "bundle_digest_mismatch";
-    /// A `gatehouse bundle` document whose name or revision is not its manifest's.
-    pub(crate) const BUNDLE_MANIFEST_MISMATCH: &str = "bundle_manifest_mismatch";
 }
 
 /// Something the caller passed that cannot be used, as contract error records.
@@ -65,31 +60,26 @@ impl Failure {
         }
     }
 
-    /// The JS `Error` to throw.
-    pub(crate) fn into_js(self) -> JsValue {
-        let error = js_sys::Error::new(&self.message());
-        error.set_name("GatehouseError");
-        let records = serde_json::to_string(&self.details).unwrap_or_else(|_| "[]".to_owned());
-        set(&error, "code", &JsValue::from_str(self.code()));
-        set(&error, "errors", &crate::convert::parse_own_json(&records));
-        error.into()
-    }
-}
-
-/// Sets a property on an object this module just created (which cannot fail).
-fn set(target: &js_sys::Error, key: &str, value: &JsValue) {
-    // `Reflect.set` only fails on frozen objects and throwing setters; a fresh `Error` has neither.
-    let _ignored = js_sys::Reflect::set(target, &JsValue::from_str(key), value);
-}
-
-impl From<Failure> for JsValue {
-    fn from(failure: Failure) -> Self {
-        failure.into_js()
+    /// The records as JSON text (`[]` if they somehow do not serialise).
+    pub(crate) fn records_json(&self) -> String {
+        serde_json::to_string(&self.details).unwrap_or_else(|_| "[]".to_owned())
     }
 }
 
 impl From<gatehouse_core::BundleError> for Failure {
     fn from(error: gatehouse_core::BundleError) -> Self {
+        Self::from_diagnostic(&error)
+    }
+}
+
+impl From<gatehouse_core::PackedBundleError> for Failure {
+    fn from(error: gatehouse_core::PackedBundleError) -> Self {
+        Self::from_diagnostic(&error)
+    }
+}
+
+impl From<gatehouse_core::RequestError> for Failure {
+    fn from(error: gatehouse_core::RequestError) -> Self {
         Self::from_diagnostic(&error)
     }
 }

@@ -8,8 +8,9 @@
 //! const decision = engine.evaluate(intent, { now: new Date().toISOString() });
 //! ```
 //!
-//! This file only delegates: `convert` reads arguments and writes results, `error` turns every
-//! failure into a JS `Error` with a `code` and the structured `errors` list.
+//! This file only delegates: `convert` reads arguments and writes results (a failure as a JS
+//! `Error` with a `code` and the structured `errors` list), `error` maps every failure to the
+//! contract's error records.
 //!
 //! There is no wall-clock limit on evaluation here: `wasm32-unknown-unknown` has no clock that
 //! regorus can read (`std::time::Instant` panics), so the engine is loaded with
@@ -19,7 +20,8 @@
 mod convert;
 mod error;
 
-use gatehouse_core::IntentSchema;
+use gatehouse_core::{EvaluateRequest, IntentSchema, Sequential, Stage};
+use serde_json::Value;
 use wasm_bindgen::prelude::*;
 
 use crate::error::Failure;
@@ -98,20 +100,25 @@ impl Engine {
         self.decide_json(Stage::Gates, &intent_json, &context_json)
     }
 
+    /// Evaluates a request given as JSON text, `{intent, context, stage?}` (the body of the
+    /// server's `POST /v1/evaluate`, with the context required), and returns the decision's
+    /// exact JSON text. Throws a `GatehouseError` (`request_syntax`, `request_invalid`,
+    /// `context_missing`, `context_invalid`, ...) for a request that cannot be evaluated.
+    #[wasm_bindgen(js_name = evaluateRequest)]
+    pub fn evaluate_request(
+        &self,
+        #[wasm_bindgen(js_name = requestJson, unchecked_param_type = "string")]
+        request_json: JsValue,
+    ) -> Result<String, JsValue> {
+        let text = convert::text_from_js(&request_json, "requestJson")?;
+        Ok(gatehouse_core::evaluate_json(&self.inner, &text).map_err(Failure::from)?)
+    }
+
     /// The bundle's digest, `sha256:<hex>`: the same as the server's for the same bundle.
     #[wasm_bindgen(getter, js_name = bundleDigest)]
     pub fn bundle_digest(&self) -> String {
         self.inner.info().digest.clone()
     }
-}
-
-/// Which evaluation of the core to run.
-#[derive(Clone, Copy)]
-enum Stage {
-    /// `Engine::evaluate`: admission policies.
-    Admission,
-    /// `Engine::evaluate_gates`: release gates.
-    Gates,
 }
 
 impl Engine {
@@ -123,7 +130,7 @@ impl Engine {
     ) -> Result<JsValue, JsValue> {
         let intent = convert::intent_from_js(intent)?;
         let context = convert::context_from_js(context)?;
-        let decision = self.decide(stage, &intent, &context)?;
+        let decision = self.decide(stage, &intent, context)?;
         Ok(convert::parse_own_json(&decision))
     }
 
@@ -136,21 +143,14 @@ impl Engine {
         let intent = convert::text_from_js(intent, "intentJson")?;
         let context = convert::text_from_js(context, "contextJson")?;
         let context = convert::context_from_json(&context)?;
-        Ok(self.decide(stage, &intent, &context)?)
+        Ok(self.decide(stage, &intent, context)?)
     }
 
-    /// The core's decision JSON for intent text.
-    fn decide(
-        &self,
-        stage: Stage,
-        intent_json: &str,
-        context: &gatehouse_core::EvaluationContext,
-    ) -> Result<String, Failure> {
+    /// The core's decision JSON for intent text, as a request to the core.
+    fn decide(&self, stage: Stage, intent_json: &str, context: Value) -> Result<String, Failure> {
         let intent = convert::intent_from_json(intent_json)?;
-        let decision = match stage {
-            Stage::Admission => self.inner.evaluate(&intent, context),
-            Stage::Gates => self.inner.evaluate_gates(&intent, context),
-        };
+        let request = EvaluateRequest::new(intent, Some(context), stage);
+        let decision = request.evaluate(&self.inner, None, &Sequential)?;
         Ok(decision.to_json())
     }
 }

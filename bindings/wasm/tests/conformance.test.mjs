@@ -62,6 +62,9 @@ for (const { name, golden, case: c } of cases) {
       `decision differs from ${golden}\n  golden: ${want.toString("utf8").trimEnd()}\n  wasm:   ${result}`,
     );
     assert.equal(evaluateJson(intentJson, contextJson), result, "deterministic");
+    // The core's one JSON call: `{intent, context, stage?}` in, the same bytes out.
+    const request = JSON.stringify({ intent: c.intent, context: c.context, ...(c.stage ? { stage: c.stage } : {}) });
+    assert.equal(engine.evaluateRequest(request), result, "evaluateRequest");
     // `evaluate` takes and returns objects: the same decision, parsed.
     if (typeof c.intent === "object" && c.intent !== null && !Array.isArray(c.intent)) {
       assert.deepEqual(evaluate(c.intent, c.context), JSON.parse(result));

@@ -169,3 +169,13 @@ test("the `gatehouse bundle` document loads with its digest, and a tampered one 
 
   gatehouseError(() => new Engine({ ...packed, revision: "forged" }), "bundle_manifest_mismatch");
 });
+
+test("evaluateRequest takes a request's JSON text and reports what is wrong with it", () => {
+  const request = { intent, context };
+  assert.equal(engine.evaluateRequest(JSON.stringify(request)), engine.evaluateJson(JSON.stringify(intent), JSON.stringify(context)));
+  gatehouseError(() => engine.evaluateRequest(request), "argument_not_string");
+  gatehouseError(() => engine.evaluateRequest("{"), "request_syntax");
+  gatehouseError(() => engine.evaluateRequest(JSON.stringify({ ...request, extra: 1 })), "request_invalid");
+  gatehouseError(() => engine.evaluateRequest(JSON.stringify({ intent })), "context_missing");
+  gatehouseError(() => engine.evaluateRequest(JSON.stringify({ intent, context: {} })), "context_invalid");
+});

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use gatehouse_core::{Approval, ApprovalSource, EventType, NewEvent, Outcome};
+use gatehouse_core::{Approval, ApprovalSource, EventType, NewEvent, Outcome, Stage};
 use serde_json::json;
 
 use super::ControlPlane;
@@ -12,7 +12,6 @@ use crate::access::{Permission, Principal};
 use crate::decision_log::DecisionSource;
 use crate::deployment::DeploymentView;
 use crate::error::ControlError;
-use crate::evaluation::EvaluateStage;
 use crate::requests::ApprovalRequest;
 use crate::rules::{check_approval, check_etag, has_control};
 use crate::store::{Append, DecisionUpdate};
@@ -52,11 +51,7 @@ impl ControlPlane {
         approvals.push(approval.clone());
         let context = self.context(&record.intent, approvals).await?;
         let judged = self
-            .judge(
-                EvaluateStage::Admission,
-                Arc::new(record.intent.clone()),
-                context,
-            )
+            .judge(Stage::Admission, Arc::new(record.intent.clone()), context)
             .await?;
         let decision = &judged.decision;
         let (status, recorded) = record

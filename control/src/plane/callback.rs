@@ -4,7 +4,7 @@
 
 use std::time::Instant;
 
-use gatehouse_core::{Decision, EventType, NewEvent};
+use gatehouse_core::{Decision, EventType, NewEvent, Stage};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -13,7 +13,6 @@ use crate::clock::unix_seconds;
 use crate::decision_log::DecisionSource;
 use crate::deployment::DeploymentRecord;
 use crate::error::ControlError;
-use crate::evaluation::EvaluateStage;
 use crate::requests::{Callback, CallbackStatus};
 use crate::rules::{check_report, report_refused};
 use crate::signature::{SignedHeaders, verify};
@@ -158,7 +157,7 @@ impl ControlPlane {
                 context.evidence = report.evidence.clone();
                 let judged = self
                     .judge(
-                        EvaluateStage::Gates,
+                        Stage::Gates,
                         std::sync::Arc::new(record.intent.clone()),
                         context,
                     )

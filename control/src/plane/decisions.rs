@@ -3,14 +3,12 @@
 
 use std::sync::Arc;
 
-use gatehouse_core::{Decision, EvaluationContext};
-use serde_json::Value;
+use gatehouse_core::{Decision, EvaluateRequest};
 
 use super::ControlPlane;
 use crate::access::{Permission, Principal};
 use crate::decision_log::{Cursor, DecisionPage, DecisionQuery, DecisionRecord, DecisionSource};
 use crate::error::ControlError;
-use crate::evaluation::EvaluateStage;
 
 /// A decision and its id.
 #[derive(Debug, Clone)]
@@ -22,22 +20,19 @@ pub struct Evaluation {
 }
 
 impl ControlPlane {
-    /// A decision on `intent` for `principal`, nothing stored but its log record (committed
-    /// before this returns, with the decision log on). Without a context (JSON `{now,
-    /// history?, evidence?, approvals?}`) the server's is used: now, and the service's history.
+    /// A decision on the request's intent for `principal`, nothing stored but its log record
+    /// (committed before this returns, with the decision log on). Without a context in the
+    /// request the server's is used: now, and the service's history.
     pub async fn evaluate(
         &self,
         principal: &Principal,
-        intent: Value,
-        context: Option<Value>,
-        stage: EvaluateStage,
+        request: EvaluateRequest,
     ) -> Result<Evaluation, ControlError> {
+        let (intent, context, stage) = request
+            .into_parts()
+            .map_err(|source| ControlError::InvalidContext { source })?;
         let context = match context {
-            Some(value) => EvaluationContext::from_json_value(value).map_err(|e| {
-                ControlError::InvalidContext {
-                    message: e.to_string(),
-                }
-            })?,
+            Some(context) => context,
             None => self.context(&intent, Vec::new()).await?,
         };
         let intent = Arc::new(intent);

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use gatehouse_core::{
     Approval, CacheStats, Decision, DecisionCache, Engine, EvaluationContext, EventType, Fanout,
-    Rayon, Sequential, Stage, Timestamp,
+    PackedBundle, Rayon, Sequential, Stage, Timestamp,
 };
 use serde_json::{Value, json};
 use tokio::sync::Notify;
@@ -20,7 +20,7 @@ use crate::config::{ControlConfig, ExecutorConfig};
 use crate::decision_log::{DecisionRecord, DecisionSource, mask};
 use crate::deployment::{DeploymentRecord, DeploymentView, service_of};
 use crate::error::ControlError;
-use crate::evaluation::{EvaluateStage, EvaluationGate, EvaluationSlot, Overloaded};
+use crate::evaluation::{EvaluationGate, EvaluationSlot, Overloaded};
 use crate::observer::Observer;
 use crate::outbox::NewDispatch;
 use crate::store::{Backend, Store};
@@ -107,8 +107,8 @@ impl ControlPlane {
         }
     }
 
-    /// The packed document of the bundle in use (`{format, name, revision, digest, files}`).
-    pub fn packed_bundle(&self) -> Arc<Value> {
+    /// The packed document of the bundle in use.
+    pub fn packed_bundle(&self) -> Arc<PackedBundle> {
         match self.bundle.read() {
             Ok(guard) => Arc::clone(&guard.packed),
             Err(poisoned) => Arc::clone(&poisoned.into_inner().packed),
@@ -165,7 +165,7 @@ impl ControlPlane {
     /// gives it an id.
     async fn judge(
         &self,
-        stage: EvaluateStage,
+        stage: Stage,
         intent: Arc<Value>,
         context: EvaluationContext,
     ) -> Result<Judged, ControlError> {
@@ -178,21 +178,14 @@ impl ControlPlane {
             let _slot = gate.acquire()?;
             let started = Instant::now();
             let fanout: &dyn Fanout = if parallel { &Rayon } else { &Sequential };
-            let core_stage = match stage {
-                EvaluateStage::Admission => Stage::Admission,
-                EvaluateStage::Gates => Stage::Gates,
-            };
             let decision = match &cache {
                 Some(cache) => {
                     let (decision, hit) =
-                        cache.decide_reporting(&engine, core_stage, &intent, &context, fanout);
+                        cache.decide_reporting(&engine, stage, &intent, &context, fanout);
                     observer.decision_cache(stage, hit);
                     Decision::clone(&decision)
                 }
-                None => match stage {
-                    EvaluateStage::Admission => engine.evaluate_with(&intent, &context, fanout),
-                    EvaluateStage::Gates => engine.evaluate_gates_with(&intent, &context, fanout),
-                },
+                None => engine.evaluate_stage(stage, &intent, &context, fanout),
             };
             observer.decision(stage, &decision, started.elapsed());
             Ok(Judged {
@@ -322,7 +315,7 @@ impl ControlPlane {
 struct Judged {
     decision: Decision,
     id: String,
-    stage: EvaluateStage,
+    stage: Stage,
 }
 
 /// `value` out of its `Arc` (a clone only if someone else still holds it).

@@ -4,7 +4,8 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use gatehouse_core::{DeploymentStatus, ErrorDetail, EventType, NewEvent, Outcome, State};
+use gatehouse_core::catalog::SCHEMA_POLICY;
+use gatehouse_core::{DeploymentStatus, ErrorDetail, EventType, NewEvent, Outcome, Stage, State};
 use serde_json::{Value, json};
 
 use super::{ControlPlane, unshare};
@@ -12,7 +13,6 @@ use crate::access::{Permission, Principal};
 use crate::decision_log::DecisionSource;
 use crate::deployment::{DeploymentRecord, DeploymentView};
 use crate::error::ControlError;
-use crate::evaluation::EvaluateStage;
 use crate::store::{IdempotencyKey, StoredResponse, Submission, SubmitResult};
 
 /// What a submission produced.
@@ -55,14 +55,14 @@ impl ControlPlane {
         let now = context.now;
         let intent = Arc::new(intent);
         let judged = self
-            .judge(EvaluateStage::Admission, Arc::clone(&intent), context)
+            .judge(Stage::Admission, Arc::clone(&intent), context)
             .await?;
         let intent = unshare(intent);
         let decision = &judged.decision;
         let schema_errors: Vec<ErrorDetail> = decision
             .violations
             .iter()
-            .filter(|v| v.policy == "schema.valid")
+            .filter(|v| v.policy == SCHEMA_POLICY)
             .map(|v| {
                 let mut e =
                     ErrorDetail::new("schema", v.message.clone()).with_help(v.remediation.clone());

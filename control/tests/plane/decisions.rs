@@ -3,7 +3,8 @@
 
 use gatehouse_control::config::ExecutorConfig;
 use gatehouse_control::decision_log::{DecisionSource, MASKED};
-use gatehouse_control::{ControlError, EvaluateStage, Role, Submitted};
+use gatehouse_control::{ControlError, Role, Submitted};
+use gatehouse_core::{EvaluateRequest, Stage};
 use serde_json::json;
 
 use crate::support::*;
@@ -47,7 +48,10 @@ async fn every_evaluation_is_logged_with_masked_fields_and_read_back_in_pages() 
     let mut ids = vec![submitted];
     for _ in 0..4 {
         let evaluation = plane
-            .evaluate(&auditor, intent.clone(), None, EvaluateStage::Admission)
+            .evaluate(
+                &auditor,
+                EvaluateRequest::new(intent.clone(), None, Stage::Admission),
+            )
             .await
             .unwrap();
         ids.push(evaluation.decision_id);
@@ -106,9 +110,11 @@ async fn with_the_log_off_decisions_still_get_ids_and_nothing_is_recorded() {
     let evaluation = plane
         .evaluate(
             &requester,
-            example("web-frontend-dev-allowed.yaml"),
-            None,
-            EvaluateStage::Admission,
+            EvaluateRequest::new(
+                example("web-frontend-dev-allowed.yaml"),
+                None,
+                Stage::Admission,
+            ),
         )
         .await
         .unwrap();

@@ -52,7 +52,7 @@ fn approvals_written_inside_an_intent_deny_and_say_where_approvals_go() {
         .iter()
         .find(|v| v.path == "spec.approvals")
         .expect("a violation at spec.approvals");
-    assert_eq!(refused.policy, "schema.valid");
+    assert_eq!(refused.policy, gatehouse_core::catalog::SCHEMA_POLICY);
     assert!(
         refused
             .message

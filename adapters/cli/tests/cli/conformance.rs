@@ -5,7 +5,8 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use gatehouse_core::conformance::{CaseStage, ConformanceCase};
+use gatehouse_core::Stage;
+use gatehouse_core::conformance::ConformanceCase;
 use gatehouse_core::{EvaluationContext, Outcome};
 use serde::Deserialize;
 use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
@@ -82,7 +83,7 @@ fn cli_cases() -> Vec<(String, ConformanceCase)> {
             ..EvaluationContext::at(case.context.now)
         };
         if case.bundle_overlay.is_empty()
-            && case.stage == CaseStage::Admission
+            && case.stage == Stage::Admission
             && case.context == expressible
         {
             let name = path

@@ -2,6 +2,7 @@
 //! that found them: the line of `region:` in the YAML, the key text at every reported column, and
 //! the same fields in a JSON rendition of the same intent.
 
+use gatehouse_core::catalog::SCHEMA_POLICY;
 use gatehouse_core::path::{PathSegment, parse};
 use gatehouse_core::{Violation, parse_intent};
 use gatehouse_report::{CheckedFile, FileResult, Precision, SourcePosition};
@@ -161,7 +162,7 @@ fn a_schema_error_points_at_the_unknown_field() {
     let file = check_text("x.yaml", &text);
     let (v, position) = located(&file)
         .into_iter()
-        .find(|(v, _)| v.policy == "schema.valid")
+        .find(|(v, _)| v.policy == SCHEMA_POLICY)
         .expect("schema.valid is violated");
     let key = v.path.rsplit('.').next().expect("a dotted path");
     assert_eq!(

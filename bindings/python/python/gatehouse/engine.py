@@ -237,6 +237,30 @@ class Engine:
             )
         )
 
+    @classmethod
+    def from_bundle(
+        cls,
+        document: Union[str, Mapping[str, Any]],
+        *,
+        time_limit: float = DEFAULT_TIME_LIMIT,
+        split: int = 1,
+        cache_size: int = 0,
+    ) -> Engine:
+        """Loads a packed bundle document, as ``gatehouse bundle`` prints it and the control plane
+        serves it (``GET /v1/bundle``): its JSON text or the parsed dict. The document must have
+        the digest, name and revision of its files; otherwise
+        :class:`~gatehouse.errors.BundleError` (``bundle_digest_mismatch``,
+        ``bundle_manifest_mismatch``, ``bundle_format``). The engine has the server's digest."""
+        text = document if isinstance(document, str) else json.dumps(dict(document))
+        return cls._wrap(
+            _native.Engine.from_bundle(
+                text,
+                float(time_limit),
+                _count("split", split, 1),
+                _count("cache_size", cache_size, 0),
+            )
+        )
+
     @property
     def bundle_name(self) -> str:
         """The manifest's name."""
