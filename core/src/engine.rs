@@ -177,7 +177,7 @@ impl Engine {
     /// this thread). Never fails: schema errors, policy errors and limits all give `deny` with
     /// the reason listed.
     pub fn evaluate(&self, intent: &Value, context: &EvaluationContext) -> Decision {
-        self.decide(Stage::Admission, intent, context, &Sequential)
+        self.evaluate_stage(Stage::Admission, intent, context, &Sequential)
     }
 
     /// Evaluates an intent at `stage`, with the parts of the decision (see [`Self::load_split`])
@@ -197,7 +197,7 @@ impl Engine {
         context: &EvaluationContext,
         fanout: &dyn Fanout,
     ) -> Decision {
-        self.decide(stage, intent, context, fanout)
+        self.decide_with_digest(stage, intent, context, fanout, None)
     }
 
     /// Evaluates an intent for admission and reports every catalogue policy's verdict.
@@ -223,16 +223,6 @@ impl Engine {
         key: &crate::cache::CacheKey,
     ) -> Decision {
         self.decide_with_digest(stage, intent, context, fanout, Some(key.intent_digest()))
-    }
-
-    fn decide(
-        &self,
-        stage: Stage,
-        intent: &Value,
-        context: &EvaluationContext,
-        fanout: &dyn Fanout,
-    ) -> Decision {
-        self.decide_with_digest(stage, intent, context, fanout, None)
     }
 
     fn decide_with_digest(

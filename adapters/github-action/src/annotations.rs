@@ -52,16 +52,10 @@ pub fn render(report: &Report<'_>) -> String {
     for file in report.files {
         render_file(&mut out, file);
     }
-    let t = report.totals();
     let _ = writeln!(
         out,
-        "gatehouse: {} file{}: {} allowed, {} need approval, {} denied, {} unreadable (bundle {} {} {})",
-        t.files(),
-        if t.files() == 1 { "" } else { "s" },
-        t.allowed,
-        t.needs_approval,
-        t.denied,
-        t.unreadable,
+        "gatehouse: {} (bundle {} {} {})",
+        report.totals().counts(),
         report.bundle.name,
         report.bundle.revision,
         report.bundle.digest,

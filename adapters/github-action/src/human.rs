@@ -57,17 +57,11 @@ pub fn render(report: &Report<'_>, color: bool) -> String {
         }
         out.push('\n');
     }
-    let t = report.totals();
     let bundle = report.bundle;
     let _ = writeln!(
         out,
-        "{} file{}: {} allowed, {} need approval, {} denied, {} unreadable  (bundle {} {} {})",
-        t.files(),
-        if t.files() == 1 { "" } else { "s" },
-        t.allowed,
-        t.needs_approval,
-        t.denied,
-        t.unreadable,
+        "{}  (bundle {} {} {})",
+        report.totals().counts(),
         bundle.name,
         bundle.revision,
         bundle.digest.get(..19).unwrap_or(&bundle.digest)

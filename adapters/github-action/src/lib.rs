@@ -219,6 +219,20 @@ impl Totals {
         self.allowed + self.needs_approval + self.denied + self.unreadable
     }
 
+    /// `N files: A allowed, P need approval, D denied, U unreadable`, the summary line's counts
+    /// (human text and annotations).
+    pub fn counts(&self) -> String {
+        format!(
+            "{} file{}: {} allowed, {} need approval, {} denied, {} unreadable",
+            self.files(),
+            if self.files() == 1 { "" } else { "s" },
+            self.allowed,
+            self.needs_approval,
+            self.denied,
+            self.unreadable,
+        )
+    }
+
     /// Violations that stop a deployment: blocking plus pending approval.
     pub fn stopping(&self) -> usize {
         self.blocking + self.pending_approval
