@@ -82,7 +82,7 @@ pub struct DecisionRecord {
     /// The paths that were masked in `intent` (e.g. `spec.tags.owner`).
     pub masked: Vec<String>,
     /// The decision, exactly as answered.
-    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    #[cfg_attr(feature = "openapi", schema(value_type = gatehouse_core::Decision))]
     pub decision: Value,
 }
 

@@ -94,7 +94,7 @@ pub struct DeploymentRecord {
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub intent: Value,
     /// The latest admission decision.
-    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    #[cfg_attr(feature = "openapi", schema(value_type = gatehouse_core::Decision))]
     pub decision: Value,
     /// Digest of the bundle that made that decision.
     pub bundle_digest: String,

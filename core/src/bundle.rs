@@ -61,6 +61,7 @@ pub struct Manifest {
 
 /// Identity of the bundle that made a decision.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct BundleInfo {
     /// From the manifest.

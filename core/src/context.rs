@@ -96,6 +96,44 @@ pub struct Approval {
     pub reference: Option<String>,
 }
 
+/// The schema of an [`Approval`] as a decision lists it: the same object with `source` required,
+/// because serialisation always writes it (an approval passed in only defaults to `caller`). Built
+/// from [`Approval`]'s schema, so the two cannot drift; there is no value of this type.
+#[cfg(feature = "openapi")]
+pub enum ApprovalRecord {}
+
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for ApprovalRecord {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::RefOr;
+        use utoipa::openapi::schema::Schema;
+
+        let mut schema = <Approval as utoipa::PartialSchema>::schema();
+        if let RefOr::T(Schema::Object(object)) = &mut schema {
+            object.description = Some(
+                "An approval as a decision lists it: who approved, in which role, and who recorded it."
+                    .into(),
+            );
+            if !object.required.iter().any(|name| name == "source") {
+                object.required.push("source".into());
+            }
+        }
+        schema
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for ApprovalRecord {
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        <Approval as utoipa::ToSchema>::schemas(schemas);
+    }
+}
+
 /// The wire form of [`Approval`], checked by `TryFrom`. Optional fields are left out when
 /// unknown; an explicit `null` is refused, as the documented schema says.
 #[derive(Deserialize)]

@@ -11,6 +11,7 @@ use crate::timestamp::Timestamp;
 
 /// The verdict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     /// Nothing blocks.
@@ -34,6 +35,7 @@ impl Outcome {
 
 /// What a violation does to this decision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ViolationStatus {
     /// Hard-mandatory and not exempted: denies.
@@ -50,6 +52,7 @@ pub enum ViolationStatus {
 
 /// One policy violation, with the catalogue's metadata and what lifted it, if anything.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Violation {
     /// Policy id, e.g. `tags.required`.
@@ -70,22 +73,28 @@ pub struct Violation {
     pub remediation: String,
     /// The role whose approval overrides it (soft-mandatory policies).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
     pub override_role: Option<String>,
     /// The exemption that lifts it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
     pub exempted_by: Option<String>,
     /// An exemption that matches but has expired (so it does not lift the violation).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
     pub expired_exemption: Option<String>,
     /// Who approved the override (one of the decision's `approvals`, which says who recorded
     /// it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
     pub overridden_by: Option<String>,
     /// The org unit a guardrail was inherited from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
     pub inherited_from: Option<String>,
     /// The facts behind the violation (input value, the bound, the data entry that applied).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = serde_json::Value))]
     pub evidence: Option<Value>,
 }
 
@@ -101,6 +110,7 @@ impl Violation {
 
 /// A governed decision.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Decision {
     /// The verdict.
@@ -112,15 +122,18 @@ pub struct Decision {
     /// How many violations and errors were left out of the lists above (a decision lists at
     /// most [`MAX_LISTED`] of each; the outcome counts them all).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
     pub truncated: Option<Truncated>,
     /// The approvals the decision took into account, each with who recorded it (`source`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<crate::context::ApprovalRecord>))]
     pub approvals: Vec<Approval>,
     /// The bundle that decided.
     pub bundle: BundleInfo,
     /// `sha256:<hex>` of the intent's canonical JSON.
     pub intent_digest: String,
     /// The injected decision time.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub evaluated_at: Timestamp,
 }
 
@@ -130,6 +143,7 @@ pub const MAX_LISTED: usize = 100;
 
 /// What a decision left out of its lists.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Truncated {
     /// Violations not listed.
@@ -171,5 +185,58 @@ pub fn outcome_of(violations: &[Violation], errors: &[ErrorDetail]) -> Outcome {
         Outcome::NeedsApproval
     } else {
         Outcome::Allow
+    }
+}
+
+/// The `$id` of [`decision_schema`]'s document.
+#[cfg(feature = "openapi")]
+pub const DECISION_SCHEMA_ID: &str = "https://gatehouse.dev/schemas/v1/decision.json";
+
+/// The JSON Schema (draft 2020-12) of the decision document, derived from these types' `ToSchema`
+/// implementations: [`Decision`] at the root and every type it uses under `$defs`, named as in the
+/// OpenAPI document's `components.schemas`. `docs/decision.schema.json` is a copy (`gatehouse
+/// schema --decision`), from which the Python and TypeScript types are checked or generated.
+#[cfg(feature = "openapi")]
+pub fn decision_schema() -> Value {
+    use utoipa::{PartialSchema, ToSchema};
+
+    let mut components = Vec::new();
+    <Decision as ToSchema>::schemas(&mut components);
+    let mut defs = serde_json::Map::new();
+    for (name, schema) in components {
+        defs.insert(name, serde_json::to_value(schema).unwrap_or(Value::Null));
+    }
+    let mut root = match serde_json::to_value(<Decision as PartialSchema>::schema()) {
+        Ok(Value::Object(root)) => root,
+        _ => serde_json::Map::new(),
+    };
+    let mut document = serde_json::Map::new();
+    document.insert(
+        "$schema".into(),
+        "https://json-schema.org/draft/2020-12/schema".into(),
+    );
+    document.insert("$id".into(), DECISION_SCHEMA_ID.into());
+    document.insert("title".into(), "Decision".into());
+    document.append(&mut root);
+    document.insert("$defs".into(), Value::Object(defs));
+    let mut document = Value::Object(document);
+    components_to_defs(&mut document);
+    document
+}
+
+/// Rewrites OpenAPI's `#/components/schemas/X` references to the document's `#/$defs/X`.
+#[cfg(feature = "openapi")]
+fn components_to_defs(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            if let Some(Value::String(r)) = map.get_mut("$ref")
+                && let Some(name) = r.strip_prefix("#/components/schemas/")
+            {
+                *r = format!("#/$defs/{name}");
+            }
+            map.values_mut().for_each(components_to_defs);
+        }
+        Value::Array(items) => items.iter_mut().for_each(components_to_defs),
+        _ => {}
     }
 }

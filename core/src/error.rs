@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// A position in a source file (1-based line and column).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Span {
     /// File path as given in the bundle or by the caller.
@@ -17,6 +18,7 @@ pub struct Span {
 /// The error record of the decision contract: the same JSON from the core, CLI, HTTP, Python and
 /// WASM. `code` is stable and machine-readable; `message` is for people.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ErrorDetail {
     /// Stable code, e.g. `rego_parse`, `limit_exceeded`, `intent_syntax`.
@@ -25,15 +27,19 @@ pub struct ErrorDetail {
     pub message: String,
     /// How to fix it, where known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
     pub help: Option<String>,
     /// The policy id involved, where there is one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
     pub policy: Option<String>,
     /// The field path involved, where there is one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
     pub path: Option<String>,
     /// The source position involved, where known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
     pub span: Option<Span>,
 }
 

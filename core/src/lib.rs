@@ -41,6 +41,8 @@ pub use cache::{CacheKey, CacheStats, DecisionCache, context_digest};
 pub use canonical::to_canonical_json;
 pub use catalog::{Catalog, Enforcement, PolicyMeta, Severity};
 pub use context::{Approval, ApprovalSource, EvaluationContext, HistoryEntry};
+#[cfg(feature = "openapi")]
+pub use decision::{DECISION_SCHEMA_ID, decision_schema};
 pub use decision::{Decision, MAX_LISTED, Outcome, Truncated, Violation, ViolationStatus};
 pub use engine::{Engine, EngineOptions, run_bundle_tests};
 pub use error::{ContextError, Diagnostic, ErrorDetail, IntentError, Span};

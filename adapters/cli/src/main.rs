@@ -128,8 +128,13 @@ enum Command {
         /// The intent file.
         file: PathBuf,
     },
-    /// Print the DeploymentIntent JSON Schema.
-    Schema,
+    /// Print the DeploymentIntent JSON Schema (or, with --decision, the decision's).
+    Schema {
+        /// Print the JSON Schema of the decision document that `check --format json`, the HTTP
+        /// API and the bindings return.
+        #[arg(long)]
+        decision: bool,
+    },
     /// Pack a bundle directory into one JSON document `{name, revision, digest, files}`.
     Bundle {
         /// The bundle directory.
@@ -191,8 +196,14 @@ fn main() -> ExitCode {
             format,
             file,
         } => explain::run(&policies, &context, format, &file),
-        Command::Schema => {
+        Command::Schema { decision: false } => {
             write_stdout(gatehouse_core::INTENT_SCHEMA);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Schema { decision: true } => {
+            let schema = gatehouse_core::decision_schema();
+            let text = serde_json::to_string_pretty(&schema).unwrap_or_default();
+            write_stdout(&format!("{text}\n"));
             Ok(ExitCode::SUCCESS)
         }
         Command::Bundle { policies, data } => check::pack(&policies, data),

@@ -180,7 +180,7 @@ fn if_match(headers: &HeaderMap) -> Result<String, Problem> {
     post, path = "/v1/evaluate", tag = "decisions",
     request_body = EvaluateRequest,
     responses(
-        (status = 200, description = "The decision (the same JSON as the CLI, Python and WASM front ends)", body = Object,
+        (status = 200, description = "The decision (the same JSON as the CLI, Python and WASM front ends)", body = gatehouse_core::Decision,
          headers(("X-Gatehouse-Decision-Id" = String, description = "The decision's id in the decision log (UUID v7)"))),
         (status = 400, description = "Malformed JSON", body = ProblemDocument, content_type = "application/problem+json"),
         (status = 401, description = "No valid token", body = ProblemDocument, content_type = "application/problem+json"),
@@ -739,7 +739,7 @@ pub async fn bundle(State(app): AppState, headers: HeaderMap) -> Result<Response
 #[utoipa::path(
     post, path = "/v1/admin/reload", tag = "admin",
     responses(
-        (status = 200, description = "The new bundle {name, revision, digest}", body = Object),
+        (status = 200, description = "The new bundle {name, revision, digest}", body = gatehouse_core::BundleInfo),
         (status = 401, description = "No valid token", body = ProblemDocument, content_type = "application/problem+json"),
         (status = 403, description = "Not an admin", body = ProblemDocument, content_type = "application/problem+json"),
         (status = 422, description = "The bundle on disk is invalid; the running one is kept", body = ProblemDocument, content_type = "application/problem+json"),

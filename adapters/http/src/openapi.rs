@@ -1,5 +1,7 @@
 //! The OpenAPI 3.1 document, generated from the handlers' annotations (utoipa), with the
-//! DeploymentIntent JSON Schema of the core placed in `components.schemas.Intent`.
+//! DeploymentIntent JSON Schema of the core placed in `components.schemas.Intent`. The decision's
+//! schema (`components.schemas.Decision` and the types it uses) comes from the core's types, the
+//! same that `gatehouse_core::decision_schema` (`docs/decision.schema.json`) renders.
 
 use serde_json::{Value, json};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -149,6 +151,51 @@ mod tests {
             doc["components"]["schemas"]["SubmitRequest"]["properties"]["intent"]["$ref"],
             "#/components/schemas/Intent"
         );
+    }
+
+    #[test]
+    fn decisions_are_documented_with_the_cores_decision_schema() {
+        let doc = openapi_json();
+        let decision_ref = json!("#/components/schemas/Decision");
+        assert_eq!(
+            doc["paths"]["/v1/evaluate"]["post"]["responses"]["200"]["content"]["application/json"]
+                ["schema"]["$ref"],
+            decision_ref
+        );
+        for record in ["DecisionRecord", "DeploymentRecord"] {
+            assert_eq!(
+                doc["components"]["schemas"][record]["properties"]["decision"]["$ref"],
+                decision_ref,
+                "{record}"
+            );
+        }
+        // The document's components are the core's decision schema, reference for reference.
+        let mut core = gatehouse_core::decision_schema();
+        let defs = core
+            .as_object_mut()
+            .and_then(|o| o.remove("$defs"))
+            .unwrap();
+        let schemas = &doc["components"]["schemas"];
+        for (name, schema) in defs.as_object().unwrap() {
+            let text = schema
+                .to_string()
+                .replace("#/$defs/", "#/components/schemas/");
+            assert_eq!(
+                schemas[name],
+                serde_json::from_str::<Value>(&text).unwrap(),
+                "{name}"
+            );
+        }
+        for key in ["properties", "required", "additionalProperties"] {
+            let text = core[key]
+                .to_string()
+                .replace("#/$defs/", "#/components/schemas/");
+            assert_eq!(
+                schemas["Decision"][key],
+                serde_json::from_str::<Value>(&text).unwrap(),
+                "Decision.{key}"
+            );
+        }
     }
 
     #[test]

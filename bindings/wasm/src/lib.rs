@@ -29,6 +29,11 @@ use crate::error::Failure;
 #[wasm_bindgen(typescript_custom_section)]
 const TYPES: &str = include_str!("types.d.ts");
 
+/// The decision contract's types, generated from `docs/decision.schema.json` by
+/// `scripts/decision-types.mjs` (checked for staleness by `tests/types.test.mjs`).
+#[wasm_bindgen(typescript_custom_section)]
+const DECISION_TYPES: &str = include_str!("decision.d.ts");
+
 /// A loaded governance bundle. Loading parses and compiles every policy once; each evaluation
 /// then takes well under a millisecond.
 #[wasm_bindgen]

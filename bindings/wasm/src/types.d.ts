@@ -1,29 +1,8 @@
-/* Gatehouse types: the decision contract, the intent, the context and the bundle forms. Written
-   once here (bindings/wasm/src/types.d.ts) and emitted into the package's .d.ts by wasm-bindgen;
-   tests/usage.ts type-checks them with `tsc --noEmit`. */
-
-/** A position in a bundle file (1-based). */
-export interface Span {
-  file: string;
-  line: number;
-  column: number;
-}
-
-/** The one error record of the decision contract (also `GatehouseError.errors`). */
-export interface ErrorDetail {
-  /** Stable, machine-readable code, e.g. `rego_parse`, `context_invalid`. */
-  code: string;
-  /** What went wrong, for people. */
-  message: string;
-  /** How to fix it, where known. */
-  help?: string;
-  /** The policy involved, where there is one. */
-  policy?: string;
-  /** The field path involved, where there is one. */
-  path?: string;
-  /** The source position involved, where known. */
-  span?: Span;
-}
+/* Gatehouse types: the intent, the context, the bundle forms and the error thrown. Written once
+   here (bindings/wasm/src/types.d.ts) and emitted into the package's .d.ts by wasm-bindgen, next
+   to the decision contract's types (Decision, Violation, ErrorDetail, ...), which are generated
+   from the core's schema into src/decision.d.ts (scripts/decision-types.mjs); tests/usage.ts
+   type-checks both with `tsc --noEmit`. */
 
 /** What every function of this package throws: a JS `Error` with a code and the records. */
 export interface GatehouseError extends Error {
@@ -32,65 +11,6 @@ export interface GatehouseError extends Error {
   code: string;
   /** Every record, in order. */
   errors: ErrorDetail[];
-}
-
-export type Outcome = "allow" | "needs_approval" | "deny";
-export type Severity = "low" | "medium" | "high" | "critical";
-export type Enforcement = "advisory" | "soft-mandatory" | "hard-mandatory";
-export type ViolationStatus =
-  | "blocking"
-  | "pending_approval"
-  | "advisory"
-  | "exempted"
-  | "overridden";
-
-/** One policy violation. */
-export interface Violation {
-  policy: string;
-  title: string;
-  severity: Severity;
-  enforcement: Enforcement;
-  status: ViolationStatus;
-  message: string;
-  /** Field path such as `spec.resources[1].encrypted`; empty for the whole intent. */
-  path: string;
-  remediation: string;
-  override_role?: string;
-  exempted_by?: string;
-  expired_exemption?: string;
-  overridden_by?: string;
-  inherited_from?: string;
-  evidence?: unknown;
-}
-
-/** Name, revision and digest of the bundle that decided. */
-export interface BundleInfo {
-  name: string;
-  revision: string;
-  /** `sha256:<hex>`. */
-  digest: string;
-}
-
-/** What a decision left out of its lists (it lists at most 100 violations and 100 errors; the
-    outcome counts them all). */
-export interface Truncated {
-  violations: number;
-  errors: number;
-}
-
-/** A governed decision: the same JSON the CLI and the server return. */
-export interface Decision {
-  outcome: Outcome;
-  violations: Violation[];
-  errors: ErrorDetail[];
-  /** Present only when the lists above left something out. */
-  truncated?: Truncated;
-  /** The approvals the decision took into account, with who recorded them; absent when none. */
-  approvals?: ApprovalRecord[];
-  bundle: BundleInfo;
-  intent_digest: string;
-  /** The `now` of the context, as given. */
-  evaluated_at: string;
 }
 
 /** One way an intent fails the intent schema. */
@@ -104,12 +24,9 @@ export interface SchemaError {
   expected?: string;
 }
 
-/** Who recorded an approval: the evaluating caller (the default), the control plane's approvals
-    endpoint, or a pull request review read from the GitHub API. */
-export type ApprovalSource = "caller" | "control_plane" | "github_review";
-
 /** An approval passed in the context. Approvals written inside an intent are refused by the
-    schema; the requester's own approval never lifts anything. */
+    schema; the requester's own approval never lifts anything. A decision lists the approvals it
+    took into account as `ApprovalRecord`s (`source` always present). */
 export interface Approval {
   by: string;
   role: string;
@@ -120,11 +37,6 @@ export interface Approval {
   source?: ApprovalSource;
   /** Where to see it: a review URL, a ledger event. */
   reference?: string;
-}
-
-/** An approval as a decision records it: `source` always present. */
-export interface ApprovalRecord extends Approval {
-  source: ApprovalSource;
 }
 
 export interface Resource {

@@ -1,12 +1,37 @@
-// The TypeScript types (src/types.d.ts, emitted into pkg/gatehouse_wasm.d.ts) type-check a real
-// usage and reject misuses: `tsc --noEmit -p tests/tsconfig.json` (typescript from package-lock).
+// The TypeScript types (src/types.d.ts and the generated src/decision.d.ts, emitted into
+// pkg/gatehouse_wasm.d.ts) type-check a real usage and reject misuses: `tsc --noEmit -p
+// tests/tsconfig.json` (typescript from package-lock); the generated file is checked for staleness.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 
+import { decisionTypes, OUTPUT } from "../scripts/decision-types.mjs";
 import { WASM_DIR } from "./helpers.mjs";
+
+// The type names the package has exported since its first release (users import them).
+const EXPORTED = [
+  "Approval", "ApprovalRecord", "ApprovalSource", "BundleInfo", "BundleInput", "BundleSource",
+  "Decision", "DeploymentIntent", "Enforcement", "ErrorDetail", "EvaluationContext",
+  "GatehouseError", "HistoryEntry", "IntentInput", "Outcome", "PackedBundle", "Resource",
+  "SchemaError", "Severity", "Span", "Target", "Truncated", "Violation", "ViolationStatus",
+];
+
+test("src/decision.d.ts is what docs/decision.schema.json generates", async () => {
+  const committed = readFileSync(OUTPUT, "utf8");
+  assert.ok(
+    committed === (await decisionTypes()),
+    `${OUTPUT} is stale: run \`node bindings/wasm/scripts/decision-types.mjs\``,
+  );
+});
+
+test("the package's .d.ts exports every type name it always has", () => {
+  const dts = readFileSync(join(WASM_DIR, "pkg", "gatehouse_wasm.d.ts"), "utf8");
+  for (const name of EXPORTED) {
+    assert.match(dts, new RegExp(`export (interface|type) ${name}\\b`), name);
+  }
+});
 
 test("tsc --noEmit accepts tests/usage.ts against pkg/gatehouse_wasm.d.ts", () => {
   const dts = join(WASM_DIR, "pkg", "gatehouse_wasm.d.ts");

@@ -3,6 +3,8 @@
 import init, {
   Engine,
   validateIntent,
+  type Approval,
+  type ApprovalRecord,
   type Decision,
   type DeploymentIntent,
   type EvaluationContext,
@@ -56,6 +58,13 @@ export function misuses(engine: Engine, intent: DeploymentIntent, decision: Deci
   engine.bundleDigest = "sha256:0";
   // @ts-expect-error an approval's source is caller | control_plane | github_review
   engine.evaluate(intent, { now: "2026-11-23T12:00:00Z", approvals: [{ by: "a@b.c", role: "r", source: "intent" }] });
+  // A decision's approval records can be passed back in a context (the generated decision types
+  // and the hand-written context types agree).
+  const again: Approval[] = decision.approvals ?? [];
+  console.log(again);
+  // @ts-expect-error a decision's approval record always says who recorded it
+  const unsourced: ApprovalRecord = { by: "a@b.c", role: "r" };
+  console.log(unsourced);
   // @ts-expect-error approvals are not part of an intent
   const claimed: DeploymentIntent = { ...intent, spec: { ...intent.spec, approvals: [] } };
   console.log(claimed);

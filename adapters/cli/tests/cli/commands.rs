@@ -1,10 +1,10 @@
-//! `gatehouse test`, `gatehouse schema` and `gatehouse bundle`.
+//! `gatehouse test`, `gatehouse schema` (`--decision`) and `gatehouse bundle`.
 
 use gatehouse_core::bundle::{FileRole, file_role};
 use gatehouse_core::{BundleSource, Engine, INTENT_SCHEMA};
 use serde_json::Value;
 
-use crate::support::{assert_code, bundle_copy, engine, gatehouse, run};
+use crate::support::{assert_code, bundle_copy, engine, gatehouse, root, run};
 
 #[test]
 fn rego_tests_of_the_reference_bundle_pass() {
@@ -76,6 +76,19 @@ fn schema_prints_the_intent_schema() {
     let printed: Value = serde_json::from_str(&out.stdout).expect("the schema is JSON");
     let schema: Value = serde_json::from_str(INTENT_SCHEMA).expect("INTENT_SCHEMA is JSON");
     assert_eq!(printed, schema);
+}
+
+#[test]
+fn schema_decision_prints_the_committed_decision_schema() {
+    let out = run(gatehouse().args(["schema", "--decision"]));
+    assert_code(&out, 0);
+    assert_eq!(out.stderr, "");
+    let committed = std::fs::read_to_string(root().join("docs/decision.schema.json"))
+        .expect("docs/decision.schema.json exists");
+    assert!(
+        out.stdout == committed,
+        "docs/decision.schema.json is stale: refresh it with `cargo run -p gatehouse-cli -- schema --decision > docs/decision.schema.json`"
+    );
 }
 
 #[test]
@@ -264,7 +277,7 @@ fn the_policy_tutorial_works() {
         }
     }
     let (_tmp, bundle) = bundle_copy();
-    let tutorial = crate::support::root().join("docs/tutorial");
+    let tutorial = root().join("docs/tutorial");
     copy_into(&tutorial.join("rules"), &bundle.join("rules"));
     copy_into(&tutorial.join("data"), &bundle.join("data"));
 
