@@ -22,6 +22,7 @@ use crate::deployment::{DeploymentRecord, ListQuery, Page};
 use crate::outbox::{Claim, Dispatch, DispatchOutcome, NewDispatch, Renewal, Retry};
 use crate::replicas::{ActiveBundle, ReplicaReport};
 
+mod decode;
 pub mod postgres;
 pub mod sqlite;
 

@@ -1,77 +1,27 @@
-//! Reading PostgreSQL rows back into the control plane's types; a value that does not parse is
-//! [`StoreError::Corrupt`]. Column lists match the SQLite store's, so both read the same shapes.
+//! Reading PostgreSQL rows back into the control plane's types with the decoding and column lists
+//! both stores share (`store::decode`); a value that does not parse is [`StoreError::Corrupt`].
 
-use gatehouse_core::{Event, EventType, LedgerEntry, State, Timestamp};
+use gatehouse_core::{Event, LedgerEntry};
 use tokio_postgres::Row;
 
 use super::Fault;
-use crate::decision_log::{DecisionRecord, DecisionSource};
+use crate::decision_log::DecisionRecord;
 use crate::deployment::{DeploymentRecord, DeploymentSummary, DispatchBrief};
-use crate::outbox::{Dispatch, DispatchStatus};
-use crate::store::StoreError;
-
-/// The columns [`record`] reads, in order.
-pub(super) const RECORD_COLUMNS: &str = "id, state, service, version, artifact, environment, cloud, account, region, \
-     requested_by, submitted_by, created_at, updated_at, intent, decision, bundle_digest, last_seq, last_hash, \
-     decision_id";
-
-/// The columns [`decision`] reads, in order.
-pub(super) const DECISION_COLUMNS: &str = "decision_id, at, stage, source, caller, deployment_id, replica_id, \
-     bundle_digest, bundle_revision, outcome, intent, masked, decision";
+use crate::outbox::Dispatch;
+use crate::store::decode::event_type;
+pub(super) use crate::store::decode::{
+    DECISION_COLUMNS, DISPATCH_COLUMNS, EVENT_COLUMNS, RECORD_COLUMNS, count, dispatch_status,
+    json, state, time, unsigned,
+};
+use crate::store::{StoreError, decode};
 
 /// The columns [`summary`] reads, in order.
 pub(super) const SUMMARY_COLUMNS: &str = "d.id, d.state, d.service, d.version, d.artifact, d.environment, \
      d.cloud, d.account, d.region, d.requested_by, d.submitted_by, d.created_at, d.updated_at, \
      d.outcome, d.bundle_digest, d.last_hash, o.status, o.attempts";
 
-/// The columns [`entry`] reads, in order.
-pub(super) const EVENT_COLUMNS: &str =
-    "position, deployment_id, seq, type, at, actor, data, prev_hash, hash, link";
-
-/// The columns [`dispatch`] reads, in order.
-pub(super) const DISPATCH_COLUMNS: &str = "o.id, o.deployment_id, o.executor, o.payload, o.attempts, o.status, \
-     o.next_attempt_at, o.last_error, o.receipt";
-
-pub(super) fn time(what: &'static str, text: &str) -> Result<Timestamp, Fault> {
-    Timestamp::parse(text).map_err(|e| StoreError::corrupt(what, e).into())
-}
-
-fn json(what: &'static str, text: &str) -> Result<serde_json::Value, Fault> {
-    serde_json::from_str(text).map_err(|e| StoreError::corrupt(what, e).into())
-}
-
-pub(super) fn count(n: i64) -> u64 {
-    u64::try_from(n).unwrap_or(0)
-}
-
-pub(super) fn unsigned(what: &'static str, n: i64) -> Result<u64, Fault> {
-    u64::try_from(n).map_err(|e| StoreError::corrupt(what, e).into())
-}
-
 fn attempts(n: i32) -> Result<u32, Fault> {
     u32::try_from(n).map_err(|e| StoreError::corrupt("dispatch attempts", e).into())
-}
-
-fn state(text: &str) -> Result<State, Fault> {
-    serde_json::from_value(serde_json::Value::String(text.to_owned())).map_err(|_| {
-        StoreError::corrupt("deployment state", format!("unknown state `{text}`")).into()
-    })
-}
-
-fn event_type(text: &str) -> Result<EventType, Fault> {
-    serde_json::from_value(serde_json::Value::String(text.to_owned())).map_err(|_| {
-        StoreError::corrupt("event type", format!("unknown event type `{text}`")).into()
-    })
-}
-
-fn dispatch_status(text: &str) -> Result<DispatchStatus, Fault> {
-    DispatchStatus::parse(text).ok_or_else(|| {
-        StoreError::corrupt(
-            "dispatch status",
-            format!("unknown dispatch status `{text}`"),
-        )
-        .into()
-    })
 }
 
 /// A deployment row ([`RECORD_COLUMNS`]).
@@ -103,17 +53,11 @@ pub(super) fn record(row: &Row) -> Result<DeploymentRecord, Fault> {
 /// A decision log row ([`DECISION_COLUMNS`]).
 pub(super) fn decision(row: &Row) -> Result<DecisionRecord, Fault> {
     let text = |i: usize| row.try_get::<_, String>(i);
-    let stage = text(2)?;
-    let source = text(3)?;
     Ok(DecisionRecord {
         decision_id: text(0)?,
         at: time("decision time", &text(1)?)?,
-        stage: serde_json::from_value(serde_json::Value::String(stage.clone())).map_err(|_| {
-            StoreError::corrupt("decision stage", format!("unknown stage `{stage}`"))
-        })?,
-        source: DecisionSource::parse(&source).ok_or_else(|| {
-            StoreError::corrupt("decision source", format!("unknown source `{source}`"))
-        })?,
+        stage: decode::stage(&text(2)?)?,
+        source: decode::source(&text(3)?)?,
         caller: text(4)?,
         deployment_id: row.try_get(5)?,
         replica_id: text(6)?,
@@ -121,8 +65,7 @@ pub(super) fn decision(row: &Row) -> Result<DecisionRecord, Fault> {
         bundle_revision: text(8)?,
         outcome: text(9)?,
         intent: json("logged intent", &text(10)?)?,
-        masked: serde_json::from_str(&text(11)?)
-            .map_err(|e| StoreError::corrupt("masked paths", e))?,
+        masked: decode::masked(&text(11)?)?,
         decision: json("logged decision", &text(12)?)?,
     })
 }
