@@ -228,6 +228,31 @@ mod tests {
         assert_eq!(stats.evictions, 2);
     }
 
+    /// The attack: a decision cached for one context served to a caller whose context differs
+    /// only in its approvals (the same `now`). The approvals are part of the key: a miss, and the
+    /// bytes of a fresh evaluation in that context.
+    #[test]
+    fn a_context_with_other_approvals_is_another_key() {
+        let engine = engine(POLICY);
+        let cache = DecisionCache::new(NonZeroUsize::MIN.saturating_add(1));
+        let at = "2026-11-23T12:00:00Z";
+        let plain = EvaluationContext::from_json_value(serde_json::json!({"now": at})).unwrap();
+        let approved = EvaluationContext::from_json_value(serde_json::json!({
+            "now": at,
+            "approvals": [{"by": "bob@example.com", "role": "release-approver"}],
+        }))
+        .unwrap();
+        let intent = serde_json::json!({"x": 1});
+        cache.decide(&engine, Stage::Admission, &intent, &plain, &Sequential);
+        let served = cache.decide(&engine, Stage::Admission, &intent, &approved, &Sequential);
+        assert_eq!(
+            served.to_json(),
+            engine.evaluate(&intent, &approved).to_json()
+        );
+        let stats = cache.stats();
+        assert_eq!((stats.hits, stats.misses), (0, 2));
+    }
+
     #[test]
     fn decisions_that_hit_the_time_limit_are_not_kept() {
         let engine = engine(POLICY);
