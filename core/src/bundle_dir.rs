@@ -4,9 +4,10 @@
 
 use std::collections::BTreeMap;
 use std::fs;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use crate::bundle::{BundleError, BundleSource, FileRole, file_role};
+use crate::bundle::{BundleError, BundleSource, FileRole, MAX_BUNDLE_BYTES, file_role};
 use crate::engine::{Engine, EngineOptions};
 use crate::error::{Diagnostic, ErrorDetail, Span};
 
@@ -19,8 +20,30 @@ pub const SKIPPED_DIRS: [&str; 3] = ["examples", "conformance", "target"];
 pub struct BundleDirError {
     /// The file or folder.
     pub path: PathBuf,
-    /// The I/O error.
-    pub source: std::io::Error,
+    /// Why.
+    pub source: ReadProblem,
+}
+
+/// Why a bundle file was not read.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReadProblem {
+    /// The operating system refused.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    /// The path (after following symbolic links) is a named pipe, a device, a socket or a
+    /// folder: reading it could block forever or never end.
+    #[error("not a regular file (it is {kind})")]
+    NotRegular {
+        /// `a named pipe`, `a character device`, ...
+        kind: &'static str,
+    },
+    /// The bundle's files together are larger than the limit; reading stopped there.
+    #[error("the bundle's files exceed {limit} bytes")]
+    TooLarge {
+        /// [`MAX_BUNDLE_BYTES`].
+        limit: usize,
+    },
 }
 
 /// How to load a bundle directory ([`load_dir`]).
@@ -65,6 +88,10 @@ pub enum DirLoadError {
 impl Diagnostic for DirLoadError {
     fn code(&self) -> &'static str {
         match self {
+            Self::Read(BundleDirError {
+                source: ReadProblem::TooLarge { .. },
+                ..
+            }) => "bundle_too_large",
             Self::Read(_) => "bundle_unreadable",
             Self::Invalid { source, .. } => source.code(),
         }
@@ -72,9 +99,20 @@ impl Diagnostic for DirLoadError {
 
     fn details(&self) -> Vec<ErrorDetail> {
         match self {
-            Self::Read(e) => vec![ErrorDetail::new(self.code(), e.to_string()).with_help(
-                "pass the directory that holds `bundle.json`, the `.rego` modules and `data/`",
-            )],
+            Self::Read(e) => {
+                let help = match e.source {
+                    ReadProblem::NotRegular { .. } => {
+                        "bundle files must be regular files (a symbolic link may point to one)"
+                    }
+                    ReadProblem::TooLarge { .. } => {
+                        "keep large data out of the bundle (its files may hold 16 MiB in all)"
+                    }
+                    _ => {
+                        "pass the directory that holds `bundle.json`, the `.rego` modules and `data/`"
+                    }
+                };
+                vec![ErrorDetail::new(self.code(), e.to_string()).with_help(help)]
+            }
             Self::Invalid { source, .. } => source.details(),
         }
     }
@@ -158,17 +196,32 @@ impl BundleError {
 impl BundleSource {
     /// Collects a bundle from `dir`: `bundle.json`, every `.rego` file and every `data/**/*.json`
     /// file, skipping hidden folders and [`SKIPPED_DIRS`]. Paths are relative with `/`.
+    ///
+    /// Only regular files are read: a bundle path that is (or links to) a named pipe, a device
+    /// or a socket is refused without being read, and without blocking. Symbolic links to regular
+    /// files are followed (wherever they point: the bundle's digest covers what was read). The
+    /// files together may hold at most [`MAX_BUNDLE_BYTES`]; the limit holds while reading, so
+    /// a file that grows while it is read stops there.
     pub fn from_dir(dir: &Path) -> Result<Self, BundleDirError> {
         let mut source = Self::default();
-        walk(dir, dir, &mut source)?;
+        let mut budget = MAX_BUNDLE_BYTES;
+        walk(dir, dir, &mut source, &mut budget)?;
         Ok(source)
     }
 }
 
-fn walk(root: &Path, dir: &Path, source: &mut BundleSource) -> Result<(), BundleDirError> {
+fn walk(
+    root: &Path,
+    dir: &Path,
+    source: &mut BundleSource,
+    budget: &mut usize,
+) -> Result<(), BundleDirError> {
     let io = |path: &Path| {
         let path = path.to_path_buf();
-        move |source| BundleDirError { path, source }
+        move |e: std::io::Error| BundleDirError {
+            path,
+            source: ReadProblem::Io(e),
+        }
     };
     let mut entries: Vec<_> = fs::read_dir(dir)
         .map_err(io(dir))?
@@ -186,7 +239,7 @@ fn walk(root: &Path, dir: &Path, source: &mut BundleSource) -> Result<(), Bundle
             if dir == root && SKIPPED_DIRS.contains(&name.as_str()) {
                 continue;
             }
-            walk(root, &path, source)?;
+            walk(root, &path, source, budget)?;
             continue;
         }
         let Ok(relative) = path.strip_prefix(root) else {
@@ -201,11 +254,79 @@ fn walk(root: &Path, dir: &Path, source: &mut BundleSource) -> Result<(), Bundle
             file_role(&relative),
             Some(FileRole::Manifest | FileRole::Policy | FileRole::Test | FileRole::Data)
         ) {
-            let text = fs::read_to_string(&path).map_err(io(&path))?;
+            let text = read_regular(&path, budget).map_err(|problem| BundleDirError {
+                path: path.clone(),
+                source: problem,
+            })?;
             source.insert(relative, text);
         }
     }
     Ok(())
+}
+
+/// Reads a regular file as UTF-8, at most `budget` bytes (less what it read).
+///
+/// The type is checked before opening (following links), so a named pipe or a device is never
+/// opened; and again on the opened handle, so one swapped in between is refused too. The file
+/// is opened non-blocking, so that even then opening a named pipe returns at once.
+fn read_regular(path: &Path, budget: &mut usize) -> Result<String, ReadProblem> {
+    regular(&fs::metadata(path)?)?;
+    let mut options = fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let file = options.open(path)?;
+    regular(&file.metadata()?)?;
+    let mut bytes = Vec::new();
+    // One byte more than the budget tells a file at the limit from one over it.
+    let cap = u64::try_from(*budget).unwrap_or(u64::MAX).saturating_add(1);
+    file.take(cap).read_to_end(&mut bytes)?;
+    if bytes.len() > *budget {
+        return Err(ReadProblem::TooLarge {
+            limit: MAX_BUNDLE_BYTES,
+        });
+    }
+    *budget = budget.saturating_sub(bytes.len());
+    String::from_utf8(bytes)
+        .map_err(|e| ReadProblem::Io(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))
+}
+
+/// Refuses anything but a regular file, naming what it is.
+fn regular(metadata: &fs::Metadata) -> Result<(), ReadProblem> {
+    let kind = metadata.file_type();
+    if kind.is_file() {
+        return Ok(());
+    }
+    let kind = if kind.is_dir() {
+        "a folder"
+    } else {
+        special_kind(&kind)
+    };
+    Err(ReadProblem::NotRegular { kind })
+}
+
+#[cfg(unix)]
+fn special_kind(kind: &fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if kind.is_fifo() {
+        "a named pipe"
+    } else if kind.is_char_device() {
+        "a character device"
+    } else if kind.is_block_device() {
+        "a block device"
+    } else if kind.is_socket() {
+        "a socket"
+    } else {
+        "a special file"
+    }
+}
+
+#[cfg(not(unix))]
+fn special_kind(_: &fs::FileType) -> &'static str {
+    "a special file"
 }
 
 #[cfg(test)]
