@@ -14,6 +14,11 @@
 //! `Send + Sync`: one mutex around a least-recently-used map, held only to look up or insert (a
 //! few hundred nanoseconds), never while evaluating. Two threads that miss on the same key both
 //! evaluate; the second insert replaces the first with identical bytes.
+//!
+//! The map grows as decisions arrive, up to the capacity: nothing is reserved up front, so a
+//! large capacity costs memory only once that many decisions are held (a map sized for
+//! `capacity` at the start took 2 GB for a capacity of 10⁹ and aborted the process for 2³²).
+//! Front ends check the setting against [`DecisionCache::MAX_CAPACITY`].
 
 use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -87,10 +92,15 @@ pub struct DecisionCache {
 }
 
 impl DecisionCache {
-    /// A cache holding at most `capacity` decisions.
+    /// The largest capacity front ends accept as a setting (2²⁰ decisions: a few GB of decisions
+    /// at most, far more than a service sees again).
+    pub const MAX_CAPACITY: usize = 1 << 20;
+
+    /// A cache holding at most `capacity` decisions. Memory is taken as decisions are kept, not
+    /// for the capacity.
     pub fn new(capacity: NonZeroUsize) -> Self {
         Self {
-            entries: Mutex::new(lru::LruCache::new(capacity)),
+            entries: Mutex::new(lru::LruCache::sparse(capacity)),
             capacity,
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
@@ -251,6 +261,24 @@ mod tests {
         );
         let stats = cache.stats();
         assert_eq!((stats.hits, stats.misses), (0, 2));
+    }
+
+    /// A capacity far beyond memory is taken on use: the cache is built and used without
+    /// reserving room for it (sized up front, this aborted: capacity overflow).
+    #[test]
+    fn a_huge_capacity_takes_memory_only_for_what_it_holds() {
+        let engine = engine(POLICY);
+        let cache = DecisionCache::new(NonZeroUsize::MAX);
+        let now = EvaluationContext::at(Timestamp::parse("2026-11-23T12:00:00Z").unwrap());
+        for x in 0..3 {
+            let intent = serde_json::json!({"x": x});
+            cache.decide(&engine, Stage::Admission, &intent, &now, &Sequential);
+        }
+        let stats = cache.stats();
+        assert_eq!(
+            (stats.entries, stats.evictions, stats.capacity),
+            (3, 0, usize::MAX)
+        );
     }
 
     #[test]

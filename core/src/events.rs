@@ -194,9 +194,13 @@ impl DeploymentStatus {
     /// status. Times earlier than the last event's are raised to it, so the chain stays ordered.
     pub fn append(&self, new: NewEvent) -> Result<(Self, Event), TransitionError> {
         let state = next_state(Some(self.state), new.kind)?;
+        let seq = self
+            .last_seq
+            .checked_add(1)
+            .ok_or(TransitionError::SequenceExhausted { seq: self.last_seq })?;
         let at = new.at.max(self.last_at);
         let mut event = Event {
-            seq: self.last_seq + 1,
+            seq,
             deployment_id: self.deployment_id.clone(),
             kind: new.kind,
             at,
@@ -406,5 +410,25 @@ mod tests {
                 event: EventType::Succeeded
             }
         );
+    }
+
+    /// After seq `u64::MAX` no event can follow: refused, not wrapped round to seq 0.
+    #[test]
+    fn the_last_sequence_number_has_no_successor() {
+        let (status, _) = DeploymentStatus::start("d-1", t("2026-11-23T10:00:00Z"), "a", json!({}));
+        let full = DeploymentStatus {
+            last_seq: u64::MAX,
+            ..status
+        };
+        let err = full
+            .append(NewEvent {
+                kind: EventType::Validated,
+                at: t("2026-11-23T10:00:01Z"),
+                actor: "gatehouse".into(),
+                data: json!({}),
+            })
+            .unwrap_err();
+        assert_eq!(err, TransitionError::SequenceExhausted { seq: u64::MAX });
+        assert_eq!(err.code(), "event_sequence_exhausted");
     }
 }

@@ -12,6 +12,10 @@
 //! the browser build, which has no threads; starting threads per decision costs tens of
 //! microseconds each, a noticeable share of a decision that takes a hundred or two.
 
+/// The most parts front ends let a setting split a decision into (`split`): a decision has
+/// tens of policy packages, and a part per package is already the most there can be.
+pub const MAX_PARTS: usize = 64;
+
 /// Runs the parts of a decision: calls `task(i)` once for every `i` in `0..count`, in any order
 /// and on any threads, and returns when every call has returned.
 pub trait Fanout: Sync {

@@ -147,6 +147,22 @@ pub enum TransitionError {
         /// The event.
         event: EventType,
     },
+    /// The last event has the largest sequence number there is: no event can follow it.
+    #[error("event seq {seq} is the last sequence number there is; no event can follow it")]
+    SequenceExhausted {
+        /// The last event's seq.
+        seq: u64,
+    },
+}
+
+impl TransitionError {
+    /// The stable code: `illegal_transition`, or `event_sequence_exhausted`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::NotStarted { .. } | Self::Illegal { .. } => "illegal_transition",
+            Self::SequenceExhausted { .. } => "event_sequence_exhausted",
+        }
+    }
 }
 
 /// The next state after `event`, from `current` (`None` before the first event).

@@ -252,11 +252,18 @@ fn describe_one(error: &jsonschema::ValidationError<'_>, root: &Value) -> Schema
                 jsonschema::error::TypeKind::Single(t) => format!("{t}"),
                 jsonschema::error::TypeKind::Multiple(ts) => format!("{ts:?}"),
             };
-            format!(
-                "expected {wanted}, got {} {}",
-                type_name(error.instance()),
-                short(error.instance())
-            )
+            match &**error.instance() {
+                Value::Null if segments.is_empty() => {
+                    "the intent is empty: expected an object, a DeploymentIntent document"
+                        .to_owned()
+                }
+                Value::Null => format!("expected {wanted}, got null"),
+                instance => format!(
+                    "expected {wanted}, got {} {}",
+                    type_name(instance),
+                    short(instance)
+                ),
+            }
         }
         ValidationErrorKind::Pattern { .. } => {
             format!("{} is not in the expected format", short(error.instance()))

@@ -6,20 +6,24 @@ use gatehouse_core::{
     BundleError, ChainError, Diagnostic, DirLoadError, ErrorDetail, IntentError, PackedBundleError,
     RequestError, TimestampError, TransitionError,
 };
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::PyModule;
 
 use crate::convert;
 
-/// Code of an illegal lifecycle transition (the core's `ChainError::Transition` code).
-const ILLEGAL_TRANSITION: &str = "illegal_transition";
 /// Code of an event record that does not match the event format (as `gatehouse events verify`).
 pub const EVENT_INVALID: &str = "event_invalid";
 /// Code of a deployment status or state name that does not match its format.
 pub const STATUS_INVALID: &str = "status_invalid";
 /// Code of an event time that is not an RFC 3339 timestamp.
 const TIMESTAMP_INVALID: &str = "timestamp_invalid";
+/// Code of an engine setting (`split`, `cache_size`, `time_limit`) out of its range.
+const SETTING_INVALID: &str = "setting_invalid";
+/// Code of a bug: a panic in the native module.
+const INTERNAL: &str = "internal";
 
 /// The exception classes of `gatehouse.errors`.
 #[derive(Debug, Clone, Copy)]
@@ -36,6 +40,10 @@ pub enum Class {
     Chain,
     /// `IllegalTransitionError`: an event the deployment's state does not accept.
     Transition,
+    /// `SettingError`: an engine setting out of its range.
+    Setting,
+    /// `InternalError`: a bug in the native module (a panic).
+    Internal,
 }
 
 impl Class {
@@ -47,6 +55,8 @@ impl Class {
             Self::Lifecycle => "LifecycleError",
             Self::Chain => "ChainError",
             Self::Transition => "IllegalTransitionError",
+            Self::Setting => "SettingError",
+            Self::Internal => "InternalError",
         }
     }
 }
@@ -111,10 +121,15 @@ pub fn chain(py: Python<'_>, error: &ChainError) -> PyErr {
     raise(py, class, error.to_string(), &[detail])
 }
 
-/// An event that the deployment's state does not accept.
+/// An event that the deployment's state does not accept; an event after the last sequence
+/// number is a `LifecycleError` (`event_sequence_exhausted`).
 pub fn transition(py: Python<'_>, error: &TransitionError) -> PyErr {
-    let detail = ErrorDetail::new(ILLEGAL_TRANSITION, error.to_string());
-    raise(py, Class::Transition, error.to_string(), &[detail])
+    let detail = ErrorDetail::new(error.code(), error.to_string());
+    let class = match error {
+        TransitionError::SequenceExhausted { .. } => Class::Lifecycle,
+        _ => Class::Transition,
+    };
+    raise(py, class, error.to_string(), &[detail])
 }
 
 /// A lifecycle record (event, status, state or event type) that does not match its format.
@@ -129,4 +144,42 @@ pub fn timestamp(py: Python<'_>, error: &TimestampError) -> PyErr {
         "give a timezone-aware `datetime` or an RFC 3339 text such as `2026-11-23T12:00:00Z`",
     );
     raise(py, Class::Lifecycle, error.to_string(), &[detail])
+}
+
+/// An engine setting out of its range: `name` is the setting, `help` what it means.
+pub fn setting(py: Python<'_>, name: &str, message: String, help: &str) -> PyErr {
+    let mut detail = ErrorDetail::new(SETTING_INVALID, message.clone()).with_help(help);
+    detail.path = Some(name.to_owned());
+    raise(py, Class::Setting, message, &[detail])
+}
+
+/// A value given to a call that JSON cannot hold, or nested too deep: an `IntentError`,
+/// `ContextError` or `LifecycleError` after the argument `what` names, with its code.
+pub fn value(py: Python<'_>, what: &str, too_deep: bool, message: String, help: &str) -> PyErr {
+    let (class, code) = match (what, too_deep) {
+        ("intent", false) => (Class::Intent, "intent_value"),
+        ("intent", true) => (Class::Intent, "intent_too_deep"),
+        ("context", _) => (Class::Context, "context_invalid"),
+        ("status", _) => (Class::Lifecycle, STATUS_INVALID),
+        _ => (Class::Lifecycle, EVENT_INVALID),
+    };
+    let detail = ErrorDetail::new(code, message.clone()).with_help(help);
+    raise(py, class, message, &[detail])
+}
+
+/// Runs `call`; a panic in it (a bug) becomes an `InternalError`, a `GatehouseError`, instead of
+/// pyo3's `PanicException`, a `BaseException` that `except Exception` does not catch.
+pub fn guard<T>(py: Python<'_>, call: impl FnOnce() -> PyResult<T>) -> PyResult<T> {
+    catch_unwind(AssertUnwindSafe(call)).unwrap_or_else(|payload| {
+        let cause = payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "no message".to_owned());
+        let message = format!("internal error in gatehouse: {cause}");
+        let detail = ErrorDetail::new(INTERNAL, message.clone()).with_help(
+            "this is a bug in gatehouse, not in your input: please report it with the call that raised it",
+        );
+        Err(raise(py, Class::Internal, message, &[detail]))
+    })
 }

@@ -8,6 +8,7 @@ mod error;
 use std::collections::BTreeMap;
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use gatehouse_core::{
@@ -15,9 +16,8 @@ use gatehouse_core::{
     Event, EventType, Fanout, IntentSchema, Limits, NewEvent, PackedBundle, Rayon, Sequential,
     Stage, State, Timestamp, load_dir, parse_intent,
 };
-use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::PyString;
+use pyo3::types::{PyBool, PyString};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -25,6 +25,46 @@ use serde_json::Value;
 /// the `mimalloc` entry of the workspace `Cargo.toml`). Python objects keep Python's allocator.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// The thread pool that runs the parts of split decisions: one per process, built on first use.
+///
+/// Why not rayon's global pool: no rayon pool survives `fork`. A child process (gunicorn
+/// `--preload`, a `fork` multiprocessing pool) inherits the pool's state but none of its threads,
+/// so work handed to it waits forever, and the global pool cannot be rebuilt. This pool
+/// remembers the process that built it; a process that finds another's builds its own. The
+/// inherited one is leaked, not dropped: its threads do not exist here, so there is nothing to
+/// stop. The lock is only tried: a child forked while another thread held it (for the few
+/// nanoseconds of a clone) runs its parts one after the other rather than wait on a lock that
+/// no thread will release.
+static POOL: Mutex<Option<ProcessPool>> = Mutex::new(None);
+
+struct ProcessPool {
+    pid: u32,
+    pool: Arc<rayon::ThreadPool>,
+}
+
+/// This process's pool, or `None` when it cannot be had now (the lock is taken, or no thread
+/// can be started): then the parts run on the calling thread.
+fn process_pool() -> Option<Arc<rayon::ThreadPool>> {
+    let pid = std::process::id();
+    let mut slot = POOL.try_lock().ok()?;
+    if let Some(current) = slot.as_ref().filter(|current| current.pid == pid) {
+        return Some(Arc::clone(&current.pool));
+    }
+    if let Some(inherited) = slot.take() {
+        std::mem::forget(inherited.pool);
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .thread_name(|i| format!("gatehouse-{i}"))
+        .build()
+        .ok()
+        .map(Arc::new)?;
+    *slot = Some(ProcessPool {
+        pid,
+        pool: Arc::clone(&pool),
+    });
+    Some(pool)
+}
 
 /// A loaded, compiled governance bundle. Immutable and thread-safe: evaluation releases the GIL.
 /// With `split` > 1 each decision's packages are spread over that many parts, evaluated on
@@ -40,33 +80,94 @@ pub struct Engine {
 
 /// How to load: the wall-clock limit, the parts of a decision, the cache size.
 struct LoadOptions {
-    time_limit: f64,
+    time_limit: Duration,
     split: usize,
     cache_size: usize,
 }
 
 impl LoadOptions {
-    /// The core's options for these: the time limit checked.
-    fn engine_options(&self) -> PyResult<EngineOptions> {
-        let time_limit = self.time_limit;
-        let limit = Duration::try_from_secs_f64(time_limit)
-            .ok()
+    /// The settings as Python gives them, each range-checked (a `SettingError` naming it).
+    fn read(
+        time_limit: &Bound<'_, PyAny>,
+        split: &Bound<'_, PyAny>,
+        cache_size: &Bound<'_, PyAny>,
+    ) -> PyResult<Self> {
+        let py = time_limit.py();
+        let seconds = (!time_limit.is_instance_of::<PyBool>())
+            .then(|| time_limit.extract::<f64>().ok())
+            .flatten();
+        let time_limit = seconds
+            .and_then(|s| Duration::try_from_secs_f64(s).ok())
             .filter(|d| !d.is_zero())
             .ok_or_else(|| {
-                PyValueError::new_err(format!(
-                    "`time_limit` must be a positive number of seconds, not {time_limit}"
-                ))
+                error::setting(
+                    py,
+                    "time_limit",
+                    format!(
+                        "`time_limit` must be a positive, finite number of seconds, not {}",
+                        repr(time_limit)
+                    ),
+                    "the wall-clock limit of one evaluation; the CLI uses 2",
+                )
             })?;
-        if self.split == 0 {
-            return Err(PyValueError::new_err(
-                "`split` must be a positive number of parts",
-            ));
-        }
-        Ok(EngineOptions {
-            limits: Limits {
-                time_limit: Some(limit),
-            },
+        Ok(Self {
+            time_limit,
+            split: count(
+                split,
+                "split",
+                1..=gatehouse_core::fanout::MAX_PARTS,
+                "the parts each decision is evaluated in; 1 evaluates it on the calling thread",
+            )?,
+            cache_size: count(
+                cache_size,
+                "cache_size",
+                0..=DecisionCache::MAX_CAPACITY,
+                "the decisions kept in memory; 0 keeps none",
+            )?,
         })
+    }
+
+    /// The core's options for these.
+    fn engine_options(&self) -> EngineOptions {
+        EngineOptions {
+            limits: Limits {
+                time_limit: Some(self.time_limit),
+            },
+        }
+    }
+}
+
+/// A whole-number setting in `range`, or a `SettingError` naming it.
+fn count(
+    value: &Bound<'_, PyAny>,
+    name: &str,
+    range: std::ops::RangeInclusive<usize>,
+    help: &str,
+) -> PyResult<usize> {
+    (!value.is_instance_of::<PyBool>())
+        .then(|| value.extract::<usize>().ok())
+        .flatten()
+        .filter(|n| range.contains(n))
+        .ok_or_else(|| {
+            let message = format!(
+                "`{name}` must be a whole number from {} to {}, not {}",
+                range.start(),
+                range.end(),
+                repr(value)
+            );
+            error::setting(value.py(), name, message, help)
+        })
+}
+
+/// `repr(value)`, cut to a readable length.
+fn repr(value: &Bound<'_, PyAny>) -> String {
+    let text = value
+        .repr()
+        .map_or_else(|_| "this value".to_owned(), |r| r.to_string());
+    if text.chars().count() > 40 {
+        format!("{}…", text.chars().take(40).collect::<String>())
+    } else {
+        text
     }
 }
 
@@ -81,7 +182,7 @@ impl Engine {
     }
 
     fn load(py: Python<'_>, source: &BundleSource, load: &LoadOptions) -> PyResult<Self> {
-        let options = load.engine_options()?;
+        let options = load.engine_options();
         py.detach(|| gatehouse_core::Engine::load_split(source, options, load.split))
             .map(|inner| Self::wrap(inner, load))
             .map_err(|e| error::bundle(py, &e))
@@ -99,9 +200,15 @@ impl Engine {
         let context = convert::to_value(context, "context")?;
         let intent = Self::intent_value(py, intent)?;
         let request = EvaluateRequest::new(intent, Some(context), stage);
-        let fanout: &dyn Fanout = if self.parallel { &Rayon } else { &Sequential };
+        let cache = self.cache.as_ref();
         let decision = py
-            .detach(|| request.evaluate(&self.inner, self.cache.as_ref(), fanout))
+            .detach(|| {
+                let evaluate = |fanout: &dyn Fanout| request.evaluate(&self.inner, cache, fanout);
+                match self.parallel.then(process_pool).flatten() {
+                    Some(pool) => pool.install(|| evaluate(&Rayon)),
+                    None => evaluate(&Sequential),
+                }
+            })
             .map_err(|e| error::request(py, &e))?;
         Ok((decision.outcome.as_str(), decision.to_json()))
     }
@@ -128,23 +235,21 @@ impl Engine {
         py: Python<'_>,
         path: PathBuf,
         overlay: BTreeMap<String, String>,
-        time_limit: f64,
-        split: usize,
-        cache_size: usize,
+        time_limit: &Bound<'_, PyAny>,
+        split: &Bound<'_, PyAny>,
+        cache_size: &Bound<'_, PyAny>,
     ) -> PyResult<Self> {
-        let load = LoadOptions {
-            time_limit,
-            split,
-            cache_size,
-        };
-        let options = DirOptions {
-            engine: load.engine_options()?,
-            split,
-            overlay,
-        };
-        py.detach(|| load_dir(&path, &options))
-            .map(|bundle| Self::wrap(bundle.engine, &load))
-            .map_err(|e| error::dir(py, &e))
+        error::guard(py, || {
+            let load = LoadOptions::read(time_limit, split, cache_size)?;
+            let options = DirOptions {
+                engine: load.engine_options(),
+                split: load.split,
+                overlay,
+            };
+            py.detach(|| load_dir(&path, &options))
+                .map(|bundle| Self::wrap(bundle.engine, &load))
+                .map_err(|e| error::dir(py, &e))
+        })
     }
 
     /// Loads a bundle given as bundle path to file text.
@@ -152,16 +257,14 @@ impl Engine {
     fn from_files(
         py: Python<'_>,
         files: BTreeMap<String, String>,
-        time_limit: f64,
-        split: usize,
-        cache_size: usize,
+        time_limit: &Bound<'_, PyAny>,
+        split: &Bound<'_, PyAny>,
+        cache_size: &Bound<'_, PyAny>,
     ) -> PyResult<Self> {
-        let load = LoadOptions {
-            time_limit,
-            split,
-            cache_size,
-        };
-        Self::load(py, &BundleSource { files }, &load)
+        error::guard(py, || {
+            let load = LoadOptions::read(time_limit, split, cache_size)?;
+            Self::load(py, &BundleSource { files }, &load)
+        })
     }
 
     /// Loads a bundle from the JSON text of a packed bundle document (`gatehouse bundle`,
@@ -170,19 +273,17 @@ impl Engine {
     fn from_bundle(
         py: Python<'_>,
         document: &str,
-        time_limit: f64,
-        split: usize,
-        cache_size: usize,
+        time_limit: &Bound<'_, PyAny>,
+        split: &Bound<'_, PyAny>,
+        cache_size: &Bound<'_, PyAny>,
     ) -> PyResult<Self> {
-        let source = py
-            .detach(|| PackedBundle::from_json(document).and_then(PackedBundle::verify))
-            .map_err(|e| error::packed(py, &e))?;
-        let load = LoadOptions {
-            time_limit,
-            split,
-            cache_size,
-        };
-        Self::load(py, &source, &load)
+        error::guard(py, || {
+            let load = LoadOptions::read(time_limit, split, cache_size)?;
+            let source = py
+                .detach(|| PackedBundle::from_json(document).and_then(PackedBundle::verify))
+                .map_err(|e| error::packed(py, &e))?;
+            Self::load(py, &source, &load)
+        })
     }
 
     /// How many parts each decision is evaluated in.
@@ -232,7 +333,7 @@ impl Engine {
         intent: &Bound<'_, PyAny>,
         context: &Bound<'_, PyAny>,
     ) -> PyResult<(&'static str, String)> {
-        self.decide(py, intent, context, Stage::Admission)
+        error::guard(py, || self.decide(py, intent, context, Stage::Admission))
     }
 
     /// Evaluates the release gates over the pipeline's evidence, as [`Self::evaluate`].
@@ -242,7 +343,7 @@ impl Engine {
         intent: &Bound<'_, PyAny>,
         context: &Bound<'_, PyAny>,
     ) -> PyResult<(&'static str, String)> {
-        self.decide(py, intent, context, Stage::Gates)
+        error::guard(py, || self.decide(py, intent, context, Stage::Gates))
     }
 
     /// The intent's schema errors (`path`, `message`, `keyword`, `expected`), empty when valid.
@@ -251,9 +352,11 @@ impl Engine {
         py: Python<'py>,
         intent: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let intent = Self::intent_value(py, intent)?;
-        let errors = py.detach(|| self.inner.schema().validate(&intent));
-        convert::serialize_to_python(py, &errors)
+        error::guard(py, || {
+            let intent = Self::intent_value(py, intent)?;
+            let errors = py.detach(|| self.inner.schema().validate(&intent));
+            convert::serialize_to_python(py, &errors)
+        })
     }
 }
 
@@ -261,6 +364,12 @@ impl Engine {
 #[pyfunction]
 fn intent_schema(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
     convert::to_python(py, &IntentSchema::as_json())
+}
+
+/// The decision's JSON Schema (draft 2020-12), the contract's: `docs/decision.schema.json`.
+#[pyfunction]
+fn decision_schema(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
+    convert::to_python(py, &gatehouse_core::decision_schema())
 }
 
 fn timestamp(py: Python<'_>, at: &str) -> PyResult<Timestamp> {
@@ -301,13 +410,15 @@ fn start_deployment<'py>(
     actor: &str,
     data: &Bound<'py, PyAny>,
 ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
-    let at = timestamp(py, at)?;
-    let data = convert::to_value(data, "data")?;
-    let (status, event) = DeploymentStatus::start(deployment_id, at, actor, data);
-    Ok((
-        convert::serialize_to_python(py, &status)?,
-        convert::serialize_to_python(py, &event)?,
-    ))
+    error::guard(py, || {
+        let at = timestamp(py, at)?;
+        let data = convert::to_value(data, "data")?;
+        let (status, event) = DeploymentStatus::start(deployment_id, at, actor, data);
+        Ok((
+            convert::serialize_to_python(py, &status)?,
+            convert::serialize_to_python(py, &event)?,
+        ))
+    })
 }
 
 /// The next hash-chained event after `status`, and the status it leads to.
@@ -320,36 +431,42 @@ fn append_event<'py>(
     actor: &str,
     data: &Bound<'py, PyAny>,
 ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
-    let status: DeploymentStatus = record(py, status, "status", error::STATUS_INVALID)?;
-    let new = NewEvent {
-        kind: self::event_type(py, event_type)?,
-        at: timestamp(py, at)?,
-        actor: actor.to_owned(),
-        data: convert::to_value(data, "data")?,
-    };
-    let (status, event) = status.append(new).map_err(|e| error::transition(py, &e))?;
-    Ok((
-        convert::serialize_to_python(py, &status)?,
-        convert::serialize_to_python(py, &event)?,
-    ))
+    error::guard(py, || {
+        let status: DeploymentStatus = record(py, status, "status", error::STATUS_INVALID)?;
+        let new = NewEvent {
+            kind: self::event_type(py, event_type)?,
+            at: timestamp(py, at)?,
+            actor: actor.to_owned(),
+            data: convert::to_value(data, "data")?,
+        };
+        let (status, event) = status.append(new).map_err(|e| error::transition(py, &e))?;
+        Ok((
+            convert::serialize_to_python(py, &status)?,
+            convert::serialize_to_python(py, &event)?,
+        ))
+    })
 }
 
 /// Verifies a chain and folds it into the deployment's status.
 #[pyfunction]
 fn replay<'py>(py: Python<'py>, events: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-    let events: Vec<Event> = record(py, events, "events", error::EVENT_INVALID)?;
-    let status = py
-        .detach(|| gatehouse_core::replay(&events))
-        .map_err(|e| error::chain(py, &e))?;
-    convert::serialize_to_python(py, &status)
+    error::guard(py, || {
+        let events: Vec<Event> = record(py, events, "events", error::EVENT_INVALID)?;
+        let status = py
+            .detach(|| gatehouse_core::replay(&events))
+            .map_err(|e| error::chain(py, &e))?;
+        convert::serialize_to_python(py, &status)
+    })
 }
 
 /// Checks a chain's links (sequence, deployment, hashes, time).
 #[pyfunction]
 fn verify_chain(py: Python<'_>, events: &Bound<'_, PyAny>) -> PyResult<()> {
-    let events: Vec<Event> = record(py, events, "events", error::EVENT_INVALID)?;
-    py.detach(|| gatehouse_core::verify_chain(&events))
-        .map_err(|e| error::chain(py, &e))
+    error::guard(py, || {
+        let events: Vec<Event> = record(py, events, "events", error::EVENT_INVALID)?;
+        py.detach(|| gatehouse_core::verify_chain(&events))
+            .map_err(|e| error::chain(py, &e))
+    })
 }
 
 /// The state after `event_type` from `state` (`None` before the first event).
@@ -372,8 +489,23 @@ fn next_state(py: Python<'_>, state: Option<&str>, event_type: &str) -> PyResult
 /// The Gatehouse core, wrapped by the `gatehouse` package.
 #[pymodule(name = "_native")]
 mod native {
+    use pyo3::prelude::*;
+
     #[pymodule_export]
     use super::{
-        Engine, append_event, intent_schema, next_state, replay, start_deployment, verify_chain,
+        Engine, append_event, decision_schema, intent_schema, next_state, replay, start_deployment,
+        verify_chain,
     };
+
+    /// The settings' bounds and the intent's size limit, as module constants.
+    #[pymodule_init]
+    fn init(module: &Bound<'_, PyModule>) -> PyResult<()> {
+        module.add("MAX_SPLIT", gatehouse_core::fanout::MAX_PARTS)?;
+        module.add(
+            "MAX_CACHE_SIZE",
+            gatehouse_core::DecisionCache::MAX_CAPACITY,
+        )?;
+        module.add("MAX_INTENT_BYTES", gatehouse_core::intent::MAX_INTENT_BYTES)?;
+        Ok(())
+    }
 }

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any, Dict, Iterator, List
 
@@ -43,3 +47,23 @@ def cases_with_outcome(outcome: str) -> List[str]:
 @pytest.fixture(scope="session")
 def engine() -> Iterator[Engine]:
     yield Engine.from_directory(POLICIES, time_limit=TIME_LIMIT)
+
+
+def run_python(script: str, *args: str, timeout: float = 120) -> "subprocess.CompletedProcess[str]":
+    """Runs ``script`` in a fresh interpreter (this one's, with the package installed) in its own
+    process group, and kills the whole group (forked children included) when it outlives
+    ``timeout``: a hang fails the test (``subprocess.TimeoutExpired``) instead of the suite."""
+    with subprocess.Popen(
+        [sys.executable, "-c", script, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    ) as process:
+        try:
+            stdout, stderr = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
+            raise
+        return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)

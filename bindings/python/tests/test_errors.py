@@ -16,6 +16,7 @@ from gatehouse import (
     BundleError,
     ChainError,
     ContextError,
+    DeploymentStatus,
     Engine,
     GatehouseError,
     IllegalTransitionError,
@@ -144,28 +145,88 @@ def test_intent_must_be_a_dict_or_text(engine: Engine, bad: Any) -> None:
         engine.evaluate(bad)
 
 
-def test_intent_values_must_be_json(engine: Engine) -> None:
+def deep(levels: int) -> Dict[str, Any]:
+    root: Dict[str, Any] = {}
+    node = root
+    for _ in range(levels):
+        node["a"] = {}
+        node = node["a"]
+    return root
+
+
+def cyclic() -> Dict[str, Any]:
+    node: Dict[str, Any] = {}
+    node["self"] = [node]
+    return node
+
+
+# Values a Python dict can hold that JSON cannot: each is an IntentError (a GatehouseError) whose
+# message says what and where, and whose record has a code and a help text.
+BAD_VALUES = [
+    ({"n": 2**64}, "intent_value", "64-bit"),
+    ({"n": -(2**63) - 1}, "intent_value", "64-bit"),
+    ({"n": float("inf")}, "intent_value", "JSON cannot represent"),
+    ({"n": float("nan")}, "intent_value", "JSON cannot represent"),
+    ({"s": "x\ud800"}, "intent_value", "not valid Unicode"),
+    ({"x\udfff": 1}, "intent_value", "not valid Unicode"),
+    ({"at": datetime.now(timezone.utc)}, "intent_value", "only dict, list"),
+    ({1: "x"}, "intent_value", "keys must be strings"),
+    (deep(200), "intent_too_deep", "nested deeper than 128"),
+    (cyclic(), "intent_too_deep", "nested deeper than 128"),
+]
+
+
+@pytest.mark.parametrize(("value", "code", "message"), BAD_VALUES)
+def test_intent_values_must_be_json(engine: Engine, value: Dict[str, Any], code: str, message: str) -> None:
+    for call in (engine.evaluate, engine.evaluate_gates, engine.validate_intent):
+        with pytest.raises(IntentError, match=message) as info:
+            call(value)
+        assert info.value.code == code
+        assert info.value.errors()[0].get("help")
+        # Short enough to read: a deep path is cut, not repeated 128 times.
+        assert len(str(info.value)) < 300, str(info.value)
+
+
+def test_where_a_bad_value_is_is_named(engine: Engine) -> None:
     bad = intent()
     bad["spec"] = dict(bad["spec"], resources=[{"type": "a.b", "name": "x", "config": {"at": datetime.now(timezone.utc)}}])
-    with pytest.raises(TypeError, match=r"`spec\.resources\[0\]\.config\.at`"):
+    with pytest.raises(IntentError, match=r"`spec\.resources\[0\]\.config\.at`"):
         engine.evaluate(bad)
-    with pytest.raises(TypeError, match="keys must be strings"):
-        engine.evaluate({1: "x"})
-    with pytest.raises(ValueError, match="64-bit"):
-        engine.evaluate({"n": 2**64})
-    with pytest.raises(ValueError, match="JSON cannot represent"):
-        engine.evaluate({"n": float("inf")})
-    deep: Dict[str, Any] = {}
-    node = deep
-    for _ in range(200):
-        node["x"] = {}
-        node = node["x"]
-    with pytest.raises(ValueError, match="nested deeper"):
-        engine.evaluate(deep)
-    cyclic: Dict[str, Any] = {}
-    cyclic["self"] = cyclic
-    with pytest.raises(ValueError, match="nested deeper"):
-        engine.evaluate(cyclic)
+
+
+@pytest.mark.parametrize(
+    ("context", "message"),
+    [
+        ({"evidence": {"n": float("nan")}}, "JSON cannot represent"),
+        ({"evidence": {"n": 2**70}}, "64-bit"),
+        ({"evidence": cyclic()}, "nested deeper"),
+        ({"evidence": {"s": "\ud800"}}, "not valid Unicode"),
+        ({"approvals": {"by": "bob@example.com", "role": "release-approver"}}, "`approvals` must be a list"),
+        ({"history": {"deployment_id": "d-1"}}, "`history` must be a list"),
+        ({"approvals": "bob@example.com"}, "`approvals` must be a list"),
+    ],
+)
+def test_context_values_must_be_json(engine: Engine, context: Dict[str, Any], message: str) -> None:
+    with pytest.raises(ContextError, match=message) as info:
+        engine.evaluate(intent(), **context)
+    assert info.value.errors()[0].get("help")
+
+
+@pytest.mark.parametrize("empty", ["", "   \n", b"", "null", "~"])
+def test_an_empty_intent_says_so(engine: Engine, empty: Any) -> None:
+    decision = engine.evaluate(empty, now="2026-11-23T12:00:00Z")
+    assert decision.outcome == "deny"
+    (violation,) = decision.blocking
+    assert "null" not in violation.message, violation.message
+    assert "empty" in violation.message, violation.message
+
+
+def test_lifecycle_data_must_be_json() -> None:
+    with pytest.raises(LifecycleError, match="JSON cannot represent"):
+        start_deployment("d-1", actor="a", data={"n": float("nan")})
+    status, _ = start_deployment("d-1", actor="a")
+    with pytest.raises(LifecycleError, match="nested deeper"):
+        status.append("validated", actor="gatehouse", data=cyclic())
 
 
 def test_schema_violations_are_a_decision_not_an_error(engine: Engine) -> None:
@@ -272,3 +333,14 @@ def test_invalid_lifecycle_records() -> None:
     with pytest.raises(LifecycleError) as info:
         start_deployment("d-1", actor="a", at="yesterday")
     assert info.value.code == "timestamp_invalid"
+
+
+def test_the_last_sequence_number_is_refused() -> None:
+    status, _ = start_deployment("d-1", actor="a", at="2026-11-23T10:00:00Z")
+    full = DeploymentStatus(**dict(status.to_dict(), last_seq=2**64 - 1))
+    with pytest.raises(LifecycleError, match="sequence") as info:
+        full.append("validated", actor="gatehouse")
+    assert info.value.code == "event_sequence_exhausted"
+    beyond = DeploymentStatus(**dict(status.to_dict(), last_seq=2**64))
+    with pytest.raises(LifecycleError):
+        beyond.append("validated", actor="gatehouse")

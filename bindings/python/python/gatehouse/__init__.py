@@ -36,6 +36,9 @@ from gatehouse.decision import (
 from gatehouse.engine import (
     DEFAULT_MANIFEST,
     DEFAULT_TIME_LIMIT,
+    MAX_CACHE_SIZE,
+    MAX_INTENT_BYTES,
+    MAX_SPLIT,
     Approval,
     CacheStats,
     Engine,
@@ -51,7 +54,9 @@ from gatehouse.errors import (
     GatehouseError,
     IllegalTransitionError,
     IntentError,
+    InternalError,
     LifecycleError,
+    SettingError,
 )
 from gatehouse.lifecycle import (
     DeploymentStatus,
@@ -67,6 +72,9 @@ from gatehouse.lifecycle import (
 __all__ = [
     "DEFAULT_MANIFEST",
     "DEFAULT_TIME_LIMIT",
+    "MAX_CACHE_SIZE",
+    "MAX_INTENT_BYTES",
+    "MAX_SPLIT",
     "Approval",
     "ApprovalRecord",
     "ApprovalSource",
@@ -88,11 +96,13 @@ __all__ = [
     "IllegalTransitionError",
     "IntentError",
     "IntentInput",
+    "InternalError",
     "LifecycleError",
     "Outcome",
     "Policy",
     "PolicyStage",
     "SchemaError",
+    "SettingError",
     "Severity",
     "Span",
     "State",

@@ -3,8 +3,12 @@
 from typing import Any, Dict, List, Optional, Tuple, Union, final
 
 __all__ = [
+    "MAX_CACHE_SIZE",
+    "MAX_INTENT_BYTES",
+    "MAX_SPLIT",
     "Engine",
     "append_event",
+    "decision_schema",
     "intent_schema",
     "next_state",
     "replay",
@@ -12,19 +16,23 @@ __all__ = [
     "verify_chain",
 ]
 
+MAX_SPLIT: int
+MAX_CACHE_SIZE: int
+MAX_INTENT_BYTES: int
+
 @final
 class Engine:
     @staticmethod
     def from_directory(
-        path: str, overlay: Dict[str, str], time_limit: float, split: int, cache_size: int
+        path: str, overlay: Dict[str, str], time_limit: object, split: object, cache_size: object
     ) -> Engine: ...
     @staticmethod
     def from_files(
-        files: Dict[str, str], time_limit: float, split: int, cache_size: int
+        files: Dict[str, str], time_limit: object, split: object, cache_size: object
     ) -> Engine: ...
     @staticmethod
     def from_bundle(
-        document: str, time_limit: float, split: int, cache_size: int
+        document: str, time_limit: object, split: object, cache_size: object
     ) -> Engine: ...
     @property
     def parts(self) -> int: ...
@@ -45,6 +53,7 @@ class Engine:
     def validate_intent(self, intent: Union[str, Dict[str, Any]]) -> List[Dict[str, Any]]: ...
 
 def intent_schema() -> Dict[str, Any]: ...
+def decision_schema() -> Dict[str, Any]: ...
 def start_deployment(
     deployment_id: str, at: str, actor: str, data: Any
 ) -> Tuple[Dict[str, Any], Dict[str, Any]]: ...

@@ -5,16 +5,19 @@ from __future__ import annotations
 import json
 import os
 from types import MappingProxyType
-from typing import Any, Dict, List, Mapping, Optional, Sequence, TypedDict, Union
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, TypedDict, Union
 
 from gatehouse import _native
 from gatehouse._time import TimeLike, rfc3339
 from gatehouse.decision import ApprovalSource, Decision, Policy, SchemaError
-from gatehouse.errors import BundleError, IntentError
+from gatehouse.errors import BundleError, ContextError, ErrorDict, IntentError
 
 __all__ = [
     "DEFAULT_MANIFEST",
     "DEFAULT_TIME_LIMIT",
+    "MAX_CACHE_SIZE",
+    "MAX_INTENT_BYTES",
+    "MAX_SPLIT",
     "Approval",
     "CacheStats",
     "Engine",
@@ -26,6 +29,17 @@ __all__ = [
 DEFAULT_TIME_LIMIT = 2.0
 """Wall-clock limit of one evaluation, in seconds, as the CLI sets it. A policy that runs longer
 makes the decision ``deny`` with a ``limit_exceeded`` error."""
+
+MAX_SPLIT: int = _native.MAX_SPLIT
+"""The most parts ``split`` may ask for."""
+
+MAX_CACHE_SIZE: int = _native.MAX_CACHE_SIZE
+"""The most decisions ``cache_size`` may ask to keep (memory is taken as decisions are kept)."""
+
+MAX_INTENT_BYTES: int = _native.MAX_INTENT_BYTES
+"""The largest intent text accepted, in bytes (larger is an ``intent_too_large``
+:class:`~gatehouse.errors.IntentError`; the FastAPI integration answers 413 without reading
+further)."""
 
 DEFAULT_MANIFEST: Mapping[str, str] = MappingProxyType({"name": "inline", "revision": "unversioned"})
 """The manifest of an :class:`Engine` built from dicts when no ``manifest`` is given."""
@@ -101,12 +115,6 @@ def _intent_arg(intent: IntentInput) -> Union[Dict[str, Any], str]:
     )
 
 
-def _count(name: str, value: int, least: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < least:
-        raise ValueError(f"`{name}` must be an integer of at least {least}, not {value!r}")
-    return value
-
-
 def _context(
     now: TimeLike,
     history: Optional[Sequence[HistoryEntry]],
@@ -115,12 +123,28 @@ def _context(
 ) -> Dict[str, Any]:
     context: Dict[str, Any] = {"now": rfc3339(now)}
     if history is not None:
-        context["history"] = list(history)
+        context["history"] = _records("history", history, "earlier deployments")
     if evidence is not None:
         context["evidence"] = evidence
     if approvals is not None:
-        context["approvals"] = list(approvals)
+        context["approvals"] = _records("approvals", approvals, "approvals ({by, role, ...})")
     return context
+
+
+def _records(name: str, value: Any, what: str) -> List[Any]:
+    """A context list (``history``, ``approvals``) as a list; one record or text instead of a list
+    of records is a :class:`~gatehouse.errors.ContextError` (``list()`` would take its keys or
+    letters for records)."""
+    if isinstance(value, (Mapping, str, bytes)) or not isinstance(value, Iterable):
+        message = f"`{name}` must be a list of {what}, not a {type(value).__name__}"
+        record: ErrorDict = {
+            "code": "context_invalid",
+            "message": message,
+            "path": name,
+            "help": f"wrap a single record in a list: `{name}=[...]`",
+        }
+        raise ContextError(message, [record])
+    return list(value)
 
 
 class Engine:
@@ -181,7 +205,7 @@ class Engine:
                 data, sort_keys=True, separators=(",", ":"), allow_nan=False
             )
         self._native = _native.Engine.from_files(
-            files, float(time_limit), _count("split", split, 1), _count("cache_size", cache_size, 0)
+            files, time_limit, split, cache_size
         )
         self._policies: Optional[Mapping[str, Policy]] = None
 
@@ -210,9 +234,9 @@ class Engine:
         native = _native.Engine.from_directory(
             os.fspath(path),
             dict(overlay or {}),
-            float(time_limit),
-            _count("split", split, 1),
-            _count("cache_size", cache_size, 0),
+            time_limit,
+            split,
+            cache_size,
         )
         return cls._wrap(native)
 
@@ -231,9 +255,9 @@ class Engine:
         return cls._wrap(
             _native.Engine.from_files(
                 dict(files),
-                float(time_limit),
-                _count("split", split, 1),
-                _count("cache_size", cache_size, 0),
+                time_limit,
+                split,
+                cache_size,
             )
         )
 
@@ -255,9 +279,9 @@ class Engine:
         return cls._wrap(
             _native.Engine.from_bundle(
                 text,
-                float(time_limit),
-                _count("split", split, 1),
-                _count("cache_size", cache_size, 0),
+                time_limit,
+                split,
+                cache_size,
             )
         )
 

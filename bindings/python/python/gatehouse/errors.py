@@ -12,6 +12,9 @@ error records of the decision contract, ``{code, message, help?, policy?, path?,
   violations.
 - :class:`ContextError`: ``now``, ``history``, ``evidence`` or ``approvals`` do not match their
   format.
+- :class:`SettingError`: an engine setting (``split``, ``cache_size``, ``time_limit``) out of its
+  range; the record's ``path`` names the setting.
+- :class:`InternalError`: a bug in Gatehouse itself (never your input): report it.
 - :class:`LifecycleError`: lifecycle records (events, statuses, state and event type names, event
   times) that do not match their format; its subclasses :class:`ChainError` (a broken hash chain)
   and :class:`IllegalTransitionError` (an event the deployment's state does not accept).
@@ -30,7 +33,9 @@ __all__ = [
     "GatehouseError",
     "IllegalTransitionError",
     "IntentError",
+    "InternalError",
     "LifecycleError",
+    "SettingError",
     "SpanDict",
 ]
 
@@ -89,12 +94,25 @@ class BundleError(GatehouseError):
 
 
 class IntentError(GatehouseError):
-    """Intent text that cannot be read as JSON or YAML (``intent_syntax``) or is too large."""
+    """An intent that cannot be read: text that is not JSON or YAML (``intent_syntax``) or is too
+    large (``intent_too_large``), or a dict holding a value JSON cannot (``intent_value``: NaN,
+    an integer beyond 64 bits, a lone surrogate, a ``datetime``) or nested too deep or cyclic
+    (``intent_too_deep``)."""
 
 
 class ContextError(GatehouseError):
     """``now``, ``history``, ``evidence`` or ``approvals`` do not match their format
     (``context_invalid``)."""
+
+
+class SettingError(GatehouseError):
+    """An engine setting out of its range (``setting_invalid``): ``split`` (1 to
+    :data:`~gatehouse.MAX_SPLIT`), ``cache_size`` (0 to :data:`~gatehouse.MAX_CACHE_SIZE`) or
+    ``time_limit`` (a positive, finite number of seconds)."""
+
+
+class InternalError(GatehouseError):
+    """A bug in Gatehouse (``internal``), not in the input: please report it with the call."""
 
 
 class LifecycleError(GatehouseError):
