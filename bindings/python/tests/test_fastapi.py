@@ -13,7 +13,7 @@ from conftest import CONFORMANCE, POLICIES, cases_with_outcome, load_case
 from fastapi import Depends, FastAPI, Request
 from fastapi.testclient import TestClient
 
-from gatehouse import Decision, Engine
+from gatehouse import MAX_INTENT_BYTES, Decision, Engine
 from gatehouse.fastapi import PROBLEM_JSON, PROBLEM_TYPE_BASE, Gatehouse
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
@@ -195,3 +195,95 @@ def test_async_context_provider_and_plain_dependency() -> None:
         denied = c.post("/guarded", json={"kind": "not an intent"})
         assert denied.status_code == 422
         assert "schema violation" in denied.json()["detail"]
+
+
+ONE_MIB = 1024 * 1024
+
+
+@pytest.mark.parametrize("url", ["/deployments", "/gatehouse/evaluate"])
+def test_a_declared_length_over_the_limit_is_a_413_before_reading(client: TestClient, url: str) -> None:
+    def body() -> Iterator[bytes]:
+        for _ in range(4):
+            yield b" " * ONE_MIB
+
+    headers = {"content-length": str(4 * ONE_MIB), "content-type": "application/json"}
+    problem = assert_problem(client.post(url, content=body(), headers=headers), 413, "intent-too-large")
+    assert problem["errors"][0]["code"] == "intent_too_large"
+    assert str(MAX_INTENT_BYTES) in problem["detail"]
+
+
+@pytest.mark.parametrize("url", ["/deployments", "/gatehouse/evaluate"])
+def test_a_chunked_body_over_the_limit_is_a_413(client: TestClient, url: str) -> None:
+    def body() -> Iterator[bytes]:
+        for _ in range(3):
+            yield b" " * ONE_MIB
+
+    problem = assert_problem(client.post(url, content=body()), 413, "intent-too-large")
+    assert problem["errors"][0]["code"] == "intent_too_large"
+
+
+def test_a_body_at_the_limit_is_read(client: TestClient) -> None:
+    case = load_case(cases_with_outcome("allow")[0])
+    text = json.dumps(case["intent"])
+    body = text + " " * (MAX_INTENT_BYTES - len(text))
+    answer = client.post("/gatehouse/evaluate", content=body, headers=headers_for(case))
+    assert answer.status_code == 200, answer.text
+
+
+def test_a_decision_is_fastapi_data() -> None:
+    name = cases_with_outcome("needs_approval")[0]
+    case = load_case(name)
+    engine = Engine.from_directory(POLICIES)
+    gate = Gatehouse(engine, context=lambda request: case["context"])
+    app = FastAPI()
+    gate.install(app)
+
+    @app.post("/model", response_model=Decision)
+    async def as_model(decision: Decision = Depends(gate.reject_denied)) -> Decision:
+        return decision
+
+    @app.post("/returned")
+    async def returned(decision: Decision = Depends(gate.decision)) -> Decision:
+        return decision
+
+    @app.post("/inside")
+    async def inside(decision: Decision = Depends(gate.decision)) -> Dict[str, Any]:
+        return {"decision": decision}
+
+    want = golden(name)
+    with TestClient(app) as c:
+        for url in ("/model", "/returned"):
+            answer = c.post(url, json=case["intent"])
+            assert answer.status_code == 200, answer.text
+            assert answer.json() == want
+        assert c.post("/inside", json=case["intent"]).json() == {"decision": want}
+        openapi = c.get("/openapi.json").json()
+    model = openapi["paths"]["/model"]["post"]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert model == {"$ref": "#/components/schemas/Decision"}
+    schema = openapi["components"]["schemas"]["Decision"]
+    assert {"outcome", "violations", "errors", "bundle", "intent_digest"} <= set(schema["properties"])
+
+
+def test_a_stored_decision_validates_as_fastapi_data() -> None:
+    from pydantic import TypeAdapter, ValidationError
+
+    name = cases_with_outcome("allow")[0]
+    text = (CONFORMANCE / "golden" / f"{name}.json").read_text().rstrip("\n")
+    adapter = TypeAdapter(Decision)
+    assert adapter.validate_python(json.loads(text)).to_json() == Decision(text).to_json()
+    assert adapter.validate_json(text) == Decision(text)
+    assert adapter.dump_json(Decision(text)) == text.encode()
+    with pytest.raises(ValidationError):
+        adapter.validate_python({"outcome": "maybe"})
+
+
+def test_guarded_routes_document_their_body_and_answers(client: TestClient) -> None:
+    openapi = client.get("/openapi.json").json()
+    for path in ("/deployments", "/preflight", "/gatehouse/evaluate"):
+        operation = openapi["paths"][path]["post"]
+        body = operation["requestBody"]
+        assert body["required"] is True
+        assert set(body["content"]) == {"application/json", "application/yaml"}, path
+        assert body["content"]["application/json"]["schema"]["$ref"] == "#/components/schemas/DeploymentIntent"
+        assert {"403", "413", "422"} <= set(operation["responses"]), (path, operation["responses"])
+    assert openapi["components"]["schemas"]["DeploymentIntent"]["type"] == "object"

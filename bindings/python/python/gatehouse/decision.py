@@ -3,13 +3,23 @@
 A :class:`Decision` keeps the core's JSON text: :meth:`Decision.to_json` returns exactly the bytes
 the CLI and every other front end return for the same intent, bundle and context. The typed
 attributes are read from that text on first use.
+
+A :class:`Decision` is also pydantic (and so FastAPI) data: a route may return one or declare
+``response_model=Decision``; it serialises as the contract's JSON and is described in OpenAPI by
+the contract's JSON Schema (``docs/decision.schema.json``, from the core). Validating one reads the
+contract's JSON (text, bytes or a dict) or takes a :class:`Decision` as it is.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 from dataclasses import dataclass, field
-from typing import Any, Dict, Literal, Mapping, Optional, Tuple, Union, cast
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Dict, Literal, Mapping, Optional, Tuple, Union, cast
+
+if TYPE_CHECKING:
+    from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
+    from pydantic_core import CoreSchema
 
 __all__ = [
     "ApprovalRecord",
@@ -226,6 +236,9 @@ class Decision:
 
     __slots__ = ("_json", "_outcome", "_parsed", "_violations", "_errors")
 
+    __pydantic_serializer__: ClassVar[Any]
+    """Set when pydantic is installed: how pydantic serialises a decision inside other data."""
+
     def __init__(self, json_text: str) -> None:
         """Reads a decision from its contract JSON (e.g. one stored earlier)."""
         parsed = json.loads(json_text)
@@ -316,6 +329,38 @@ class Decision:
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Decision) and other._json == self._json
 
+    @classmethod
+    def _validate(cls, value: Any) -> Decision:
+        """A decision from what pydantic is given: a :class:`Decision`, or the contract's JSON as
+        text, bytes or a dict (whose fields are checked for their presence and the outcome)."""
+        if isinstance(value, Decision):
+            return value
+        if isinstance(value, (str, bytes, bytearray)):
+            value = json.loads(value)
+        if not isinstance(value, Mapping):
+            raise ValueError(f"a decision is the contract's JSON object, not {type(value).__name__}")
+        missing = sorted(_REQUIRED - set(value))
+        if missing:
+            raise ValueError(f"a decision needs the fields {', '.join(missing)}")
+        if value["outcome"] not in ("allow", "needs_approval", "deny"):
+            raise ValueError(f"`outcome` must be allow, needs_approval or deny, not {value['outcome']!r}")
+        return cls(json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False))
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        from pydantic_core import core_schema
+
+        to_dict: Callable[[Decision], Dict[str, Any]] = Decision.to_dict
+        return core_schema.no_info_plain_validator_function(
+            cls._validate,
+            ref="gatehouse.Decision",
+            serialization=core_schema.plain_serializer_function_ser_schema(to_dict),
+        )
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, schema: CoreSchema, handler: GetJsonSchemaHandler) -> Dict[str, Any]:
+        return decision_json_schema()
+
     def __hash__(self) -> int:
         return hash(self._json)
 
@@ -324,3 +369,54 @@ class Decision:
             f"<Decision {self._outcome}: {len(self.violations)} violation(s), "
             f"{len(self.errors)} error(s)>"
         )
+
+
+_REQUIRED = frozenset(("outcome", "violations", "errors", "bundle", "intent_digest", "evaluated_at"))
+
+
+def inline_defs(schema: Mapping[str, Any]) -> Dict[str, Any]:
+    """``schema`` with every ``#/$defs/...`` reference replaced by the definition (the schema must
+    not refer to itself), without ``$defs``, ``$schema`` and ``$id``: a schema that can sit
+    anywhere in another document, such as an OpenAPI component."""
+    defs: Mapping[str, Any] = schema.get("$defs", {})
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                rest = {k: v for k, v in node.items() if k != "$ref"}
+                return dict(resolve(defs[ref[len("#/$defs/"):]]), **resolve(rest))
+            return {k: resolve(v) for k, v in node.items() if k not in ("$defs", "$schema", "$id")}
+        if isinstance(node, list):
+            return [resolve(item) for item in node]
+        return node
+
+    return cast(Dict[str, Any], resolve(schema))
+
+
+_DECISION_SCHEMA: Optional[Dict[str, Any]] = None
+
+
+def decision_json_schema() -> Dict[str, Any]:
+    """The decision's JSON Schema, the core's (``docs/decision.schema.json``), with its
+    definitions inlined (a fresh copy)."""
+    global _DECISION_SCHEMA
+    if _DECISION_SCHEMA is None:
+        from gatehouse import _native
+
+        _DECISION_SCHEMA = inline_defs(_native.decision_schema())
+    return copy.deepcopy(_DECISION_SCHEMA)
+
+
+def _pydantic_serializer() -> None:
+    """Lets pydantic (and so FastAPI) serialise a :class:`Decision` found inside other data (a
+    dict a route returns) as the contract's JSON, when pydantic is installed."""
+    try:
+        from pydantic_core import SchemaSerializer, core_schema
+    except ImportError:
+        return
+    serialization = core_schema.plain_serializer_function_ser_schema(Decision.to_dict)
+    setattr(Decision, "__pydantic_serializer__", SchemaSerializer(core_schema.any_schema(serialization=serialization)))
+
+
+_pydantic_serializer()

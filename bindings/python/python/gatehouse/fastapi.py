@@ -12,10 +12,15 @@
     app.include_router(gate.router(prefix="/gatehouse"))  # POST /evaluate, GET /schema, /policies
 
     @app.post("/deployments")
-    async def deploy(decision: Decision = Depends(gate.require_allowed)):
-        ...  # only reached when the posted intent is allowed
+    async def deploy(decision: Decision = Depends(gate.require_allowed)) -> Decision:
+        return decision  # only reached when the posted intent is allowed; a Decision is FastAPI data
 
-The request body is the intent, as JSON or YAML. Answers (``application/problem+json``, RFC 9457,
+The request body is the intent, as JSON or YAML, of at most
+:data:`~gatehouse.MAX_INTENT_BYTES`: a longer declared ``Content-Length`` is refused before
+reading, and a body without one is read only up to the limit (413 ``.../intent-too-large``).
+With :meth:`Gatehouse.install`, the OpenAPI document shows every route guarded by the
+dependencies with the intent as its request body and these answers, so ``/docs`` can send one.
+Answers (``application/problem+json``, RFC 9457,
 extended with the decision's fields: ``outcome``, ``violations``, ``errors``, ``bundle``,
 ``intent_digest``, ``evaluated_at``):
 
@@ -23,6 +28,7 @@ extended with the decision's fields: ``outcome``, ``violations``, ``errors``, ``
 - ``needs_approval`` where only ``allow`` may pass (:meth:`Gatehouse.require_allowed`) → 403
   ``.../approval-required``, with the ``required_roles``;
 - an intent that breaks the schema → 422 ``.../invalid-intent``, its violations listing the fields;
+- a body over :data:`~gatehouse.MAX_INTENT_BYTES` → 413 ``.../intent-too-large``;
 - a body that is not JSON or YAML (:class:`~gatehouse.errors.IntentError`) → 422
   ``.../unreadable-intent`` with the error records; an invalid context → 422
   ``.../invalid-context``; an illegal lifecycle transition → 409 ``.../illegal-transition``; any
@@ -34,14 +40,17 @@ from __future__ import annotations
 import inspect
 import logging
 from dataclasses import asdict
-from typing import Any, Awaitable, Callable, Dict, Mapping, Optional, Sequence, Union
+from typing import Any, Awaitable, Callable, Dict, Iterator, Mapping, Optional, Sequence, Tuple, Type, Union
 
+import fastapi.routing
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
+from fastapi.dependencies.models import Dependant
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
 from gatehouse.decision import Decision
-from gatehouse.engine import Engine
+from gatehouse.engine import MAX_INTENT_BYTES, Engine
 from gatehouse.errors import ContextError, GatehouseError, IllegalTransitionError, IntentError
 
 __all__ = [
@@ -146,8 +155,9 @@ async def policy_problem_handler(request: Request, exc: Exception) -> Response:
     return JSONResponse(exc.body(), status_code=exc.status_code, media_type=PROBLEM_JSON)
 
 
-_ERROR_STATUS = (
-    (IntentError, 422, "unreadable-intent", "Intent is not JSON or YAML"),
+_TOO_LARGE = "intent_too_large"
+
+_ERROR_STATUS: Tuple[Tuple[Type[GatehouseError], int, str, str], ...] = (
     (ContextError, 422, "invalid-context", "Evaluation context is invalid"),
     (IllegalTransitionError, 409, "illegal-transition", "Illegal lifecycle transition"),
 )
@@ -159,7 +169,13 @@ async def gatehouse_error_handler(request: Request, exc: Exception) -> Response:
     opaque 500 and are logged."""
     if not isinstance(exc, GatehouseError):
         raise exc
-    for cls, status, kind, title in _ERROR_STATUS:
+    statuses = _ERROR_STATUS
+    if isinstance(exc, IntentError):
+        if exc.code == _TOO_LARGE:
+            statuses = ((IntentError, 413, "intent-too-large", "Intent is too large"),)
+        else:
+            statuses = ((IntentError, 422, "unreadable-intent", "Intent is not JSON or YAML"),)
+    for cls, status, kind, title in statuses:
         if isinstance(exc, cls):
             body = {
                 "type": PROBLEM_TYPE_BASE + kind,
@@ -197,8 +213,10 @@ class Gatehouse:
 
     async def decision(self, request: Request) -> Decision:
         """Dependency: the decision for the posted intent, whatever its outcome. Raises
-        :class:`~gatehouse.errors.IntentError` for a body that is not JSON or YAML."""
-        body = await request.body()
+        :class:`~gatehouse.errors.IntentError` for a body that is not JSON or YAML, or that is
+        longer than :data:`~gatehouse.MAX_INTENT_BYTES` (``intent_too_large``: by its
+        ``Content-Length`` before reading, else as soon as the limit is passed)."""
+        body = await _read_intent(request)
         context = await self._context_for(request)
         return await run_in_threadpool(self._evaluate, body, context)
 
@@ -225,9 +243,56 @@ class Gatehouse:
 
     def install(self, app: FastAPI) -> None:
         """Adds the exception handlers for :class:`PolicyProblem` and
-        :class:`~gatehouse.errors.GatehouseError`."""
+        :class:`~gatehouse.errors.GatehouseError`, and documents in the app's OpenAPI document
+        every route that depends on :meth:`decision`, :meth:`require_allowed` or
+        :meth:`reject_denied` (routes added later included): its request body is the intent
+        (``components.schemas.DeploymentIntent``, JSON or YAML), and it answers 403, 413 and 422
+        problems."""
         app.add_exception_handler(PolicyProblem, policy_problem_handler)
         app.add_exception_handler(GatehouseError, gatehouse_error_handler)
+        generate = app.openapi
+
+        def openapi() -> Dict[str, Any]:
+            if app.openapi_schema is not None:
+                return app.openapi_schema
+            document = generate()
+            self._document(app, document)
+            return document
+
+        app.openapi = openapi  # type: ignore[method-assign]
+
+    def _guards(self, dependant: Dependant) -> bool:
+        """Whether ``dependant`` depends, at any depth, on one of this gate's dependencies."""
+        for dependency in dependant.dependencies:
+            call = dependency.call
+            if getattr(call, "__self__", None) is self and getattr(call, "__func__", None) in _GUARDS:
+                return True
+            if self._guards(dependency):
+                return True
+        return False
+
+    def _document(self, app: FastAPI, document: Dict[str, Any]) -> None:
+        schemas = document.setdefault("components", {}).setdefault("schemas", {})
+        for name, schema in _openapi_intent_schemas(self.engine.intent_schema()).items():
+            schemas.setdefault(name, schema)
+        schemas.setdefault("Problem", _PROBLEM_SCHEMA)
+        intent = {"schema": {"$ref": "#/components/schemas/DeploymentIntent"}}
+        problem = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+        for route in _api_routes(app):
+            if not self._guards(route.dependant):
+                continue
+            for method in route.methods:
+                operation = document.get("paths", {}).get(route.path_format, {}).get(method.lower())
+                if operation is None:
+                    continue
+                operation["requestBody"] = {
+                    "required": True,
+                    "description": "A DeploymentIntent, as JSON or YAML",
+                    "content": {"application/json": intent, "application/yaml": intent},
+                }
+                responses = operation.setdefault("responses", {})
+                for status, description in _GUARD_ANSWERS:
+                    responses.setdefault(status, {"description": description, "content": problem})
 
     def router(self, *, prefix: str = "", tags: Sequence[str] = ("gatehouse",)) -> APIRouter:
         """``POST /evaluate`` (the decision's contract JSON: 200 for ``allow`` and
@@ -235,6 +300,7 @@ class Gatehouse:
         intent), ``GET /schema`` (the intent JSON Schema) and ``GET /policies`` (the catalogue)."""
         router = APIRouter(prefix=prefix, tags=list(tags))
         problem = {"description": "Problem (RFC 9457)", "content": {PROBLEM_JSON: {}}}
+        too_large = {"description": "Intent too large (RFC 9457)", "content": {PROBLEM_JSON: {}}}
         intent_body = {"type": "object", "description": "A DeploymentIntent (see GET /schema)"}
 
         async def evaluate(decision: Decision = Depends(self.reject_denied)) -> Response:
@@ -255,6 +321,7 @@ class Gatehouse:
             responses={
                 200: {"description": "The decision (allow or needs_approval)", "content": {"application/json": {}}},
                 403: problem,
+                413: too_large,
                 422: problem,
             },
             openapi_extra={
@@ -270,3 +337,81 @@ class Gatehouse:
         router.add_api_route("/schema", schema, methods=["GET"], summary="The intent JSON Schema")
         router.add_api_route("/policies", policies, methods=["GET"], summary="The policy catalogue")
         return router
+
+
+_GUARDS = (Gatehouse.decision, Gatehouse.require_allowed, Gatehouse.reject_denied)
+
+_GUARD_ANSWERS = (
+    ("403", "Denied by policy, or waiting for an approval (RFC 9457 problem, with the decision)"),
+    ("413", "The intent is larger than the limit (RFC 9457 problem)"),
+    ("422", "The intent does not match the schema or is not JSON or YAML (RFC 9457 problem)"),
+)
+
+_PROBLEM_SCHEMA: Dict[str, Any] = {
+    "type": "object",
+    "description": "A problem (RFC 9457); a decision's problems also carry the decision's fields.",
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+    },
+    "required": ["type", "title", "status", "detail"],
+}
+
+
+def _api_routes(app: FastAPI) -> Iterator[Any]:
+    """The app's API routes with their full paths and dependencies, routers included: through
+    the route contexts of FastAPI versions that include routers lazily, else the routes."""
+    contexts = getattr(fastapi.routing, "iter_route_contexts", None)
+    routes = contexts(app.routes) if contexts is not None else app.routes
+    for route in routes:
+        if isinstance(getattr(route, "original_route", route), APIRoute):
+            yield route
+
+
+def _openapi_intent_schemas(schema: Mapping[str, Any]) -> Dict[str, Any]:
+    """The intent JSON Schema as OpenAPI components: ``DeploymentIntent`` and each of its
+    definitions as ``DeploymentIntent.<name>`` (the schema refers to itself, so its definitions
+    move instead of being inlined)."""
+    prefix = "#/components/schemas/DeploymentIntent."
+
+    def move(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                node = dict(node, **{"$ref": prefix + ref[len("#/$defs/"):]})
+            return {k: move(v) for k, v in node.items() if k not in ("$defs", "$schema", "$id")}
+        if isinstance(node, list):
+            return [move(item) for item in node]
+        return node
+
+    components = {"DeploymentIntent": move(schema)}
+    for name, definition in schema.get("$defs", {}).items():
+        components[f"DeploymentIntent.{name}"] = move(definition)
+    return components
+
+
+async def _read_intent(request: Request) -> bytes:
+    """The request body, refused (``intent_too_large``) when it is longer than the intent limit:
+    by its declared ``Content-Length`` before anything is read, else as soon as the chunks read
+    pass the limit. Memory stays within the limit whatever the client sends."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.strip().isdigit() and int(declared) > MAX_INTENT_BYTES:
+        raise _too_large(f"the request body is {int(declared)} bytes")
+    chunks = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_INTENT_BYTES:
+            raise _too_large("the request body is longer")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _too_large(what: str) -> IntentError:
+    message = f"{what}; the limit of an intent is {MAX_INTENT_BYTES} bytes"
+    return IntentError(
+        message,
+        [{"code": _TOO_LARGE, "message": message, "help": "split the deployment into smaller intents"}],
+    )
