@@ -331,7 +331,8 @@ pub fn run(
         bundle: engine.info(),
         catalog: engine.catalog(),
     };
-    crate::write_stdout(&gatehouse_report::render(format.output(), &report)?);
+    let output = format.output();
+    crate::write_report(output, &gatehouse_report::render(output, &report)?);
     crate::github::write_files(github, &report)?;
     Ok(if broken {
         ExitCode::from(2)

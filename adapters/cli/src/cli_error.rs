@@ -89,10 +89,14 @@ impl CliError {
 }
 
 /// One error record as the CLI prints it (the human report's lines).
-pub use gatehouse_report::human::detail as render_detail;
+pub fn render_detail(d: &ErrorDetail) -> String {
+    gatehouse_report::human::detail(d, crate::sink())
+}
 
-/// Writes to stderr, ignoring a closed stream.
+/// Writes to stderr, ignoring a closed stream; in a GitHub Actions log no line can start a
+/// workflow command ([`gatehouse_report::Sink::guard`]).
 pub fn eprint_text(text: &str) {
     use std::io::Write as _;
+    let text = crate::sink().guard(text);
     let _ = std::io::stderr().lock().write_all(text.as_bytes());
 }

@@ -42,7 +42,10 @@ pub enum DiffFormat {
 impl From<DiffFormat> for OutputFormat {
     fn from(format: DiffFormat) -> Self {
         match format {
-            DiffFormat::Human => Self::Human { color: false },
+            DiffFormat::Human => Self::Human {
+                color: false,
+                sink: crate::sink(),
+            },
             DiffFormat::Json => Self::Json,
             DiffFormat::Markdown => Self::Markdown,
             DiffFormat::Github => Self::Github,
@@ -121,7 +124,7 @@ pub fn run(args: &DiffArgs) -> Result<ExitCode, CliError> {
     report_cache(cache.as_ref());
     let report = ImpactReport::new(base.info().clone(), head.info().clone(), intents);
     let text = gatehouse_report::render_impact(args.format.into(), &report)?;
-    crate::write_stdout(&text);
+    crate::write_report(args.format.into(), &text);
     if let Some(path) = crate::github::env_path("GITHUB_STEP_SUMMARY") {
         let summary = gatehouse_report::render_impact(OutputFormat::Markdown, &report)?;
         append_to_file(&path, &summary)?;

@@ -56,6 +56,7 @@ impl Format {
             Self::Human => O::Human {
                 color: std::io::IsTerminal::is_terminal(&std::io::stdout())
                     && std::env::var_os("NO_COLOR").is_none(),
+                sink: sink(),
             },
             Self::Json => O::Json,
             Self::Github => O::Github,
@@ -223,8 +224,30 @@ fn main() -> ExitCode {
     }
 }
 
-/// Writes to stdout; a closed pipe is not an error worth a panic.
+/// Where the CLI's lines go: a GitHub Actions log when `GITHUB_ACTIONS=true`, where the runner
+/// reads every line of stdout and stderr for workflow commands.
+pub fn sink() -> gatehouse_report::Sink {
+    gatehouse_report::Sink::from_github_actions(std::env::var("GITHUB_ACTIONS").ok().as_deref())
+}
+
+/// Writes a report in `format` to stdout: the annotations as they are (each line a command built
+/// with its values escaped), any other format through [`write_stdout`].
+fn write_report(format: gatehouse_report::OutputFormat, text: &str) {
+    if format == gatehouse_report::OutputFormat::Github {
+        write_raw(text);
+    } else {
+        write_stdout(text);
+    }
+}
+
+/// Writes text that holds no workflow command to stdout: in a GitHub Actions log, a line that
+/// would start one is broken ([`gatehouse_report::Sink::guard`]).
 fn write_stdout(text: &str) {
+    write_raw(&sink().guard(text));
+}
+
+/// Writes to stdout; a closed pipe is not an error worth a panic.
+fn write_raw(text: &str) {
     use std::io::Write as _;
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(text.as_bytes());

@@ -3,15 +3,18 @@
 //!
 //! `::error` for what blocks (hard-mandatory violations, soft-mandatory ones waiting for an
 //! approval, evaluation errors, unreadable files), `::warning` for advisory violations, `::notice`
-//! for violations an exemption or an override lifted. Property values escape `%`, `\r`, `\n`, `:`
-//! and `,`; the message escapes `%`, `\r` and `\n` (GitHub's `@actions/core` rules). The column is
-//! left out when the position is only the start of the file.
+//! for violations an exemption or an override lifted. Every line is a [`WorkflowCommand`] (property
+//! values escape `%`, `\r`, `\n`, `:` and `,`; the data, group titles included, escapes `%`, `\r`
+//! and `\n`: GitHub's `@actions/core` rules) or a line of text that cannot start a command
+//! ([`crate::lines`]). The column is left out when the position is only the start of the file.
 
 use std::fmt::Write as _;
 
 use gatehouse_core::{ErrorDetail, Violation, ViolationStatus};
 
 use crate::impact::{Change, ImpactReport};
+use crate::lines::{Lines, Sink, WorkflowCommand};
+pub use crate::lines::{escape_data, escape_property};
 use crate::spans::{Precision, SourcePosition};
 use crate::{CheckedFile, FileResult, Report, outcome_label};
 
@@ -48,34 +51,43 @@ impl Level {
 
 /// Renders every file as a group of annotations, then one line of totals.
 pub fn render(report: &Report<'_>) -> String {
-    let mut out = String::new();
+    let mut out = Lines::new(Sink::ActionsLog);
     for file in report.files {
         render_file(&mut out, file);
     }
-    let _ = writeln!(
-        out,
+    out.text(&format!(
         "gatehouse: {} (bundle {} {} {})",
         report.totals().counts(),
         report.bundle.name,
         report.bundle.revision,
         report.bundle.digest,
-    );
-    out
+    ));
+    out.into_string()
+}
+
+/// `::group::title`.
+fn group(out: &mut Lines, title: &str) {
+    out.command(&WorkflowCommand::new("group", &[], title));
+}
+
+/// `::endgroup::`.
+fn end_group(out: &mut Lines) {
+    out.command(&WorkflowCommand::new("endgroup", &[], ""));
 }
 
 /// Renders the policy-change impact of `gatehouse diff`: a group per intent whose decision
 /// changed, with an `::error` annotation at each violation that blocks under the head bundle and
 /// did not under the base bundle.
 pub fn render_impact(report: &ImpactReport) -> String {
-    let mut out = String::new();
+    let mut out = Lines::new(Sink::ActionsLog);
     for intent in &report.intents {
         let file = intent.file.as_str();
         match (&intent.diff, intent.change) {
             (_, Change::Unchanged) => {}
             (None, _) => {
-                let _ = writeln!(out, "::group::ERROR {file} (unreadable)");
+                group(&mut out, &format!("ERROR {file} (unreadable)"));
                 for error in &intent.errors {
-                    out.push_str(&command(
+                    out.command(&command(
                         Level::Error,
                         file,
                         None,
@@ -83,36 +95,37 @@ pub fn render_impact(report: &ImpactReport) -> String {
                         &error_message(error),
                     ));
                 }
-                out.push_str("::endgroup::\n");
+                end_group(&mut out);
             }
             (Some(diff), change) => {
-                let _ = writeln!(
-                    out,
-                    "::group::{} {file}: {} -> {}",
-                    match change {
-                        Change::Stricter => "stricter",
-                        Change::Looser => "looser",
-                        _ => "changed",
-                    },
-                    outcome_label(diff.base_outcome),
-                    outcome_label(diff.head_outcome)
+                group(
+                    &mut out,
+                    &format!(
+                        "{} {file}: {} -> {}",
+                        match change {
+                            Change::Stricter => "stricter",
+                            Change::Looser => "looser",
+                            _ => "changed",
+                        },
+                        outcome_label(diff.base_outcome),
+                        outcome_label(diff.head_outcome)
+                    ),
                 );
-                let _ = writeln!(
-                    out,
+                out.text(&format!(
                     "{} new, {} lifted, {} changed violation(s); {} new, {} gone evaluation error(s)",
                     diff.added.len(),
                     diff.lifted.len(),
                     diff.changed.len(),
                     diff.errors_added.len(),
                     diff.errors_lifted.len()
-                );
+                ));
                 for (v, position) in diff.new_blocking().zip(&intent.new_blocking_positions) {
                     let message = format!(
                         "the proposed bundle {} blocks this intent: {}",
                         report.head.revision,
                         violation_message(v)
                     );
-                    out.push_str(&command(
+                    out.command(&command(
                         Level::Error,
                         file,
                         Some(position),
@@ -121,7 +134,7 @@ pub fn render_impact(report: &ImpactReport) -> String {
                     ));
                 }
                 for error in &diff.errors_added {
-                    out.push_str(&command(
+                    out.command(&command(
                         Level::Error,
                         file,
                         None,
@@ -129,13 +142,12 @@ pub fn render_impact(report: &ImpactReport) -> String {
                         &error_message(error),
                     ));
                 }
-                out.push_str("::endgroup::\n");
+                end_group(&mut out);
             }
         }
     }
     let c = report.counts();
-    let _ = writeln!(
-        out,
+    out.text(&format!(
         "gatehouse diff: {} stricter, {} looser, {} changed, {} unchanged, {} unreadable (base {} {}, head {} {})",
         c.stricter,
         c.looser,
@@ -146,11 +158,11 @@ pub fn render_impact(report: &ImpactReport) -> String {
         report.base.digest,
         report.head.revision,
         report.head.digest,
-    );
-    out
+    ));
+    out.into_string()
 }
 
-fn render_file(out: &mut String, checked: &CheckedFile) {
+fn render_file(out: &mut Lines, checked: &CheckedFile) {
     let file = checked.file.as_str();
     match &checked.result {
         FileResult::Decided {
@@ -159,14 +171,16 @@ fn render_file(out: &mut String, checked: &CheckedFile) {
             error_positions,
         } => {
             let count = decision.violations.len() + decision.errors.len();
-            let _ = writeln!(
+            group(
                 out,
-                "::group::{} {file} ({count} finding{})",
-                outcome_label(decision.outcome),
-                if count == 1 { "" } else { "s" }
+                &format!(
+                    "{} {file} ({count} finding{})",
+                    outcome_label(decision.outcome),
+                    if count == 1 { "" } else { "s" }
+                ),
             );
             for (error, position) in decision.errors.iter().zip(error_positions) {
-                out.push_str(&command(
+                out.command(&command(
                     Level::Error,
                     file,
                     Some(position),
@@ -175,18 +189,18 @@ fn render_file(out: &mut String, checked: &CheckedFile) {
                 ));
             }
             for (violation, position) in decision.violations.iter().zip(violation_positions) {
-                out.push_str(&violation_command(file, violation, position));
+                out.command(&violation_command(file, violation, position));
             }
         }
         FileResult::Unreadable { errors } => {
-            let _ = writeln!(out, "::group::ERROR {file} (unreadable)");
+            group(out, &format!("ERROR {file} (unreadable)"));
             for error in errors {
                 let position = error.span.as_ref().map(|s| SourcePosition {
                     line: s.line,
                     column: s.column,
                     precision: Precision::Exact,
                 });
-                out.push_str(&command(
+                out.command(&command(
                     Level::Error,
                     file,
                     position.as_ref(),
@@ -196,11 +210,15 @@ fn render_file(out: &mut String, checked: &CheckedFile) {
             }
         }
     }
-    out.push_str("::endgroup::\n");
+    end_group(out);
 }
 
 /// The annotation of one violation.
-pub fn violation_command(file: &str, violation: &Violation, position: &SourcePosition) -> String {
+pub fn violation_command(
+    file: &str,
+    violation: &Violation,
+    position: &SourcePosition,
+) -> WorkflowCommand {
     command(
         Level::of(violation.status),
         file,
@@ -254,28 +272,23 @@ pub fn command(
     position: Option<&SourcePosition>,
     title: &str,
     message: &str,
-) -> String {
-    let mut props = format!("file={}", escape_property(file));
-    if let Some(p) = position {
-        let _ = write!(props, ",line={}", p.line);
-        if p.precision != Precision::File {
-            let _ = write!(props, ",col={}", p.column);
-        }
+) -> WorkflowCommand {
+    let (line, column) = match position {
+        Some(p) => (
+            Some(p.line.to_string()),
+            (p.precision != Precision::File).then(|| p.column.to_string()),
+        ),
+        None => (None, None),
+    };
+    let mut props = vec![("file", file)];
+    if let Some(line) = &line {
+        props.push(("line", line));
     }
-    let _ = write!(props, ",title={}", escape_property(title));
-    format!("::{} {props}::{}\n", level.as_str(), escape_data(message))
-}
-
-/// Escapes a command's message: `%`, `\r`, `\n`.
-pub fn escape_data(text: &str) -> String {
-    text.replace('%', "%25")
-        .replace('\r', "%0D")
-        .replace('\n', "%0A")
-}
-
-/// Escapes a command property value: as [`escape_data`], plus `:` and `,`.
-pub fn escape_property(text: &str) -> String {
-    escape_data(text).replace(':', "%3A").replace(',', "%2C")
+    if let Some(column) = &column {
+        props.push(("col", column));
+    }
+    props.push(("title", title));
+    WorkflowCommand::new(level.as_str(), &props, message)
 }
 
 #[cfg(test)]
@@ -301,8 +314,11 @@ mod tests {
             "t",
             "m",
         );
-        assert_eq!(line, "::warning file=x.yaml,line=1,title=t::m\n");
+        assert_eq!(line.to_string(), "::warning file=x.yaml,line=1,title=t::m");
         let line = command(Level::Error, "dir,1/x.yaml", None, "a:b", "m");
-        assert_eq!(line, "::error file=dir%2C1/x.yaml,title=a%3Ab::m\n");
+        assert_eq!(
+            line.to_string(),
+            "::error file=dir%2C1/x.yaml,title=a%3Ab::m"
+        );
     }
 }

@@ -1,6 +1,7 @@
 //! The one switch over the output formats.
 
 use crate::impact::ImpactReport;
+use crate::lines::Sink;
 use crate::{Report, ReportError, annotations, human, json, junit, outputs, sarif, summary};
 
 /// Every format a report can be printed in.
@@ -10,6 +11,8 @@ pub enum OutputFormat {
     Human {
         /// Whether to colour the text.
         color: bool,
+        /// Where the lines go: in a GitHub Actions log, no file name or value starts a line.
+        sink: Sink,
     },
     /// One JSON document.
     Json,
@@ -28,7 +31,7 @@ pub enum OutputFormat {
 /// Renders the checked files in `format`.
 pub fn render(format: OutputFormat, report: &Report<'_>) -> Result<String, ReportError> {
     Ok(match format {
-        OutputFormat::Human { color } => human::render(report, color),
+        OutputFormat::Human { color, sink } => human::render(report, color, sink),
         OutputFormat::Json => json::render(report)?,
         OutputFormat::Github => annotations::render(report),
         OutputFormat::Sarif => sarif::render(report)?,
@@ -42,7 +45,7 @@ pub fn render(format: OutputFormat, report: &Report<'_>) -> Result<String, Repor
 /// colour).
 pub fn render_impact(format: OutputFormat, report: &ImpactReport) -> Result<String, ReportError> {
     Ok(match format {
-        OutputFormat::Human { .. } => human::render_impact(report),
+        OutputFormat::Human { sink, .. } => human::render_impact(report, sink),
         OutputFormat::Json => {
             serde_json::to_string_pretty(report).map_err(ReportError::Json)? + "\n"
         }

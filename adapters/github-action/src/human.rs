@@ -2,11 +2,10 @@
 //! level) and of `gatehouse diff` (one block per intent whose decision changed). Colour only when
 //! the caller asks for it (the CLI does on a terminal without `NO_COLOR`).
 
-use std::fmt::Write as _;
-
 use gatehouse_core::{Decision, Enforcement, ErrorDetail, Outcome, Violation, ViolationStatus};
 
 use crate::impact::{Change, ImpactReport};
+use crate::lines::{Lines, Sink};
 use crate::{FileResult, READ_ERROR, Report, outcome_label, status_str, violation_notes};
 
 struct Style {
@@ -23,10 +22,11 @@ impl Style {
     }
 }
 
-/// Renders every file, then one line of totals; `color` adds ANSI colours.
-pub fn render(report: &Report<'_>, color: bool) -> String {
+/// Renders every file, then one line of totals; `color` adds ANSI colours; `sink` says where the
+/// lines go (in a GitHub Actions log no file name or value can start a line of its own).
+pub fn render(report: &Report<'_>, color: bool, sink: Sink) -> String {
     let style = Style { on: color };
-    let mut out = String::new();
+    let mut out = Lines::new(sink);
     for checked in report.files {
         let file = checked.file.as_str();
         match &checked.result {
@@ -37,67 +37,80 @@ pub fn render(report: &Report<'_>, color: bool) -> String {
                     Outcome::Deny => "1;31",
                 };
                 let label = outcome_label(decision.outcome);
-                let _ = writeln!(out, "{}  {file}", style.paint(code, label));
+                out.text(&format!("{}  {file}", style.paint(code, label)));
                 render_decision(&mut out, decision, &style);
             }
             FileResult::Unreadable { errors } => {
                 let error = style.paint("1;31", "ERROR");
                 match errors.as_slice() {
                     [only] if only.code == READ_ERROR => {
-                        let _ = writeln!(out, "{error}  {file}: {}", only.message);
+                        out.text(&format!("{error}  {file}: {}", only.message));
                     }
                     records => {
-                        let _ = writeln!(out, "{error}  {file}: cannot read intent `{file}`");
+                        out.text(&format!("{error}  {file}: cannot read intent `{file}`"));
                         for d in records {
-                            out.push_str(&detail(d));
+                            push_detail(&mut out, d);
                         }
                     }
                 }
             }
         }
-        out.push('\n');
+        out.blank();
     }
     let bundle = report.bundle;
-    let _ = writeln!(
-        out,
+    out.text(&format!(
         "{}  (bundle {} {} {})",
         report.totals().counts(),
         bundle.name,
         bundle.revision,
         bundle.digest.get(..19).unwrap_or(&bundle.digest)
-    );
-    out
+    ));
+    out.into_string()
 }
 
 /// One error record: `  [code] message`, then `    --> file:line:col` and `    help: …` when
 /// known (the CLI's stderr uses the same lines).
-pub fn detail(d: &ErrorDetail) -> String {
-    let mut text = format!("  [{}] {}\n", d.code, d.message.replace('\n', "\n    "));
+pub fn detail(d: &ErrorDetail, sink: Sink) -> String {
+    let mut out = Lines::new(sink);
+    push_detail(&mut out, d);
+    out.into_string()
+}
+
+fn push_detail(out: &mut Lines, d: &ErrorDetail) {
+    out.text(&format!(
+        "  [{}] {}",
+        d.code,
+        d.message.replace('\n', "\n    ")
+    ));
     if let Some(span) = &d.span {
         if span.file.is_empty() {
-            let _ = writeln!(text, "    --> line {}, column {}", span.line, span.column);
+            out.text(&format!(
+                "    --> line {}, column {}",
+                span.line, span.column
+            ));
         } else {
-            let _ = writeln!(text, "    --> {}:{}:{}", span.file, span.line, span.column);
+            out.text(&format!(
+                "    --> {}:{}:{}",
+                span.file, span.line, span.column
+            ));
         }
     }
     if let Some(help) = &d.help {
-        let _ = writeln!(text, "    help: {help}");
+        out.text(&format!("    help: {help}"));
     }
-    text
 }
 
 /// A group of violations in the report: its heading and who belongs to it.
 type Group = (&'static str, fn(&Violation) -> bool);
 
-fn render_decision(out: &mut String, decision: &Decision, style: &Style) {
+fn render_decision(out: &mut Lines, decision: &Decision, style: &Style) {
     for error in &decision.errors {
-        let _ = writeln!(
-            out,
+        out.text(&format!(
             "  {} [{}] {}",
             style.paint("31", "evaluation error"),
             error.code,
             error.message.replace('\n', "\n      ")
-        );
+        ));
     }
     let groups: [Group; 4] = [
         ("hard-mandatory", |v| {
@@ -118,39 +131,37 @@ fn render_decision(out: &mut String, decision: &Decision, style: &Style) {
         if items.is_empty() {
             continue;
         }
-        let _ = writeln!(out, "  {} ({})", style.paint("1", name), items.len());
+        out.text(&format!("  {} ({})", style.paint("1", name), items.len()));
         for v in items {
             let location = if v.path.is_empty() {
                 String::new()
             } else {
                 format!(" at {}", v.path)
             };
-            let _ = writeln!(out, "    {}{location}", style.paint("36", &v.policy));
-            let _ = writeln!(out, "      {}", v.message);
+            out.text(&format!("    {}{location}", style.paint("36", &v.policy)));
+            out.text(&format!("      {}", v.message));
             if let Some(unit) = &v.inherited_from {
-                let _ = writeln!(out, "      inherited from org unit `{unit}`");
+                out.text(&format!("      inherited from org unit `{unit}`"));
             }
             for note in violation_notes(v) {
-                let _ = writeln!(out, "      {note}");
+                out.text(&format!("      {note}"));
             }
         }
     }
     if let Some(t) = &decision.truncated {
-        let _ = writeln!(
-            out,
+        out.text(&format!(
             "  ... and {} more violation{} and {} more error{} not listed (a decision lists at most {})",
             t.violations,
             if t.violations == 1 { "" } else { "s" },
             t.errors,
             if t.errors == 1 { "" } else { "s" },
             gatehouse_core::MAX_LISTED
-        );
+        ));
     }
     if !decision.approvals.is_empty() {
-        let _ = writeln!(out, "  {}", style.paint("1", "approvals considered"));
+        out.text(&format!("  {}", style.paint("1", "approvals considered")));
         for a in &decision.approvals {
-            let _ = writeln!(
-                out,
+            out.text(&format!(
                 "    {} as `{}` (recorded by: {}{})",
                 a.by,
                 a.role,
@@ -159,32 +170,29 @@ fn render_decision(out: &mut String, decision: &Decision, style: &Style) {
                     .as_deref()
                     .map(|r| format!(", {r}"))
                     .unwrap_or_default()
-            );
+            ));
         }
     }
 }
 
 /// The human text of `gatehouse diff`: the two bundles, one block per intent whose decision
-/// changed, then the counts.
-pub fn render_impact(report: &ImpactReport) -> String {
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "base {} {} {}\nhead {} {} {}\n",
-        report.base.name,
-        report.base.revision,
-        report.base.digest,
-        report.head.name,
-        report.head.revision,
-        report.head.digest
-    );
+/// changed, then the counts; `sink` as for [`render`].
+pub fn render_impact(report: &ImpactReport, sink: Sink) -> String {
+    let mut out = Lines::new(sink);
+    for (which, bundle) in [("base", &report.base), ("head", &report.head)] {
+        out.text(&format!(
+            "{which} {} {} {}",
+            bundle.name, bundle.revision, bundle.digest
+        ));
+    }
+    out.blank();
     for intent in &report.intents {
         let Some(diff) = &intent.diff else {
-            let _ = writeln!(out, "ERROR  {}: cannot read the intent", intent.file);
+            out.text(&format!("ERROR  {}: cannot read the intent", intent.file));
             for d in &intent.errors {
-                out.push_str(&detail(d));
+                push_detail(&mut out, d);
             }
-            out.push('\n');
+            out.blank();
             continue;
         };
         let label = match intent.change {
@@ -193,34 +201,32 @@ pub fn render_impact(report: &ImpactReport) -> String {
             Change::Looser => "LOOSER",
             Change::Changed | Change::Unreadable => "CHANGED",
         };
-        let _ = writeln!(
-            out,
+        out.text(&format!(
             "{label}  {}: {} -> {}",
             intent.file,
             outcome_label(diff.base_outcome),
             outcome_label(diff.head_outcome)
-        );
+        ));
         for v in &diff.added {
-            let _ = writeln!(out, "  + {}", violation_line(v));
+            out.text(&format!("  + {}", violation_line(v)));
         }
         for v in &diff.lifted {
-            let _ = writeln!(out, "  - {}", violation_line(v));
+            out.text(&format!("  - {}", violation_line(v)));
         }
         for c in &diff.changed {
-            let _ = writeln!(out, "  ~ {}", violation_line(&c.before));
-            let _ = writeln!(out, "    -> {}", violation_line(&c.after));
+            out.text(&format!("  ~ {}", violation_line(&c.before)));
+            out.text(&format!("    -> {}", violation_line(&c.after)));
         }
         for e in &diff.errors_added {
-            let _ = writeln!(out, "  + evaluation error [{}] {}", e.code, e.message);
+            out.text(&format!("  + evaluation error [{}] {}", e.code, e.message));
         }
         for e in &diff.errors_lifted {
-            let _ = writeln!(out, "  - evaluation error [{}] {}", e.code, e.message);
+            out.text(&format!("  - evaluation error [{}] {}", e.code, e.message));
         }
-        out.push('\n');
+        out.blank();
     }
     let c = report.counts();
-    let _ = writeln!(
-        out,
+    out.text(&format!(
         "{} intent{}: {} stricter, {} looser, {} changed, {} unchanged, {} unreadable",
         report.intents.len(),
         if report.intents.len() == 1 { "" } else { "s" },
@@ -229,8 +235,8 @@ pub fn render_impact(report: &ImpactReport) -> String {
         c.changed,
         c.unchanged,
         c.unreadable
-    );
-    out
+    ));
+    out.into_string()
 }
 
 fn violation_line(v: &Violation) -> String {

@@ -16,6 +16,10 @@
 //! - [`junit`]: JUnit XML, one test suite per intent file, one test case per policy.
 //! - [`outputs`]: the step outputs for `$GITHUB_OUTPUT`, multi-line safe.
 //!
+//! The human text and the annotations are written through [`lines`]: in a GitHub Actions log
+//! ([`Sink::ActionsLog`]) nothing a pull request wrote (file names, intent values, messages built
+//! from them) can start a line the runner would read as a workflow command.
+//!
 //! [`impact`] gathers the comparisons of two bundles' decisions on the same intents
 //! (`gatehouse diff`; the comparison itself is `gatehouse_core::impact`). None of this holds
 //! policy logic: it only presents decisions the core made.
@@ -27,6 +31,7 @@ pub mod human;
 pub mod impact;
 pub mod json;
 pub mod junit;
+pub mod lines;
 pub mod outputs;
 pub mod sarif;
 pub mod spans;
@@ -38,6 +43,7 @@ use gatehouse_core::{
 
 pub use error::ReportError;
 pub use format::{OutputFormat, render, render_impact};
+pub use lines::Sink;
 pub use spans::{Precision, SourceIndex, SourcePosition};
 
 /// The code of the one error record of a file that could not be read at all (missing,

@@ -22,3 +22,4 @@ mod install;
 mod reviews;
 mod smoke;
 mod support;
+mod workflow_commands;

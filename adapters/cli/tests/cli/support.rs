@@ -38,10 +38,14 @@ pub fn engine() -> &'static Engine {
     &ENGINE
 }
 
-/// `gatehouse` with the workspace root as working directory and colours off.
+/// `gatehouse` with the workspace root as working directory, colours off, and outside GitHub
+/// Actions whatever runs the tests (`GITHUB_ACTIONS=true` escapes the printed lines).
 pub fn gatehouse() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_gatehouse"));
-    command.current_dir(root()).env("NO_COLOR", "1");
+    command
+        .current_dir(root())
+        .env("NO_COLOR", "1")
+        .env_remove("GITHUB_ACTIONS");
     command
 }
 

@@ -3,8 +3,8 @@
 
 use gatehouse_core::{ErrorDetail, Span};
 use gatehouse_report::{
-    CheckedFile, OutputFormat, READ_ERROR, annotations, human, json, junit, outputs, render, sarif,
-    summary,
+    CheckedFile, OutputFormat, READ_ERROR, Sink, annotations, human, json, junit, outputs, render,
+    sarif, summary,
 };
 
 use crate::support::{check_examples, report};
@@ -18,12 +18,18 @@ fn render_gives_each_renderers_text() {
     let report = report(&files);
     let cases: [(OutputFormat, String); 8] = [
         (
-            OutputFormat::Human { color: false },
-            human::render(&report, false),
+            OutputFormat::Human {
+                color: false,
+                sink: Sink::Plain,
+            },
+            human::render(&report, false, Sink::Plain),
         ),
         (
-            OutputFormat::Human { color: true },
-            human::render(&report, true),
+            OutputFormat::Human {
+                color: true,
+                sink: Sink::Plain,
+            },
+            human::render(&report, true, Sink::Plain),
         ),
         (OutputFormat::Json, json::render(&report).expect("json")),
         (OutputFormat::Github, annotations::render(&report)),
@@ -42,9 +48,23 @@ fn render_gives_each_renderers_text() {
             "{format:?}"
         );
     }
-    let colored = render(OutputFormat::Human { color: true }, &report).expect("renders");
+    let colored = render(
+        OutputFormat::Human {
+            color: true,
+            sink: Sink::Plain,
+        },
+        &report,
+    )
+    .expect("renders");
     assert!(colored.contains("\x1b[1;31mDENY\x1b[0m"), "{colored}");
-    let plain = render(OutputFormat::Human { color: false }, &report).expect("renders");
+    let plain = render(
+        OutputFormat::Human {
+            color: false,
+            sink: Sink::Plain,
+        },
+        &report,
+    )
+    .expect("renders");
     assert!(!plain.contains('\x1b'), "{plain}");
 }
 
@@ -83,7 +103,7 @@ fn human_text_names_why_a_file_could_not_be_read() {
         ),
         CheckedFile::unreadable("broken.yaml", vec![syntax]),
     ];
-    let text = human::render(&report(&files), false);
+    let text = human::render(&report(&files), false, Sink::Plain);
     assert!(
         text.starts_with(
             "ERROR  missing.yaml: cannot read `missing.yaml`: not found\n\n\
