@@ -8,7 +8,8 @@
 //! (against `--expect-bundle-digest`), every case evaluated with its expected outcome and policy
 //! ids (`POST /v1/evaluate`, with the server's own context), the audit ledger verifying, and the
 //! metrics. A read-only token (an auditor's) is enough; it is read from an environment variable,
-//! never from a flag.
+//! never from a flag, and goes over plain http only to a loopback host unless
+//! `--allow-insecure-http` says so. A user name and password in `--url` are never printed.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -65,6 +66,10 @@ pub struct SmokeArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = SmokeFormat::Human)]
     pub format: SmokeFormat,
+    /// Send the token over plain http to a host other than loopback (127.0.0.1, ::1,
+    /// localhost); without it such a run exits 2 before any request.
+    #[arg(long)]
+    pub allow_insecure_http: bool,
 }
 
 /// The kinds of check, in the order they run.
@@ -263,15 +268,44 @@ fn refusal(answer: &Answer) -> String {
     format!("answered {}{detail}", answer.status)
 }
 
+/// A URL as printed: any user name and password replaced by `redacted` (also when the URL does
+/// not parse).
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(authority_end);
+    match authority.rfind('@') {
+        Some(at) => format!(
+            "{scheme}://redacted{}{path}",
+            authority.get(at..).unwrap_or_default()
+        ),
+        None => url.to_owned(),
+    }
+}
+
+/// Whether `url` names this machine: `localhost` or a loopback address.
+fn is_loopback(url: &reqwest::Url) -> bool {
+    url.host_str().is_some_and(|host| {
+        host.eq_ignore_ascii_case("localhost")
+            || host
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    })
+}
+
 /// Runs every check; see the module documentation.
 pub fn run(args: &SmokeArgs) -> Result<ExitCode, CliError> {
     let base = args.url.trim_end_matches('/').to_owned();
-    let url = reqwest::Url::parse(&base)
-        .map_err(|e| CliError::Usage(format!("--url `{}`: {e}", args.url)))?;
+    let shown = redact_url(&base);
+    let url =
+        reqwest::Url::parse(&base).map_err(|e| CliError::Usage(format!("--url `{shown}`: {e}")))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(CliError::Usage(format!(
-            "--url `{}`: only http and https URLs are checked",
-            args.url
+            "--url `{shown}`: only http and https URLs are checked"
         )));
     }
     let cases = if args.cases.is_empty() {
@@ -286,6 +320,13 @@ pub fn run(args: &SmokeArgs) -> Result<ExitCode, CliError> {
         .ok()
         .map(|t| t.trim().to_owned())
         .filter(|t| !t.is_empty());
+    if token.is_some() && url.scheme() == "http" && !is_loopback(&url) && !args.allow_insecure_http
+    {
+        return Err(CliError::Usage(format!(
+            "--url `{shown}`: the token in `{}` would cross the network in clear text over http; use https, or pass --allow-insecure-http",
+            args.token_env
+        )));
+    }
     // reqwest is built with rustls and no default crypto provider: install ring once.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let client = reqwest::Client::builder()
@@ -318,17 +359,17 @@ pub fn run(args: &SmokeArgs) -> Result<ExitCode, CliError> {
             }
             let failed = checks.iter().filter(|c| !c.passed).count();
             out.push_str(&if passed {
-                format!("smoke: {base}: all {} checks passed\n", checks.len())
+                format!("smoke: {shown}: all {} checks passed\n", checks.len())
             } else {
                 format!(
-                    "smoke: {base}: {failed} of {} checks failed\n",
+                    "smoke: {shown}: {failed} of {} checks failed\n",
                     checks.len()
                 )
             });
             crate::write_stdout(&out);
         }
         SmokeFormat::Json => {
-            let report = json!({"url": base, "passed": passed, "checks": checks});
+            let report = json!({"url": shown, "passed": passed, "checks": checks});
             crate::write_stdout(&serde_json::to_string_pretty(&report).unwrap_or_default());
         }
     }

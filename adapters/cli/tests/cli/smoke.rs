@@ -293,6 +293,79 @@ fn a_token_never_appears_in_the_output() {
     );
 }
 
+/// Credentials in `--url` (`http://user:password@host`) are never printed: not in the summary,
+/// not in the JSON report, not in a check's error, not in a usage error.
+#[test]
+fn credentials_in_the_url_never_appear_in_the_output() {
+    let secret = "pa55-w0rd-s3cr3t";
+    let reference = serve(&crate::support::policies());
+    let with_credentials = reference
+        .url
+        .replace("http://", &format!("http://smoke-user:{secret}@"));
+    // The checks that need no token (the user name and password go as basic authentication).
+    let unauthenticated = ["--check", "health", "--check", "readiness", "--format"];
+    for format in ["human", "json"] {
+        let out = smoke(
+            &with_credentials,
+            &[&unauthenticated[..], &[format]].concat(),
+        );
+        assert_code(&out, 0);
+        assert!(out.stdout.contains("127.0.0.1"), "{out}");
+        assert!(
+            !out.stdout.contains(secret) && !out.stderr.contains(secret),
+            "{out}"
+        );
+    }
+    let unreachable = format!("http://smoke-user:{secret}@127.0.0.1:{}", free_port());
+    for format in ["human", "json"] {
+        let out = smoke(&unreachable, &["--timeout", "2", "--format", format]);
+        assert_code(&out, 1);
+        assert!(
+            !out.stdout.contains(secret) && !out.stderr.contains(secret),
+            "{out}"
+        );
+    }
+    let out = smoke(&format!("ftp://smoke-user:{secret}@127.0.0.1/"), &[]);
+    assert_code(&out, 2);
+    assert!(
+        !out.stdout.contains(secret) && !out.stderr.contains(secret),
+        "{out}"
+    );
+}
+
+/// A bearer token goes over plain http only to a loopback host unless `--allow-insecure-http`
+/// says so: otherwise exit 2 before any request (`.invalid` never resolves, so nothing is sent
+/// either way).
+#[test]
+fn a_token_is_not_sent_over_plain_http_to_another_host() {
+    let out = smoke("http://gatehouse.invalid", &["--timeout", "2"]);
+    assert_code(&out, 2);
+    assert!(out.stderr.contains("--allow-insecure-http"), "{out}");
+    assert!(out.stderr.contains("gatehouse.invalid"), "{out}");
+    assert_eq!(out.stdout, "", "no check ran\n{out}");
+
+    // Opting in: the checks run (and fail: the name does not resolve).
+    let out = smoke(
+        "http://gatehouse.invalid",
+        &["--timeout", "2", "--allow-insecure-http"],
+    );
+    assert_code(&out, 1);
+    assert!(out.stdout.contains("FAIL  health"), "{out}");
+
+    // No token: nothing to protect (a container health check over plain http).
+    let out = run(gatehouse().env_remove("GATEHOUSE_TOKEN").args([
+        "smoke",
+        "--url",
+        "http://gatehouse.invalid",
+        "--timeout",
+        "2",
+        "--check",
+        "health",
+    ]));
+    assert_code(&out, 1);
+    assert!(out.stdout.contains("FAIL  health"), "{out}");
+}
+
 #[test]
 fn serve_reads_its_configuration_from_the_environment_under_its_flags() {
     let dir = tempfile::tempdir().expect("a temporary directory");
