@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use gatehouse_control::audit::AuditReport;
@@ -27,7 +27,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::{
     DELIVERY_HEADER, Identity, Permission, SIGNATURE_HEADER, SignedHeaders, TIMESTAMP_HEADER,
 };
-use crate::body::{RawBody, parse_json, require_json};
+use crate::body::{RawBody, parse_json, read_within_budget, require_json};
 use crate::problem::{Problem, ProblemDocument};
 use crate::state::App;
 
@@ -187,18 +187,18 @@ fn if_match(headers: &HeaderMap) -> Result<String, Problem> {
         (status = 413, description = "Body too large", body = ProblemDocument, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = ProblemDocument, content_type = "application/problem+json"),
         (status = 422, description = "Wrong shape (unknown field, bad context)", body = ProblemDocument, content_type = "application/problem+json"),
-        (status = 503, description = "Overloaded, or the decision log's database is unavailable", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 503, description = "Overloaded (no evaluation slot, or no room in the budget of request bodies in flight), or the decision log's database is unavailable", body = ProblemDocument, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
-pub async fn evaluate(
-    State(app): AppState,
-    headers: HeaderMap,
-    RawBody(body): RawBody,
-) -> Result<Response, Problem> {
-    let principal = app.auth.authorize(&headers, Permission::Read)?;
-    require_json(&headers)?;
+pub async fn evaluate(State(app): AppState, request: Request) -> Result<Response, Problem> {
+    // The caller and the content type first, then the body, read only once it fits in the
+    // budget of bodies in flight, which it holds until the decision is made.
+    let principal = app.auth.authorize(request.headers(), Permission::Read)?;
+    require_json(request.headers())?;
+    let (body, _reservation) = read_within_budget(request, &app).await?;
     let request: EvaluateRequest = parse_json(&body, app.config.limits.json_depth)?;
+    drop(body);
     let evaluation = app.plane.evaluate(&principal, request).await?;
     let mut response = json_response(StatusCode::OK, evaluation.decision.to_json());
     if let Ok(id) = HeaderValue::from_str(&evaluation.decision_id) {
@@ -221,16 +221,16 @@ pub async fn evaluate(
         (status = 413, description = "Body too large", body = ProblemDocument, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = ProblemDocument, content_type = "application/problem+json"),
         (status = 422, description = "Not a valid intent, or an idempotency key reused with another body", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 503, description = "Overloaded (no evaluation slot, or no room in the budget of request bodies in flight), or the database is unavailable", body = ProblemDocument, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
-pub async fn submit(
-    State(app): AppState,
-    headers: HeaderMap,
-    RawBody(body): RawBody,
-) -> Result<Response, Problem> {
+pub async fn submit(State(app): AppState, request: Request) -> Result<Response, Problem> {
+    // As `evaluate`: the caller, the content type, then the body within the budget.
+    let headers = request.headers().clone();
     let principal = app.auth.authorize(&headers, Permission::Submit)?;
     require_json(&headers)?;
+    let (body, _reservation) = read_within_budget(request, &app).await?;
     let request: SubmitRequest = parse_json(&body, app.config.limits.json_depth)?;
     let key = match header_text(&headers, IDEMPOTENCY_HEADER) {
         Some(k) if k.is_empty() || k.len() > 200 => {
@@ -754,12 +754,13 @@ pub async fn reload(State(app): AppState, headers: HeaderMap) -> Result<Json<Val
 }
 
 /// Who the token belongs to, its role and approval roles, and whether the server runs on demo
-/// tokens. Without a token it answers only on a demo server or with `anonymous_read` (then only
-/// `demo` is set), so a UI can tell what to offer; 401 otherwise.
+/// tokens. Without a token it answers 200 naming nobody (`name` and `role` null, no approval
+/// roles) with only `demo` set, on every server, so a UI can tell what to offer; a token that
+/// is not valid gets 401.
 #[utoipa::path(get, path = "/v1/whoami", tag = "operations",
     responses(
-        (status = 200, description = "The caller", body = Identity),
-        (status = 401, description = "An invalid token, or none where the server needs one", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 200, description = "The caller; without a token, nobody (only `demo` set)", body = Identity),
+        (status = 401, description = "A token that is not valid", body = ProblemDocument, content_type = "application/problem+json"),
     ))]
 pub async fn whoami(State(app): AppState, headers: HeaderMap) -> Result<Json<Identity>, Problem> {
     Ok(Json(app.auth.identify(&headers, app.config.demo)?))

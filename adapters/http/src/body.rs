@@ -1,16 +1,202 @@
 //! Request bodies: JSON only, size-limited, depth-limited, unknown fields refused, each failure a
-//! precise problem (415, 413, 400, 422) instead of axum's plain-text rejections.
+//! precise problem (415, 413, 400, 422) instead of axum's plain-text rejections; and the budget
+//! of body bytes in flight, which bounds the memory of requests that wait to be evaluated.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderMap, StatusCode, header};
 use serde::de::DeserializeOwned;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use crate::config::LimitsConfig;
 use crate::problem::Problem;
-use crate::state::App;
+use crate::state::{App, ClientAddr};
+
+/// The budget's unit: a reservation is counted in whole KiB.
+const BUDGET_UNIT: usize = 1024;
+
+/// The bytes of request bodies that may be read, parsed and evaluated at once, overall
+/// (`limits.body_bytes_in_flight`) and per client address
+/// (`limits.body_bytes_in_flight_per_client`).
+///
+/// A request reserves its declared `Content-Length` (or `limits.body_bytes` when it declares
+/// none) before a byte of its body is read, and keeps the reservation until its answer is
+/// ready: the body, the parsed intent and the evaluation of waiting requests then take memory
+/// in proportion to the budget, not to the number of connections. A request that does not fit
+/// waits up to `limits.evaluation_wait_ms`, then is answered 503 `overloaded`, its body unread.
+pub struct BodyBudget {
+    total: Arc<Semaphore>,
+    per_client: u32,
+    clients: Mutex<HashMap<IpAddr, Arc<Semaphore>>>,
+    wait: Duration,
+}
+
+/// Body bytes reserved by one request; dropping it returns them.
+pub struct BodyReservation {
+    total: Option<OwnedSemaphorePermit>,
+    client: Option<OwnedSemaphorePermit>,
+    budget: Arc<BodyBudget>,
+    addr: IpAddr,
+}
+
+/// Units of the budget for `bytes`, rounded up.
+fn units(bytes: usize) -> u32 {
+    u32::try_from(bytes.div_ceil(BUDGET_UNIT)).unwrap_or(u32::MAX)
+}
+
+impl BodyBudget {
+    /// The budget `limits` configure.
+    pub fn new(limits: &LimitsConfig) -> Self {
+        Self {
+            total: Arc::new(Semaphore::new(
+                (units(limits.body_bytes_in_flight) as usize).min(Semaphore::MAX_PERMITS),
+            )),
+            per_client: units(limits.body_bytes_in_flight_per_client),
+            clients: Mutex::new(HashMap::new()),
+            wait: Duration::from_millis(limits.evaluation_wait_ms),
+        }
+    }
+
+    /// Reserves `bytes` for a request of `addr`: its own budget first, then the shared one,
+    /// each waited for within the same `limits.evaluation_wait_ms`.
+    async fn reserve(
+        self: &Arc<Self>,
+        addr: IpAddr,
+        bytes: usize,
+    ) -> Result<BodyReservation, Problem> {
+        let need = units(bytes);
+        let client = {
+            let mut clients = self.clients.lock().unwrap_or_else(|p| p.into_inner());
+            Arc::clone(
+                clients
+                    .entry(addr)
+                    .or_insert_with(|| Arc::new(Semaphore::new(self.per_client as usize))),
+            )
+        };
+        let mut reservation = BodyReservation {
+            total: None,
+            client: None,
+            budget: Arc::clone(self),
+            addr,
+        };
+        let take = async {
+            reservation.client = Arc::clone(&client).acquire_many_owned(need).await.ok();
+            reservation.total = Arc::clone(&self.total).acquire_many_owned(need).await.ok();
+        };
+        let taken = tokio::time::timeout(self.wait, take).await.is_ok();
+        drop(client);
+        if taken && reservation.client.is_some() && reservation.total.is_some() {
+            Ok(reservation)
+        } else {
+            Err(Problem::unavailable(
+                "overloaded",
+                format!(
+                    "the server is reading and evaluating as many request bodies as its limits allow (`limits.body_bytes_in_flight`, `limits.body_bytes_in_flight_per_client`) and none finished within {} ms; retry after the Retry-After delay",
+                    self.wait.as_millis()
+                ),
+            )
+            .with_header(header::CONNECTION, "close"))
+        }
+    }
+}
+
+impl Drop for BodyReservation {
+    fn drop(&mut self) {
+        self.total.take();
+        self.client.take();
+        // Forget an address whose budget is whole again and that nobody waits on.
+        let mut clients = self
+            .budget
+            .clients
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if clients
+            .get(&self.addr)
+            .is_some_and(|s| Arc::strong_count(s) == 1)
+        {
+            clients.remove(&self.addr);
+        }
+    }
+}
+
+/// The body of `req`, read within the budget of bodies in flight (see [`BodyBudget`]): 413 at
+/// once for a declared length above `limits.body_bytes`, 503 `overloaded` when the budget has
+/// no room in time; the reservation is to be held until the answer is ready.
+pub async fn read_within_budget(
+    req: Request,
+    app: &Arc<App>,
+) -> Result<(Bytes, BodyReservation), Problem> {
+    let limit = app.config.limits.body_bytes;
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(too_large().with_header(header::CONNECTION, "close"));
+    }
+    let addr = req
+        .extensions()
+        .get::<ClientAddr>()
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |a| a.0);
+    let bytes = declared.map_or(limit, |n| usize::try_from(n).unwrap_or(limit));
+    let reservation = app.bodies.reserve(addr, bytes).await?;
+    let RawBody(body) = RawBody::from_request(req, app).await?;
+    check_items(&body, app.config.limits.json_items)?;
+    Ok((body, reservation))
+}
+
+/// Refuses a JSON body with more than `max_items` array items and object members in all (a
+/// cheap byte scan that skips strings, before parsing): the schema caps each list of an
+/// intent, but lists nested in free-form resource config multiply, and every item costs
+/// hundreds of bytes once parsed and handed to the policies.
+fn check_items(bytes: &[u8], max_items: usize) -> Result<(), Problem> {
+    let mut items = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    for &b in bytes {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            // A container's first item, then one per comma (an empty container counts one).
+            b'{' | b'[' | b',' => {
+                items += 1;
+                if items > max_items {
+                    return Err(Problem::new(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        "too_many_items",
+                        format!(
+                            "the JSON body has more than {max_items} array items and object members in all (`limits.json_items`); an intent needs far fewer"
+                        ),
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn too_large() -> Problem {
+    Problem::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "body_too_large",
+        "the request body is larger than the server's limit (`limits.body_bytes`, 1 MiB by default)",
+    )
+}
 
 /// The raw body, read within `limits.body_read_timeout_ms` (408 after: a client that trickles
 /// its body holds no worker for longer), with the size limit answered as problem JSON.
@@ -36,11 +222,7 @@ impl FromRequest<Arc<App>> for RawBody {
         match read {
             Ok(bytes) => Ok(Self(bytes)),
             Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                Err(Problem::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "body_too_large",
-                    "the request body is larger than the server's limit (`limits.body_bytes`, 1 MiB by default)",
-                ))
+                Err(too_large())
             }
             Err(rejection) => Err(Problem::bad_request(
                 "unreadable_body",
@@ -173,6 +355,17 @@ mod tests {
         assert_eq!(status("{\"a\":\"x\"}"), StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!(status("[[[[1]]]]"), StatusCode::BAD_REQUEST);
         assert!(parse_json::<Body>(b"{\"a\":1}", 3).is_ok());
+    }
+
+    #[test]
+    fn items_are_counted_across_nesting_and_not_inside_strings() {
+        assert!(check_items(br#"{"a":[1,2,3],"b":{"c":[]}}"#, 7).is_ok());
+        let err = check_items(br#"{"a":[1,2,3],"b":{"c":[]}}"#, 6).unwrap_err();
+        assert_eq!(err.status, StatusCode::PAYLOAD_TOO_LARGE);
+        assert!(check_items(br#"{"a":"[,,,,,,,,,,\",{{{"}"#, 1).is_ok());
+        let nested = format!("[{}]", vec!["[0,0,0,0]"; 100].join(","));
+        assert!(check_items(nested.as_bytes(), 500).is_ok());
+        assert!(check_items(nested.as_bytes(), 499).is_err());
     }
 
     #[test]

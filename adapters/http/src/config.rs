@@ -43,6 +43,7 @@
 //! [limits]
 //! body_bytes = 1048576
 //! json_depth = 64
+//! json_items = 50000           # array items and object members in one evaluate/submit body
 //! request_timeout_ms = 10000
 //! concurrency = 512
 //! evaluation_timeout_ms = 2000
@@ -53,6 +54,10 @@
 //! header_read_timeout_ms = 10000  # a connection must send its request head within this
 //! body_read_timeout_ms = 10000    # and its body within this (408 otherwise)
 //! max_connections = 1024        # open connections; more wait in the listen backlog
+//! max_connections_per_client = 128  # open connections of one client address; more are closed
+//! idle_timeout_ms = 60000       # a connection with no request in flight is closed after this
+//! body_bytes_in_flight = 16777216  # bodies of evaluate/submit read, parsed or evaluated at once
+//! body_bytes_in_flight_per_client = 4194304  # the same, for one client address
 //!
 //! [dispatch]
 //! max_attempts = 6
@@ -277,6 +282,11 @@ pub struct LimitsConfig {
     /// Deepest JSON nesting accepted (400 above).
     #[serde(default = "default_json_depth")]
     pub json_depth: usize,
+    /// Array items and object members accepted in all in one body of `POST /v1/evaluate` or
+    /// `POST /v1/deployments` (413 `too_many_items` above): each costs hundreds of bytes once
+    /// parsed and given to the policies.
+    #[serde(default = "default_json_items")]
+    pub json_items: usize,
     /// Whole-request timeout.
     #[serde(default = "default_request_timeout_ms")]
     pub request_timeout_ms: u64,
@@ -311,6 +321,22 @@ pub struct LimitsConfig {
     /// Connections served at once; more wait in the listen backlog.
     #[serde(default = "default_max_connections")]
     pub max_connections: usize,
+    /// Connections one client address may hold open; more are closed as soon as they are
+    /// accepted. Clients behind one NAT or proxy share one address, and so one cap.
+    #[serde(default = "default_max_connections_per_client")]
+    pub max_connections_per_client: usize,
+    /// Time a connection may stay open with no request in flight (HTTP/1.1 keep-alive and
+    /// HTTP/2); it is then closed (HTTP/2: with a GOAWAY).
+    #[serde(default = "default_idle_timeout_ms")]
+    pub idle_timeout_ms: u64,
+    /// Bytes of request bodies that may be read, parsed and evaluated at once across all
+    /// clients (`POST /v1/evaluate` and `POST /v1/deployments`); a request that does not fit
+    /// waits up to `evaluation_wait_ms`, then gets 503 `overloaded` without its body being read.
+    #[serde(default = "default_body_bytes_in_flight")]
+    pub body_bytes_in_flight: usize,
+    /// The same budget for one client address.
+    #[serde(default = "default_body_bytes_in_flight_per_client")]
+    pub body_bytes_in_flight_per_client: usize,
 }
 
 impl Default for LimitsConfig {
@@ -318,6 +344,7 @@ impl Default for LimitsConfig {
         Self {
             body_bytes: default_body_bytes(),
             json_depth: default_json_depth(),
+            json_items: default_json_items(),
             request_timeout_ms: default_request_timeout_ms(),
             concurrency: default_concurrency(),
             evaluation_timeout_ms: default_evaluation_timeout_ms(),
@@ -328,6 +355,10 @@ impl Default for LimitsConfig {
             header_read_timeout_ms: default_header_read_timeout_ms(),
             body_read_timeout_ms: default_body_read_timeout_ms(),
             max_connections: default_max_connections(),
+            max_connections_per_client: default_max_connections_per_client(),
+            idle_timeout_ms: default_idle_timeout_ms(),
+            body_bytes_in_flight: default_body_bytes_in_flight(),
+            body_bytes_in_flight_per_client: default_body_bytes_in_flight_per_client(),
         }
     }
 }
@@ -378,6 +409,9 @@ fn default_body_bytes() -> usize {
 fn default_json_depth() -> usize {
     64
 }
+fn default_json_items() -> usize {
+    50_000
+}
 fn default_request_timeout_ms() -> u64 {
     10_000
 }
@@ -404,6 +438,50 @@ fn default_body_read_timeout_ms() -> u64 {
 }
 fn default_max_connections() -> usize {
     1024
+}
+fn default_max_connections_per_client() -> usize {
+    128
+}
+fn default_idle_timeout_ms() -> u64 {
+    60_000
+}
+fn default_body_bytes_in_flight() -> usize {
+    16 * 1024 * 1024
+}
+fn default_body_bytes_in_flight_per_client() -> usize {
+    4 * 1024 * 1024
+}
+
+/// Whether `c` is invisible yet changes how text around it reads: a bidirectional embedding,
+/// override, isolate or mark (U+202E turns `alice\u{202E}nimda` into "alice" + "admin"
+/// reversed), or a zero-width character (U+200B makes two names that look the same differ).
+fn is_invisible_format(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{061C}'
+            | '\u{180E}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{206F}'
+            | '\u{FEFF}'
+            | '\u{FFF9}'..='\u{FFFB}'
+    )
+}
+
+/// Whether `name` is a DNS host name: dot-separated labels of ASCII letters, digits and `-`
+/// (so `*.example.com`, which a CORS origin list cannot match, is not one).
+fn is_dns_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.split('.').all(|label| {
+            !label.is_empty()
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
 }
 
 /// The demo tokens `gatehouse serve` uses without a config file: `(token, name, role, approval
@@ -584,6 +662,15 @@ impl Config {
                     ),
                 );
             }
+            if let Some(c) = token.name.chars().find(|&c| is_invisible_format(c)) {
+                return invalid(
+                    &format!("tokens[{i}].name"),
+                    format!(
+                        "{:?} has the invisible character U+{:04X} (a bidirectional override or a zero-width character); names are recorded as actors and shown in logs and the UI, where it would make one name look like another",
+                        token.name, c as u32
+                    ),
+                );
+            }
         }
         for origin in &self.cors.allowed_origins {
             if origin == "*" {
@@ -594,7 +681,10 @@ impl Config {
             }
             let parsed = url::Url::parse(origin).ok().filter(|u| {
                 matches!(u.scheme(), "http" | "https")
-                    && u.host_str().is_some()
+                    && u.host().is_some_and(|host| match host {
+                        url::Host::Domain(name) => is_dns_name(name),
+                        url::Host::Ipv4(_) | url::Host::Ipv6(_) => true,
+                    })
                     && u.path() == "/"
                     && u.query().is_none()
                     && u.fragment().is_none()
@@ -607,7 +697,7 @@ impl Config {
                 return invalid(
                     "cors.allowed_origins",
                     format!(
-                        "`{origin}` is not an origin like https://portal.example.com (scheme, host and optional port; no path, no trailing slash)"
+                        "`{origin}` is not an origin like https://portal.example.com (scheme, host and optional port; no wildcard, no path, no trailing slash); list each origin exactly"
                     ),
                 );
             }
@@ -615,16 +705,29 @@ impl Config {
         let l = &self.limits;
         if l.body_bytes == 0
             || l.json_depth == 0
+            || l.json_items == 0
             || l.concurrency == 0
             || l.evaluation_concurrency == 0
             || l.max_connections == 0
+            || l.max_connections_per_client == 0
+            || l.idle_timeout_ms == 0
             || l.header_read_timeout_ms == 0
             || l.body_read_timeout_ms == 0
             || l.request_timeout_ms == 0
         {
             return invalid(
                 "limits",
-                "body_bytes, json_depth, concurrency, evaluation_concurrency, max_connections, request_timeout_ms, header_read_timeout_ms and body_read_timeout_ms must be positive".into(),
+                "body_bytes, json_depth, json_items, concurrency, evaluation_concurrency, max_connections, max_connections_per_client, idle_timeout_ms, request_timeout_ms, header_read_timeout_ms and body_read_timeout_ms must be positive".into(),
+            );
+        }
+        if l.body_bytes_in_flight < l.body_bytes || l.body_bytes_in_flight_per_client < l.body_bytes
+        {
+            return invalid(
+                "limits.body_bytes_in_flight",
+                format!(
+                    "body_bytes_in_flight ({}) and body_bytes_in_flight_per_client ({}) must be at least body_bytes ({}), or a body of the largest allowed size could never be read",
+                    l.body_bytes_in_flight, l.body_bytes_in_flight_per_client, l.body_bytes
+                ),
             );
         }
         self.control().validate(self.demo)?;

@@ -1,10 +1,13 @@
 //! The router with its limits (body size, timeout, concurrency, CORS), and the server: an accept
-//! loop with a connection cap and a header read timeout, the dispatcher, the retention purge,
-//! bundle reload on SIGHUP, graceful shutdown that drains in-flight requests.
+//! loop with a connection cap overall and per client address, a deadline for the first request
+//! head and an idle timeout on every connection (HTTP/1 and HTTP/2), the dispatcher, the
+//! retention purge, bundle reload on SIGHUP, graceful shutdown that drains in-flight requests.
 
-use std::net::SocketAddr;
-use std::sync::Arc;
-use std::time::Duration;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::error_handling::HandleErrorLayer;
@@ -14,10 +17,10 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::{Notify, Semaphore, watch};
+use tokio::task::JoinSet;
 use tower::ServiceBuilder;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
@@ -30,7 +33,7 @@ use crate::api;
 use crate::config::{Config, ConfigError};
 use crate::metrics::Metrics;
 use crate::problem::Problem;
-use crate::state::App;
+use crate::state::{App, ClientAddr};
 
 /// Why the server cannot start.
 #[derive(Debug, thiserror::Error)]
@@ -184,25 +187,147 @@ pub fn app(state: Arc<App>) -> Router {
     }
 }
 
-/// Serves `router` on `listener` until `stop` turns true: at most `limits.max_connections`
-/// connections at once (the next waits in the listen backlog until one closes), each with
-/// `limits.header_read_timeout_ms` to send its request head. On stop it accepts no more, lets
-/// in-flight requests finish and closes idle connections.
+/// Pings an idle-looking HTTP/2 peer this often, so a dead one is noticed.
+const H2_PING_INTERVAL: Duration = Duration::from_secs(20);
+/// An HTTP/2 peer that does not answer a ping within this is disconnected.
+const H2_PING_TIMEOUT: Duration = Duration::from_secs(20);
+/// Requests (streams) one HTTP/2 connection may have open at once; more are refused
+/// (`REFUSED_STREAM`), so one connection cannot take the whole `limits.concurrency`.
+const H2_MAX_STREAMS: u32 = 64;
+
+/// What a connection's requests tell the task that drives it: how many came, how many are in
+/// flight, and when the last one ended.
+struct Activity {
+    opened: Instant,
+    requests: AtomicU64,
+    in_flight: AtomicUsize,
+    /// Milliseconds from `opened` to the end of the last request.
+    last_end_ms: AtomicU64,
+    changed: Notify,
+}
+
+/// A request in flight on a connection; dropping it ends the request.
+struct InFlight(Arc<Activity>);
+
+impl Activity {
+    fn new() -> Self {
+        Self {
+            opened: Instant::now(),
+            requests: AtomicU64::new(0),
+            in_flight: AtomicUsize::new(0),
+            last_end_ms: AtomicU64::new(0),
+            changed: Notify::new(),
+        }
+    }
+
+    fn begin(self: &Arc<Self>) -> InFlight {
+        self.requests.fetch_add(1, Ordering::SeqCst);
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
+        self.changed.notify_one();
+        InFlight(Arc::clone(self))
+    }
+
+    /// When the driver must act next: the end of the wait for a first request, or of the idle
+    /// time after the last one; `None` while a request is in flight.
+    fn deadline(&self, limits: &crate::config::LimitsConfig) -> Option<Instant> {
+        if self.requests.load(Ordering::SeqCst) == 0 {
+            Some(self.opened + Duration::from_millis(limits.header_read_timeout_ms))
+        } else if self.in_flight.load(Ordering::SeqCst) == 0 {
+            let ended = Duration::from_millis(self.last_end_ms.load(Ordering::SeqCst));
+            Some(self.opened + ended + Duration::from_millis(limits.idle_timeout_ms))
+        } else {
+            None
+        }
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let ended = u64::try_from(self.0.opened.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.0.last_end_ms.fetch_max(ended, Ordering::SeqCst);
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+        self.0.changed.notify_one();
+    }
+}
+
+/// The open connections of each client address.
+#[derive(Default)]
+struct Clients(Mutex<HashMap<IpAddr, usize>>);
+
+/// One open connection of a client address; dropping it frees its place.
+struct ClientSlot {
+    clients: Arc<Clients>,
+    addr: IpAddr,
+}
+
+impl Clients {
+    /// A place for one more connection of `addr`, unless it holds `cap` already.
+    fn take(self: &Arc<Self>, addr: IpAddr, cap: usize) -> Option<ClientSlot> {
+        let mut open = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let count = open.entry(addr).or_insert(0);
+        if *count >= cap {
+            return None;
+        }
+        *count += 1;
+        Some(ClientSlot {
+            clients: Arc::clone(self),
+            addr,
+        })
+    }
+}
+
+impl Drop for ClientSlot {
+    fn drop(&mut self) {
+        let mut open = self.clients.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(count) = open.get_mut(&self.addr) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                open.remove(&self.addr);
+            }
+        }
+    }
+}
+
+/// Serves `router` on `listener` until `stop` turns true.
+///
+/// Every limit of a connection ends in an answer or a close, never a wait without end:
+/// - at most `limits.max_connections` connections at once (the next waits in the listen backlog
+///   until one closes), and at most `limits.max_connections_per_client` of one client address
+///   (more are closed as soon as they are accepted), so one address cannot take them all;
+/// - `limits.header_read_timeout_ms` from the accept to the first request head, whatever the
+///   connection sends meanwhile: nothing, part of a head, or the HTTP/2 preface and settings
+///   (hyper's own timeout starts only once HTTP/1 was told apart from HTTP/2); an HTTP/1
+///   connection then has as long for each later head;
+/// - `limits.idle_timeout_ms` with no request in flight, then the connection is closed
+///   (HTTP/2: GOAWAY first); HTTP/2 peers are pinged and at most [`H2_MAX_STREAMS`] streams are
+///   open per connection.
+///
+/// On stop it accepts no more, lets in-flight requests finish (up to
+/// `limits.request_timeout_ms`) and closes idle connections.
 async fn serve(
     listener: TcpListener,
     router: Router,
     limits: crate::config::LimitsConfig,
-    mut stop: watch::Receiver<bool>,
+    stop: watch::Receiver<bool>,
 ) -> Result<(), std::io::Error> {
     let connections = Arc::new(Semaphore::new(limits.max_connections));
-    let graceful = GracefulShutdown::new();
+    let clients = Arc::new(Clients::default());
+    let mut tasks = JoinSet::new();
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(Duration::from_millis(limits.header_read_timeout_ms));
-    builder.http2().timer(TokioTimer::new());
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(Some(H2_PING_INTERVAL))
+        .keep_alive_timeout(H2_PING_TIMEOUT)
+        .max_concurrent_streams(H2_MAX_STREAMS);
+    let limits = Arc::new(limits);
+    let mut watching = stop.clone();
     loop {
+        while tasks.try_join_next().is_some() {}
         // A permit first, then accept: beyond the cap, connections wait in the kernel's
         // backlog and cost this process nothing.
         let permit = tokio::select! {
@@ -210,9 +335,9 @@ async fn serve(
                 Ok(permit) => permit,
                 Err(_) => break,
             },
-            () = stopped(&mut stop) => break,
+            () = stopped(&mut watching) => break,
         };
-        let (stream, _remote) = tokio::select! {
+        let (stream, remote) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
                 Err(e) => {
@@ -222,27 +347,82 @@ async fn serve(
                     continue;
                 }
             },
-            () = stopped(&mut stop) => break,
+            () = stopped(&mut watching) => break,
+        };
+        let client = remote.ip().to_canonical();
+        let Some(slot) = clients.take(client, limits.max_connections_per_client) else {
+            tracing::debug!(%client, "connection closed: the client holds `limits.max_connections_per_client` already");
+            drop(stream);
+            continue;
         };
         let _ = stream.set_nodelay(true);
-        let service = TowerToHyperService::new(tower::ServiceExt::map_request(
-            router.clone(),
-            |req: axum::http::Request<hyper::body::Incoming>| req.map(axum::body::Body::new),
-        ));
+        let activity = Arc::new(Activity::new());
+        let service = {
+            let router = router.clone();
+            let activity = Arc::clone(&activity);
+            tower::service_fn(move |mut req: axum::http::Request<hyper::body::Incoming>| {
+                let request = activity.begin();
+                req.extensions_mut().insert(ClientAddr(client));
+                let call =
+                    tower::ServiceExt::oneshot(router.clone(), req.map(axum::body::Body::new));
+                async move {
+                    let response = call.await;
+                    drop(request);
+                    response
+                }
+            })
+        };
         let connection = builder
-            .serve_connection_with_upgrades(TokioIo::new(stream), service)
+            .serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(service))
             .into_owned();
-        let connection = graceful.watch(connection);
-        tokio::spawn(async move {
-            if let Err(e) = connection.await {
-                tracing::debug!(error = %e, "connection ended with an error");
+        let limits = Arc::clone(&limits);
+        let mut stop = stop.clone();
+        tasks.spawn(async move {
+            let mut connection = std::pin::pin!(connection);
+            // Once set, the connection was asked to close and is dropped at this time.
+            let mut closing: Option<Instant> = None;
+            loop {
+                let deadline = closing.or_else(|| activity.deadline(&limits));
+                tokio::select! {
+                    result = connection.as_mut() => {
+                        if let Err(e) = result {
+                            tracing::debug!(error = %e, "connection ended with an error");
+                        }
+                        break;
+                    }
+                    () = sleep_until(deadline) => {
+                        if closing.is_some() || activity.requests.load(Ordering::SeqCst) == 0 {
+                            // Never sent a request head, or did not close when asked.
+                            tracing::debug!(%client, "connection closed: no request in time");
+                            break;
+                        }
+                        if activity.in_flight.load(Ordering::SeqCst) == 0 {
+                            connection.as_mut().graceful_shutdown();
+                            closing = Some(Instant::now() + limits.request_timeout());
+                        }
+                    }
+                    () = activity.changed.notified() => {}
+                    () = stopped(&mut stop), if closing.is_none() => {
+                        connection.as_mut().graceful_shutdown();
+                        closing = Some(Instant::now() + limits.request_timeout());
+                    }
+                }
             }
+            drop(slot);
             drop(permit);
         });
     }
     drop(listener);
-    graceful.shutdown().await;
+    while tasks.join_next().await.is_some() {}
     Ok(())
+}
+
+/// Resolves at `deadline`, or never without one.
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline.into()).await,
+        None => std::future::pending().await,
+    }
 }
 
 /// Resolves once `stop` is true (or its sender is gone).

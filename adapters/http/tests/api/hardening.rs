@@ -12,7 +12,7 @@ async fn webhook_urls_and_remote_bodies_are_not_stored() {
     let receiver = Receiver::start(404).await;
     *receiver.answer.lock().unwrap() = "SECRET-BODY \u{1b}[31mred\nforged log line".into();
     let h = Harness::with_config(&format!(
-        "[executor]\nkind = \"webhook\"\nurl = \"http://user:pw@{}/hooks?token=hunter2#frag\"\n",
+        "[executor]\nkind = \"webhook\"\nurl = \"http://user:pw@{}/hooks?token=hunter2#frag\"\nsecret = \"webhook-secret-0123456789\"\n",
         receiver.url.trim_start_matches("http://")
     ))
     .await;
@@ -207,4 +207,57 @@ fn control_characters_in_token_names_are_a_config_error() {
     .unwrap();
     let err = config.validate().unwrap_err().to_string();
     assert!(err.contains("control character"), "{err}");
+}
+
+#[test]
+fn bidirectional_and_zero_width_characters_in_token_names_are_a_config_error() {
+    // `\u202E` reverses what follows on screen; `\u200B` makes a second "admin" look like the
+    // first. Both would be recorded as actors and shown in logs and the UI.
+    for (name, code) in [
+        ("mallory\u{202E}nimda", "U+202E"),
+        ("ad\u{200B}min@example.com", "U+200B"),
+        ("\u{2067}eve", "U+2067"),
+        ("eve\u{FEFF}", "U+FEFF"),
+    ] {
+        let config = Config::from_toml(&format!(
+            "[[tokens]]\nname = \"{name}\"\nrole = \"admin\"\nsha256 = \"{}\"\n",
+            "a".repeat(64)
+        ))
+        .unwrap();
+        let err = config.validate().unwrap_err().to_string();
+        assert!(err.starts_with("config: tokens[0].name: "), "{err}");
+        assert!(err.contains(code), "{name:?}: {err}");
+    }
+    // Names in other scripts stay valid.
+    let config = Config::from_toml(&format!(
+        "[[tokens]]\nname = \"Zoë Ångström 李\"\nrole = \"admin\"\nsha256 = \"{}\"\n",
+        "a".repeat(64)
+    ))
+    .unwrap();
+    assert!(config.validate().is_ok());
+}
+
+#[test]
+fn a_wildcard_origin_is_a_config_error() {
+    for origin in [
+        "https://*.example.com",
+        "https://*",
+        "http://portal.*.example.com:8080",
+        "https://example..com",
+    ] {
+        let config =
+            Config::from_toml(&format!("[cors]\nallowed_origins = [\"{origin}\"]\n")).unwrap();
+        let err = config.validate().unwrap_err().to_string();
+        assert!(err.contains(&format!("`{origin}`")), "{origin}: {err}");
+        assert!(err.contains("no wildcard"), "{origin}: {err}");
+    }
+    for origin in [
+        "https://portal.example.com",
+        "http://127.0.0.1:5173",
+        "http://[::1]:8080",
+    ] {
+        let config =
+            Config::from_toml(&format!("[cors]\nallowed_origins = [\"{origin}\"]\n")).unwrap();
+        assert!(config.validate().is_ok(), "{origin}");
+    }
 }

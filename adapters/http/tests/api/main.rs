@@ -12,6 +12,7 @@ mod approvals;
 mod auth;
 mod callbacks;
 mod conformance;
+mod connections;
 mod decisions;
 mod dispatch;
 mod hardening;
