@@ -19,6 +19,7 @@ mod github;
 mod help;
 mod human;
 mod install;
+mod limits;
 mod reviews;
 mod smoke;
 mod support;
