@@ -180,10 +180,24 @@ impl ControlConfig {
                 ),
             );
         }
-        if matches!(&self.pipeline.secret, Some(s) if s.len() < 16) && !demo {
+        if matches!(&self.pipeline.secret, Some(s) if s.len() < MIN_SECRET_CHARS) && !demo {
             return invalid(
                 "pipeline.secret",
-                "must be at least 16 characters (or set GATEHOUSE_PIPELINE_SECRET)".into(),
+                format!(
+                    "must be at least {MIN_SECRET_CHARS} characters (or set GATEHOUSE_PIPELINE_SECRET)"
+                ),
+            );
+        }
+        if let ExecutorConfig::Webhook { secret, .. } = &self.executor
+            && secret
+                .as_deref()
+                .is_none_or(|s| s.chars().count() < MIN_SECRET_CHARS)
+        {
+            return invalid(
+                "executor.secret",
+                format!(
+                    "must be at least {MIN_SECRET_CHARS} characters for `kind = \"webhook\"` (or set GATEHOUSE_WEBHOOK_SECRET): receivers verify every dispatch with it, and nothing is sent unsigned"
+                ),
             );
         }
         let window = self.pipeline.timestamp_tolerance_s;
@@ -350,7 +364,8 @@ pub enum ExecutorConfig {
     Webhook {
         /// Where to POST.
         url: String,
-        /// HMAC key for `X-Gatehouse-Signature-256`; `GATEHOUSE_WEBHOOK_SECRET` overrides it.
+        /// HMAC key for `X-Gatehouse-Signature-256` (over the `gatehouse-dispatch-v1` context);
+        /// `GATEHOUSE_WEBHOOK_SECRET` overrides it. Required, at least 16 characters.
         #[serde(default)]
         secret: Option<String>,
     },
@@ -445,6 +460,9 @@ pub struct EvaluationLimits {
     /// previews and re-runs send) can hit: the server's own context carries the current time.
     pub decision_cache: usize,
 }
+
+/// The shortest pipeline or webhook secret accepted.
+pub const MIN_SECRET_CHARS: usize = 16;
 
 /// The largest `limits.evaluation_split`.
 pub const MAX_SPLIT: usize = 64;
@@ -544,6 +562,28 @@ mod tests {
         let err = c.validate(false).unwrap_err();
         assert_eq!(err.key, "dispatch.lease_ms");
         assert!(err.to_string().contains("another server"), "{err}");
+    }
+
+    #[test]
+    fn a_webhook_needs_a_secret_of_16_characters() {
+        let mut c = ControlConfig::new("p".into(), Database::parse("d"), "http://x".into());
+        for (secret, ok) in [
+            (None, false),
+            (Some("x"), false),
+            (Some("fifteen-chars-x"), false),
+            (Some("sixteen-chars-xy"), true),
+        ] {
+            c.executor = ExecutorConfig::Webhook {
+                url: "http://hooks.example.com".into(),
+                secret: secret.map(str::to_owned),
+            };
+            // Demo mode does not lower the bar for dispatches.
+            let result = c.validate(true);
+            assert_eq!(result.is_ok(), ok, "{secret:?}: {result:?}");
+            if let Err(err) = result {
+                assert_eq!(err.key, "executor.secret");
+            }
+        }
     }
 
     #[test]

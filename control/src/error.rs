@@ -134,6 +134,17 @@ pub enum ControlError {
         /// The role.
         role: String,
     },
+    /// A cancel while the deployment's pipeline trigger is being delivered: once delivered the
+    /// pipeline runs, so the cancel waits for the delivery's outcome.
+    #[error(
+        "deployment `{deployment_id}` cannot be cancelled now: its pipeline trigger is being delivered (the dispatcher holds it until {lease_until}); once delivered the deployment is IN_PROGRESS and its pipeline reports the outcome, and if the delivery fails it can be cancelled: GET it again in a moment and retry"
+    )]
+    DispatchInFlight {
+        /// The deployment.
+        deployment_id: String,
+        /// When the dispatcher's hold on the delivery ends at the latest.
+        lease_until: gatehouse_core::Timestamp,
+    },
     /// The deployment's state does not allow the operation.
     #[error("deployment `{deployment_id}` is {state} and cannot take {attempted}; {help}")]
     IllegalTransition {
@@ -172,6 +183,14 @@ pub enum ControlError {
     ControlCharacter {
         /// The fields, e.g. "`reason`".
         fields: &'static str,
+    },
+    /// A pipeline's `run_url` that is not an absolute http(s) URL.
+    #[error(
+        "`run_url` `{run_url}` is not an absolute http:// or https:// URL with a host; report the link to the pipeline run (other schemes, such as `javascript:`, are refused)"
+    )]
+    InvalidRunUrl {
+        /// The URL given (control characters escaped, cut at 200 characters).
+        run_url: String,
     },
     /// An idempotency key was used before with another body.
     #[error(
@@ -222,9 +241,10 @@ pub enum ControlError {
         #[source]
         source: gatehouse_core::DirLoadError,
     },
-    /// This server judges with another bundle than the active one (a rollout in progress).
+    /// This server judges with another bundle than the active one (a rollout in progress, or a
+    /// server left on older rules): it judges nothing and takes no writes.
     #[error(
-        "this server ({replica_id}) judges with bundle {digest} (revision `{revision}`) but the active bundle is {} (revision `{}`, loaded by {} at {}): load the same bundle here (SIGHUP or POST /v1/admin/reload after updating its directory) or finish the rollout",
+        "this server ({replica_id}) judges with bundle {digest} (revision `{revision}`) but the active bundle is {} (revision `{}`, loaded by {} at {}), so it judges nothing and takes no writes: load the active bundle here (SIGHUP or POST /v1/admin/reload after updating its directory) or send the request to a server that runs it; the active bundle changes only to a higher revision, so to roll back publish the older rules under a higher revision",
         active.digest, active.revision, active.activated_by, active.activated_at
     )]
     BundleMismatch {
@@ -275,6 +295,13 @@ impl From<StoreError> for ControlError {
                 current,
             },
             StoreError::DeadlineExceeded => Self::DeadlineExceeded,
+            StoreError::DispatchInFlight {
+                deployment_id,
+                lease_until,
+            } => Self::DispatchInFlight {
+                deployment_id,
+                lease_until,
+            },
             e if e.is_unavailable() => Self::StoreUnavailable { source: e },
             source => Self::Store { source },
         }

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use crate::clock::unix_seconds;
 use crate::config::{DispatchConfig, ExecutorConfig};
 use crate::outbox::Dispatch;
-use crate::signature::{DELIVERY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, sign};
+use crate::signature::{DELIVERY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, sign_dispatch};
 
 /// A URL as it may be stored and logged: no userinfo, no query, no fragment (webhook URLs
 /// carry tokens in `?token=`); `<unparseable URL>` when it does not parse.
@@ -91,7 +91,8 @@ pub enum Executor {
         client: reqwest::Client,
         /// Where.
         url: String,
-        /// HMAC key.
+        /// HMAC key (configuration validation requires one of at least 16 characters; without
+        /// one nothing is sent).
         secret: Option<String>,
     },
     /// Commit into a git checkout.
@@ -213,30 +214,31 @@ impl Executor {
                 url,
                 secret,
             } => {
+                // Never unsigned: a receiver could not tell this trigger from a forged one.
+                let secret = secret.as_deref().ok_or_else(|| {
+                    DispatchError::permanent(
+                        "the webhook executor has no secret (`executor.secret` or GATEHOUSE_WEBHOOK_SECRET): nothing is sent unsigned",
+                    )
+                })?;
                 let body = serde_json::to_vec(&dispatch.payload).unwrap_or_default();
-                // Signed like callbacks, so a receiver uses one verifier: the same bytes, with
-                // this dispatch's delivery id and the deployment id.
+                // Signed like callbacks but under the dispatch context line, so a captured
+                // dispatch never verifies as a callback (nor a callback as a dispatch).
                 let delivery = format!("dispatch-{}", dispatch.id);
                 let timestamp = unix_seconds(now);
-                let mut request = client
+                let signature = sign_dispatch(
+                    secret.as_bytes(),
+                    timestamp,
+                    &dispatch.deployment_id,
+                    &delivery,
+                    &body,
+                );
+                let response = client
                     .post(url)
                     .header("content-type", "application/json")
                     .header("x-gatehouse-event", "dispatch")
                     .header(DELIVERY_HEADER, &delivery)
-                    .header(TIMESTAMP_HEADER, timestamp.to_string());
-                if let Some(secret) = secret {
-                    request = request.header(
-                        SIGNATURE_HEADER,
-                        sign(
-                            secret.as_bytes(),
-                            timestamp,
-                            &dispatch.deployment_id,
-                            &delivery,
-                            &body,
-                        ),
-                    );
-                }
-                let response = request
+                    .header(TIMESTAMP_HEADER, timestamp.to_string())
+                    .header(SIGNATURE_HEADER, signature)
                     .body(body)
                     .send()
                     .await

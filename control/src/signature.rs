@@ -1,7 +1,9 @@
 //! The signature scheme of pipeline callbacks and webhook dispatches: HMAC-SHA256 over a context
 //! line, the signing time, the deployment id, the delivery id and the raw body. The server
-//! verifies callbacks with it and the webhook executor signs dispatches with it, so a receiver
-//! uses one verifier for both.
+//! verifies callbacks with it and the webhook executor signs dispatches with it. The context line
+//! differs by direction (`gatehouse-callback-v1` for callbacks, `gatehouse-dispatch-v1` for
+//! dispatches), so a captured dispatch never verifies as a callback, nor a callback as a
+//! dispatch, even where an operator uses one secret for both.
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -13,9 +15,12 @@ pub const SIGNATURE_HEADER: &str = "x-gatehouse-signature-256";
 pub const DELIVERY_HEADER: &str = "x-gatehouse-delivery";
 /// The header carrying the signing time in Unix seconds.
 pub const TIMESTAMP_HEADER: &str = "x-gatehouse-timestamp";
-/// The first line of every signed message: names the scheme, so a signature made for another
+/// The first line of every signed callback: names the scheme, so a signature made for another
 /// purpose with the same key never verifies here.
 pub const SIGNING_CONTEXT: &str = "gatehouse-callback-v1";
+/// The first line of every signed webhook dispatch: a receiver verifies dispatches with it, and
+/// the server never takes a message signed with it as a callback.
+pub const DISPATCH_SIGNING_CONTEXT: &str = "gatehouse-dispatch-v1";
 
 /// Why a signed request is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -81,16 +86,22 @@ pub struct SignedHeaders<'a> {
 
 /// The exact bytes that are signed: the context line, the timestamp, the deployment id and the
 /// delivery id, each on its own line, then the raw body.
-fn signed_message(timestamp: i64, deployment_id: &str, delivery_id: &str, body: &[u8]) -> Vec<u8> {
-    let head = format!("{SIGNING_CONTEXT}\n{timestamp}\n{deployment_id}\n{delivery_id}\n");
+fn signed_message(
+    context: &str,
+    timestamp: i64,
+    deployment_id: &str,
+    delivery_id: &str,
+    body: &[u8],
+) -> Vec<u8> {
+    let head = format!("{context}\n{timestamp}\n{deployment_id}\n{delivery_id}\n");
     let mut message = Vec::with_capacity(head.len() + body.len());
     message.extend_from_slice(head.as_bytes());
     message.extend_from_slice(body);
     message
 }
 
-/// Signs a callback (or a webhook dispatch): the value of [`SIGNATURE_HEADER`], `sha256=<hex>`.
-/// The one signing function of the server, the webhook executor and the tests.
+/// Signs a callback: the value of [`SIGNATURE_HEADER`], `sha256=<hex>`, over
+/// [`SIGNING_CONTEXT`]. What pipelines (and the tests) send.
 pub fn sign(
     secret: &[u8],
     timestamp: i64,
@@ -98,8 +109,51 @@ pub fn sign(
     delivery_id: &str,
     body: &[u8],
 ) -> String {
+    sign_in(
+        SIGNING_CONTEXT,
+        secret,
+        timestamp,
+        deployment_id,
+        delivery_id,
+        body,
+    )
+}
+
+/// Signs a webhook dispatch: the value of [`SIGNATURE_HEADER`], `sha256=<hex>`, over
+/// [`DISPATCH_SIGNING_CONTEXT`]. The webhook executor's signing function.
+pub fn sign_dispatch(
+    secret: &[u8],
+    timestamp: i64,
+    deployment_id: &str,
+    delivery_id: &str,
+    body: &[u8],
+) -> String {
+    sign_in(
+        DISPATCH_SIGNING_CONTEXT,
+        secret,
+        timestamp,
+        deployment_id,
+        delivery_id,
+        body,
+    )
+}
+
+fn sign_in(
+    context: &str,
+    secret: &[u8],
+    timestamp: i64,
+    deployment_id: &str,
+    delivery_id: &str,
+    body: &[u8],
+) -> String {
     let mut mac = new_mac(secret);
-    mac.update(&signed_message(timestamp, deployment_id, delivery_id, body));
+    mac.update(&signed_message(
+        context,
+        timestamp,
+        deployment_id,
+        delivery_id,
+        body,
+    ));
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
 
@@ -108,10 +162,51 @@ pub fn valid_delivery_id(id: &str) -> bool {
     (1..=200).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_graphic())
 }
 
-/// Verifies a signed request for `deployment_id` at server time `now` (Unix seconds): the
-/// delivery id's form, the timestamp window, then the HMAC in constant time. Returns the
-/// delivery id.
+/// Verifies a signed callback for `deployment_id` at server time `now` (Unix seconds): the
+/// delivery id's form, the timestamp window, then the HMAC over [`SIGNING_CONTEXT`] in
+/// constant time. Returns the delivery id.
 pub fn verify<'a>(
+    secret: &[u8],
+    headers: SignedHeaders<'a>,
+    deployment_id: &str,
+    body: &[u8],
+    now: i64,
+    tolerance_s: u64,
+) -> Result<&'a str, SignatureError> {
+    verify_in(
+        SIGNING_CONTEXT,
+        secret,
+        headers,
+        deployment_id,
+        body,
+        now,
+        tolerance_s,
+    )
+}
+
+/// Verifies a webhook dispatch as a receiver does: [`verify`] over
+/// [`DISPATCH_SIGNING_CONTEXT`]. Returns the delivery id.
+pub fn verify_dispatch<'a>(
+    secret: &[u8],
+    headers: SignedHeaders<'a>,
+    deployment_id: &str,
+    body: &[u8],
+    now: i64,
+    tolerance_s: u64,
+) -> Result<&'a str, SignatureError> {
+    verify_in(
+        DISPATCH_SIGNING_CONTEXT,
+        secret,
+        headers,
+        deployment_id,
+        body,
+        now,
+        tolerance_s,
+    )
+}
+
+fn verify_in<'a>(
+    context: &str,
     secret: &[u8],
     headers: SignedHeaders<'a>,
     deployment_id: &str,
@@ -157,7 +252,13 @@ pub fn verify<'a>(
             expected: "`sha256=` followed by 64 hex digits",
         })?;
     let mut mac = new_mac(secret);
-    mac.update(&signed_message(timestamp, deployment_id, delivery, body));
+    mac.update(&signed_message(
+        context,
+        timestamp,
+        deployment_id,
+        delivery,
+        body,
+    ));
     let expected = mac.finalize().into_bytes();
     if bool::from(expected.as_slice().ct_eq(&provided)) {
         Ok(delivery)
@@ -254,5 +355,33 @@ mod tests {
             sig,
             "sha256=58b8b77284bc6b4361dc01278bbdb59dd2610fdff073334837f7fb7ccd997169"
         );
+        // `printf 'gatehouse-dispatch-v1\n1764000000\ndep_1\ndispatch-1\n{}' | openssl dgst
+        // -sha256 -hmac secret`.
+        let sig = sign_dispatch(b"secret", 1_764_000_000, "dep_1", "dispatch-1", b"{}");
+        assert_eq!(
+            sig,
+            "sha256=b5ea84b6f7ae0cb548374099b61e1e8cf5a5464ac9730dc0fea3aa71b44e28bb"
+        );
+    }
+
+    #[test]
+    fn a_dispatch_never_verifies_as_a_callback_nor_a_callback_as_a_dispatch() {
+        let body = b"{\"deployment_id\":\"dep_a\"}";
+        let dispatch = sign_dispatch(b"one-secret-for-both", 1000, "dep_a", "dispatch-1", body);
+        let callback = sign(b"one-secret-for-both", 1000, "dep_a", "dispatch-1", body);
+        assert_ne!(dispatch, callback);
+        let check = |sig: &str, as_dispatch: bool| {
+            let h = headers("dispatch-1", "1000", sig);
+            let verified = if as_dispatch {
+                verify_dispatch(b"one-secret-for-both", h, "dep_a", body, 1000, 300)
+            } else {
+                verify(b"one-secret-for-both", h, "dep_a", body, 1000, 300)
+            };
+            verified.map(str::to_owned)
+        };
+        assert_eq!(check(&dispatch, true), Ok("dispatch-1".to_owned()));
+        assert_eq!(check(&callback, false), Ok("dispatch-1".to_owned()));
+        assert_eq!(check(&dispatch, false), Err(SignatureError::Mismatch));
+        assert_eq!(check(&callback, true), Err(SignatureError::Mismatch));
     }
 }

@@ -189,6 +189,7 @@ impl From<ControlError> for Problem {
             }
             ControlError::AlreadyApproved { .. } => Self::conflict("already_approved", detail),
             ControlError::IllegalTransition { .. } => Self::conflict("illegal_transition", detail),
+            ControlError::DispatchInFlight { .. } => Self::conflict("dispatch_in_flight", detail),
             ControlError::PermissionDenied { .. }
             | ControlError::RoleNotHeld { .. }
             | ControlError::NotOwner { .. }
@@ -205,6 +206,7 @@ impl From<ControlError> for Problem {
             ControlError::ControlCharacter { .. } => {
                 Self::unprocessable("control_character", detail)
             }
+            ControlError::InvalidRunUrl { .. } => Self::unprocessable("invalid_run_url", detail),
             ControlError::IdempotencyKeyReused { .. } => {
                 Self::unprocessable("idempotency_key_reused", detail)
             }

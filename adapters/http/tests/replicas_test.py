@@ -109,6 +109,7 @@ class Replica:
             "[executor]\n"
             'kind = "webhook"\n'
             f'url = "{hook}"\n'
+            'secret = "webhook-secret-0123456789"\n'
             "[dispatch]\n"
             "attempt_timeout_ms = 1000\n"
             f"lease_ms = {lease_ms}\n"

@@ -223,6 +223,14 @@ function evidenceBlock(evidence) {
   );
 }
 
+/** A pipeline run's link: only http(s) URLs become links (rows stored before the server
+ * checked `run_url` may hold `javascript:` or `data:` ones); anything else is shown as text. */
+function runLink(url) {
+  return /^https?:\/\//i.test(url)
+    ? h("a", { href: url, rel: "noopener noreferrer", target: "_blank" }, url)
+    : h("code", {}, url);
+}
+
 function renderEvent(e) {
   const d = e.data ?? {};
   const details = [];
@@ -239,7 +247,7 @@ function renderEvent(e) {
   }
   if (d.reported) {
     details.push(h("p", {}, `Pipeline reported `, h("code", {}, d.reported),
-      d.run_url ? [" · run ", h("a", { href: d.run_url, rel: "noopener noreferrer", target: "_blank" }, d.run_url)] : "",
+      d.run_url ? [" · run ", runLink(d.run_url)] : "",
       d.delivery_id ? [" · delivery ", h("code", {}, d.delivery_id)] : ""));
   }
   if (d.evidence) details.push(evidenceBlock(d.evidence));

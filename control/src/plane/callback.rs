@@ -1,6 +1,8 @@
 //! Pipeline reports: verified against the pipeline secret for one deployment and one delivery
 //! id, recorded once per delivery id (a redelivery replays the first answer), `succeeded` judged
-//! by the release gates first.
+//! by the release gates first. What a report carries to be stored and shown is checked first: a
+//! `run_url` is an absolute http(s) URL (never `javascript:` or `data:`, which a UI would turn
+//! into a live link) and a `reason` is one line (no terminal escapes, no forged log lines).
 
 use std::time::Instant;
 
@@ -13,8 +15,9 @@ use crate::clock::unix_seconds;
 use crate::decision_log::DecisionSource;
 use crate::deployment::DeploymentRecord;
 use crate::error::ControlError;
+use crate::executor::escape_remote;
 use crate::requests::{Callback, CallbackStatus};
-use crate::rules::{check_report, report_refused};
+use crate::rules::{check_report, has_control, report_refused};
 use crate::signature::{SignedHeaders, verify};
 use crate::store::{Append, StoreError, StoredResponse};
 
@@ -89,6 +92,8 @@ impl ControlPlane {
         deadline: Option<Instant>,
     ) -> Result<CallbackAnswer, ControlError> {
         let id = delivery.deployment_id.as_str();
+        check_report_text(&report)?;
+        self.in_step().await?;
         let replay = |seen: StoredResponse| {
             if seen.body_sha256 == delivery.body_sha256 {
                 Ok(CallbackAnswer {
@@ -214,6 +219,37 @@ impl ControlPlane {
     }
 }
 
+/// The longest `run_url` kept.
+const MAX_RUN_URL: usize = 2048;
+
+/// Refuses a report whose text would be stored and shown unsafely: a `run_url` that is not an
+/// absolute `http` or `https` URL with a host, a `reason` with control characters.
+fn check_report_text(report: &Callback) -> Result<(), ControlError> {
+    if report.reason.as_deref().is_some_and(has_control) {
+        return Err(ControlError::ControlCharacter { fields: "`reason`" });
+    }
+    if let Some(run_url) = &report.run_url
+        && !web_url(run_url)
+    {
+        return Err(ControlError::InvalidRunUrl {
+            run_url: escape_remote(run_url, 200),
+        });
+    }
+    Ok(())
+}
+
+/// Whether `text` is an absolute `http` or `https` URL with a host, on one line, at most
+/// [`MAX_RUN_URL`] bytes.
+fn web_url(text: &str) -> bool {
+    text.len() <= MAX_RUN_URL
+        && !has_control(text)
+        && !text.contains(char::is_whitespace)
+        && url::Url::parse(text).is_ok_and(|url| {
+            matches!(url.scheme(), "http" | "https")
+                && url.host_str().is_some_and(|host| !host.is_empty())
+        })
+}
+
 /// The reason recorded when the release gates block a reported success.
 fn gate_failure(gates: &Decision) -> String {
     format!(
@@ -227,4 +263,39 @@ fn gate_failure(gates: &Decision) -> String {
             .collect::<Vec<_>>()
             .join(", ")
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::web_url;
+
+    #[test]
+    fn only_absolute_web_urls_are_run_urls() {
+        for ok in [
+            "https://ci.example.com/run/1",
+            "http://ci.example.com:8080/run/1?attempt=2#log",
+            "HTTPS://CI.EXAMPLE.COM/run/1",
+        ] {
+            assert!(web_url(ok), "{ok}");
+        }
+        for bad in [
+            "javascript:alert(1)",
+            "JavaScript://%0aalert(1)",
+            "data:text/html,<script>alert(1)</script>",
+            "vbscript:msgbox",
+            "/relative/run/1",
+            "//ci.example.com/run/1",
+            "ftp://ci.example.com/run/1",
+            "https://ci.example.com/run/1\u{1b}[31m",
+            "https://ci.example.com/run/1\nforged",
+            " https://ci.example.com/run/1",
+            "",
+        ] {
+            assert!(!web_url(bad), "{bad:?}");
+        }
+        assert!(!web_url(&format!(
+            "https://ci.example.com/{}",
+            "a".repeat(2048)
+        )));
+    }
 }

@@ -1,5 +1,8 @@
 //! Cancelling a deployment that has not started; its pending dispatch is closed in the same
-//! transaction, so nothing is delivered after a cancel.
+//! transaction, so nothing is delivered after a cancel. A cancel while a dispatcher holds the
+//! dispatch (claimed, its delivery possibly in flight) is refused
+//! ([`ControlError::DispatchInFlight`]): a pipeline that was triggered is never hidden behind a
+//! CANCELLED deployment whose callbacks would be refused.
 
 use std::time::Instant;
 
@@ -17,7 +20,8 @@ use crate::store::Append;
 impl ControlPlane {
     /// Cancels deployment `id` (whose ETag the caller read as `if_match`) for `principal`: a
     /// requester cancels only their own deployments; approvers and admins cancel any. Only
-    /// REQUESTED or VALIDATED deployments can be cancelled.
+    /// REQUESTED or VALIDATED deployments can be cancelled, and not while their dispatch is
+    /// being delivered.
     pub async fn cancel(
         &self,
         principal: &Principal,
@@ -30,6 +34,7 @@ impl ControlPlane {
         if request.reason.as_deref().is_some_and(has_control) {
             return Err(ControlError::ControlCharacter { fields: "`reason`" });
         }
+        self.in_step().await?;
         let record = self.current(id).await?;
         check_cancel(principal, &record)?;
         check_etag(&record, if_match)?;
@@ -45,7 +50,7 @@ impl ControlPlane {
         let updated = self
             .store
             .append(Append {
-                close_dispatches: true,
+                close_dispatches: Some(self.now()),
                 deadline,
                 ..Append::events(id, record.last_hash.clone(), vec![event])
             })

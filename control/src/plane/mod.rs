@@ -162,7 +162,8 @@ impl ControlPlane {
     }
 
     /// Evaluates on a blocking thread, holding an evaluation slot; reports the decision and
-    /// gives it an id.
+    /// gives it an id. Refused ([`ControlError::BundleMismatch`]) while this server's bundle is
+    /// not the active one: no decision, preview or write is judged on rules not in force.
     async fn judge(
         &self,
         stage: Stage,
@@ -170,6 +171,7 @@ impl ControlPlane {
         context: EvaluationContext,
     ) -> Result<Judged, ControlError> {
         let engine = self.engine();
+        self.require_active(&engine).await?;
         let gate = Arc::clone(&self.evaluations);
         let observer = Arc::clone(&self.observer);
         let cache = self.cache.clone();

@@ -1,9 +1,16 @@
 //! This server among the others on its database: it reports the bundle it judges with, makes
-//! the bundle it loads the active one, and is ready only while the two agree.
+//! the bundle it loads the active one when its revision is higher, and is ready, judges and
+//! takes writes only while the two agree.
 
-use super::ControlPlane;
+use std::cmp::Ordering;
+
+use gatehouse_core::Engine;
+
+use super::{CAS_RETRIES, ControlPlane};
 use crate::error::ControlError;
-use crate::replicas::{ActiveBundle, Readiness, ReplicaReport, ReplicaStatus, Replicas};
+use crate::replicas::{
+    ActiveBundle, Readiness, ReplicaReport, ReplicaStatus, Replicas, compare_revisions,
+};
 
 impl ControlPlane {
     /// This server's id, new at every start.
@@ -25,19 +32,68 @@ impl ControlPlane {
         }
     }
 
-    /// Reports this server and makes its bundle the active one: at start, and after a reload.
+    /// Reports this server and makes its bundle the active one when there is none yet or its
+    /// revision is higher than the active one's: at start, and after a reload. A lower revision,
+    /// or another bundle under the same revision, leaves the active bundle as it is (logged): this
+    /// server then reports the mismatch and refuses decisions and writes until it loads the
+    /// active bundle.
     pub async fn announce(&self) -> Result<(), ControlError> {
         let report = self.report();
         self.store.report_replica(&report).await?;
-        self.store
-            .activate_bundle(&ActiveBundle {
-                digest: report.bundle_digest,
-                revision: report.bundle_revision,
-                activated_by: report.replica_id,
-                activated_at: report.seen_at,
-            })
-            .await?;
+        let mine = ActiveBundle {
+            digest: report.bundle_digest,
+            revision: report.bundle_revision,
+            activated_by: report.replica_id,
+            activated_at: report.seen_at,
+        };
+        // Compare-and-swap: a server that activates another bundle meanwhile is judged again.
+        for _ in 0..CAS_RETRIES {
+            let active = self.store.active_bundle().await?;
+            let replaces = match &active {
+                None => None,
+                Some(active) if active.digest == mine.digest => return Ok(()),
+                Some(active) => {
+                    if compare_revisions(&mine.revision, &active.revision) != Ordering::Greater {
+                        tracing::warn!(
+                            digest = %mine.digest,
+                            revision = %mine.revision,
+                            active_digest = %active.digest,
+                            active_revision = %active.revision,
+                            "this server's bundle is not newer than the active one, which stays active: this server refuses decisions and writes until it loads the active bundle (publish a bundle under a higher revision to change the active one)"
+                        );
+                        return Ok(());
+                    }
+                    Some(active.digest.as_str())
+                }
+            };
+            if self.store.activate_bundle(&mine, replaces).await? {
+                tracing::info!(digest = %mine.digest, revision = %mine.revision, "bundle activated");
+                return Ok(());
+            }
+        }
+        tracing::warn!("the active bundle kept changing; this server's bundle was not activated");
         Ok(())
+    }
+
+    /// [`ControlError::BundleMismatch`] unless `engine`'s bundle is the active one (or none is
+    /// active yet): checked before every decision and write, so a server left on other rules
+    /// during a rollout judges nothing.
+    pub(crate) async fn require_active(&self, engine: &Engine) -> Result<(), ControlError> {
+        let mine = engine.info();
+        match self.store.active_bundle().await? {
+            Some(active) if active.digest != mine.digest => Err(ControlError::BundleMismatch {
+                replica_id: self.replica_id.clone(),
+                digest: mine.digest.clone(),
+                revision: mine.revision.clone(),
+                active: Box::new(active),
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// [`ControlPlane::require_active`] for the bundle in use now.
+    pub(crate) async fn in_step(&self) -> Result<(), ControlError> {
+        self.require_active(&self.engine()).await
     }
 
     /// Refreshes this server's report (it is alive, with this bundle).
@@ -49,20 +105,11 @@ impl ControlPlane {
     /// with the active bundle ([`ControlError::BundleMismatch`] during a rollout).
     pub async fn readiness(&self) -> Result<Readiness, ControlError> {
         self.store.ping().await?;
-        let mine = self.engine().info().clone();
-        if let Some(active) = self.store.active_bundle().await?
-            && active.digest != mine.digest
-        {
-            return Err(ControlError::BundleMismatch {
-                replica_id: self.replica_id.clone(),
-                digest: mine.digest,
-                revision: mine.revision,
-                active: Box::new(active),
-            });
-        }
+        let engine = self.engine();
+        self.require_active(&engine).await?;
         Ok(Readiness {
             replica_id: self.replica_id.clone(),
-            bundle_digest: mine.digest,
+            bundle_digest: engine.info().digest.clone(),
         })
     }
 

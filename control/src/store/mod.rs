@@ -69,6 +69,17 @@ pub enum StoreError {
     /// stored.
     #[error("the operation ran past its deadline and was rolled back")]
     DeadlineExceeded,
+    /// A cancel found the deployment's pending outbox entry leased: its delivery may be in
+    /// flight, so nothing was changed.
+    #[error(
+        "deployment `{deployment_id}`: its outbox entry is leased for delivery until {lease_until}"
+    )]
+    DispatchInFlight {
+        /// The deployment.
+        deployment_id: String,
+        /// When the lease ends.
+        lease_until: Timestamp,
+    },
     /// The callback delivery was already recorded for this deployment: its stored response.
     #[error("delivery `{delivery_id}` was already recorded for deployment `{deployment_id}`")]
     DeliveryExists {
@@ -299,8 +310,10 @@ pub struct Append {
     /// `(delivery id, answer)` of a pipeline callback, so redelivery replays it; fails with
     /// [`StoreError::DeliveryExists`] when the deployment already has that delivery.
     pub delivery: Option<(String, StoredResponse)>,
-    /// Closes the deployment's pending outbox entries as `cancelled` (a cancel).
-    pub close_dispatches: bool,
+    /// Closes the deployment's pending outbox entries as `cancelled` (a cancel at this time);
+    /// fails with [`StoreError::DispatchInFlight`], changing nothing, while one is leased past
+    /// it (claimed by a dispatcher, its delivery possibly in flight).
+    pub close_dispatches: Option<Timestamp>,
     /// The log record of a decision made on the way (with the decision log enabled).
     pub decision_log: Option<DecisionRecord>,
     /// Past this instant the transaction rolls back instead of committing.
@@ -319,7 +332,7 @@ impl Append {
             dispatch: None,
             dispatch_outcome: None,
             delivery: None,
-            close_dispatches: false,
+            close_dispatches: None,
             decision_log: None,
             deadline: None,
         }
@@ -480,8 +493,13 @@ pub trait Store: Send + Sync + 'static {
     async fn ping(&self) -> Result<(), StoreError>;
     /// Records (or refreshes) what a running server judges with.
     async fn report_replica(&self, report: &ReplicaReport) -> Result<(), StoreError>;
-    /// Records the bundle every server should judge with.
-    async fn activate_bundle(&self, bundle: &ActiveBundle) -> Result<(), StoreError>;
+    /// Makes `bundle` the active one if the active bundle's digest is still `replaces` (`None`:
+    /// there is none yet); false, changing nothing, when another server changed it meanwhile.
+    async fn activate_bundle(
+        &self,
+        bundle: &ActiveBundle,
+        replaces: Option<&str>,
+    ) -> Result<bool, StoreError>;
     /// The bundle last activated, if any.
     async fn active_bundle(&self) -> Result<Option<ActiveBundle>, StoreError>;
     /// What each server reported, oldest first.

@@ -99,8 +99,12 @@ impl Store for FlakyStore {
     async fn report_replica(&self, r: &ReplicaReport) -> Result<(), StoreError> {
         self.inner.report_replica(r).await
     }
-    async fn activate_bundle(&self, b: &ActiveBundle) -> Result<(), StoreError> {
-        self.inner.activate_bundle(b).await
+    async fn activate_bundle(
+        &self,
+        b: &ActiveBundle,
+        replaces: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        self.inner.activate_bundle(b, replaces).await
     }
     async fn active_bundle(&self) -> Result<Option<ActiveBundle>, StoreError> {
         self.inner.active_bundle().await
@@ -187,7 +191,7 @@ async fn a_slow_batch_never_delivers_an_entry_whose_lease_passed_to_another_serv
         fresh_database(dir.path()).await,
         ExecutorConfig::Webhook {
             url: receiver.url.clone(),
-            secret: None,
+            secret: Some("webhook-secret-0123456789".into()),
         },
     );
     config.dispatch.attempt_timeout_ms = 300;

@@ -61,6 +61,9 @@ pub struct Receiver {
     pub status: Arc<AtomicU16>,
     /// The body of every answer.
     pub answer: Arc<Mutex<String>>,
+    /// While false, each request is recorded and then held unanswered until it turns true
+    /// (a delivery in flight, for as long as the test wants).
+    pub open: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 #[derive(Clone)]
@@ -68,6 +71,7 @@ struct ReceiverState {
     received: Arc<Mutex<Vec<Received>>>,
     status: Arc<AtomicU16>,
     answer: Arc<Mutex<String>>,
+    open: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 async fn receive(
@@ -81,6 +85,7 @@ async fn receive(
         headers,
         body: body.to_vec(),
     });
+    let _ = state.open.subscribe().wait_for(|open| *open).await;
     (
         StatusCode::from_u16(state.status.load(Ordering::SeqCst)).unwrap(),
         state.answer.lock().unwrap().clone(),
@@ -94,6 +99,7 @@ impl Receiver {
             received: Arc::default(),
             status: Arc::new(AtomicU16::new(status)),
             answer: Arc::default(),
+            open: Arc::new(tokio::sync::watch::channel(true).0),
         };
         let app = axum::Router::new()
             .route("/{*path}", post(receive))
@@ -106,6 +112,7 @@ impl Receiver {
             received: state.received,
             status: state.status,
             answer: state.answer,
+            open: state.open,
         }
     }
 

@@ -449,8 +449,8 @@ async fn webhook_dispatches_are_signed() {
     let sent = &receiver.requests()[0];
     assert_eq!(sent.path, "/hooks/deploy");
     let header = |name: &str| sent.headers.get(name).map(|v| v.to_str().unwrap());
-    // The receiver verifies it exactly as the server verifies callbacks.
-    let delivery = gatehouse_http::auth::verify(
+    // The receiver verifies it as the server verifies callbacks, under the dispatch context.
+    let delivery = gatehouse_control::signature::verify_dispatch(
         b"webhook-secret-0123456789",
         gatehouse_http::auth::SignedHeaders {
             delivery: header("x-gatehouse-delivery"),

@@ -10,6 +10,7 @@ mod harness;
 
 mod approvals;
 mod auth;
+mod boundaries;
 mod callbacks;
 mod conformance;
 mod connections;

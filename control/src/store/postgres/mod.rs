@@ -669,28 +669,50 @@ impl Store for PostgresStore {
         .await
     }
 
-    async fn activate_bundle(&self, bundle: &ActiveBundle) -> Result<(), StoreError> {
+    async fn activate_bundle(
+        &self,
+        bundle: &ActiveBundle,
+        replaces: Option<&str>,
+    ) -> Result<bool, StoreError> {
         self.read("record the active bundle", |client| async move {
-            let stmt = client
-                .prepare_cached(
-                    "INSERT INTO active_bundle (id, digest, revision, activated_by, activated_at) \
-                     VALUES (1, $1, $2, $3, $4) ON CONFLICT (id) DO UPDATE SET digest = EXCLUDED.digest, \
-                     revision = EXCLUDED.revision, activated_by = EXCLUDED.activated_by, \
-                     activated_at = EXCLUDED.activated_at",
-                )
-                .await?;
-            client
-                .execute(
-                    &stmt,
-                    &[
-                        &bundle.digest,
-                        &bundle.revision,
-                        &bundle.activated_by,
-                        &bundle.activated_at.to_string(),
-                    ],
-                )
-                .await?;
-            Ok(())
+            let at = bundle.activated_at.to_string();
+            let changed = match replaces {
+                Some(replaces) => {
+                    let stmt = client
+                        .prepare_cached(
+                            "UPDATE active_bundle SET digest = $1, revision = $2, activated_by = $3, \
+                             activated_at = $4 WHERE id = 1 AND digest = $5",
+                        )
+                        .await?;
+                    client
+                        .execute(
+                            &stmt,
+                            &[
+                                &bundle.digest,
+                                &bundle.revision,
+                                &bundle.activated_by,
+                                &at,
+                                &replaces,
+                            ],
+                        )
+                        .await?
+                }
+                None => {
+                    let stmt = client
+                        .prepare_cached(
+                            "INSERT INTO active_bundle (id, digest, revision, activated_by, activated_at) \
+                             VALUES (1, $1, $2, $3, $4) ON CONFLICT (id) DO NOTHING",
+                        )
+                        .await?;
+                    client
+                        .execute(
+                            &stmt,
+                            &[&bundle.digest, &bundle.revision, &bundle.activated_by, &at],
+                        )
+                        .await?
+                }
+            };
+            Ok(changed == 1)
         })
         .await
     }

@@ -295,6 +295,27 @@ impl PostgresStore {
             })?;
         let mut record = rows::record(&row)?;
         apply_append(&mut record, a)?;
+        if let Some(now) = a.close_dispatches {
+            // A cancel while a dispatcher holds the entry: its delivery may be in flight.
+            let leased = tx
+                .prepare_cached(
+                    "SELECT MAX(lease_until_ns) FROM outbox WHERE deployment_id = $1 \
+                     AND status = 'pending' AND lease_until_ns > $2",
+                )
+                .await?;
+            let until: Option<i64> = tx
+                .query_one(&leased, &[&record.id, &nanos(now)])
+                .await?
+                .try_get(0)?;
+            if let Some(ns) = until {
+                return Err(StoreError::DispatchInFlight {
+                    deployment_id: record.id.clone(),
+                    lease_until: gatehouse_core::Timestamp::from_unix_nanos(i128::from(ns))
+                        .map_err(|e| StoreError::corrupt("lease time", e))?,
+                }
+                .into());
+            }
+        }
         let update = tx
             .prepare_cached(
                 "UPDATE deployments SET state = $2, updated_at = $3, decision = $4, bundle_digest = $5, \
@@ -322,7 +343,7 @@ impl PostgresStore {
         if let Some(d) = &a.decision_log {
             insert_decision(&tx, d).await?;
         }
-        if a.close_dispatches {
+        if a.close_dispatches.is_some() {
             let close = tx
                 .prepare_cached(
                     "UPDATE outbox SET status = 'cancelled', lease_owner = NULL, lease_until_ns = NULL \

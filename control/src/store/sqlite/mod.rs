@@ -1,6 +1,11 @@
 //! The SQLite store: WAL journal with `synchronous = FULL` (a committed transaction survives a
 //! crash or power loss), one writer connection, a small pool of readers. rusqlite is blocking:
 //! every call runs on tokio's blocking pool, never on an async worker.
+//!
+//! A new database file is created owner-only (0600 on Unix) before SQLite opens it; SQLite gives
+//! its `-wal` and `-shm` files the database file's permissions, so the ledger, intents and
+//! decisions are never readable by other local users. An existing file keeps its permissions (a
+//! warning names a file others can read).
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -115,6 +120,7 @@ impl SqliteStore {
     }
 
     fn open_now(path: &Path) -> Result<(Self, i64), StoreError> {
+        create_private(path)?;
         let mut writer = connect(path).map_err(|e| finish("open the database", e))?;
         let found = migrations::migrate(&mut writer, path)?;
         writer
@@ -185,6 +191,41 @@ impl SqliteStore {
             result
         })
         .await
+    }
+}
+
+/// Creates the database file at `path` readable and writable by its owner only, unless it
+/// exists (then warns if others may read it). In-memory and URI names are left to SQLite.
+fn create_private(path: &Path) -> Result<(), StoreError> {
+    let name = path.to_string_lossy();
+    if name.is_empty() || name == ":memory:" || name.starts_with("file:") {
+        return Ok(());
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            #[cfg(unix)]
+            if let Ok(meta) = std::fs::metadata(path) {
+                let mode = std::os::unix::fs::PermissionsExt::mode(&meta.permissions());
+                if mode & 0o077 != 0 {
+                    tracing::warn!(
+                        database = %path.display(),
+                        mode = format!("{:o}", mode & 0o777),
+                        "the database file is readable by other users; `chmod 600` it (and its -wal and -shm files)"
+                    );
+                }
+            }
+            Ok(())
+        }
+        Err(e) => Err(StoreError::Unavailable {
+            backend: Backend::Sqlite,
+            operation: "create the database file",
+            source: Box::new(e),
+        }),
     }
 }
 
@@ -429,6 +470,9 @@ fn append(tx: &Transaction<'_>, a: Append) -> Result<DeploymentRecord, Fault> {
         deployment_id: a.deployment_id.clone(),
     })?;
     apply_append(&mut record, &a)?;
+    if let Some(now) = a.close_dispatches {
+        refuse_leased(tx, &record.id, now)?;
+    }
     tx.execute(
         "UPDATE deployments SET state = ?2, updated_at = ?3, decision = ?4, bundle_digest = ?5, \
          last_seq = ?6, last_hash = ?7, decision_id = ?8, outcome = ?9 WHERE id = ?1",
@@ -451,7 +495,7 @@ fn append(tx: &Transaction<'_>, a: Append) -> Result<DeploymentRecord, Fault> {
         insert_decision(tx, d)?;
     }
     insert_events(tx, a.events)?;
-    if a.close_dispatches {
+    if a.close_dispatches.is_some() {
         tx.execute(
             "UPDATE outbox SET status = 'cancelled', lease_owner = NULL, lease_until_ns = NULL \
              WHERE deployment_id = ?1 AND status = 'pending'",
@@ -488,6 +532,26 @@ fn append(tx: &Transaction<'_>, a: Append) -> Result<DeploymentRecord, Fault> {
         )?;
     }
     Ok(record)
+}
+
+/// Refuses a cancel while a pending outbox entry of `deployment_id` is leased past `now`: the
+/// dispatcher that holds it may be delivering it.
+fn refuse_leased(tx: &Transaction<'_>, deployment_id: &str, now: Timestamp) -> Result<(), Fault> {
+    let leased: Option<i64> = tx.query_row(
+        "SELECT MAX(lease_until_ns) FROM outbox WHERE deployment_id = ?1 AND status = 'pending' \
+         AND lease_until_ns > ?2",
+        params![deployment_id, nanos(now)],
+        |r| r.get(0),
+    )?;
+    match leased {
+        None => Ok(()),
+        Some(ns) => Err(StoreError::DispatchInFlight {
+            deployment_id: deployment_id.to_owned(),
+            lease_until: Timestamp::from_unix_nanos(i128::from(ns))
+                .map_err(|e| StoreError::corrupt("lease time", e))?,
+        }
+        .into()),
+    }
 }
 
 fn list(conn: &Connection, q: &ListQuery) -> Result<Page, Fault> {
@@ -933,22 +997,34 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn activate_bundle(&self, bundle: &ActiveBundle) -> Result<(), StoreError> {
+    async fn activate_bundle(
+        &self,
+        bundle: &ActiveBundle,
+        replaces: Option<&str>,
+    ) -> Result<bool, StoreError> {
         let bundle = bundle.clone();
+        let replaces = replaces.map(str::to_owned);
         self.write("record the active bundle", None, move |tx| {
-            tx.execute(
-                "INSERT INTO active_bundle (id, digest, revision, activated_by, activated_at) \
-                 VALUES (1, ?1, ?2, ?3, ?4) ON CONFLICT (id) DO UPDATE SET digest = excluded.digest, \
-                 revision = excluded.revision, activated_by = excluded.activated_by, \
-                 activated_at = excluded.activated_at",
-                params![
-                    bundle.digest,
-                    bundle.revision,
-                    bundle.activated_by,
-                    bundle.activated_at.to_string()
-                ],
-            )?;
-            Ok(())
+            let at = bundle.activated_at.to_string();
+            let changed = match &replaces {
+                Some(replaces) => tx.execute(
+                    "UPDATE active_bundle SET digest = ?1, revision = ?2, activated_by = ?3, \
+                     activated_at = ?4 WHERE id = 1 AND digest = ?5",
+                    params![
+                        bundle.digest,
+                        bundle.revision,
+                        bundle.activated_by,
+                        at,
+                        replaces
+                    ],
+                )?,
+                None => tx.execute(
+                    "INSERT INTO active_bundle (id, digest, revision, activated_by, activated_at) \
+                     VALUES (1, ?1, ?2, ?3, ?4) ON CONFLICT (id) DO NOTHING",
+                    params![bundle.digest, bundle.revision, bundle.activated_by, at],
+                )?,
+            };
+            Ok(changed == 1)
         })
         .await
     }
