@@ -72,3 +72,5 @@ kill -TERM "$server"; wait "$server"; server=""
 echo "[http] SIGHUP reloaded the bundle; SIGTERM shut the server down cleanly"
 
 step crash "$PY" adapters/http/tests/crash_test.py "$BIN"
+# Memory under a burst of large evaluations (issue 21): bounded peak and held RSS.
+step memory "$PY" adapters/http/tests/memory_test.py "$BIN"
