@@ -3,7 +3,7 @@
 //! in the core and the bundle; these rules decide who may act, not whether a deployment is
 //! allowed.
 
-use gatehouse_core::{Approval, State};
+use gatehouse_core::{Approval, State, identity_key, same_identity};
 
 use crate::access::{Principal, Role};
 use crate::deployment::DeploymentRecord;
@@ -63,8 +63,10 @@ pub fn check_approval(
             held: principal.approval_roles.clone(),
         });
     }
-    let me = principal.name.to_lowercase();
-    if me == record.requested_by.to_lowercase() || me == record.submitted_by.to_lowercase() {
+    // The core's one identity comparison (NFKC, case folding, format characters removed): the
+    // same the core's requester check uses.
+    let me = identity_key(&principal.name);
+    if me == identity_key(&record.requested_by) || me == identity_key(&record.submitted_by) {
         return Err(ControlError::SelfApproval {
             principal: principal.name.clone(),
             deployment_id: record.id.clone(),
@@ -72,7 +74,7 @@ pub fn check_approval(
     }
     if approvals
         .iter()
-        .any(|a| a.by.to_lowercase() == me && a.role == role)
+        .any(|a| a.role == role && identity_key(&a.by) == me)
     {
         return Err(ControlError::AlreadyApproved {
             principal: principal.name.clone(),
@@ -91,7 +93,7 @@ pub fn check_cancel(principal: &Principal, record: &DeploymentRecord) -> Result<
         return Ok(());
     }
     let me = &principal.name;
-    if record.submitted_by == *me || record.requested_by.to_lowercase() == me.to_lowercase() {
+    if record.submitted_by == *me || same_identity(&record.requested_by, me) {
         Ok(())
     } else {
         Err(ControlError::NotOwner {
@@ -235,6 +237,41 @@ mod tests {
             check_approval(&bob, &requested, "release-approver", &done),
             Err(ControlError::AlreadyApproved { .. })
         ));
+    }
+
+    /// The trust issue's spellings of one person: the control plane compares as the core does.
+    #[test]
+    fn four_eyes_sees_through_unicode_spellings() {
+        for (requester, approver) in [
+            ("élodie@example.com", "ÉLODIE@EXAMPLE.COM"),
+            ("\u{212A}im@example.com", "kim@example.com"),
+            ("ki\u{200B}m@example.com", "kim@example.com"),
+        ] {
+            let mut r = record(State::Requested);
+            r.requested_by = requester.into();
+            let me = person(approver, Role::Approver, &["release-approver"]);
+            assert!(
+                matches!(
+                    check_approval(&me, &r, "release-approver", &[]),
+                    Err(ControlError::SelfApproval { .. })
+                ),
+                "{requester} vs {approver}"
+            );
+            let other = person("bob@example.com", Role::Approver, &["release-approver"]);
+            let done = [approval(
+                &format!("\u{200B}{}", other.name.to_uppercase()),
+                "release-approver",
+            )];
+            assert!(matches!(
+                check_approval(&other, &r, "release-approver", &done),
+                Err(ControlError::AlreadyApproved { .. })
+            ));
+            let owner = person(approver, Role::Requester, &[]);
+            assert!(
+                check_cancel(&owner, &r).is_ok(),
+                "{requester} vs {approver}"
+            );
+        }
     }
 
     #[test]

@@ -541,7 +541,7 @@ impl Approvers {
                 GithubTeam::parse(team).map(|t| (t, members))
             })
             .collect();
-        let author_identity = self.identity(&evidence.author).to_ascii_lowercase();
+        let author_identity = self.identity(&evidence.author);
 
         // Each reviewer's latest review that sets their state (COMMENTED and PENDING do not).
         let mut ordered: Vec<&PullRequestReview> = evidence.reviews.iter().collect();
@@ -601,7 +601,8 @@ impl Approvers {
             return ReviewerOutcome::NotCounted(NotCounted::NotAUser);
         }
         let by = self.identity(login);
-        if login.eq_ignore_ascii_case(&evidence.author) || by.eq_ignore_ascii_case(author_identity)
+        if login.eq_ignore_ascii_case(&evidence.author)
+            || crate::identity::same_identity(&by, author_identity)
         {
             return ReviewerOutcome::NotCounted(NotCounted::Author);
         }

@@ -46,6 +46,63 @@ impl ApprovalSource {
             Self::GithubReview => "a pull request review",
         }
     }
+
+    /// The only producer allowed to record this source: `the caller` for [`Self::Caller`], the
+    /// control plane's approvals store, the pull request review reader.
+    pub fn recorder(self) -> &'static str {
+        match self {
+            Self::Caller => "the caller",
+            Self::ControlPlane => "the control plane",
+            Self::GithubReview => {
+                "the pull request review reader (`gatehouse check --github-reviews`)"
+            }
+        }
+    }
+}
+
+/// An approval passed by a caller (a context's `approvals`, `gatehouse check --approvals`,
+/// Python's `approvals=`, WASM's `context.approvals`) that claims a source only a trusted producer
+/// records. Provenance is not the caller's to state: the control plane and the review reader
+/// build their approvals in Rust and put them in the context themselves, out of reach of JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "`approvals[{index}]`: approval source `{}` is recorded by {} only; leave `source` out of approvals you pass",
+    claimed.as_str(),
+    claimed.recorder()
+)]
+pub struct ReservedSourceError {
+    /// The approval's position in the list passed.
+    pub index: usize,
+    /// The source it claimed (`control_plane` or `github_review`).
+    pub claimed: ApprovalSource,
+}
+
+/// Refuses approvals passed by a caller that claim a source other than `caller` (see
+/// [`ReservedSourceError`]). Every front end that reads approvals from caller JSON runs this, through
+/// [`EvaluationContext`]'s deserialisation or directly.
+pub fn check_caller_approvals(approvals: &[Approval]) -> Result<(), ReservedSourceError> {
+    match approvals
+        .iter()
+        .position(|a| a.source != ApprovalSource::Caller)
+    {
+        Some(index) => Err(ReservedSourceError {
+            index,
+            claimed: approvals
+                .get(index)
+                .map_or(ApprovalSource::Caller, |a| a.source),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Deserialises a context's `approvals`: the caller's, so only source `caller` is accepted.
+fn caller_approvals<'de, D>(deserializer: D) -> Result<Vec<Approval>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    let approvals = Vec::<Approval>::deserialize(deserializer)?;
+    check_caller_approvals(&approvals).map_err(serde::de::Error::custom)?;
+    Ok(approvals)
 }
 
 /// The longest approver identity accepted (an email address's limit).
@@ -171,6 +228,13 @@ impl TryFrom<RawApproval> for Approval {
                 raw.by
             ));
         }
+        if let Some(c) = crate::identity::format_character(&raw.by) {
+            return Err(format!(
+                "approval `by` {:?} contains the invisible format character U+{:04X}; write the identity without it",
+                raw.by,
+                u32::from(c)
+            ));
+        }
         if !is_role(&raw.role) {
             return Err(format!(
                 "approval `role` {:?} is not a role name (lowercase letters, digits and '-', starting with a letter, at most 63 characters)",
@@ -264,8 +328,14 @@ pub struct EvaluationContext {
     #[cfg_attr(feature = "openapi", schema(value_type = Option<serde_json::Value>))]
     pub evidence: Option<Value>,
     /// Approvals recorded by a trusted party (the control plane's approvals endpoint, a pull
-    /// request review, the caller); the only approvals that override anything.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// request review, the caller); the only approvals that override anything. Read from JSON,
+    /// every approval must have source `caller` ([`ReservedSourceError`] otherwise): the control
+    /// plane and the review reader set their approvals here in Rust.
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "caller_approvals"
+    )]
     pub approvals: Vec<Approval>,
 }
 

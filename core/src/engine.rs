@@ -431,7 +431,7 @@ impl Engine {
             // The requester never approves their own deployment, whoever recorded the approval.
             violation.overridden_by = approvals
                 .iter()
-                .find(|a| &a.role == role && !a.by.eq_ignore_ascii_case(requester))
+                .find(|a| &a.role == role && !crate::identity::same_identity(&a.by, requester))
                 .map(|a| a.by.clone());
             if violation.overridden_by.is_some() {
                 violation.status = ViolationStatus::Overridden;
@@ -490,7 +490,7 @@ fn scope_facts(intent: &Value) -> ScopeFacts<'_> {
 fn trusted_approvals(context: &EvaluationContext) -> Vec<&Approval> {
     let key = |a: &Approval| {
         (
-            a.by.to_ascii_lowercase(),
+            crate::identity::identity_key(&a.by),
             a.role.clone(),
             a.source,
             a.at,
@@ -499,7 +499,7 @@ fn trusted_approvals(context: &EvaluationContext) -> Vec<&Approval> {
         )
     };
     let mut approvals: Vec<&Approval> = context.approvals.iter().collect();
-    approvals.sort_by_key(|a| key(a));
+    approvals.sort_by_cached_key(|a| key(a));
     approvals.dedup_by_key(|a| key(a));
     approvals
 }

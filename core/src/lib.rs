@@ -16,6 +16,7 @@ pub mod events;
 pub mod exemption;
 pub mod explain;
 pub mod fanout;
+pub mod identity;
 pub mod impact;
 pub mod intent;
 pub mod ledger;
@@ -40,7 +41,10 @@ pub use bundle_dir::{DirBundle, DirLoadError, DirOptions, load_dir};
 pub use cache::{CacheKey, CacheStats, DecisionCache, context_digest};
 pub use canonical::to_canonical_json;
 pub use catalog::{Catalog, Enforcement, PolicyMeta, Severity};
-pub use context::{Approval, ApprovalSource, EvaluationContext, HistoryEntry};
+pub use context::{
+    Approval, ApprovalSource, EvaluationContext, HistoryEntry, ReservedSourceError,
+    check_caller_approvals,
+};
 #[cfg(feature = "openapi")]
 pub use decision::{DECISION_SCHEMA_ID, decision_schema};
 pub use decision::{Decision, MAX_LISTED, Outcome, Truncated, Violation, ViolationStatus};
@@ -50,6 +54,7 @@ pub use events::{ChainError, DeploymentStatus, Event, NewEvent, replay, verify_c
 #[cfg(feature = "rayon")]
 pub use fanout::Rayon;
 pub use fanout::{Fanout, ScopedThreads, Sequential};
+pub use identity::{identity_key, same_identity};
 pub use intent::{intent_digest, parse_intent};
 pub use ledger::{
     LedgerEntry, LedgerError, LedgerFault, LedgerHead, LedgerSummary, LedgerVerifier, verify_ledger,

@@ -165,7 +165,7 @@ fn approvals_in_a_context_are_checked() {
     };
     assert!(parse(json!([{"by": "bob@example.com", "role": "release-approver"}])).is_ok());
     assert!(
-        parse(json!([{"by": "bob@example.com", "role": "release-approver", "source": "github_review", "reference": "https://github.example/r/1"}]))
+        parse(json!([{"by": "bob@example.com", "role": "release-approver", "source": "caller"}]))
             .is_ok()
     );
     for (bad, why) in [
@@ -207,13 +207,12 @@ fn the_decision_lists_the_approvals_it_took_into_account_with_their_source() {
     let mut intent = dev_intent();
     intent["spec"]["environment"] = json!("prod");
     intent["metadata"]["change_ticket"] = json!("CHG-1");
-    let context = EvaluationContext::from_json_value(json!({
-        "now": "2026-11-23T12:00:00Z",
-        "approvals": [
-            {"by": "dev@example.com", "role": "release-approver", "source": "control_plane"},
-            {"by": "bob@example.com", "role": "release-approver", "source": "github_review", "reference": "https://github.example/r/1"}
-        ]
-    }))
+    // Trusted producers set their approvals in Rust (caller JSON cannot claim these sources).
+    let mut context = now();
+    context.approvals = serde_json::from_value(json!([
+        {"by": "dev@example.com", "role": "release-approver", "source": "control_plane"},
+        {"by": "bob@example.com", "role": "release-approver", "source": "github_review", "reference": "https://github.example/r/1"}
+    ]))
     .unwrap();
     let decision = ENGINE.evaluate(&intent, &context);
     let sources: Vec<(&str, &str)> = decision
@@ -235,4 +234,115 @@ fn the_decision_lists_the_approvals_it_took_into_account_with_their_source() {
         .unwrap();
     // The requester's own approval is listed but does not count; bob's does.
     assert_eq!(four_eyes.overridden_by.as_deref(), Some("bob@example.com"));
+}
+
+/// The provenance attack: a caller's context claims `control_plane` or `github_review` (with a
+/// made-up review URL) and the decision once recorded it so. Every caller-facing reader of a
+/// context goes through this deserialisation (HTTP, Python, WASM, the corpus).
+#[test]
+fn a_caller_cannot_claim_a_trusted_approval_source() {
+    let mut intent = dev_intent();
+    intent["spec"]["environment"] = json!("prod");
+    intent["metadata"]["change_ticket"] = json!("CHG-1");
+    for (source, recorder) in [
+        ("control_plane", "the control plane only"),
+        ("github_review", "the pull request review reader"),
+    ] {
+        let forged = json!({
+            "now": "2026-11-23T12:00:00Z",
+            "approvals": [
+                {"by": "carol@example.com", "role": "release-approver"},
+                {"by": "bob@example.com", "role": "release-approver", "source": source,
+                 "reference": "https://github.com/acme/deploy/pull/1#pullrequestreview-1"}
+            ]
+        });
+        let err = EvaluationContext::from_json_value(forged.clone()).unwrap_err();
+        assert!(
+            err.message.contains(&format!(
+                "`approvals[1]`: approval source `{source}` is recorded by {recorder}"
+            )) && err
+                .message
+                .contains("leave `source` out of approvals you pass"),
+            "{source}: {}",
+            err.message
+        );
+        // The whole-request reader (HTTP, Python, WASM) refuses it the same way.
+        let request = json!({"intent": intent, "context": forged}).to_string();
+        let refused = gatehouse_core::evaluate_json(&ENGINE, &request).unwrap_err();
+        assert_eq!(
+            gatehouse_core::Diagnostic::code(&refused),
+            "context_invalid"
+        );
+    }
+    // The typed check the CLI's `--approvals` reader runs.
+    let approvals: Vec<gatehouse_core::Approval> = serde_json::from_value(json!([
+        {"by": "bob@example.com", "role": "release-approver", "source": "caller"},
+        {"by": "bob@example.com", "role": "release-approver", "source": "github_review"}
+    ]))
+    .unwrap();
+    assert_eq!(
+        gatehouse_core::check_caller_approvals(&approvals),
+        Err(gatehouse_core::ReservedSourceError {
+            index: 1,
+            claimed: gatehouse_core::ApprovalSource::GithubReview
+        })
+    );
+}
+
+/// The identity attack: the requester's own approval, spelt with another case outside ASCII,
+/// the Kelvin sign (U+212A) for `K`, or a zero-width space inside the name, once lifted their
+/// cost override and four-eyes. It lifts nothing; an approval passed with a format character in
+/// `by` is refused outright.
+#[test]
+fn the_requesters_own_approval_in_another_spelling_lifts_nothing() {
+    let mut intent = dev_intent();
+    intent["spec"]["environment"] = json!("prod");
+    intent["metadata"]["change_ticket"] = json!("CHG-1");
+    intent["spec"]["estimated_monthly_cost"] = json!(640);
+    for (requester, approver) in [
+        ("élodie@example.com", "ÉLODIE@EXAMPLE.COM"),
+        ("kim@example.com", "\u{212A}im@example.com"),
+        ("ki\u{200B}m@example.com", "kim@example.com"),
+        ("kim@example.com", "ｋｉｍ@example.com"),
+    ] {
+        intent["metadata"]["requested_by"] = json!(requester);
+        let plain = ENGINE.evaluate(&intent, &now());
+        let context = EvaluationContext::from_json_value(json!({
+            "now": "2026-11-23T12:00:00Z",
+            "approvals": [
+                {"by": approver, "role": "release-approver"},
+                {"by": approver, "role": "finops-approver"}
+            ]
+        }))
+        .unwrap();
+        let self_approved = ENGINE.evaluate(&intent, &context);
+        assert_eq!(
+            plain.outcome, self_approved.outcome,
+            "{requester} / {approver}"
+        );
+        assert!(
+            self_approved
+                .violations
+                .iter()
+                .all(|v| v.overridden_by.is_none()),
+            "{requester} / {approver}: {:?}",
+            self_approved.violations
+        );
+        assert!(
+            self_approved
+                .violations
+                .iter()
+                .any(|v| v.status == ViolationStatus::PendingApproval)
+        );
+    }
+    let err = EvaluationContext::from_json_value(json!({
+        "now": "2026-11-23T12:00:00Z",
+        "approvals": [{"by": "ki\u{200B}m@example.com", "role": "release-approver"}]
+    }))
+    .unwrap_err();
+    assert!(
+        err.message.contains("format character U+200B"),
+        "{}",
+        err.message
+    );
 }

@@ -270,17 +270,21 @@ impl ContextArgs {
 }
 
 /// Reads an approvals file: a JSON or YAML list of approvals, each checked (printable
-/// identities, a role name, known fields only).
+/// identities, a role name, known fields only) and the caller's: a `source` other than `caller`
+/// is refused (only the control plane and the review reader record theirs).
 fn read_approvals(path: &Path) -> Result<Vec<Approval>, CliError> {
     let text = read(path)?;
     let value = gatehouse_core::parse_intent(&text)
         .map_err(|e| CliError::Usage(format!("--approvals `{}`: {e}", path.display())))?;
-    serde_json::from_value::<Vec<Approval>>(value).map_err(|e| {
+    let approvals = serde_json::from_value::<Vec<Approval>>(value).map_err(|e| {
         CliError::Usage(format!(
-            "--approvals `{}`: {e} (expected a list of {{by, role, at?, comment?, source?, reference?}})",
+            "--approvals `{}`: {e} (expected a list of {{by, role, at?, comment?, reference?}})",
             path.display()
         ))
-    })
+    })?;
+    gatehouse_core::check_caller_approvals(&approvals)
+        .map_err(|e| CliError::Usage(format!("--approvals `{}`: {e}", path.display())))?;
+    Ok(approvals)
 }
 
 /// Evaluates every file; see `Command::Check` for the exit codes.

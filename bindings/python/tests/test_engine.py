@@ -272,24 +272,46 @@ def test_approvals_are_recorded_with_their_source(engine: Engine) -> None:
     intent, context = case["intent"], dict(case["context"])
     assert engine.evaluate(intent, **context).outcome == "needs_approval"
     requester = intent["metadata"]["requested_by"]
-    own = [{"by": requester.upper(), "role": "release-approver", "source": "control_plane"}]
+    own = [{"by": requester.upper(), "role": "release-approver"}]
     assert engine.evaluate(intent, approvals=own, **context).outcome == "needs_approval"
-    review = {
+    passed = {
         "by": "bob@example.com",
         "role": "release-approver",
-        "source": "github_review",
         "reference": "https://github.example/acme/deploy/pull/7#pullrequestreview-1",
     }
-    decision = engine.evaluate(intent, approvals=own + [review], **context)
+    decision = engine.evaluate(intent, approvals=own + [passed], **context)
     assert decision.outcome == "allow"
+    # Whatever the caller passes is recorded as the caller's.
     assert [(a.by, a.source) for a in decision.approvals] == [
-        ("ALICE@EXAMPLE.COM", "control_plane"),
-        ("bob@example.com", "github_review"),
+        ("ALICE@EXAMPLE.COM", "caller"),
+        ("bob@example.com", "caller"),
     ]
     assert isinstance(decision.approvals[1], ApprovalRecord)
-    assert decision.approvals[1].reference == review["reference"]
+    assert decision.approvals[1].reference == passed["reference"]
     four_eyes = [v for v in decision.violations if v.policy == "prod.four-eyes"]
     assert [v.overridden_by for v in four_eyes] == ["bob@example.com"]
+
+
+@pytest.mark.parametrize(
+    ("source", "recorder"),
+    [("control_plane", "the control plane"), ("github_review", "the pull request review reader")],
+)
+def test_a_caller_cannot_claim_a_trusted_approval_source(
+    engine: Engine, source: str, recorder: str
+) -> None:
+    case = load_case("prod-needs-approval")
+    intent, context = case["intent"], dict(case["context"])
+    forged = {
+        "by": "bob@example.com",
+        "role": "release-approver",
+        "source": source,
+        "reference": "https://github.com/acme/deploy/pull/1#pullrequestreview-1",
+    }
+    with pytest.raises(ContextError) as raised:
+        engine.evaluate(intent, approvals=[forged], **context)
+    message = str(raised.value)
+    assert f"approval source `{source}` is recorded by {recorder}" in message
+    assert "leave `source` out of approvals you pass" in message
 
 
 def test_a_decision_lists_at_most_100_violations(engine: Engine) -> None:

@@ -75,10 +75,19 @@ test("approvals inside an intent are refused; the requester's own approval lifts
     refused.violations.filter((v) => v.path === "spec.approvals").map((v) => v.policy),
     ["schema.valid"],
   );
-  const own = { ...context, approvals: [{ by: intent.metadata.requested_by.toUpperCase(), role: "release-approver", source: "control_plane" }] };
+  const own = { ...context, approvals: [{ by: intent.metadata.requested_by.toUpperCase(), role: "release-approver" }] };
   const decision = engine.evaluate(intent, own);
   assert.equal(decision.outcome, "needs_approval");
-  assert.equal(decision.approvals[0].source, "control_plane");
+  assert.equal(decision.approvals[0].source, "caller");
+  // A caller cannot claim the control plane's or a review's provenance.
+  for (const source of ["control_plane", "github_review"]) {
+    const forged = gatehouseError(
+      () => engine.evaluate(intent, { ...context, approvals: [{ by: "bob@example.com", role: "release-approver", source, reference: "https://github.com/acme/deploy/pull/1#pullrequestreview-1" }] }),
+      "context_invalid",
+    );
+    assert.match(forged.message, new RegExp(`approval source \`${source}\` is recorded by`));
+    assert.match(forged.message, /leave `source` out of approvals you pass/);
+  }
   const control = gatehouseError(
     () => engine.evaluate(intent, { now: context.now, approvals: [{ by: "bob\u0007@example.com", role: "release-approver" }] }),
     "context_invalid",

@@ -29,7 +29,7 @@ export async function preview(bundle: PackedBundle, intent: DeploymentIntent): P
   }
   const approved: Decision = engine.evaluate(intent, {
     ...context,
-    approvals: [{ by: "bob@example.com", role: "release-approver", source: "control_plane", reference: "evt-1" }],
+    approvals: [{ by: "bob@example.com", role: "release-approver", reference: "evt-1" }],
   });
   const sources: string[] = (approved.approvals ?? []).map((a) => `${a.by}:${a.source}`);
   const omitted: number = approved.truncated?.violations ?? 0;

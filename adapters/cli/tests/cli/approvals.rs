@@ -104,8 +104,8 @@ fn the_requesters_own_approval_in_a_file_lifts_nothing() {
     let approvals = write(
         &tmp,
         "approvals.json",
-        r#"[{"by": "ALICE@example.com", "role": "release-approver", "source": "control_plane"},
-            {"by": "alice@example.com", "role": "finops-approver", "source": "github_review"}]"#,
+        r#"[{"by": "ALICE@example.com", "role": "release-approver"},
+            {"by": "alice@example.com", "role": "finops-approver", "source": "caller"}]"#,
     );
     let out = check_json(Some(&approvals), &[OVER_BUDGET]);
     assert_code(&out, 1);
@@ -155,6 +155,36 @@ fn a_hostile_approvals_file_is_refused_with_the_reason() {
             "{out}"
         );
         assert!(out.stderr.contains(why), "want `{why}`: {out}");
+    }
+}
+
+/// The provenance attack: an approvals file claims the control plane's or a review's source
+/// (with a made-up review URL) to be recorded as such in the decision; it is refused.
+#[test]
+fn an_approvals_file_cannot_claim_a_trusted_source() {
+    let tmp = tempfile::tempdir().expect("a temporary directory");
+    for (source, recorder) in [
+        ("control_plane", "the control plane only"),
+        ("github_review", "the pull request review reader"),
+    ] {
+        let approvals = write(
+            &tmp,
+            &format!("{source}.yaml"),
+            &format!(
+                "- {{by: carol@example.com, role: finops-approver}}\n- {{by: bob@example.com, role: finops-approver, source: {source}, reference: 'https://github.com/acme/deploy/pull/1#pullrequestreview-1'}}\n"
+            ),
+        );
+        let out = check_json(Some(&approvals), &[OVER_BUDGET]);
+        assert_code(&out, 2);
+        assert_eq!(out.stdout, "", "{out}");
+        assert!(
+            out.stderr.contains(&format!(
+                "`approvals[1]`: approval source `{source}` is recorded by {recorder}"
+            )) && out
+                .stderr
+                .contains("leave `source` out of approvals you pass"),
+            "{out}"
+        );
     }
 }
 

@@ -185,3 +185,133 @@ async fn the_requester_cannot_approve_their_own_production_deployment() {
     assert_eq!(now["state"], "REQUESTED");
     h.stop().await;
 }
+
+/// The provenance attack over HTTP: `POST /v1/evaluate` with a context whose approval claims
+/// the control plane's or a pull request review's source (a made-up review URL) once got a
+/// decision recording it so. It is a 422 now, and nothing is logged as approved.
+#[tokio::test]
+async fn an_evaluate_context_cannot_claim_a_trusted_approval_source() {
+    let h = Harness::start().await;
+    for source in ["control_plane", "github_review"] {
+        let forged = json!({
+            "intent": prod_intent(),
+            "context": {
+                "now": "2026-11-23T12:00:00Z",
+                "approvals": [{
+                    "by": "bob@example.com",
+                    "role": "release-approver",
+                    "source": source,
+                    "reference": "https://github.com/acme/deploy/pull/1#pullrequestreview-1"
+                }]
+            }
+        });
+        let (status, problem) = h.post("/v1/evaluate", REQUESTER, &forged).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+        assert_eq!(problem["code"], "invalid_context", "{problem}");
+        let detail = problem["detail"].as_str().unwrap();
+        assert!(
+            detail.contains(&format!("approval source `{source}` is recorded by"))
+                && detail.contains("leave `source` out of approvals you pass"),
+            "{problem}"
+        );
+    }
+    // Without a source the same approval is the caller's, and recorded so.
+    let passed = json!({
+        "intent": prod_intent(),
+        "context": {
+            "now": "2026-11-23T12:00:00Z",
+            "approvals": [{"by": "bob@example.com", "role": "release-approver"}]
+        }
+    });
+    let (status, decision) = h.post("/v1/evaluate", REQUESTER, &passed).await;
+    assert_eq!(status, StatusCode::OK, "{decision}");
+    assert_eq!(decision["approvals"][0]["source"], "caller", "{decision}");
+    h.stop().await;
+}
+
+/// Three spellings of one person, as the trust issue found them: a different case outside
+/// ASCII, the Kelvin sign (U+212A) for `K`, and a zero-width space inside the name.
+const SPELLINGS: [(&str, &str); 3] = [
+    ("élodie@example.com", "ÉLODIE@EXAMPLE.COM"),
+    ("kim@example.com", "\u{212A}im@example.com"),
+    ("kim@example.com", "ki\u{200B}m@example.com"),
+];
+
+/// The identity attack on the core through `POST /v1/evaluate`: an approval by the requester,
+/// spelt differently, once lifted their own deployment's four-eyes. It lifts nothing now.
+#[tokio::test]
+async fn the_requesters_own_approval_in_another_spelling_lifts_nothing() {
+    let h = Harness::start().await;
+    for (approver, requester) in SPELLINGS {
+        let mut intent = prod_intent();
+        intent["metadata"]["requested_by"] = json!(requester);
+        let body = json!({
+            "intent": intent,
+            "context": {
+                "now": "2026-11-23T12:00:00Z",
+                "approvals": [{"by": approver, "role": "release-approver"}]
+            }
+        });
+        let (status, decision) = h.post("/v1/evaluate", REQUESTER, &body).await;
+        assert_eq!(status, StatusCode::OK, "{decision}");
+        let four_eyes = decision["violations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["policy"] == "prod.four-eyes")
+            .unwrap();
+        assert_eq!(
+            four_eyes["status"], "pending_approval",
+            "{requester}: {decision}"
+        );
+        assert!(four_eyes.get("overridden_by").is_none(), "{decision}");
+        assert_ne!(decision["outcome"], "allow", "{requester}: {decision}");
+    }
+    h.stop().await;
+}
+
+/// The identity attack on the control plane: the requester holds an approver token and the
+/// intent names them in another spelling; their approval is refused as a self-approval.
+#[tokio::test]
+async fn the_requester_cannot_approve_under_another_spelling() {
+    let mut extra = String::new();
+    for (index, (name, _)) in SPELLINGS.iter().enumerate().take(2) {
+        extra.push_str(&format!(
+            "[[tokens]]\nname = \"{name}\"\nrole = \"approver\"\nsha256 = \"{}\"\napproval_roles = [\"release-approver\"]\n",
+            gatehouse_http::config::token_hash(&format!("t-self-{index}"))
+        ));
+    }
+    let h = Harness::with_config(&extra).await;
+    deploy_to_success(&h, staging_intent()).await;
+    for (run, (approver, requester)) in SPELLINGS.iter().enumerate() {
+        let token = if approver.starts_with('é') {
+            "t-self-0"
+        } else {
+            "t-self-1"
+        };
+        let mut intent = prod_intent();
+        intent["metadata"]["name"] = json!(format!("payments-api-self-{run}"));
+        intent["metadata"]["requested_by"] = json!(requester);
+        let d = h.submit(intent).await;
+        assert_eq!(d["state"], "REQUESTED", "{d}");
+        let id = d["id"].as_str().unwrap().to_owned();
+        let (status, p) = json_of(
+            h.request(
+                Method::POST,
+                &format!("/v1/deployments/{id}/approvals"),
+                Some(token),
+            )
+            .header("if-match", format!("\"{}\"", d["etag"].as_str().unwrap()))
+            .json(&json!({"role": "release-approver"}))
+            .send()
+            .await
+            .unwrap(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{requester}: {p}");
+        assert!(p["detail"].as_str().unwrap().contains("four-eyes"), "{p}");
+        let (_, now) = h.get(&format!("/v1/deployments/{id}"), AUDITOR).await;
+        assert_eq!(now["state"], "REQUESTED");
+    }
+    h.stop().await;
+}
