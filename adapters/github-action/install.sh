@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Installs the `gatehouse` binary for the Gatehouse GitHub Action: downloads the release archive
-# for this runner's OS and architecture, verifies its SHA-256 checksum, unpacks it and checks that
-# the binary runs and reports the version asked for. It builds from the action's own source only
+# for this runner's OS and architecture, verifies it against the SHA-256 digest pinned in the
+# Action itself (digests.txt, written by the release workflow into the commit the release tag
+# names; never a checksum fetched from where the archive came from), unpacks it and checks that
+# the binary runs and reports the version asked for. A binary found in the tool cache is checked
+# against its pinned digest too (a mismatch is downloaded again). Downloads go over https only
+# (plain http to 127.0.0.1, localhost or [::1] is allowed, for tests), redirects included. It builds from the action's own source only
 # when asked (`build-from-source: true`) or when the action is used at a ref that is no release
 # (a branch or a commit) and no version is given. Never writes to GITHUB_PATH: the path of the
 # binary goes to the step output `bin`.
@@ -10,18 +14,26 @@
 #   WANT_VERSION     the gatehouse-version input (e.g. 0.2.0; empty: the action's own tag)
 #   ACTION_REF       github.action_ref (a tag such as v0.2.0, a branch, or a commit)
 #   RELEASES_URL     base of the release downloads, e.g. https://github.com/OWNER/REPO/releases/download
+#   DIGESTS          the pinned digest manifest (default: digests.txt beside this script); lines
+#                    `<sha256>  <archive>` and `<sha256>  <archive dir>/gatehouse[.exe]`
 #   BUILD_FROM_SOURCE  true | false
 #   SOURCE           the action's checkout root (for a source build)
 #   INSTALL_ROOT     where downloaded versions are kept (the action caches it per version, OS and
 #                    architecture)
 #   RUNNER_OS, RUNNER_ARCH, GITHUB_OUTPUT (and RUNNER_TEMP for scratch space)
 # Exit 0 with `bin=...`, `version=...`, `how=download|cache|source|path` in $GITHUB_OUTPUT; 1 when
-# nothing trustworthy could be installed (checksum mismatch, no asset for this runner, a binary
-# that does not run or reports another version), with the reason as an ::error.
+# nothing trustworthy could be installed (no pinned digest for the version and runner, checksum
+# mismatch, a URL that is not https, no asset for this runner, a binary that does not run or
+# reports another version), with the reason as an ::error.
 set -euo pipefail
 
 fail() {
-    printf '::error title=gatehouse install::%s\n' "$*"
+    # Escaped as workflow command data: a value in the message cannot start a command line.
+    local message="$*"
+    message=${message//'%'/%25}
+    message=${message//$'\r'/%0D}
+    message=${message//$'\n'/%0A}
+    printf '::error title=gatehouse install::%s\n' "$message"
     exit 1
 }
 
@@ -87,37 +99,61 @@ if [[ $target == *windows* ]]; then
 fi
 dir=$INSTALL_ROOT/$want/$target
 bin=$dir/$exe
+archive=gatehouse-$want-$target.$ext
 
-if [[ -x $bin && $(version_of "$bin") == "$want" ]]; then
-    echo "gatehouse $want for $target is in the cache"
-    out bin "$bin"
-    out version "$want"
-    out how cache
-    exit 0
+sha256() {
+    if command -v sha256sum >/dev/null 2>&1; then
+        sha256sum "$1" | awk '{ print $1 }'
+    else
+        shasum -a 256 "$1" | awk '{ print $1 }'
+    fi
+}
+
+# The digest pinned for a name in the manifest (empty when there is none).
+manifest=${DIGESTS:-$(dirname "${BASH_SOURCE[0]}")/digests.txt}
+pinned() {
+    [[ -f $manifest ]] || return 0
+    awk -v name="$1" '$1 !~ /^#/ && NF == 2 && $2 == name { print tolower($1); exit }' "$manifest"
+}
+want_archive=$(pinned "$archive")
+want_binary=$(pinned "${archive%."$ext"}/$exe")
+if [[ ! $want_archive =~ ^[0-9a-f]{64}$ || ! $want_binary =~ ^[0-9a-f]{64}$ ]]; then
+    fail "the action at \`${ACTION_REF:-?}\` pins no digest for \`$archive\` (in $(basename "$manifest")): use the action at the release's tag (uses: …@v$want), whose digests the release workflow pinned, or set build-from-source: true"
 fi
 
-archive=gatehouse-$want-$target.$ext
-url=${RELEASES_URL%/}/v$want/$archive
+if [[ -x $bin ]]; then
+    if [[ $(sha256 "$bin") == "$want_binary" && $(version_of "$bin") == "$want" ]]; then
+        echo "gatehouse $want for $target is in the cache (its digest matches the pinned one)"
+        out bin "$bin"
+        out version "$want"
+        out how cache
+        exit 0
+    fi
+    echo "::warning title=gatehouse install::the cached $bin does not match the digest the action pins; downloading the release again"
+    rm -f "$bin"
+fi
+
+base=${RELEASES_URL%/}
+proto='=https'
+if [[ $base =~ ^http://(127\.0\.0\.1|localhost|\[::1\])(:[0-9]+)?(/|$) ]]; then
+    proto='=http'
+elif [[ ! $base =~ ^https:// ]]; then
+    fail "releases-url \`$base\` is not an https URL (plain http only to 127.0.0.1, localhost or [::1]); refusing to download over it"
+fi
+url=$base/v$want/$archive
 scratch=$(mktemp -d "${RUNNER_TEMP:-/tmp}/gatehouse-install.XXXXXX")
 trap 'rm -rf "$scratch"' EXIT
 fetch() {
     local status
-    status=$(curl -sSL --retry 3 --retry-delay 2 --connect-timeout 10 --max-time 300 \
-        -o "$2" -w '%{http_code}' "$1") || fail "cannot download $1"
+    status=$(curl -sSL --proto "$proto" --proto-redir '=https' --retry 3 --retry-delay 2 \
+        --connect-timeout 10 --max-time 300 -o "$2" -w '%{http_code}' "$1") || fail "cannot download $1"
     [[ $status == 200 ]] || fail "$1 answered HTTP $status: release v$want has no \`$(basename "$1")\` (no build for $target?)"
 }
 echo "downloading $url"
 fetch "$url" "$scratch/$archive"
-fetch "$url.sha256" "$scratch/$archive.sha256"
 
-expected=$(awk 'NR == 1 { print tolower($1) }' "$scratch/$archive.sha256")
-[[ $expected =~ ^[0-9a-f]{64}$ ]] || fail "$archive.sha256 holds no SHA-256 digest"
-if command -v sha256sum >/dev/null 2>&1; then
-    actual=$(sha256sum "$scratch/$archive" | awk '{ print $1 }')
-else
-    actual=$(shasum -a 256 "$scratch/$archive" | awk '{ print $1 }')
-fi
-[[ $actual == "$expected" ]] || fail "checksum mismatch for $archive: the release says $expected, the download is $actual; refusing to install it"
+actual=$(sha256 "$scratch/$archive")
+[[ $actual == "$want_archive" ]] || fail "checksum mismatch for $archive: the action pins $want_archive, the download is $actual; refusing to install it"
 
 mkdir -p "$scratch/unpacked"
 if [[ $ext == zip ]]; then
@@ -131,10 +167,11 @@ chmod +x "$found"
 got=$(version_of "$found")
 [[ -n $got ]] || fail "the gatehouse in $archive does not run on this runner ($RUNNER_OS $RUNNER_ARCH): wrong architecture or a broken archive"
 [[ $got == "$want" ]] || fail "the gatehouse in $archive reports version $got, not $want"
+[[ $(sha256 "$found") == "$want_binary" ]] || fail "the gatehouse in $archive does not match the binary digest the action pins"
 
 mkdir -p "$dir"
 mv "$found" "$bin"
-echo "installed gatehouse $want for $target (checksum verified)"
+echo "installed gatehouse $want for $target (checksum verified against the digest the action pins)"
 out bin "$bin"
 out version "$want"
 out how download

@@ -1,7 +1,10 @@
 //! The GitHub Action's install step (`adapters/github-action/install.sh`) against a local HTTP
 //! server laid out as GitHub's release downloads (`<base>/v<version>/<archive>` and its
-//! `.sha256`), with archives made by `scripts/package.sh` from the real binary: a download is
-//! verified and cached; a checksum mismatch, a missing asset for the runner's architecture, a
+//! `.sha256`), with archives made by `scripts/package.sh` from the real binary and the digests
+//! pinned as the release workflow pins them in the Action (`scripts/release-digests.sh`): a
+//! download is verified against the pinned digest and cached; a swapped archive (even with a
+//! matching `.sha256` beside it), a tampered tool cache, a version the Action pins nothing for, a
+//! plain-http download from another host, a missing asset for the runner's architecture, a
 //! binary that does not run and one that reports another version are all refused. The archive
 //! carries the UI's WASM package when it has been built.
 
@@ -101,6 +104,22 @@ fn publish(releases: &Path, binary: &Path, target: &str, version: &str) -> PathB
     PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
 }
 
+/// Pins the digests of `archives` as the release workflow does: the manifest install.sh reads
+/// (`DIGESTS`, here `<work>/digests.txt`).
+fn pin(work: &Path, archives: &[&Path]) {
+    let out = std::process::Command::new("bash")
+        .arg(root().join("scripts/release-digests.sh"))
+        .args(archives)
+        .output()
+        .expect("release-digests.sh runs");
+    assert!(
+        out.status.success(),
+        "release-digests.sh failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::write(work.join("digests.txt"), out.stdout).expect("write the manifest");
+}
+
 /// What a run of install.sh produced.
 struct Installed {
     code: Option<i32>,
@@ -123,6 +142,7 @@ fn install(releases: &Releases, work: &Path, env: &[(&str, &str)]) -> Installed 
         .env("RUNNER_ARCH", "X64")
         .env("RELEASES_URL", &releases.url)
         .env("INSTALL_ROOT", work.join("tool-cache"))
+        .env("DIGESTS", work.join("digests.txt"))
         .env("SOURCE", root())
         .env("BUILD_FROM_SOURCE", "false");
     for (name, value) in env {
@@ -156,7 +176,7 @@ fn executable(path: &Path, text: &str) {
 fn a_release_is_downloaded_verified_and_cached() {
     let tmp = tempfile::tempdir().expect("a temporary directory");
     let releases = tmp.path().join("releases");
-    publish(
+    let archive = publish(
         &releases,
         Path::new(env!("CARGO_BIN_EXE_gatehouse")),
         TARGET,
@@ -165,6 +185,7 @@ fn a_release_is_downloaded_verified_and_cached() {
     let server = Releases::serve(&releases);
     let work = tmp.path().join("runner");
     std::fs::create_dir(&work).expect("a runner directory");
+    pin(&work, &[&archive]);
 
     // The version comes from the action's own tag.
     let started = Instant::now();
@@ -210,13 +231,14 @@ fn a_checksum_mismatch_is_refused() {
         TARGET,
         VERSION,
     );
+    let work = tmp.path().join("runner");
+    std::fs::create_dir(&work).expect("a runner directory");
+    pin(&work, &[&archive]);
     // The attack: the archive is swapped after its checksum was published.
     let mut bytes = std::fs::read(&archive).expect("the archive");
     bytes.extend_from_slice(b"tampered");
     std::fs::write(&archive, bytes).expect("tamper");
     let server = Releases::serve(&releases);
-    let work = tmp.path().join("runner");
-    std::fs::create_dir(&work).expect("a runner directory");
     let out = install(&server, &work, &[("WANT_VERSION", VERSION)]);
     assert_eq!(out.code, Some(1), "{}", out.stdout);
     assert!(
@@ -240,11 +262,120 @@ fn a_checksum_mismatch_is_refused() {
     );
 }
 
+/// A release whose archive was swapped for a trojan that reports the right version, with a
+/// `.sha256` beside it that matches the trojan (what a swapped release, or a `releases-url`
+/// pointing elsewhere, serves): refused, since only the digest pinned in the Action counts.
+#[test]
+fn a_swapped_release_with_a_matching_checksum_is_refused() {
+    let tmp = tempfile::tempdir().expect("a temporary directory");
+    let releases = tmp.path().join("releases");
+    let archive = publish(
+        &releases,
+        Path::new(env!("CARGO_BIN_EXE_gatehouse")),
+        TARGET,
+        VERSION,
+    );
+    let work = tmp.path().join("runner");
+    std::fs::create_dir(&work).expect("a runner directory");
+    pin(&work, &[&archive]);
+    let trojan_dir = tmp.path().join("trojan");
+    std::fs::create_dir(&trojan_dir).expect("a directory");
+    let trojan = trojan_dir.join("gatehouse");
+    executable(&trojan, &format!("#!/bin/sh\necho 'gatehouse {VERSION}'\n"));
+    let swapped = publish(&tmp.path().join("swap"), &trojan, TARGET, VERSION);
+    std::fs::copy(&swapped, &archive).expect("swap the archive");
+    let sha = std::fs::read_to_string(swapped.with_extension("gz.sha256"))
+        .expect("the trojan's own checksum");
+    std::fs::write(archive.with_extension("gz.sha256"), sha).expect("swap the checksum");
+    let server = Releases::serve(&releases);
+    let out = install(&server, &work, &[("WANT_VERSION", VERSION)]);
+    assert_eq!(out.code, Some(1), "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("::error title=gatehouse install::checksum mismatch"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.outputs.is_empty(), "{:?}", out.outputs);
+}
+
+/// A tool cache seeded with another binary under the right version: not trusted; the release is
+/// downloaded again and verified.
+#[test]
+fn a_tampered_tool_cache_is_not_trusted() {
+    let tmp = tempfile::tempdir().expect("a temporary directory");
+    let releases = tmp.path().join("releases");
+    let real = Path::new(env!("CARGO_BIN_EXE_gatehouse"));
+    let archive = publish(&releases, real, TARGET, VERSION);
+    let server = Releases::serve(&releases);
+    let work = tmp.path().join("runner");
+    let cached = work.join("tool-cache").join(VERSION).join(TARGET);
+    std::fs::create_dir_all(&cached).expect("a cache directory");
+    pin(&work, &[&archive]);
+    executable(
+        &cached.join("gatehouse"),
+        &format!("#!/bin/sh\necho 'gatehouse {VERSION}'\n"),
+    );
+    let out = install(&server, &work, &[("WANT_VERSION", VERSION)]);
+    assert_eq!(out.code, Some(0), "{}", out.stdout);
+    assert_eq!(out.outputs["how"], "download", "{}", out.stdout);
+    assert!(out.stdout.contains("does not match"), "{}", out.stdout);
+    let installed = std::fs::read(&out.outputs["bin"]).expect("the installed binary");
+    assert!(
+        installed == std::fs::read(real).expect("the real binary"),
+        "the cached stand-in was replaced by the verified release"
+    );
+    // Now the cache holds the verified binary, and a cache hit is verified too.
+    let again = install(&server, &work, &[("WANT_VERSION", VERSION)]);
+    assert_eq!(again.outputs["how"], "cache", "{}", again.stdout);
+}
+
+/// A version the Action pins no digest for is not downloaded at all; nor is anything over
+/// plain http from a host other than loopback (`.invalid` never resolves: nothing is sent).
+#[test]
+fn unpinned_versions_and_plain_http_elsewhere_are_refused() {
+    let tmp = tempfile::tempdir().expect("a temporary directory");
+    let releases = tmp.path().join("releases");
+    let archive = publish(
+        &releases,
+        Path::new(env!("CARGO_BIN_EXE_gatehouse")),
+        TARGET,
+        VERSION,
+    );
+    let server = Releases::serve(&releases);
+    let work = tmp.path().join("runner");
+    std::fs::create_dir(&work).expect("a runner directory");
+    std::fs::copy(
+        root().join("adapters/github-action/digests.txt"),
+        work.join("digests.txt"),
+    )
+    .expect("the manifest of a branch (no digests)");
+    let out = install(&server, &work, &[("WANT_VERSION", VERSION)]);
+    assert_eq!(out.code, Some(1), "{}", out.stdout);
+    assert!(out.stdout.contains("pins no digest"), "{}", out.stdout);
+    assert!(out.outputs.is_empty(), "{:?}", out.outputs);
+
+    pin(&work, &[&archive]);
+    for url in [
+        "http://gatehouse.invalid/releases/download",
+        "ftp://127.0.0.1/releases",
+    ] {
+        let out = install(
+            &server,
+            &work,
+            &[("WANT_VERSION", VERSION), ("RELEASES_URL", url)],
+        );
+        assert_eq!(out.code, Some(1), "{url}: {}", out.stdout);
+        assert!(out.stdout.contains("https"), "{url}: {}", out.stdout);
+        assert!(out.outputs.is_empty(), "{:?}", out.outputs);
+    }
+}
+
 #[test]
 fn another_architecture_and_broken_binaries_are_refused() {
     let tmp = tempfile::tempdir().expect("a temporary directory");
     let releases = tmp.path().join("releases");
-    publish(
+    let real = publish(
         &releases,
         Path::new(env!("CARGO_BIN_EXE_gatehouse")),
         TARGET,
@@ -265,17 +396,18 @@ fn another_architecture_and_broken_binaries_are_refused() {
         use std::os::unix::fs::PermissionsExt as _;
         std::fs::set_permissions(&foreign, std::fs::Permissions::from_mode(0o755)).expect("chmod");
     }
-    publish(&releases, &foreign, "aarch64-unknown-linux-musl", VERSION);
+    let foreign = publish(&releases, &foreign, "aarch64-unknown-linux-musl", VERSION);
     let liar = stand_ins.join("liar");
     std::fs::create_dir(&liar).expect("a directory");
     let liar = liar.join("gatehouse");
     executable(&liar, "#!/bin/sh\necho 'gatehouse 0.0.1'\n");
-    publish(&releases, &liar, TARGET, "9.9.9");
+    let liar = publish(&releases, &liar, TARGET, "9.9.9");
     let server = Releases::serve(&releases);
     let work = tmp.path().join("runner");
     std::fs::create_dir(&work).expect("a runner directory");
+    pin(&work, &[&real, &foreign, &liar]);
 
-    // A macOS x86_64 runner: this release has no asset for it.
+    // A macOS x86_64 runner: this release has no asset for it, so the Action pins none.
     let out = install(
         &server,
         &work,
@@ -288,7 +420,7 @@ fn another_architecture_and_broken_binaries_are_refused() {
     assert_eq!(out.code, Some(1), "{}", out.stdout);
     assert!(
         out.stdout.contains(&format!(
-            "release v{VERSION} has no `gatehouse-{VERSION}-x86_64-apple-darwin.tar.gz`"
+            "pins no digest for `gatehouse-{VERSION}-x86_64-apple-darwin.tar.gz`"
         )),
         "{}",
         out.stdout
