@@ -131,6 +131,11 @@ export async function startServer({ wasmDir = WASM_PKG } = {}) {
       const doc = JSON.parse(readFileSync(path, "utf8"));
       edit(doc);
       writeFileSync(path, JSON.stringify(doc, null, 2));
+      // A changed bundle is published under a higher revision: the server activates no other.
+      const manifest = join(policies, "bundle.json");
+      const bundle = JSON.parse(readFileSync(manifest, "utf8"));
+      bundle.revision = `${bundle.revision}.1`;
+      writeFileSync(manifest, JSON.stringify(bundle, null, 2));
     },
     async stop() {
       if (child.exitCode === null) {
