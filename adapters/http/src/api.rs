@@ -439,11 +439,12 @@ pub async fn approve(
         (status = 401, description = "No valid token", body = ProblemDocument, content_type = "application/problem+json"),
         (status = 403, description = "Role may not cancel, or a requester's cancel of someone else's deployment", body = ProblemDocument, content_type = "application/problem+json"),
         (status = 404, description = "Unknown id", body = ProblemDocument, content_type = "application/problem+json"),
-        (status = 409, description = "Already running or finished", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 409, description = "Already running or finished (`illegal_transition`), or its pipeline trigger is being delivered (`dispatch_in_flight`: retry once the delivery has an outcome)", body = ProblemDocument, content_type = "application/problem+json"),
         (status = 412, description = "Stale ETag, or not a strong ETag (`*`, `W/...`)", body = ProblemDocument, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = ProblemDocument, content_type = "application/problem+json"),
         (status = 422, description = "Wrong shape, or a control character in the reason", body = ProblemDocument, content_type = "application/problem+json"),
         (status = 428, description = "If-Match missing", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 503, description = "This server does not run the active bundle (`bundle_mismatch`), or the database is unavailable", body = ProblemDocument, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -489,8 +490,8 @@ pub async fn cancel(
         (status = 404, description = "Unknown id", body = ProblemDocument, content_type = "application/problem+json"),
         (status = 409, description = "Not allowed in the deployment's state", body = ProblemDocument, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = ProblemDocument, content_type = "application/problem+json"),
-        (status = 422, description = "Wrong shape, or a delivery id reused with another body", body = ProblemDocument, content_type = "application/problem+json"),
-        (status = 503, description = "Overloaded, or ran past the time limit: nothing was stored; send it again with the same delivery id", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 422, description = "Wrong shape, a delivery id reused with another body, a `run_url` that is not an absolute http(s) URL (`invalid_run_url`), or a control character in `reason`", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 503, description = "Overloaded, ran past the time limit, or this server does not run the active bundle (`bundle_mismatch`): nothing was stored; send it again with the same delivery id", body = ProblemDocument, content_type = "application/problem+json"),
     ),
     security(("pipeline_signature" = []))
 )]
