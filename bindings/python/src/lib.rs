@@ -1,6 +1,9 @@
 //! `gatehouse._native`: the Gatehouse core for Python. Delegation only: arguments are converted
 //! (`convert`), the core decides with the GIL released, and core errors become the exceptions of
 //! `gatehouse.errors` (`error`). The typed, documented API is the pure-Python package on top.
+//! Every function and method that does more than read a field runs under `error::guard`, so a
+//! panic (a bug) reaches Python as an `InternalError`, a `GatehouseError`, never as pyo3's
+//! `PanicException`, a `BaseException` that `except Exception` misses.
 
 mod convert;
 mod error;
@@ -295,10 +298,12 @@ impl Engine {
     /// The decision cache's counters (`hits`, `misses`, `evictions`, `entries`, `capacity`), or
     /// `None` without a cache.
     fn cache_stats<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
-        self.cache
-            .as_ref()
-            .map(|cache| convert::serialize_to_python(py, &cache.stats()))
-            .transpose()
+        error::guard(py, || {
+            self.cache
+                .as_ref()
+                .map(|cache| convert::serialize_to_python(py, &cache.stats()))
+                .transpose()
+        })
     }
 
     /// The manifest's name.
@@ -321,8 +326,10 @@ impl Engine {
 
     /// Policy id to catalogue metadata.
     fn catalog<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let catalog: BTreeMap<&str, _> = self.inner.catalog().iter().collect();
-        convert::serialize_to_python(py, &catalog)
+        error::guard(py, || {
+            let catalog: BTreeMap<&str, _> = self.inner.catalog().iter().collect();
+            convert::serialize_to_python(py, &catalog)
+        })
     }
 
     /// Evaluates an intent (text or dict) for admission in a context dict; returns the outcome and
@@ -363,13 +370,15 @@ impl Engine {
 /// The intent JSON Schema (draft 2020-12).
 #[pyfunction]
 fn intent_schema(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
-    convert::to_python(py, &IntentSchema::as_json())
+    error::guard(py, || convert::to_python(py, &IntentSchema::as_json()))
 }
 
 /// The decision's JSON Schema (draft 2020-12), the contract's: `docs/decision.schema.json`.
 #[pyfunction]
 fn decision_schema(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
-    convert::to_python(py, &gatehouse_core::decision_schema())
+    error::guard(py, || {
+        convert::to_python(py, &gatehouse_core::decision_schema())
+    })
 }
 
 fn timestamp(py: Python<'_>, at: &str) -> PyResult<Timestamp> {
@@ -473,17 +482,19 @@ fn verify_chain(py: Python<'_>, events: &Bound<'_, PyAny>) -> PyResult<()> {
 #[pyfunction]
 #[pyo3(signature = (state, event_type))]
 fn next_state(py: Python<'_>, state: Option<&str>, event_type: &str) -> PyResult<&'static str> {
-    let state = state
-        .map(|name| {
-            serde_json::from_value::<State>(Value::from(name)).map_err(|_| {
-                error::record(py, error::STATUS_INVALID, format!("unknown state `{name}`"))
+    error::guard(py, || {
+        let state = state
+            .map(|name| {
+                serde_json::from_value::<State>(Value::from(name)).map_err(|_| {
+                    error::record(py, error::STATUS_INVALID, format!("unknown state `{name}`"))
+                })
             })
-        })
-        .transpose()?;
-    let event = self::event_type(py, event_type)?;
-    gatehouse_core::next_state(state, event)
-        .map(State::as_str)
-        .map_err(|e| error::transition(py, &e))
+            .transpose()?;
+        let event = self::event_type(py, event_type)?;
+        gatehouse_core::next_state(state, event)
+            .map(State::as_str)
+            .map_err(|e| error::transition(py, &e))
+    })
 }
 
 /// The Gatehouse core, wrapped by the `gatehouse` package.
