@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import List, Tuple
 
@@ -40,7 +39,7 @@ def test_threads_get_the_same_bytes(engine: Engine) -> None:
 
 def test_evaluation_releases_the_gil() -> None:
     case = load_case("fail-closed-instruction-limit")
-    runaway = Engine.from_directory(POLICIES, overlay=case["bundle_overlay"], time_limit=0.3)
+    runaway = Engine.from_directory(POLICIES, overlay=case["bundle_overlay"], time_limit=1.0)
     finished = threading.Event()
 
     def evaluate() -> None:
@@ -49,13 +48,13 @@ def test_evaluation_releases_the_gil() -> None:
 
     worker = threading.Thread(target=evaluate)
     worker.start()
-    started = time.monotonic()
-    ticks = [started]
+    # The runaway policy keeps the worker inside Rust until the time limit. Were the GIL held
+    # there, the main thread could run Python only before the call begins and after it ends (a
+    # turn or two); with the GIL released it keeps taking turns the whole time. The count of
+    # turns is what is asserted, not a duration, so a loaded machine cannot fail it.
+    turns = 0
     while not finished.is_set():
-        time.sleep(0.001)
-        ticks.append(time.monotonic())
+        turns += 1
+        finished.wait(0.001)
     worker.join()
-    # The runaway policy keeps the worker busy for at least the time limit; the main thread
-    # meanwhile keeps running Python, which it could not if the worker held the GIL.
-    assert ticks[-1] - started >= 0.3
-    assert max(b - a for a, b in zip(ticks, ticks[1:])) < 0.1
+    assert turns >= 10, f"the main thread ran only {turns} times while Rust evaluated"
