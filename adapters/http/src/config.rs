@@ -452,24 +452,6 @@ fn default_body_bytes_in_flight_per_client() -> usize {
     4 * 1024 * 1024
 }
 
-/// Whether `c` is invisible yet changes how text around it reads: a bidirectional embedding,
-/// override, isolate or mark (U+202E turns `alice\u{202E}nimda` into "alice" + "admin"
-/// reversed), or a zero-width character (U+200B makes two names that look the same differ).
-fn is_invisible_format(c: char) -> bool {
-    matches!(
-        c,
-        '\u{00AD}'
-            | '\u{061C}'
-            | '\u{180E}'
-            | '\u{200B}'..='\u{200F}'
-            | '\u{202A}'..='\u{202E}'
-            | '\u{2060}'..='\u{2064}'
-            | '\u{2066}'..='\u{206F}'
-            | '\u{FEFF}'
-            | '\u{FFF9}'..='\u{FFFB}'
-    )
-}
-
 /// Whether `name` is a DNS host name: dot-separated labels of ASCII letters, digits and `-`
 /// (so `*.example.com`, which a CORS origin list cannot match, is not one).
 fn is_dns_name(name: &str) -> bool {
@@ -662,11 +644,11 @@ impl Config {
                     ),
                 );
             }
-            if let Some(c) = token.name.chars().find(|&c| is_invisible_format(c)) {
+            if let Some(c) = gatehouse_core::identity::format_character(&token.name) {
                 return invalid(
                     &format!("tokens[{i}].name"),
                     format!(
-                        "{:?} has the invisible character U+{:04X} (a bidirectional override or a zero-width character); names are recorded as actors and shown in logs and the UI, where it would make one name look like another",
+                        "{:?} has the invisible format character U+{:04X} (a bidirectional control, a zero-width character, a soft hyphen); names are recorded as actors and shown in logs and the UI, where it would make one name look like another",
                         token.name, c as u32
                     ),
                 );

@@ -161,3 +161,90 @@ async fn the_list_and_signals_do_not_read_intents_or_decisions() {
     assert_eq!(signals["by_state"]["VALIDATED"], 1);
     h.stop().await;
 }
+
+/// A connection to the server from the local address `127.0.0.2` (Linux routes 127.0.0.0/8 to
+/// loopback): another client as the server sees it.
+async fn connect_from_other_address(h: &Harness) -> TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.2:0".parse().unwrap()).unwrap();
+    socket
+        .connect(h.base.trim_start_matches("http://").parse().unwrap())
+        .await
+        .unwrap()
+}
+
+/// Sends the head of `POST /v1/evaluate` declaring `length` bytes of body, and no body.
+async fn declare_body(stream: &mut TcpStream, length: usize) {
+    stream
+        .write_all(
+            format!(
+                "POST /v1/evaluate HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {AUDITOR}\r\nContent-Type: application/json\r\nContent-Length: {length}\r\n\r\n"
+            )
+            .as_bytes(),
+        )
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn bodies_beyond_a_clients_budget_are_refused_unread_and_other_clients_are_served() {
+    // One client may have 64 KiB of bodies in flight, all clients 128 KiB.
+    let h = Harness::with_config(
+        "[limits]\nbody_bytes = 65536\nbody_bytes_in_flight = 131072\nbody_bytes_in_flight_per_client = 65536\nevaluation_wait_ms = 200\nbody_read_timeout_ms = 60000\n",
+    )
+    .await;
+    // Two requests of 127.0.0.2 declare 64 KiB each and send none of it: one holds the
+    // client's budget while it waits for its body; the other is answered 503 `overloaded`
+    // without its body being read.
+    let mut first = connect_from_other_address(&h).await;
+    let mut second = connect_from_other_address(&h).await;
+    declare_body(&mut first, 65536).await;
+    declare_body(&mut second, 65536).await;
+    let read = |mut stream: TcpStream| async move {
+        let mut buf = Vec::new();
+        let _ = stream.read_to_end(&mut buf).await;
+        String::from_utf8_lossy(&buf).into_owned()
+    };
+    let answered = tokio::time::timeout(Duration::from_secs(15), async {
+        tokio::select! {
+            a = read(first) => a,
+            b = read(second) => b,
+        }
+    })
+    .await;
+    assert!(answered.is_ok(), "neither request was answered");
+    let answer = answered.unwrap().to_ascii_lowercase();
+    assert!(answer.starts_with("http/1.1 503"), "{answer}");
+    assert!(answer.contains("retry-after: 1"), "{answer}");
+    assert!(answer.contains("\"code\":\"overloaded\""), "{answer}");
+    assert!(answer.contains("body_bytes_in_flight"), "{answer}");
+    // 127.0.0.1 is another client: its budget and the shared one have room.
+    let (status, decision) = h
+        .post("/v1/evaluate", AUDITOR, &json!({"intent": dev_intent()}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{decision}");
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn a_body_with_too_many_items_is_refused_before_it_is_parsed() {
+    let h = Harness::with_config("[limits]\njson_items = 1000\n").await;
+    let mut intent = dev_intent();
+    // Within every per-list cap of the schema: 10 lists of 100 in a resource's config.
+    intent["spec"]["resources"][0]["config"] = json!({"matrix": vec![vec![0; 100]; 10]});
+    for path in ["/v1/evaluate", "/v1/deployments"] {
+        let (status, problem) = h.post(path, REQUESTER, &json!({"intent": intent})).await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{path}: {problem}");
+        assert_eq!(problem["code"], "too_many_items", "{problem}");
+        assert!(
+            problem["detail"]
+                .as_str()
+                .unwrap()
+                .contains("`limits.json_items`"),
+            "{problem}"
+        );
+    }
+    let (_, page) = h.get("/v1/deployments", AUDITOR).await;
+    assert_eq!(page["total"], 0);
+    h.stop().await;
+}
