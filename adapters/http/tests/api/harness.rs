@@ -129,10 +129,13 @@ pub struct Harness {
     pub dir: tempfile::TempDir,
 }
 
-/// The test clock: 2026-11-23T12:00:00Z plus the real time elapsed since the start (retries
-/// need time to move; the date keeps freezes and exemptions deterministic).
+/// The test clock: 2026-11-23T12:00:00Z plus the real time elapsed since the test process's
+/// first reading (retries need time to move; the date keeps freezes and exemptions
+/// deterministic). One start for the whole process, so a server's clock and [`now_seconds`]
+/// agree however long the server took to start.
 pub fn clock() -> gatehouse_control::Clock {
-    let start = Instant::now();
+    static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    let start = *START.get_or_init(Instant::now);
     let base = Timestamp::parse("2026-11-23T12:00:00Z")
         .unwrap()
         .unix_nanos();
