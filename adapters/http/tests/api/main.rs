@@ -21,5 +21,6 @@ mod inputs;
 mod lifecycle;
 mod limits;
 mod operations;
+mod reload_limits;
 mod replicas;
 mod ui;
