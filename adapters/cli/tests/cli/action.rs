@@ -81,6 +81,7 @@ fn every_input_reaches_the_cli_and_defaults_are_accepted() {
             "intents",
             "now",
             "policies",
+            "proposed-policies",
             "releases-url",
             "sarif-file",
         ]
@@ -140,6 +141,19 @@ fn the_example_workflow_uses_the_action_on_the_examples() {
         .find(|s| s["uses"] == "./adapters/github-action")
         .expect("a step uses the action");
     assert_eq!(gatehouse["with"]["intents"], "policies/examples/*.yaml");
+    // On pull request events the bundle and the approvals that judge come from the base
+    // branch's checkout, which the workflow makes at the base commit.
+    for input in ["policies", "approvals", "history"] {
+        let value = gatehouse["with"][input].as_str().expect("an input");
+        assert!(
+            value.starts_with("${{ github.event_name != 'push' && '.gatehouse-base/"),
+            "`{input}` is read from the base branch on pull request events: {value}"
+        );
+    }
+    assert!(steps.iter().any(|s| {
+        s["with"]["path"] == ".gatehouse-base"
+            && s["with"]["ref"] == "${{ github.event.pull_request.base.sha }}"
+    }));
     let inputs = action();
     for key in gatehouse["with"].as_object().expect("with").keys() {
         assert!(
@@ -226,6 +240,7 @@ fn run_step(id: &str, env: &[(&str, &str)]) -> (Option<String>, Option<i32>) {
         ("INTENTS", "intent.yaml"),
         ("POLICIES", "policies"),
         ("BASE", "base"),
+        ("PROPOSED", ""),
         ("FORMAT", "github"),
         ("FAIL_ON", "needs_approval"),
         ("FAIL_ON_STRICTER", "false"),
@@ -302,6 +317,108 @@ fn reviews_are_read_on_pull_request_events_only() {
             "{args}"
         );
     }
+}
+
+/// A git checkout at `dir` whose HEAD is a new commit; returns that commit.
+fn checkout(dir: &std::path::Path) -> String {
+    std::fs::create_dir_all(dir.join("policies")).expect("a bundle directory");
+    std::fs::write(dir.join("policies/bundle.json"), "{}").expect("a bundle file");
+    std::fs::write(
+        dir.join("approvals.yaml"),
+        format!("# {}\n[]\n", dir.display()),
+    )
+    .expect("an approvals file");
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .args(args)
+            .current_dir(dir)
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@example.com")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@example.com")
+            .output()
+            .expect("git runs");
+        assert!(out.status.success(), "git {args:?}: {out:?}");
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    git(&["init", "-q"]);
+    git(&["add", "."]);
+    git(&["commit", "-q", "-m", "pull request head"]);
+    git(&["rev-parse", "HEAD"])
+}
+
+/// On pull request events, the bundle (whose `governance.approvers` maps reviewers to roles) and
+/// the approvals file that gate the pull request must not come from the pull request's own
+/// checkout: the step refuses (exit 2, before running gatehouse) when the checkout they are in is
+/// at the pull request's head or merge commit; from another checkout (the base branch) it runs.
+#[test]
+fn a_pull_requests_own_governance_is_refused_on_pull_request_events() {
+    let tmp = tempfile::tempdir().expect("a temporary directory");
+    let pr = tmp.path().join("pr");
+    let head = checkout(&pr);
+    let base = tmp.path().join("base");
+    let base_head = checkout(&base);
+    assert_ne!(head, base_head, "two commits");
+    let event = tmp.path().join("event.json");
+    std::fs::write(
+        &event,
+        format!(
+            r#"{{"pull_request": {{"number": 7, "head": {{"sha": "{head}"}}, "merge_commit_sha": "0000000000000000000000000000000000000000"}}}}"#
+        ),
+    )
+    .expect("an event payload");
+    let event = event.to_str().expect("a UTF-8 path");
+    let in_pr = |path: &str| pr.join(path).to_str().expect("a UTF-8 path").to_owned();
+    let in_base = |path: &str| base.join(path).to_str().expect("a UTF-8 path").to_owned();
+    for name in ["pull_request_target", "pull_request", "pull_request_review"] {
+        // The bundle of the pull request's head, with reviews read.
+        let (args, code) = run_step(
+            "check",
+            &[
+                ("GITHUB_EVENT_NAME", name),
+                ("GITHUB_EVENT_PATH", event),
+                ("POLICIES", &in_pr("policies")),
+            ],
+        );
+        assert_eq!(code, Some(2), "{name}: the head's bundle");
+        assert_eq!(args, None, "{name}: gatehouse did not run");
+        // The approvals file of the pull request's head, reviews off.
+        let (args, code) = run_step(
+            "check",
+            &[
+                ("GITHUB_EVENT_NAME", name),
+                ("GITHUB_EVENT_PATH", event),
+                ("POLICIES", &in_base("policies")),
+                ("APPROVALS", &in_pr("approvals.yaml")),
+                ("GITHUB_REVIEWS", "false"),
+            ],
+        );
+        assert_eq!(code, Some(2), "{name}: the head's approvals");
+        assert_eq!(args, None, "{name}: gatehouse did not run");
+        // Both from the base checkout: the check runs and reads the reviews.
+        let (args, code) = run_step(
+            "check",
+            &[
+                ("GITHUB_EVENT_NAME", name),
+                ("GITHUB_EVENT_PATH", event),
+                ("POLICIES", &in_base("policies")),
+                ("APPROVALS", &in_base("approvals.yaml")),
+            ],
+        );
+        assert_eq!(code, Some(0), "{name}: the base's bundle and approvals");
+        assert!(has_line(&args.expect("gatehouse ran"), "--github-reviews"));
+    }
+    // Not a pull request event: the checkout is the code under test, nothing to refuse.
+    let (args, code) = run_step(
+        "check",
+        &[
+            ("GITHUB_EVENT_NAME", "push"),
+            ("GITHUB_EVENT_PATH", event),
+            ("POLICIES", &in_pr("policies")),
+        ],
+    );
+    assert_eq!(code, Some(0));
+    assert!(args.is_some());
 }
 
 #[test]
