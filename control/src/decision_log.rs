@@ -1,12 +1,15 @@
 //! The decision log: every evaluation the server makes (a preview through `evaluate`, a
 //! submission, an approval's re-evaluation, the release gates of a reported success) gets a
 //! `decision_id` (UUID v7) that the caller receives; with `[decision_log] enabled = true` it is
-//! also recorded, with the decision, the bundle, the caller, the time and the intent with the
-//! configured fields masked, and can be read back by id or by time range. A submission's record
+//! also recorded, with the decision, the bundle, the caller, the server's time (`at`: what
+//! retention and time-range reads go by; the decision time the evaluation used, a caller's
+//! `context.now`, is kept apart as `evaluated_at`) and the intent with the configured fields
+//! masked (the stored decision then carries the masked intent's digest and no masked value, see
+//! [`mask_decision`]), and can be read back by id or by time range. A submission's record
 //! commits in the same transaction as its events; a preview's record commits before the answer,
 //! so a decision the caller saw is a decision the log holds.
 
-use gatehouse_core::{Stage, Timestamp};
+use gatehouse_core::{Stage, Timestamp, intent_digest};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -57,9 +60,14 @@ impl DecisionSource {
 pub struct DecisionRecord {
     /// Its id (UUID v7), as returned to the caller.
     pub decision_id: String,
-    /// When it was made (the decision's `evaluated_at`).
+    /// When it was logged, by the server's clock: never the caller's `context.now`. Retention
+    /// (`decision_log.retention_hours`) and the time-range reads go by it.
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub at: Timestamp,
+    /// The decision time the evaluation used (the decision's `evaluated_at`): the caller's
+    /// `context.now` for a preview that passed a context, else the server's clock.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub evaluated_at: Timestamp,
     /// `admission` or `gates`.
     pub stage: Stage,
     /// The operation that made it.
@@ -81,7 +89,8 @@ pub struct DecisionRecord {
     pub intent: Value,
     /// The paths that were masked in `intent` (e.g. `spec.tags.owner`).
     pub masked: Vec<String>,
-    /// The decision, exactly as answered.
+    /// The decision as answered; when fields were masked, as [`mask_decision`] stores it (its
+    /// `intent_digest` that of the masked intent, the masked text replaced by `***`).
     #[cfg_attr(feature = "openapi", schema(value_type = gatehouse_core::Decision))]
     pub decision: Value,
 }
@@ -159,20 +168,92 @@ pub fn valid_mask(path: &str) -> bool {
 
 /// `intent` with the values at `paths` replaced by [`MASKED`], and the concrete paths masked.
 pub fn mask(intent: &Value, paths: &[String]) -> (Value, Vec<String>) {
-    let mut masked = intent.clone();
-    let mut found = Vec::new();
-    for path in paths {
-        let segments: Vec<&str> = path.split('.').collect();
-        mask_at(&mut masked, &segments, &mut String::new(), &mut found);
-    }
-    found.sort();
-    found.dedup();
+    let (masked, found, _) = mask_collecting(intent, paths);
     (masked, found)
 }
 
-fn mask_at(value: &mut Value, segments: &[&str], at: &mut String, found: &mut Vec<String>) {
+/// [`mask`], and the values it replaced.
+fn mask_collecting(intent: &Value, paths: &[String]) -> (Value, Vec<String>, Vec<Value>) {
+    let mut masked = intent.clone();
+    let mut found = Vec::new();
+    let mut values = Vec::new();
+    for path in paths {
+        let segments: Vec<&str> = path.split('.').collect();
+        mask_at(
+            &mut masked,
+            &segments,
+            &mut String::new(),
+            &mut found,
+            &mut values,
+        );
+    }
+    found.sort();
+    found.dedup();
+    (masked, found, values)
+}
+
+/// The intent and decision of a log record, masked at `paths`: the intent as [`mask`] makes it,
+/// the concrete paths masked, and the decision with
+/// - its `intent_digest` replaced by the digest of the masked intent (`sha256:` over its
+///   canonical JSON), so the stored digest cannot be used to test guesses of the masked values
+///   (the digest of the unmasked intent could: hashing candidate values recovered them);
+/// - every masked string value replaced by [`MASKED`] wherever it appears in the decision's
+///   text (violation messages, evidence, approvals).
+///
+/// With nothing masked the decision is kept exactly as answered.
+pub fn mask_decision(
+    intent: &Value,
+    decision: &Value,
+    paths: &[String],
+) -> (Value, Vec<String>, Value) {
+    let (masked, found, values) = mask_collecting(intent, paths);
+    if found.is_empty() {
+        return (masked, found, decision.clone());
+    }
+    let mut secrets: Vec<&str> = values
+        .iter()
+        .filter_map(Value::as_str)
+        .filter(|s| !s.is_empty() && *s != MASKED)
+        .collect();
+    // Longest first, so a value that contains another is replaced whole.
+    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    secrets.dedup();
+    let mut stored = decision.clone();
+    scrub(&mut stored, &secrets);
+    if let Some(object) = stored.as_object_mut() {
+        object.insert(
+            "intent_digest".to_owned(),
+            Value::String(intent_digest(&masked)),
+        );
+    }
+    (masked, found, stored)
+}
+
+/// Replaces each of `secrets` by [`MASKED`] in every string inside `value`.
+fn scrub(value: &mut Value, secrets: &[&str]) {
+    match value {
+        Value::String(text) => {
+            for secret in secrets {
+                if text.contains(secret) {
+                    *text = text.replace(secret, MASKED);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| scrub(v, secrets)),
+        Value::Object(map) => map.values_mut().for_each(|v| scrub(v, secrets)),
+        _ => {}
+    }
+}
+
+fn mask_at(
+    value: &mut Value,
+    segments: &[&str],
+    at: &mut String,
+    found: &mut Vec<String>,
+    values: &mut Vec<Value>,
+) {
     let Some((first, rest)) = segments.split_first() else {
-        *value = Value::String(MASKED.to_owned());
+        values.push(std::mem::replace(value, Value::String(MASKED.to_owned())));
         found.push(at.clone());
         return;
     };
@@ -182,7 +263,7 @@ fn mask_at(value: &mut Value, segments: &[&str], at: &mut String, found: &mut Ve
             at.push('.');
         }
         at.push_str(key);
-        mask_at(child, rest, at, found);
+        mask_at(child, rest, at, found, values);
         at.truncate(len);
     };
     match value {
@@ -239,6 +320,28 @@ mod tests {
             ]
         );
         assert!(valid_mask("spec.tags.owner") && !valid_mask("spec..owner") && !valid_mask(""));
+    }
+
+    #[test]
+    fn a_masked_decision_keeps_no_trace_of_the_masked_values() {
+        let intent = json!({"metadata": {"requested_by": "carol@example.com"}, "spec": {"tags": {"owner": "team-zeta"}}});
+        let decision = json!({
+            "intent_digest": intent_digest(&intent),
+            "violations": [{"message": "requester `carol@example.com` of team-zeta", "evidence": {"requested_by": "carol@example.com"}}]
+        });
+        let paths = [
+            "metadata.requested_by".to_owned(),
+            "spec.tags.owner".to_owned(),
+        ];
+        let (masked, found, logged) = mask_decision(&intent, &decision, &paths);
+        assert_eq!(found, ["metadata.requested_by", "spec.tags.owner"]);
+        assert_eq!(logged["intent_digest"], intent_digest(&masked).as_str());
+        assert_eq!(logged["violations"][0]["message"], "requester `***` of ***");
+        assert_eq!(logged["violations"][0]["evidence"]["requested_by"], MASKED);
+        // Nothing masked: the decision as answered.
+        let (_, found, logged) = mask_decision(&intent, &decision, &["spec.none".to_owned()]);
+        assert!(found.is_empty());
+        assert_eq!(logged, decision);
     }
 
     #[test]

@@ -17,7 +17,7 @@ use crate::access::{Permission, Principal};
 use crate::bundle::{LoadedBundle, load_bundle};
 use crate::clock::Clock;
 use crate::config::{ControlConfig, ExecutorConfig};
-use crate::decision_log::{DecisionRecord, DecisionSource, mask};
+use crate::decision_log::{DecisionRecord, DecisionSource, mask_decision};
 use crate::deployment::{DeploymentRecord, DeploymentView, service_of};
 use crate::error::ControlError;
 use crate::evaluation::{EvaluationGate, EvaluationSlot, Overloaded};
@@ -214,11 +214,14 @@ impl ControlPlane {
         if !log.enabled {
             return None;
         }
-        let (intent, masked) = mask(intent, &log.mask);
         let decision = &judged.decision;
+        let (intent, masked, logged) = mask_decision(intent, &decision.to_value(), &log.mask);
         Some(DecisionRecord {
             decision_id: judged.id.clone(),
-            at: decision.evaluated_at,
+            // The server's clock, never the caller's `context.now` (kept as `evaluated_at`):
+            // retention and time-range reads go by it.
+            at: self.now(),
+            evaluated_at: decision.evaluated_at,
             stage: judged.stage,
             source,
             caller: caller.to_owned(),
@@ -229,7 +232,7 @@ impl ControlPlane {
             outcome: decision.outcome.as_str().to_owned(),
             intent,
             masked,
-            decision: decision.to_value(),
+            decision: logged,
         })
     }
 

@@ -16,7 +16,7 @@ pub(crate) const RECORD_COLUMNS: &str = "id, state, service, version, artifact, 
 
 /// The columns of a decision log record, in the order the backends' `decision` reads them.
 pub(crate) const DECISION_COLUMNS: &str = "decision_id, at, stage, source, caller, deployment_id, replica_id, \
-     bundle_digest, bundle_revision, outcome, intent, masked, decision";
+     bundle_digest, bundle_revision, outcome, intent, masked, decision, evaluated_at";
 
 /// The columns of a ledger entry, in the order the backends' `entry` reads them.
 pub(crate) const EVENT_COLUMNS: &str =

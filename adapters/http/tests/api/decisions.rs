@@ -3,6 +3,9 @@
 //! views, callback answers and refusals), and with the log on its record is readable by
 //! auditors and admins, by id and by time range, with the configured intent fields masked.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -25,6 +28,13 @@ async fn evaluate(h: &Harness, token: &str, intent: &Value) -> (String, Value) {
     (id, r.json().await.unwrap())
 }
 
+/// `decision` without its `intent_digest` (the log stores the masked intent's).
+fn without_digest(decision: &Value) -> Value {
+    let mut decision = decision.clone();
+    decision.as_object_mut().unwrap().remove("intent_digest");
+    decision
+}
+
 #[tokio::test]
 async fn every_decision_names_its_log_record() {
     let h = Harness::with_config(LOG).await;
@@ -35,7 +45,10 @@ async fn every_decision_names_its_log_record() {
     assert_eq!(record["source"], "evaluate");
     assert_eq!(record["stage"], "admission");
     assert_eq!(record["caller"], "dev@example.com");
-    assert_eq!(record["decision"], decision);
+    assert_eq!(
+        without_digest(&record["decision"]),
+        without_digest(&decision)
+    );
     assert_eq!(record["intent"]["spec"]["tags"]["owner"], "***");
     assert_eq!(record["masked"], json!(["spec.tags.owner"]));
     assert!(
@@ -91,7 +104,10 @@ async fn every_decision_names_its_log_record() {
     assert_eq!(record["source"], "callback");
     assert_eq!(record["stage"], "gates");
     assert_eq!(record["caller"], "pipeline");
-    assert_eq!(record["decision"], answer["gates"]);
+    assert_eq!(
+        without_digest(&record["decision"]),
+        without_digest(&answer["gates"])
+    );
     // A refused submission names the decision that refused it.
     let (status, problem) = h
         .post(
@@ -162,5 +178,151 @@ async fn with_the_log_off_decisions_have_ids_and_no_records() {
     assert_eq!(p["code"], "decision_log_disabled");
     let d = h.submit(dev_intent()).await;
     assert!(d["decision_id"].is_string(), "{d}");
+    h.stop().await;
+}
+
+/// A server whose clock is the test clock moved on by `shift` (nanoseconds).
+async fn server_with_shifted_clock(extra: &str, shift: Arc<AtomicI64>) -> Harness {
+    let base = clock();
+    let shifted: gatehouse_control::Clock = Arc::new(move || {
+        let now = base().unix_nanos() + i128::from(shift.load(Ordering::SeqCst));
+        gatehouse_core::Timestamp::from_unix_nanos(now).unwrap()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = gatehouse_http::Config::from_toml(&config_toml(extra)).unwrap();
+    config.database = database_for(&dir.path().join("gatehouse.db")).await;
+    config.policies = policies();
+    let server = gatehouse_http::Server::start_with(config, shifted, |_| None)
+        .await
+        .unwrap();
+    Harness {
+        base: format!("http://{}", server.addr),
+        server: Some(server),
+        client: reqwest::Client::new(),
+        dir,
+    }
+}
+
+/// The stamp attack: a preview's record was stamped with the caller's `context.now`, so records
+/// dated 2020 or 2999 were accepted and a 2999 record was never purged. The record's `at` is the
+/// server's clock now, the caller's `now` is kept as `evaluated_at`, and retention goes by `at`.
+#[tokio::test]
+async fn log_records_are_stamped_by_the_server_and_purged_by_that_stamp() {
+    let shift = Arc::new(AtomicI64::new(0));
+    let h = server_with_shifted_clock(
+        "[decision_log]\nenabled = true\nretention_hours = 1\n[retention]\npurge_interval_s = 1\n",
+        Arc::clone(&shift),
+    )
+    .await;
+    let mut ids = Vec::new();
+    for now in ["2020-01-01T00:00:00Z", "2999-01-01T00:00:00Z"] {
+        let r = h
+            .request(Method::POST, "/v1/evaluate", Some(REQUESTER))
+            .json(&json!({"intent": dev_intent(), "context": {"now": now}}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        let id = r.headers()["x-gatehouse-decision-id"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let (status, record) = h.get(&format!("/v1/decisions/{id}"), AUDITOR).await;
+        assert_eq!(status, StatusCode::OK, "{record}");
+        let at = record["at"].as_str().unwrap();
+        assert!(at.starts_with("2026-11-23T"), "stamped {at}: {record}");
+        assert_eq!(record["evaluated_at"], now, "{record}");
+        assert_eq!(record["decision"]["evaluated_at"], now, "{record}");
+        ids.push(id);
+    }
+    // Both are in the log's present, not in 2020 or 2999.
+    let (_, page) = h
+        .get("/v1/decisions?since=2026-11-23T00:00:00Z", AUDITOR)
+        .await;
+    assert_eq!(page["items"].as_array().unwrap().len(), 2, "{page}");
+    // Two hours later (retention is one), the purge removes both, the 2999 one included.
+    shift.store(2 * 3600 * 1_000_000_000, Ordering::SeqCst);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    for id in &ids {
+        loop {
+            let (status, record) = h.get(&format!("/v1/decisions/{id}"), AUDITOR).await;
+            if status == StatusCode::NOT_FOUND {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{id} not purged: {record}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+    h.stop().await;
+}
+
+/// The masking attack: with `spec.tags.owner` and `metadata.requested_by` masked, the stored
+/// record kept `intent_digest`, the SHA-256 of the unmasked intent, and hashing candidate pairs
+/// recovered the values. The stored digest is that of the masked intent, and the masked values
+/// appear nowhere in the record.
+#[tokio::test]
+async fn masked_values_cannot_be_recovered_from_the_log() {
+    let h = Harness::with_config(
+        "[decision_log]\nenabled = true\nmask = [\"spec.tags.owner\", \"metadata.requested_by\"]\n",
+    )
+    .await;
+    let mut intent = example("payments-api-prod-allowed.yaml");
+    intent["spec"]["tags"]["owner"] = json!("team-zeta");
+    intent["metadata"]["requested_by"] = json!("carol@example.com");
+    let r = h
+        .request(Method::POST, "/v1/evaluate", Some(REQUESTER))
+        .json(&json!({"intent": intent}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let id = r.headers()["x-gatehouse-decision-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let answered: Value = r.json().await.unwrap();
+    let (status, record) = h.get(&format!("/v1/decisions/{id}"), AUDITOR).await;
+    assert_eq!(status, StatusCode::OK, "{record}");
+    let stored = record["decision"]["intent_digest"].as_str().unwrap();
+    // The attack: hash candidate pairs against the stored digest.
+    let teams = ["team-alpha", "team-payments", "team-zeta", "team-web"];
+    let people = [
+        "alice@example.com",
+        "bob@example.com",
+        "carol@example.com",
+        "dev@example.com",
+        "erin@example.com",
+    ];
+    for team in teams {
+        for person in people {
+            let mut guess = intent.clone();
+            guess["spec"]["tags"]["owner"] = json!(team);
+            guess["metadata"]["requested_by"] = json!(person);
+            assert_ne!(
+                gatehouse_core::intent_digest(&guess),
+                stored,
+                "recovered ({team}, {person})"
+            );
+        }
+    }
+    assert_eq!(
+        answered["intent_digest"],
+        json!(gatehouse_core::intent_digest(&intent))
+    );
+    assert_eq!(stored, gatehouse_core::intent_digest(&record["intent"]));
+    assert_eq!(record["intent"]["metadata"]["requested_by"], "***");
+    // The values appear nowhere in the record (the four-eyes message names the requester).
+    let text = record.to_string();
+    assert!(
+        !text.contains("carol@example.com") && !text.contains("team-zeta"),
+        "{record}"
+    );
+    assert!(
+        answered.to_string().contains("carol@example.com"),
+        "{answered}"
+    );
     h.stop().await;
 }

@@ -8,11 +8,15 @@ use super::{Fault, finish};
 use crate::store::StoreError;
 
 /// The migrations, in order: `(name, SQL)`.
-const MIGRATIONS: [(&str, &str); 2] = [
+const MIGRATIONS: [(&str, &str); 3] = [
     ("initial", include_str!("migrations/0001_initial.sql")),
     (
         "decision log",
         include_str!("migrations/0002_decision_log.sql"),
+    ),
+    (
+        "decision log server stamp",
+        include_str!("migrations/0003_decision_log_server_stamp.sql"),
     ),
 ];
 

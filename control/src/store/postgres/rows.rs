@@ -56,6 +56,7 @@ pub(super) fn decision(row: &Row) -> Result<DecisionRecord, Fault> {
     Ok(DecisionRecord {
         decision_id: text(0)?,
         at: time("decision time", &text(1)?)?,
+        evaluated_at: time("decision evaluated_at", &text(13)?)?,
         stage: decode::stage(&text(2)?)?,
         source: decode::source(&text(3)?)?,
         caller: text(4)?,

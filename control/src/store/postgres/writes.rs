@@ -144,8 +144,8 @@ pub(super) async fn insert_decision(
     let stmt = client
         .prepare_cached(
             "INSERT INTO decisions (decision_id, at, at_ns, stage, source, caller, deployment_id, replica_id, \
-             bundle_digest, bundle_revision, outcome, intent, masked, decision) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+             bundle_digest, bundle_revision, outcome, intent, masked, decision, evaluated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
         )
         .await?;
     client
@@ -166,6 +166,7 @@ pub(super) async fn insert_decision(
                 &d.intent.to_string(),
                 &serde_json::to_string(&d.masked).unwrap_or_default(),
                 &d.decision.to_string(),
+                &d.evaluated_at.to_string(),
             ],
         )
         .await?;

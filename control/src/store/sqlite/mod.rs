@@ -360,8 +360,8 @@ fn write_policies(
 fn insert_decision(tx: &Transaction<'_>, d: &DecisionRecord) -> Result<(), Fault> {
     tx.prepare_cached(
         "INSERT INTO decisions (decision_id, at, at_ns, stage, source, caller, deployment_id, replica_id, \
-         bundle_digest, bundle_revision, outcome, intent, masked, decision) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+         bundle_digest, bundle_revision, outcome, intent, masked, decision, evaluated_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
     )?
     .execute(params![
         d.decision_id,
@@ -378,6 +378,7 @@ fn insert_decision(tx: &Transaction<'_>, d: &DecisionRecord) -> Result<(), Fault
         d.intent.to_string(),
         serde_json::to_string(&d.masked).unwrap_or_default(),
         d.decision.to_string(),
+        d.evaluated_at.to_string(),
     ])?;
     Ok(())
 }
