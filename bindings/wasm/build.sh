@@ -4,8 +4,10 @@
 #                            UI and the browser test load it
 #   bindings/wasm/pkg-node/  Node (wasm-bindgen --target nodejs: CommonJS, loads synchronously)
 #   bindings/wasm/pkg-npm/   the published npm package `gatehouse-wasm`: web/, bundler/ and node/
-#                            entry points behind one `exports` map, types per entry point, the
-#                            registry README and the licence (`npm pack` it from there)
+#                            entry points behind one `exports` map, types per entry point, one
+#                            .wasm they share (bundler/gatehouse_wasm_bg.wasm, also exported as
+#                            gatehouse-wasm/gatehouse_wasm_bg.wasm), the registry README and the
+#                            licence (`npm pack` it from there)
 # each with the JS glue, the .d.ts types and the optimised .wasm.
 #
 # Usage: bash bindings/wasm/build.sh        (from anywhere)
@@ -171,15 +173,31 @@ make_packages() {
 # The npm package: one directory per entry point, one `exports` map. `import "gatehouse-wasm"`
 # picks the Node build under Node and the bundler build elsewhere (webpack, Vite, esbuild);
 # `gatehouse-wasm/web` is the plain ES module for a page without a bundler (call init() first).
+# The three targets carry the same module (checked here), so the package ships it once, in
+# bundler/ (a bundler resolves the module's import of ./gatehouse_wasm_bg.js next to it), and the
+# web and node glue load it from there.
 assemble_npm() { # BUNDLER_DIR
-    local npm="$HERE/pkg-npm"
+    local npm="$HERE/pkg-npm" wasm="${STEM}_bg.wasm"
+    local shared="../bundler/$wasm" other
+    for other in "$HERE/pkg/$wasm" "$HERE/pkg-node/$wasm"; do
+        if ! cmp -s "$1/$wasm" "$other"; then
+            log "${other#"$ROOT"/} differs from the bundler target's module; the package cannot share one" >&2
+            exit 1
+        fi
+    done
     rm -rf "$npm"
     mkdir -p "$npm"
     cp -r "$HERE/pkg" "$npm/web"
     cp -r "$HERE/pkg-node" "$npm/node"
     cp -r "$1" "$npm/bundler"
     rm -f "$npm/web/package.json" "$npm/web/.stamp" "$npm/bundler/package.json" \
-        "$npm/web/.gitignore" "$npm/node/.gitignore" "$npm/bundler/.gitignore"
+        "$npm/web/.gitignore" "$npm/node/.gitignore" "$npm/bundler/.gitignore" \
+        "$npm/web/$wasm" "$npm/node/$wasm"
+    # The glue names the module next to itself; point web/ and node/ at the shared one (failing
+    # if wasm-bindgen's glue no longer says it the way this expects).
+    repoint "$npm/web/$STEM.js" "new URL('$wasm', import.meta.url)" "new URL('$shared', import.meta.url)"
+    # shellcheck disable=SC2016 # the glue's own template literal
+    repoint "$npm/node/$STEM.js" '`${__dirname}/'"$wasm"'`' '`${__dirname}/'"$shared"'`'
     # The Node build is CommonJS inside an ES-module package.
     printf '{\n  "type": "commonjs"\n}\n' >"$npm/node/package.json"
     cp "$HERE/README.md" "$ROOT/LICENSE" "$npm/"
@@ -216,7 +234,8 @@ assemble_npm() { # BUNDLER_DIR
       "types": "./node/$STEM.d.ts",
       "default": "./node/$STEM.js"
     },
-    "./web/${STEM}_bg.wasm": "./web/${STEM}_bg.wasm",
+    "./$wasm": "./bundler/$wasm",
+    "./web/$wasm": "./bundler/$wasm",
     "./package.json": "./package.json"
   },
   "files": ["web", "bundler", "node", "README.md", "LICENSE"],
@@ -224,6 +243,17 @@ assemble_npm() { # BUNDLER_DIR
   "engines": {"node": ">=18"}
 }
 EOF
+}
+
+# repoint FILE FROM TO: replaces the one occurrence of FROM in FILE with TO.
+repoint() {
+    local count
+    count="$(grep -cF -- "$2" "$1" || true)"
+    if [[ "$count" != 1 ]]; then
+        log "${1#"$ROOT"/}: expected one \`$2\`, found $count; wasm-bindgen's glue changed" >&2
+        exit 1
+    fi
+    FROM="$2" TO="$3" perl -0pi -e 's/\Q$ENV{FROM}\E/$ENV{TO}/' "$1"
 }
 
 if [[ "$(cat "$HERE/pkg/.stamp" 2>/dev/null || true)" == "$stamp" && -f "$HERE/pkg-node/package.json" && -f "$HERE/pkg-npm/package.json" ]]; then

@@ -140,19 +140,102 @@ fn bundle_format(reason: &str) -> Failure {
     })
 }
 
-/// A failure as the JS `Error` to throw: named `GatehouseError`, with `code` and `errors`.
+/// Error records given back by JavaScript (`GatehouseError.fromErrors`, after `error.errors`
+/// crossed a worker boundary): a non-empty list of the contract's records.
+pub(crate) fn failure_from_js(value: &JsValue) -> Result<Failure, Failure> {
+    let invalid = |reason: &str| {
+        Failure::new(
+            ErrorDetail::new(
+                code::ERROR_RECORDS_INVALID,
+                format!("not a list of error records: {reason}"),
+            )
+            .with_help("pass the `errors` of a GatehouseError"),
+        )
+    };
+    if !js_sys::Array::is_array(value) {
+        return Err(invalid(&format!("got {}", js_type(value))));
+    }
+    let text = js_sys::JSON::stringify(value)
+        .ok()
+        .and_then(|t| t.as_string())
+        .ok_or_else(|| invalid("it has no JSON form"))?;
+    let details: Vec<ErrorDetail> =
+        serde_json::from_str(&text).map_err(|e| invalid(&e.to_string()))?;
+    Failure::from_records(details).ok_or_else(|| invalid("the list is empty"))
+}
+
+/// An intent read from JSON or YAML text by the core (`parseIntent`): only an object is an
+/// intent `evaluate` takes, so anything else is `intent_not_object` here.
+pub(crate) fn intent_object_from_text(text: &str) -> Result<JsValue, Failure> {
+    let intent = gatehouse_core::parse_intent(text)?;
+    if !intent.is_object() {
+        return Err(Failure::new(ErrorDetail::new(
+            code::INTENT_NOT_OBJECT,
+            "the text holds no intent: it is not a mapping (an object)",
+        )));
+    }
+    Ok(to_js(&intent))
+}
+
+/// A value this crate serialises itself, as a JS value (`JSON.parse` of its compact JSON).
+pub(crate) fn to_js(value: &impl serde::Serialize) -> JsValue {
+    serde_json::to_string(value).map_or(JsValue::NULL, |text| parse_own_json(&text))
+}
+
+thread_local! {
+    /// `Error` and the exported `GatehouseError` class, set up once (see [`error_class`]).
+    static ERROR_CLASS: Option<(js_sys::Function, js_sys::Function)> = error_class();
+}
+
+/// wasm-bindgen classes cannot extend a JS class, so the exported (empty) `GatehouseError` class
+/// is made to inherit from `Error` here: its prototype's prototype becomes `Error.prototype`, and
+/// its `name` "GatehouseError". Errors are then built with `Reflect.construct(Error, [message],
+/// GatehouseError)`: real `Error`s (stack trace, `Error.isError`) whose prototype is the class's,
+/// so `instanceof GatehouseError` and `instanceof Error` both hold, and the stack's first line
+/// reads `GatehouseError: message`. Returns `(Error, GatehouseError)`.
+fn error_class() -> Option<(js_sys::Function, js_sys::Function)> {
+    let prototype =
+        js_sys::Object::get_prototype_of(&JsValue::from(crate::GatehouseError::instance()));
+    let error_prototype = js_sys::Object::get_prototype_of(&js_sys::Error::new(""));
+    js_sys::Object::set_prototype_of(&prototype, &error_prototype);
+    js_sys::Reflect::set(
+        &prototype,
+        &JsValue::from_str("name"),
+        &JsValue::from_str("GatehouseError"),
+    )
+    .ok()?;
+    let constructor = |of: &js_sys::Object| {
+        js_sys::Reflect::get(of, &JsValue::from_str("constructor"))
+            .ok()?
+            .dyn_into::<js_sys::Function>()
+            .ok()
+    };
+    Some((constructor(&error_prototype)?, constructor(&prototype)?))
+}
+
+/// A failure as the JS `Error` to throw: a `GatehouseError`, with `code` and `errors`.
 impl From<Failure> for JsValue {
     fn from(failure: Failure) -> Self {
-        let error = js_sys::Error::new(&failure.message());
-        error.set_name("GatehouseError");
+        let message = JsValue::from_str(&failure.message());
+        let error = ERROR_CLASS
+            .with(|class| {
+                let (error, gatehouse) = class.as_ref()?;
+                js_sys::Reflect::construct_with_new_target(
+                    error,
+                    &js_sys::Array::of1(&message),
+                    gatehouse,
+                )
+                .ok()
+            })
+            .unwrap_or_else(|| js_sys::Error::new(&failure.message()).into());
         set(&error, "code", &JsValue::from_str(failure.code()));
         set(&error, "errors", &parse_own_json(&failure.records_json()));
-        error.into()
+        error
     }
 }
 
 /// Sets a property on an object this module just created (which cannot fail).
-fn set(target: &js_sys::Error, key: &str, value: &JsValue) {
+fn set(target: &JsValue, key: &str, value: &JsValue) {
     // `Reflect.set` only fails on frozen objects and throwing setters; a fresh `Error` has neither.
     let _ignored = js_sys::Reflect::set(target, &JsValue::from_str(key), value);
 }

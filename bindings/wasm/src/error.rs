@@ -1,6 +1,7 @@
 //! The one mapping from Gatehouse errors to what JavaScript is given: a [`Failure`], the contract's
 //! error records (`ErrorDetail`), whose first record's stable code becomes the `code` of the JS
-//! `Error` named `GatehouseError` that `convert` builds from it. Never a bare string.
+//! `Error` that `convert` builds from it, an instance of the exported `GatehouseError` class.
+//! Never a bare string.
 
 use gatehouse_core::{Diagnostic, ErrorDetail};
 
@@ -16,6 +17,13 @@ pub(crate) mod code {
     pub(crate) const CONTEXT_INVALID: &str = "context_invalid";
     /// The bundle argument is not an object (the core's `PackedBundleError::Shape` code).
     pub(crate) const BUNDLE_FORMAT: &str = "bundle_format";
+    /// An engine used after `free()`.
+    pub(crate) const ENGINE_FREED: &str = "engine_freed";
+    /// The core's code for an evaluation stopped at its limit; here, a worker stopped at its
+    /// deadline (`GatehouseError.timeLimitExceeded`).
+    pub(crate) const LIMIT_EXCEEDED: &str = "limit_exceeded";
+    /// `GatehouseError.fromErrors` got something other than a non-empty list of error records.
+    pub(crate) const ERROR_RECORDS_INVALID: &str = "error_records_invalid";
 }
 
 /// Something the caller passed that cannot be used, as contract error records.
@@ -30,6 +38,34 @@ impl Failure {
         Self {
             details: vec![detail],
         }
+    }
+
+    /// Records given back by JavaScript (`GatehouseError.fromErrors`); at least one.
+    pub(crate) fn from_records(details: Vec<ErrorDetail>) -> Option<Self> {
+        (!details.is_empty()).then_some(Self { details })
+    }
+
+    /// An engine used after `free()`.
+    pub(crate) fn freed() -> Self {
+        Self::new(
+            ErrorDetail::new(code::ENGINE_FREED, "the engine was freed")
+                .with_help("create a new `Engine`; `free()` (or `using`) ends an engine's life"),
+        )
+    }
+
+    /// An evaluation stopped after `limit_ms` milliseconds (a worker terminated at its deadline):
+    /// the record the core gives when its own time limit stops a policy, with the limit in the
+    /// help.
+    pub(crate) fn time_limit(limit_ms: f64) -> Self {
+        Self::new(
+            ErrorDetail::new(
+                code::LIMIT_EXCEEDED,
+                "policy evaluation exceeded the time limit",
+            )
+            .with_help(format!(
+                "the evaluation was stopped after {limit_ms} ms; simplify the policy or raise the time limit"
+            )),
+        )
     }
 
     /// The records of a core error.
@@ -101,6 +137,18 @@ mod tests {
     use gatehouse_core::{BundleError, Span};
 
     use super::*;
+
+    #[test]
+    fn records_from_javascript_are_never_empty() {
+        assert_eq!(Failure::from_records(Vec::new()), None);
+        let failure = Failure::from_records(Failure::freed().details).unwrap();
+        assert_eq!(failure.code(), "engine_freed");
+        assert_eq!(Failure::time_limit(250.0).code(), "limit_exceeded");
+        assert_eq!(
+            Failure::time_limit(250.0).message(),
+            "policy evaluation exceeded the time limit"
+        );
+    }
 
     #[test]
     fn message_names_the_position_once() {

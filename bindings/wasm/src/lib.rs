@@ -2,25 +2,31 @@
 //! the violations the control plane will report while a deployment form is being filled in.
 //!
 //! ```js
-//! import init, { Engine, validateIntent } from "gatehouse-wasm";
+//! import init, { Engine, validateIntent } from "gatehouse-wasm/web";
 //! await init();
 //! const engine = new Engine(await (await fetch("/bundle.json")).json());
 //! const decision = engine.evaluate(intent, { now: new Date().toISOString() });
 //! ```
 //!
 //! This file only delegates: `convert` reads arguments and writes results (a failure as a JS
-//! `Error` with a `code` and the structured `errors` list), `error` maps every failure to the
-//! contract's error records.
+//! `Error` that is an instance of the exported `GatehouseError` class, with a `code` and the
+//! structured `errors` list), `error` maps every failure to the contract's error records.
 //!
-//! There is no wall-clock limit on evaluation here: `wasm32-unknown-unknown` has no clock that
-//! regorus can read (`std::time::Instant` panics), so the engine is loaded with
-//! `Limits::time_limit` unset and a runaway policy is not stopped in the browser. A preview is
-//! advisory; the server's decision (which runs with a time limit) is authoritative.
+//! There is no time limit inside the engine here: `wasm32-unknown-unknown` has no clock that
+//! regorus can read (its timer reads `std::time::Instant`, which panics there, and regorus 0.14.1
+//! takes a supplied time source only when built without `std`), and regorus has no instruction
+//! budget for its interpreter. So the engine is loaded with `Limits::time_limit` unset, and a
+//! deadline is kept from outside: the evaluation runs in a worker that the caller terminates at
+//! its deadline, reporting `GatehouseError.timeLimitExceeded(ms)` (docs/wasm.md, tested in Node
+//! and Chromium). A preview is advisory; the server's decision is authoritative.
 
 mod convert;
 mod error;
 
-use gatehouse_core::{EvaluateRequest, IntentSchema, Sequential, Stage};
+use std::cell::{Ref, RefCell};
+use std::collections::BTreeMap;
+
+use gatehouse_core::{EvaluateRequest, IntentSchema, PolicyMeta, Sequential, Stage};
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
 
@@ -34,11 +40,44 @@ const TYPES: &str = include_str!("types.d.ts");
 #[wasm_bindgen(typescript_custom_section)]
 const DECISION_TYPES: &str = include_str!("decision.d.ts");
 
+/// The class of every error this package throws. The thrown values are real `Error`s whose
+/// prototype chain runs through this class (see `convert`), so `error instanceof GatehouseError`
+/// and `error instanceof Error` both hold. Its TypeScript declaration is in `types.d.ts`.
+#[wasm_bindgen(skip_typescript)]
+pub struct GatehouseError {
+    _private: (),
+}
+
+impl GatehouseError {
+    /// The one instance, whose prototype `convert` takes.
+    pub(crate) fn instance() -> Self {
+        Self { _private: () }
+    }
+}
+
+#[wasm_bindgen]
+impl GatehouseError {
+    /// Rebuilds an error from its records (`error.errors`), e.g. after they crossed a worker
+    /// boundary, where an `Error` loses its class and its properties.
+    #[wasm_bindgen(js_name = fromErrors)]
+    pub fn from_errors(errors: JsValue) -> Result<JsValue, JsValue> {
+        Ok(convert::failure_from_js(&errors)?.into())
+    }
+
+    /// The error for an evaluation stopped after `limitMs` milliseconds (a worker terminated at
+    /// its deadline): code `limit_exceeded`, the core's message for a policy stopped at its limit.
+    #[wasm_bindgen(js_name = timeLimitExceeded)]
+    pub fn time_limit_exceeded(#[wasm_bindgen(js_name = limitMs)] limit_ms: f64) -> JsValue {
+        Failure::time_limit(limit_ms).into()
+    }
+}
+
 /// A loaded governance bundle. Loading parses and compiles every policy once; each evaluation
 /// then takes well under a millisecond.
 #[wasm_bindgen]
 pub struct Engine {
-    inner: gatehouse_core::Engine,
+    /// `None` after `free()`.
+    inner: RefCell<Option<gatehouse_core::Engine>>,
 }
 
 #[wasm_bindgen]
@@ -53,7 +92,20 @@ impl Engine {
     ) -> Result<Engine, JsValue> {
         let source = convert::bundle_from_js(&bundle)?;
         let inner = gatehouse_core::Engine::load(&source).map_err(Failure::from)?;
-        Ok(Self { inner })
+        Ok(Self {
+            inner: RefCell::new(Some(inner)),
+        })
+    }
+
+    /// Releases the engine (the compiled bundle) now; every later call throws `engine_freed`,
+    /// and calling it again does nothing. Replaces wasm-bindgen's own `free`, after which a call
+    /// would throw a plain `Error("null pointer passed to rust")`; the emptied handle is
+    /// collected with its JS object. `[Symbol.dispose]` is this method too.
+    #[wasm_bindgen(js_name = free, skip_typescript)]
+    pub fn release(&self) {
+        if let Ok(mut inner) = self.inner.try_borrow_mut() {
+            inner.take();
+        }
     }
 
     /// Evaluates an intent (a plain object, possibly a draft that fails the schema) in a context
@@ -116,17 +168,45 @@ impl Engine {
         request_json: JsValue,
     ) -> Result<String, JsValue> {
         let text = convert::text_from_js(&request_json, "requestJson")?;
-        Ok(gatehouse_core::evaluate_json(&self.inner, &text).map_err(Failure::from)?)
+        let engine = self.engine()?;
+        Ok(gatehouse_core::evaluate_json(&engine, &text).map_err(Failure::from)?)
     }
 
     /// The bundle's digest, `sha256:<hex>`: the same as the server's for the same bundle.
     #[wasm_bindgen(getter, js_name = bundleDigest)]
-    pub fn bundle_digest(&self) -> String {
-        self.inner.info().digest.clone()
+    pub fn bundle_digest(&self) -> Result<String, JsValue> {
+        Ok(self.engine()?.info().digest.clone())
+    }
+
+    /// The bundle's name (its manifest's `name`).
+    #[wasm_bindgen(getter, js_name = bundleName)]
+    pub fn bundle_name(&self) -> Result<String, JsValue> {
+        Ok(self.engine()?.info().name.clone())
+    }
+
+    /// The bundle's revision (its manifest's `revision`).
+    #[wasm_bindgen(getter, js_name = bundleRevision)]
+    pub fn bundle_revision(&self) -> Result<String, JsValue> {
+        Ok(self.engine()?.info().revision.clone())
+    }
+
+    /// The policy catalogue: policy id to its metadata (title, severity, enforcement,
+    /// remediation, ...), `schema.valid` included.
+    #[wasm_bindgen(unchecked_return_type = "Record<string, PolicyMeta>")]
+    pub fn catalog(&self) -> Result<JsValue, JsValue> {
+        let engine = self.engine()?;
+        let catalog: BTreeMap<&str, &PolicyMeta> = engine.catalog().iter().collect();
+        Ok(convert::to_js(&catalog))
     }
 }
 
 impl Engine {
+    /// The loaded engine, or `engine_freed`.
+    fn engine(&self) -> Result<Ref<'_, gatehouse_core::Engine>, Failure> {
+        let inner = self.inner.try_borrow().map_err(|_| Failure::freed())?;
+        Ref::filter_map(inner, Option::as_ref).map_err(|_| Failure::freed())
+    }
+
     fn decide_js(
         &self,
         stage: Stage,
@@ -155,7 +235,7 @@ impl Engine {
     fn decide(&self, stage: Stage, intent_json: &str, context: Value) -> Result<String, Failure> {
         let intent = convert::intent_from_json(intent_json)?;
         let request = EvaluateRequest::new(intent, Some(context), stage);
-        let decision = request.evaluate(&self.inner, None, &Sequential)?;
+        let decision = request.evaluate(&*self.engine()?, None, &Sequential)?;
         Ok(decision.to_json())
     }
 }
@@ -170,4 +250,22 @@ pub fn validate_intent(
     let errors = IntentSchema::shared().validate(&intent);
     let text = serde_json::to_string(&errors).unwrap_or_else(|_| "[]".to_owned());
     Ok(convert::parse_own_json(&text))
+}
+
+/// The intent JSON Schema (draft 2020-12) that `validateIntent` and every evaluation check.
+#[wasm_bindgen(js_name = intentSchema, unchecked_return_type = "Record<string, unknown>")]
+pub fn intent_schema() -> JsValue {
+    convert::to_js(&IntentSchema::as_json())
+}
+
+/// Reads an intent from text, JSON or YAML as the CLI reads intent files (text whose first
+/// non-blank character is `{` is JSON, anything else YAML; aliases refused), and returns it as an
+/// object for `evaluate` or `validateIntent`. Throws `intent_syntax` with the line and column,
+/// `intent_too_large`, `intent_yaml_alias`, or `intent_not_object` for text that holds no mapping.
+#[wasm_bindgen(js_name = parseIntent, unchecked_return_type = "IntentInput")]
+pub fn parse_intent(
+    #[wasm_bindgen(unchecked_param_type = "string")] text: JsValue,
+) -> Result<JsValue, JsValue> {
+    let text = convert::text_from_js(&text, "text")?;
+    Ok(convert::intent_object_from_text(&text)?)
 }

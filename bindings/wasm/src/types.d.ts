@@ -4,13 +4,47 @@
    from the core's schema into src/decision.d.ts (scripts/decision-types.mjs); tests/usage.ts
    type-checks both with `tsc --noEmit`. */
 
-/** What every function of this package throws: a JS `Error` with a code and the records. */
-export interface GatehouseError extends Error {
+/** What every function of this package throws: a real `Error` (with the engine's stack) that is
+    an instance of this class, with a code and the contract's records. Test with
+    `error instanceof GatehouseError`; instances come from the package, never from `new`. */
+export class GatehouseError extends Error {
+  private constructor();
   name: "GatehouseError";
   /** The first record's code. */
-  code: string;
+  readonly code: string;
   /** Every record, in order. */
-  errors: ErrorDetail[];
+  readonly errors: ErrorDetail[];
+  /** Rebuilds an error from its records (`error.errors`), e.g. after they crossed a worker
+      boundary (`postMessage` keeps neither the class nor `code` and `errors`). Throws
+      `error_records_invalid` for anything but a non-empty list of records. */
+  static fromErrors(errors: ErrorDetail[]): GatehouseError;
+  /** The error for an evaluation stopped after `limitMs` milliseconds (a worker terminated at
+      its deadline): code `limit_exceeded`, the core's message for a policy stopped at its limit. */
+  static timeLimitExceeded(limitMs: number): GatehouseError;
+}
+
+/** A policy's catalogue entry (`engine.catalog()`). */
+export interface PolicyMeta {
+  title: string;
+  severity: Severity;
+  enforcement: Enforcement;
+  /** Enforcement per environment, overriding the default. */
+  enforcement_by_environment?: Record<string, Enforcement>;
+  remediation: string;
+  /** Role whose approval overrides a soft-mandatory violation. */
+  override_role?: string;
+  description?: string;
+  /** `admission` when absent. */
+  stage?: "admission" | "gates";
+}
+
+/* wasm-bindgen declares `[Symbol.dispose]()` on every class. `Symbol.dispose` is in TypeScript's
+   `esnext.disposable` lib, not in `es2022`: declared here too (as @types/node does), so the types
+   compile under `lib: ["es2022", "dom"]` with skipLibCheck off. */
+declare global {
+  interface SymbolConstructor {
+    readonly dispose: unique symbol;
+  }
 }
 
 /** One way an intent fails the intent schema. */

@@ -2,17 +2,19 @@
 // browser) loads the preview page (www/) from a local server, which loads the browser package
 // (pkg/, --target web) and the bundle document printed by `gatehouse bundle`. The violations the
 // page renders must be those `gatehouse check` reports for the same intent and time. The page
-// then times `engine.evaluate` over 200 runs; the median is reported, not asserted.
+// then times `engine.evaluate` over 200 runs; the median is reported, not asserted. A second
+// page runs docs/wasm.md's browser snippets: a runaway policy evaluated in a Web Worker ends at
+// its deadline with a GatehouseError `limit_exceeded`.
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 
 import { chromium } from "playwright-core";
 
-import { OUT, POLICIES, ROOT, WASM_DIR, packedBundlePath } from "./helpers.mjs";
+import { OUT, POLICIES, ROOT, WASM_DIR, conformanceCases, docSnippets, packedBundlePath } from "./helpers.mjs";
 
 const CHROMIUM = "/usr/bin/chromium";
 const NOW = "2026-11-23T12:00:00Z";
@@ -109,4 +111,59 @@ test("the page renders the violations the CLI reports, and times evaluate", asyn
   writeFileSync(join(OUT, "browser-timing.json"), `${JSON.stringify(timing)}\n`);
   await page.screenshot({ path: join(OUT, "browser.png"), fullPage: true });
   assert.ok(timing.median_ms > 0);
+});
+
+test("a runaway policy in a Web Worker ends at its deadline with limit_exceeded (docs' snippets)", async () => {
+  // docs/wasm.md's browser blocks, served from /snippets/ next to a page that maps the package's
+  // name to the browser build (pkg/) and loads them.
+  const dir = join(OUT, "snippets");
+  mkdirSync(dir, { recursive: true });
+  const browserFiles = docSnippets().filter((s) => s.browser && s.file);
+  assert.deepEqual(browserFiles.map((s) => s.file).sort(), ["evaluate-within.js", "evaluate-worker.js"]);
+  for (const s of browserFiles) writeFileSync(join(dir, s.file), s.code);
+  writeFileSync(
+    join(dir, "deadline.html"),
+    `<!doctype html>
+<script type="importmap">{"imports": {"gatehouse-wasm/web": "/pkg/gatehouse_wasm.js"}}</script>
+<script type="module">
+  import { GatehouseError } from "gatehouse-wasm/web";
+  import { evaluateWithin } from "./evaluate-within.js";
+  window.within = async (limitMs, bundle, intent, context) => {
+    try {
+      return { decision: await evaluateWithin(limitMs, bundle, intent, context) };
+    } catch (error) {
+      return { gatehouse: error instanceof GatehouseError, code: error.code, help: error.errors?.[0]?.help, message: String(error) };
+    }
+  };
+</script>
+`,
+  );
+  const cases = conformanceCases();
+  const runaway = cases.find((c) => c.name === "fail-closed-instruction-limit").case;
+  const allowed = cases.find((c) => c.name === "allow-prod-reference");
+  const packed = JSON.parse(readFileSync(packedBundlePath(), "utf8"));
+  const page = await browser.newPage();
+  const problems = [];
+  page.on("pageerror", (e) => problems.push(e.message));
+  await page.goto(`${baseUrl}/snippets/deadline.html`);
+  await page.waitForFunction(() => typeof window.within === "function");
+
+  const files = { ...packed.files, ...runaway.bundle_overlay };
+  const stopped = await page.evaluate(
+    ({ files, intent, context }) => window.within(1000, { files }, intent, context),
+    { files, intent: runaway.intent, context: runaway.context },
+  );
+  assert.deepEqual(
+    { gatehouse: stopped.gatehouse, code: stopped.code },
+    { gatehouse: true, code: "limit_exceeded" },
+    stopped.message,
+  );
+  assert.match(stopped.help, /1000 ms/);
+
+  const done = await page.evaluate(
+    ({ bundle, intent, context }) => window.within(120000, bundle, intent, context),
+    { bundle: packed, intent: allowed.case.intent, context: allowed.case.context },
+  );
+  assert.deepEqual(done.decision, JSON.parse(readFileSync(allowed.golden, "utf8")), done.message);
+  assert.deepEqual(problems, []);
 });

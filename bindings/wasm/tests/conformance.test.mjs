@@ -12,9 +12,9 @@ const { Engine } = loadNodePackage();
 // The only case this front end cannot run, and why.
 const SKIPPED = {
   "fail-closed-instruction-limit":
-    "needs a wall-clock evaluation limit; wasm32-unknown-unknown has no clock regorus can read, " +
-    "so the browser build runs without one (a runaway policy is stopped by the server, whose " +
-    "decision is authoritative)",
+    "needs the engine's own time limit; wasm32-unknown-unknown has no clock regorus can read, " +
+    "so a runaway policy is stopped from outside instead: a worker terminated at its deadline " +
+    "(docs/wasm.md; docs.test.mjs and browser.test.mjs run it on this case's policy)",
 };
 
 const cases = conformanceCases();

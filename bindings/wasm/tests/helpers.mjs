@@ -97,3 +97,22 @@ export function thrown(fn) {
   }
   throw new Error("expected an error, nothing was thrown");
 }
+
+/** The scratch project that installed the packed npm package (made by test.sh). */
+export const APP = join(OUT, "app");
+
+/** The fenced JavaScript blocks of docs/wasm.md, in order: `{file?, browser, code, line}`.
+    The info string after `js` may say `browser` (run in Chromium) and `file=NAME` (written as
+    that file instead of run on its own). */
+export function docSnippets() {
+  const text = readFileSync(join(ROOT, "docs", "wasm.md"), "utf8");
+  const snippets = [];
+  const fence = /^```js([^\n]*)\n([\s\S]*?)^```$/gm;
+  for (let m = fence.exec(text); m; m = fence.exec(text)) {
+    const info = m[1].trim().split(/\s+/).filter(Boolean);
+    const file = info.find((w) => w.startsWith("file="))?.slice("file=".length);
+    const line = text.slice(0, m.index).split("\n").length;
+    snippets.push({ file, browser: info.includes("browser"), code: m[2], line });
+  }
+  return snippets;
+}

@@ -4,7 +4,8 @@
 // (an ES module importing the .wasm), which Node does behind --experimental-wasm-modules.
 // Usage: node npm-package.mjs BUNDLE_JSON CASE_JSON GOLDEN_JSON [bundler]
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
+import { dirname } from "node:path";
 import { createRequire } from "node:module";
 
 const [bundlePath, casePath, goldenPath, mode] = process.argv.slice(2);
@@ -35,5 +36,10 @@ if (mode === "bundler") {
   check("web entry (gatehouse-wasm/web)", web.Engine);
   const pkg = require("gatehouse-wasm/package.json");
   assert.equal(pkg.name, "gatehouse-wasm");
+  // One WebAssembly module, shared by the entry points (it is most of the package's size).
+  const root = dirname(require.resolve("gatehouse-wasm/package.json"));
+  const modules = readdirSync(root, { recursive: true }).filter((f) => String(f).endsWith(".wasm"));
+  assert.deepEqual(modules, ["bundler/gatehouse_wasm_bg.wasm"]);
+  assert.equal(require.resolve("gatehouse-wasm/gatehouse_wasm_bg.wasm"), `${root}/bundler/gatehouse_wasm_bg.wasm`);
   assert.deepEqual(Object.keys(pkg.exports).slice(0, 4), [".", "./web", "./bundler", "./node"]);
 }

@@ -1,12 +1,13 @@
 // A tiny static server for the browser test, on 127.0.0.1 only: /www/* and /pkg/* from
-// bindings/wasm, /bundle.json from the file given as the first argument. Prints
+// bindings/wasm, /snippets/* from tests/.out/snippets (docs/wasm.md's browser snippets, written by
+// the test), /bundle.json from the file given as the first argument. Prints
 // `listening <port>` once ready; the test stops it by its PID. Cross-origin isolation headers
 // give the page precise timers (performance.now() at 5 µs instead of 100 µs).
 import { createReadStream, existsSync, statSync } from "node:fs";
 import { createServer } from "node:http";
 import { extname, join, normalize, sep } from "node:path";
 
-import { WASM_DIR } from "./helpers.mjs";
+import { OUT, WASM_DIR } from "./helpers.mjs";
 
 const bundlePath = process.argv[2];
 const TYPES = {
@@ -21,8 +22,8 @@ function resolve(urlPath) {
   if (urlPath === "/bundle.json") return bundlePath;
   const path = normalize(decodeURIComponent(urlPath)).replace(/^[/\\]+/, "");
   const [top] = path.split(sep);
-  if (top !== "www" && top !== "pkg") return null;
-  const full = join(WASM_DIR, path);
+  if (top !== "www" && top !== "pkg" && top !== "snippets") return null;
+  const full = join(top === "snippets" ? OUT : WASM_DIR, path);
   return existsSync(full) && statSync(full).isFile() ? full : null;
 }
 

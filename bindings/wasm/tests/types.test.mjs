@@ -14,7 +14,7 @@ import { WASM_DIR } from "./helpers.mjs";
 const EXPORTED = [
   "Approval", "ApprovalRecord", "ApprovalSource", "BundleInfo", "BundleInput", "BundleSource",
   "Decision", "DeploymentIntent", "Enforcement", "ErrorDetail", "EvaluationContext",
-  "GatehouseError", "HistoryEntry", "IntentInput", "Outcome", "PackedBundle", "Resource",
+  "GatehouseError", "HistoryEntry", "IntentInput", "Outcome", "PackedBundle", "PolicyMeta", "Resource",
   "SchemaError", "Severity", "Span", "Target", "Truncated", "Violation", "ViolationStatus",
 ];
 
@@ -29,17 +29,29 @@ test("src/decision.d.ts is what docs/decision.schema.json generates", async () =
 test("the package's .d.ts exports every type name it always has", () => {
   const dts = readFileSync(join(WASM_DIR, "pkg", "gatehouse_wasm.d.ts"), "utf8");
   for (const name of EXPORTED) {
-    assert.match(dts, new RegExp(`export (interface|type) ${name}\\b`), name);
+    assert.match(dts, new RegExp(`export (interface|type|class) ${name}\\b`), name);
   }
 });
 
-test("tsc --noEmit accepts tests/usage.ts against pkg/gatehouse_wasm.d.ts", () => {
+/** `tsc --noEmit -p tests/<config>` against pkg/gatehouse_wasm.d.ts. */
+function tsc(config) {
   const dts = join(WASM_DIR, "pkg", "gatehouse_wasm.d.ts");
   assert.ok(existsSync(dts), `${dts} is missing; run build.sh`);
   assert.match(readFileSync(dts, "utf8"), /export interface Decision\b/);
-  const tsc = join(WASM_DIR, "node_modules", ".bin", "tsc");
-  const run = spawnSync(tsc, ["--noEmit", "-p", join(WASM_DIR, "tests", "tsconfig.json")], {
-    encoding: "utf8",
-  });
-  assert.equal(run.status, 0, `tsc failed:\n${run.stdout}${run.stderr}`);
+  const bin = join(WASM_DIR, "node_modules", ".bin", "tsc");
+  const run = spawnSync(bin, ["--noEmit", "-p", join(WASM_DIR, "tests", config)], { encoding: "utf8" });
+  assert.equal(run.status, 0, `tsc -p ${config} failed:\n${run.stdout}${run.stderr}`);
+}
+
+test("tsc --noEmit accepts tests/usage.ts against pkg/gatehouse_wasm.d.ts", () => {
+  tsc("tsconfig.json");
+});
+
+// The settings most projects have: lib es2022 + dom (no esnext.disposable, where
+// `Symbol.dispose` is declared), skipLibCheck off, strict.
+test("tsc --noEmit accepts the usage under lib es2022 + dom with skipLibCheck off", () => {
+  const config = JSON.parse(readFileSync(join(WASM_DIR, "tests", "tsconfig.common.json"), "utf8"));
+  assert.deepEqual(config.compilerOptions.lib, ["es2022", "dom"]);
+  assert.equal(config.compilerOptions.skipLibCheck, false);
+  tsc("tsconfig.common.json");
 });
