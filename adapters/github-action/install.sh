@@ -12,7 +12,7 @@
 #
 # Environment (set by action.yml from its inputs and the runner):
 #   WANT_VERSION     the gatehouse-version input (e.g. 0.2.0; empty: the action's own tag)
-#   ACTION_REF       github.action_ref (a tag such as v0.2.0, a branch, or a commit)
+#   ACTION_REF       github.action_ref (a tag such as action/v0.2.0 or v0.2.0, a branch, or a commit)
 #   RELEASES_URL     base of the release downloads, e.g. https://github.com/OWNER/REPO/releases/download
 #   DIGESTS          the pinned digest manifest (default: digests.txt beside this script); lines
 #                    `<sha256>  <archive>` and `<sha256>  <archive dir>/gatehouse[.exe]`
@@ -40,8 +40,9 @@ fail() {
 out() { printf '%s=%s\n' "$1" "$2" >>"${GITHUB_OUTPUT:?GITHUB_OUTPUT is not set}"; }
 
 want=${WANT_VERSION:-}
-if [[ -z $want && ${ACTION_REF:-} =~ ^v?([0-9]+\.[0-9]+\.[0-9]+([-+][0-9A-Za-z.-]+)?)$ ]]; then
-    want=${BASH_REMATCH[1]}
+# The release workflow tags the action with its pinned digests as action/vX.Y.Z.
+if [[ -z $want && ${ACTION_REF:-} =~ ^(action/)?v?([0-9]+\.[0-9]+\.[0-9]+([-+][0-9A-Za-z.-]+)?)$ ]]; then
+    want=${BASH_REMATCH[2]}
 fi
 want=${want#v}
 if [[ -n $want && ! $want =~ ^[0-9]+\.[0-9]+\.[0-9]+([-+][0-9A-Za-z.-]+)?$ ]]; then
@@ -118,7 +119,7 @@ pinned() {
 want_archive=$(pinned "$archive")
 want_binary=$(pinned "${archive%."$ext"}/$exe")
 if [[ ! $want_archive =~ ^[0-9a-f]{64}$ || ! $want_binary =~ ^[0-9a-f]{64}$ ]]; then
-    fail "the action at \`${ACTION_REF:-?}\` pins no digest for \`$archive\` (in $(basename "$manifest")): use the action at the release's tag (uses: …@v$want), whose digests the release workflow pinned, or set build-from-source: true"
+    fail "the action at \`${ACTION_REF:-?}\` pins no digest for \`$archive\` (in $(basename "$manifest")): use the action at the release's tag (uses: …@action/v$want), whose digests the release workflow pinned, or set build-from-source: true"
 fi
 
 if [[ -x $bin ]]; then

@@ -421,6 +421,77 @@ fn a_pull_requests_own_governance_is_refused_on_pull_request_events() {
     assert!(args.is_some());
 }
 
+/// The release workflow: what publishes waits behind a protected environment; the OIDC token
+/// (`id-token`) and attestation rights are only in jobs that build nothing (no dependency's build
+/// script runs where a signing identity can be minted); the Action's digests are pinned from the
+/// archives built; every `cargo install` is `--locked`.
+#[test]
+fn the_release_workflow_signs_apart_from_builds_and_publishes_behind_environments() {
+    let text = std::fs::read_to_string(root().join(".github/workflows/release.yml"))
+        .expect("release.yml is readable");
+    let workflow: Value = serde_norway::from_str(&text).expect("release.yml is YAML");
+    let jobs = workflow["jobs"].as_object().expect("jobs");
+    let publishes = |script: &str| {
+        [
+            "gh release create",
+            "npm publish",
+            "cargo publish",
+            "git push",
+        ]
+        .iter()
+        .any(|p| script.contains(p))
+    };
+    let builds = |step: &Value| {
+        let script = step["run"].as_str().unwrap_or_default();
+        let uses = step["uses"].as_str().unwrap_or_default();
+        [
+            "cargo build",
+            "cargo install",
+            "build.sh",
+            "npm ci",
+            "npm install",
+            "maturin build",
+        ]
+        .iter()
+        .any(|b| script.contains(b))
+            || (uses.starts_with("PyO3/maturin-action") && step["with"]["command"] != "upload")
+    };
+    let mut pinned = false;
+    for (name, job) in jobs {
+        let steps = job["steps"].as_array().expect("steps");
+        let signs = ["id-token", "attestations"]
+            .iter()
+            .any(|p| job["permissions"][p] == "write");
+        let publishing = steps.iter().any(|s| {
+            publishes(s["run"].as_str().unwrap_or_default())
+                || s["with"]["push"] == true
+                || s["with"]["command"] == "upload"
+        });
+        if publishing {
+            assert!(
+                job["environment"].is_string(),
+                "job `{name}` publishes without a protected environment"
+            );
+        }
+        let building = steps.iter().any(builds);
+        if signs {
+            assert!(
+                !building,
+                "job `{name}` can mint an OIDC token or attest while it builds"
+            );
+        }
+        for step in steps {
+            let script = step["run"].as_str().unwrap_or_default();
+            for line in script.lines().filter(|l| l.contains("cargo install")) {
+                assert!(line.contains("--locked"), "job `{name}`: {line}");
+            }
+            pinned |= script.contains("scripts/release-digests.sh")
+                && script.contains("adapters/github-action/digests.txt");
+        }
+    }
+    assert!(pinned, "a job pins the archives' digests in the Action");
+}
+
 #[test]
 fn every_action_used_is_pinned_to_a_commit_and_nothing_writes_github_path() {
     // A tag can be moved to other code; a commit cannot. Local actions (`./...`) are this

@@ -219,6 +219,14 @@ fn a_release_is_downloaded_verified_and_cached() {
     let again = install(&server, &work, &[("WANT_VERSION", VERSION)]);
     assert_eq!(again.code, Some(0), "{}", again.stdout);
     assert_eq!(again.outputs["how"], "cache");
+    // The tag the release workflow pins the digests at names the version too.
+    let tagged = install(
+        &server,
+        &work,
+        &[("ACTION_REF", &format!("action/v{VERSION}"))],
+    );
+    assert_eq!(tagged.code, Some(0), "{}", tagged.stdout);
+    assert_eq!(tagged.outputs["version"], VERSION);
 }
 
 #[test]
