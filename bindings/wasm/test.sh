@@ -7,7 +7,8 @@
 #   4. the npm package: `npm pack` of pkg-npm/ (its sizes printed), installed into a scratch
 #      project (tests/.out/app), each entry point (default under Node by import and require, web,
 #      bundler) evaluating to golden bytes; then docs/wasm.md's snippets run in that project
-#      (an esbuild build among them, and a worker stopping a runaway policy at its deadline);
+#      (esbuild and webpack builds among them, and a worker stopping a runaway policy at its
+#      deadline);
 #   5. the headless Chromium tests (Debian's chromium, installed if missing).
 # Each step prints its command and duration. Usage: bash bindings/wasm/test.sh
 set -euo pipefail

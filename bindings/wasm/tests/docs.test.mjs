@@ -3,7 +3,8 @@
 // file; the others run in order with Node, with `bundle` (the `gatehouse bundle` document) and
 // `intent` defined, and `fetch` of file: URLs answered from disk as a web server answers for the
 // package's files. Blocks marked `browser` run in Chromium (browser.test.mjs). Then the app the
-// esbuild snippet built runs in Node, and the Node worker with a deadline stops a runaway policy.
+// esbuild and webpack snippets built run in Node, and the Node worker with a deadline stops a
+// runaway policy.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
@@ -45,7 +46,7 @@ before(() => {
 
 test("docs/wasm.md has the snippets this test expects", () => {
   const files = snippets.filter((s) => s.file).map((s) => s.file);
-  for (const name of ["evaluate-worker.mjs", "evaluate-within.mjs", "app.mjs", "evaluate-worker.js", "evaluate-within.js"]) {
+  for (const name of ["evaluate-worker.mjs", "evaluate-within.mjs", "app.mjs", "webpack-app.mjs", "evaluate-worker.js", "evaluate-within.js"]) {
     assert.ok(files.includes(name), `no block with file=${name}`);
   }
   assert.ok(snippets.filter((s) => !s.file && !s.browser).length >= 7, "the runnable snippets");
@@ -67,6 +68,15 @@ test("the app esbuild bundled (docs' esbuild setup) runs in Node", () => {
   const text = readFileSync(out, "utf8");
   assert.doesNotMatch(text, /from\s+["']gatehouse-wasm/, "the package is bundled, not imported");
   const run = spawnSync(process.execPath, [out], { cwd: join(APP, "dist"), encoding: "utf8" });
+  assert.equal(run.status, 0, run.stderr);
+  assert.equal(run.stdout, `${packed.name} ${packed.digest}\n`);
+});
+
+test("the app webpack bundled from the bundler entry (docs' webpack setup) runs in Node", () => {
+  const out = join(APP, "dist-webpack", "app.cjs");
+  assert.ok(existsSync(out), `${out} is missing: the webpack snippet did not build it`);
+  assert.doesNotMatch(readFileSync(out, "utf8"), /require\(["']gatehouse-wasm/, "the package is bundled, not required");
+  const run = spawnSync(process.execPath, [out], { cwd: join(APP, "dist-webpack"), encoding: "utf8" });
   assert.equal(run.status, 0, run.stderr);
   assert.equal(run.stdout, `${packed.name} ${packed.digest}\n`);
 });
