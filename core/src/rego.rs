@@ -436,18 +436,29 @@ impl CompiledPolicies {
                 return results;
             }
         }
-        // Something failed: evaluate package by package to say which.
-        mine.iter()
-            .map(|(index, package)| {
-                let mut engine = engines.prepared.clone();
-                engine.set_input(input.0.clone());
-                let result = engine
-                    .eval_rule(format!("{}.deny", package.path))
-                    .map_err(|e| Box::new(interpreter_error(&e)))
-                    .and_then(|v| deny_set(&v));
-                (*index, result)
-            })
-            .collect()
+        // Something failed: evaluate package by package to say which. The time limit holds per
+        // evaluation, so each runaway package would cost the whole limit again: once one has run
+        // out of time, the packages after it are not evaluated (the decision denies either way),
+        // and a decision costs at most about twice the limit, however many packages run away.
+        let mut out_of_time = false;
+        let mut results = Vec::with_capacity(mine.len());
+        for (index, package) in &mine {
+            if out_of_time {
+                results.push((*index, Err(Box::new(not_evaluated()))));
+                continue;
+            }
+            let mut engine = engines.prepared.clone();
+            engine.set_input(input.0.clone());
+            let result = engine
+                .eval_rule(format!("{}.deny", package.path))
+                .map_err(|e| {
+                    out_of_time = is_time_limit(&e);
+                    Box::new(interpreter_error(&e))
+                })
+                .and_then(|v| deny_set(&v));
+            results.push((*index, result));
+        }
+        results
     }
 }
 
@@ -1040,6 +1051,23 @@ fn deny_set(value: &regorus::Value) -> PackageResult {
             format!("`deny` must be a set of violation objects, got {}", short_json(&from_rego(other))),
         ))),
     }
+}
+
+/// Whether regorus stopped on the time limit.
+fn is_time_limit(e: &anyhow::Error) -> bool {
+    matches!(
+        e.downcast_ref::<regorus::LimitError>(),
+        Some(regorus::LimitError::TimeLimitExceeded { .. })
+    )
+}
+
+/// A package left out after an earlier one ran out of time (see [`CompiledPolicies::evaluate_part`]).
+fn not_evaluated() -> ErrorDetail {
+    ErrorDetail::new(
+        "limit_exceeded",
+        "not evaluated: an earlier package used up the time limit",
+    )
+    .with_help("simplify the policy that exceeded the time limit, or raise the limit")
 }
 
 fn interpreter_error(e: &anyhow::Error) -> ErrorDetail {

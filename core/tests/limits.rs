@@ -172,3 +172,52 @@ fn invalid_range_arguments_stay_rego_errors() {
         );
     }
 }
+
+/// A policy package that runs until the time limit stops it.
+fn runaway(name: &str) -> String {
+    format!(
+        "package gatehouse.policies.{name}\n\ndeny contains {{\"policy\": \"tags.required\", \"path\": \"\", \"message\": \"x\"}} if {{\n\tsome i in numbers.range(1, 1000000)\n\tsome j in numbers.range(1, 1000000)\n\ti * j < 0\n}}\n"
+    )
+}
+
+#[test]
+fn runaway_packages_cost_a_decision_one_more_limit_not_one_each() {
+    // Three runaway packages: the gathering evaluation runs out of time, then the packages are
+    // evaluated one by one to say which failed. The first runaway one runs out of time again;
+    // the packages after it are not evaluated (each would take the whole limit once more).
+    let mut source = reference_source();
+    for name in ["zz_a", "zz_b", "zz_c"] {
+        source.insert(format!("rules/{name}.rego"), runaway(name));
+    }
+    let limits = EngineOptions {
+        limits: Limits {
+            time_limit: Some(Duration::from_millis(500)),
+        },
+    };
+    let engine = Engine::load_with(&source, limits).unwrap();
+    let decision = engine.evaluate_stage(
+        Stage::Admission,
+        &dev_intent(),
+        &now(),
+        &gatehouse_core::Sequential,
+    );
+    assert_eq!(decision.outcome, Outcome::Deny);
+    let messages: Vec<&str> = decision
+        .errors
+        .iter()
+        .map(|e| {
+            assert_eq!(e.code, "limit_exceeded", "{e:?}");
+            e.message.as_str()
+        })
+        .collect();
+    assert_eq!(
+        messages,
+        [
+            "package `gatehouse.policies.zz_a`: policy evaluation exceeded the time limit",
+            "package `gatehouse.policies.zz_b`: not evaluated: an earlier package used up the time limit",
+            "package `gatehouse.policies.zz_c`: not evaluated: an earlier package used up the time limit",
+        ],
+        "{}",
+        decision.to_json()
+    );
+}
