@@ -194,6 +194,12 @@ const H2_PING_TIMEOUT: Duration = Duration::from_secs(20);
 /// Requests (streams) one HTTP/2 connection may have open at once; more are refused
 /// (`REFUSED_STREAM`), so one connection cannot take the whole `limits.concurrency`.
 const H2_MAX_STREAMS: u32 = 64;
+/// What one connection may have buffered in this process before a handler reads it: the HTTP/1
+/// read buffer (so also the largest request head: 431 above), the HTTP/2 flow-control windows
+/// (a client cannot push more body than this ahead of the handler, which reserves the body's
+/// bytes before it reads) and the HTTP/2 header list. hyper's defaults are about 400 KiB, 1 MiB
+/// and 16 MiB, so idle connections could hold a gigabyte between them.
+const CONNECTION_BUFFER: u32 = 64 * 1024;
 
 /// What a connection's requests tell the task that drives it: how many came, how many are in
 /// flight, and when the last one ended.
@@ -317,13 +323,17 @@ async fn serve(
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(Duration::from_millis(limits.header_read_timeout_ms));
+        .header_read_timeout(Duration::from_millis(limits.header_read_timeout_ms))
+        .max_buf_size(CONNECTION_BUFFER as usize);
     builder
         .http2()
         .timer(TokioTimer::new())
         .keep_alive_interval(Some(H2_PING_INTERVAL))
         .keep_alive_timeout(H2_PING_TIMEOUT)
-        .max_concurrent_streams(H2_MAX_STREAMS);
+        .max_concurrent_streams(H2_MAX_STREAMS)
+        .initial_stream_window_size(CONNECTION_BUFFER)
+        .initial_connection_window_size(CONNECTION_BUFFER)
+        .max_header_list_size(CONNECTION_BUFFER);
     let limits = Arc::new(limits);
     let mut watching = stop.clone();
     loop {

@@ -198,3 +198,24 @@ async fn keep_alive_connections_left_idle_are_closed() {
     assert!(frames.iter().any(|(kind, ..)| *kind == 0x07), "{frames:?}");
     h.stop().await;
 }
+
+#[tokio::test]
+async fn a_request_head_beyond_the_connection_buffer_is_answered_431() {
+    let h = Harness::start().await;
+    let server = addr_of(&h);
+    let mut stream = connect_from([127, 0, 0, 2], server).await;
+    // 100 KB of headers: hyper's default buffer (about 400 KiB) would take them.
+    let head = format!(
+        "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Padding: {}\r\n\r\n",
+        "a".repeat(100_000)
+    );
+    // The server may answer and close before it has read everything: ignore a write error.
+    let _ = stream.write_all(head.as_bytes()).await;
+    let answer = read_until_closed(&mut stream)
+        .await
+        .expect("an oversized request head got neither an answer nor a close");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 431"), "{answer}");
+    assert!(health_check(server).await.ends_with("200 OK"));
+    h.stop().await;
+}
