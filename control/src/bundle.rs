@@ -32,6 +32,7 @@ pub fn load_bundle(dir: &Path, limits: &EvaluationLimits) -> Result<LoadedBundle
         },
         split: limits.split,
         overlay: std::collections::BTreeMap::new(),
+        trusted_keys: Vec::new(),
     };
     let bundle = load_dir(dir, &options)?;
     Ok(LoadedBundle {

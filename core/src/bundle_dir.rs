@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use crate::bundle::{BundleError, BundleSource, FileRole, MAX_BUNDLE_BYTES, file_role};
 use crate::engine::{Engine, EngineOptions};
 use crate::error::{Diagnostic, ErrorDetail, Span};
+use crate::signing::{SIGNATURE_FILE, SignatureError, TrustedKey, verify_bundle};
 
 /// Folders inside a bundle directory that hold examples and test data, not bundle files.
 pub const SKIPPED_DIRS: [&str; 3] = ["examples", "conformance", "target"];
@@ -55,6 +56,10 @@ pub struct DirOptions {
     pub split: usize,
     /// Files added to the directory's bundle or replacing its files, by bundle path.
     pub overlay: BTreeMap<String, String>,
+    /// Public keys whose signatures are trusted. When there are any, the bundle must carry a
+    /// signature ([`SIGNATURE_FILE`]) by one of them over exactly the files loaded (overlay
+    /// included), or it does not load ([`DirLoadError::Signature`]).
+    pub trusted_keys: Vec<TrustedKey>,
 }
 
 /// A bundle read from a directory and loaded.
@@ -83,6 +88,16 @@ pub enum DirLoadError {
         #[source]
         source: BundleError,
     },
+    /// Trusted keys are configured and the bundle's signature does not hold: unsigned, signed by
+    /// an unknown key, a bad signature, or a file changed, added or removed after signing.
+    #[error("bundle `{}` is refused: {source}", dir.display())]
+    Signature {
+        /// The directory.
+        dir: PathBuf,
+        /// What is wrong ([`SignatureError::file`] names the file, under `dir`).
+        #[source]
+        source: SignatureError,
+    },
 }
 
 impl Diagnostic for DirLoadError {
@@ -94,6 +109,7 @@ impl Diagnostic for DirLoadError {
             }) => "bundle_too_large",
             Self::Read(_) => "bundle_unreadable",
             Self::Invalid { source, .. } => source.code(),
+            Self::Signature { source, .. } => source.code(),
         }
     }
 
@@ -114,17 +130,39 @@ impl Diagnostic for DirLoadError {
                 vec![ErrorDetail::new(self.code(), e.to_string()).with_help(help)]
             }
             Self::Invalid { source, .. } => source.details(),
+            Self::Signature { dir, source } => source
+                .details()
+                .into_iter()
+                .map(|d| {
+                    let span = d.span.clone().map(|s| Span {
+                        file: dir.join(&s.file).display().to_string(),
+                        ..s
+                    });
+                    d.with_span(span)
+                })
+                .collect(),
         }
     }
 }
 
 /// Reads the bundle in `dir` ([`BundleSource::from_dir`]), applies the overlay and loads it with
 /// the options' limits and split.
+///
+/// With trusted keys, the signature ([`SIGNATURE_FILE`], read in the same pass as the files) is
+/// verified over the very text that is then loaded, overlay included, before anything is parsed.
 pub fn load_dir(dir: &Path, options: &DirOptions) -> Result<DirBundle, DirLoadError> {
-    let mut source = BundleSource::from_dir(dir)?;
+    let (mut source, signature) = read_dir(dir)?;
     source
         .files
         .extend(options.overlay.iter().map(|(p, c)| (p.clone(), c.clone())));
+    if !options.trusted_keys.is_empty() {
+        verify_bundle(signature.as_deref(), &options.trusted_keys, &source).map_err(|source| {
+            DirLoadError::Signature {
+                dir: dir.to_path_buf(),
+                source,
+            }
+        })?;
+    }
     let engine =
         Engine::load_split(&source, options.engine, options.split.max(1)).map_err(|error| {
             DirLoadError::Invalid {
@@ -203,19 +241,31 @@ impl BundleSource {
     /// files together may hold at most [`MAX_BUNDLE_BYTES`]; the limit holds while reading, so
     /// a file that grows while it is read stops there.
     pub fn from_dir(dir: &Path) -> Result<Self, BundleDirError> {
-        let mut source = Self::default();
-        let mut budget = MAX_BUNDLE_BYTES;
-        walk(dir, dir, &mut source, &mut budget)?;
-        Ok(source)
+        Ok(read_dir(dir)?.0)
     }
 }
 
-fn walk(
-    root: &Path,
-    dir: &Path,
-    source: &mut BundleSource,
-    budget: &mut usize,
-) -> Result<(), BundleDirError> {
+/// The bundle in `dir` ([`BundleSource::from_dir`]) and the text of its signature
+/// ([`SIGNATURE_FILE`] at its root, read like a bundle file), if it has one.
+pub fn read_dir(dir: &Path) -> Result<(BundleSource, Option<String>), BundleDirError> {
+    let mut read = Walk {
+        source: BundleSource::default(),
+        signature: None,
+        budget: MAX_BUNDLE_BYTES,
+    };
+    walk(dir, dir, &mut read)?;
+    Ok((read.source, read.signature))
+}
+
+/// What a walk has read so far.
+struct Walk {
+    source: BundleSource,
+    signature: Option<String>,
+    /// Bytes left under [`MAX_BUNDLE_BYTES`].
+    budget: usize,
+}
+
+fn walk(root: &Path, dir: &Path, read: &mut Walk) -> Result<(), BundleDirError> {
     let io = |path: &Path| {
         let path = path.to_path_buf();
         move |e: std::io::Error| BundleDirError {
@@ -239,7 +289,7 @@ fn walk(
             if dir == root && SKIPPED_DIRS.contains(&name.as_str()) {
                 continue;
             }
-            walk(root, &path, source, budget)?;
+            walk(root, &path, read)?;
             continue;
         }
         let Ok(relative) = path.strip_prefix(root) else {
@@ -250,15 +300,22 @@ fn walk(
             .map(|c| c.as_os_str().to_string_lossy().into_owned())
             .collect();
         let relative = relative.join("/");
-        if matches!(
-            file_role(&relative),
-            Some(FileRole::Manifest | FileRole::Policy | FileRole::Test | FileRole::Data)
-        ) {
-            let text = read_regular(&path, budget).map_err(|problem| BundleDirError {
+        let signature = relative == SIGNATURE_FILE;
+        if signature
+            || matches!(
+                file_role(&relative),
+                Some(FileRole::Manifest | FileRole::Policy | FileRole::Test | FileRole::Data)
+            )
+        {
+            let text = read_regular(&path, &mut read.budget).map_err(|problem| BundleDirError {
                 path: path.clone(),
                 source: problem,
             })?;
-            source.insert(relative, text);
+            if signature {
+                read.signature = Some(text);
+            } else {
+                read.source.insert(relative, text);
+            }
         }
     }
     Ok(())

@@ -26,6 +26,7 @@ mod rego;
 mod rego_scan;
 pub mod request;
 pub mod schema;
+pub mod signing;
 pub mod stage;
 pub mod timestamp;
 
@@ -63,6 +64,10 @@ pub use lifecycle::{EventType, State, TransitionError, next_state};
 pub use rego::{FileCoverage, Limits, TestReport, TestResult};
 pub use request::{EvaluateRequest, RequestError, evaluate_json};
 pub use schema::{INTENT_SCHEMA, IntentSchema, SchemaError, SchemaReport};
+pub use signing::{
+    BundleStatement, Envelope, KeyError, SIGNATURE_FILE, SignatureError, SigningKey, TrustedKey,
+    sign_bundle, verify_bundle,
+};
 pub use stage::Stage;
 pub use timestamp::{Timestamp, TimestampError};
 

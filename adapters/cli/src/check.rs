@@ -42,6 +42,7 @@ fn load_dir_split(dir: &Path, parts: usize) -> Result<DirBundle, CliError> {
         },
         split: parts,
         overlay: std::collections::BTreeMap::new(),
+        trusted_keys: Vec::new(),
     };
     Ok(load_dir(dir, &options)?)
 }

@@ -248,6 +248,7 @@ impl Engine {
                 engine: load.engine_options(),
                 split: load.split,
                 overlay,
+                trusted_keys: Vec::new(),
             };
             py.detach(|| load_dir(&path, &options))
                 .map(|bundle| Self::wrap(bundle.engine, &load))
