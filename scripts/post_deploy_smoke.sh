@@ -13,12 +13,14 @@ set -euo pipefail
 url=${GATEHOUSE_URL:?set GATEHOUSE_URL to the control plane base URL}
 wait_s=${GATEHOUSE_SMOKE_WAIT:-120}
 bin=${GATEHOUSE_BIN:-gatehouse}
+# The URL as printed: a user name and password in it are never shown.
+shown=$(printf '%s' "${url%/}" | sed -E 's|^([A-Za-z][A-Za-z0-9+.-]*://)[^/?#]*@|\1redacted@|')
 command -v "$bin" >/dev/null 2>&1 || { echo "post_deploy_smoke: \`$bin\` not found; install gatehouse or set GATEHOUSE_BIN" >&2; exit 2; }
 
 deadline=$((SECONDS + wait_s))
 until curl -fsS -o /dev/null --max-time 5 "${url%/}/healthz"; do
     if (( SECONDS >= deadline )); then
-        echo "post_deploy_smoke: ${url%/}/healthz did not answer within ${wait_s}s" >&2
+        echo "post_deploy_smoke: $shown/healthz did not answer within ${wait_s}s" >&2
         exit 2
     fi
     sleep 2

@@ -333,6 +333,26 @@ fn credentials_in_the_url_never_appear_in_the_output() {
     );
 }
 
+/// `scripts/post_deploy_smoke.sh` names the URL it waited for without its credentials.
+#[test]
+fn the_post_deploy_script_never_prints_url_credentials() {
+    let secret = "pa55-w0rd-s3cr3t";
+    let out = run(std::process::Command::new("bash")
+        .arg(crate::support::root().join("scripts/post_deploy_smoke.sh"))
+        .env(
+            "GATEHOUSE_URL",
+            format!("http://smoke-user:{secret}@127.0.0.1:{}", free_port()),
+        )
+        .env("GATEHOUSE_SMOKE_WAIT", "0")
+        .env("GATEHOUSE_BIN", env!("CARGO_BIN_EXE_gatehouse")));
+    assert_code(&out, 2);
+    assert!(out.stderr.contains("did not answer"), "{out}");
+    assert!(
+        !out.stdout.contains(secret) && !out.stderr.contains(secret),
+        "{out}"
+    );
+}
+
 /// A bearer token goes over plain http only to a loopback host unless `--allow-insecure-http`
 /// says so: otherwise exit 2 before any request (`.invalid` never resolves, so nothing is sent
 /// either way).
