@@ -176,9 +176,9 @@ pub enum ControlError {
         #[source]
         source: gatehouse_core::ContextError,
     },
-    /// Free text that would be stored and shown has a control character.
+    /// Free text that would be stored and shown has a control or format character.
     #[error(
-        "{fields} may not contain control characters (line breaks, escape sequences); write it on one line"
+        "{fields} may not contain control or invisible formatting characters (line breaks, escape sequences, bidirectional or zero-width marks); write it on one line as plain text"
     )]
     ControlCharacter {
         /// The fields, e.g. "`reason`".

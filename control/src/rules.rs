@@ -10,10 +10,13 @@ use crate::deployment::DeploymentRecord;
 use crate::error::ControlError;
 use crate::requests::CallbackStatus;
 
-/// Whether free text that is stored and shown (comments, reasons) has a control character:
-/// those could forge lines in logs and terminals.
+/// Whether free text that is stored and shown (comments, reasons) has a control character or a
+/// format character (general category `Cf`: bidirectional overrides such as U+202E, zero-width
+/// marks such as U+200B): the first could forge lines in logs and terminals, the second make
+/// text read differently from what it holds.
 pub fn has_control(text: &str) -> bool {
-    text.chars().any(char::is_control)
+    text.chars()
+        .any(|c| c.is_control() || gatehouse_core::identity::is_format_character(c))
 }
 
 /// `If-Match` must name the deployment's current ETag, as a strong ETag (`"<hash>"`, or the bare
@@ -301,6 +304,8 @@ mod tests {
     #[test]
     fn control_characters_are_found() {
         assert!(has_control("a\nb") && has_control("\u{1b}[31m") && has_control("\u{85}"));
+        assert!(has_control("approved \u{202e}kcab") && has_control("appro\u{200b}ved"));
         assert!(!has_control("an ordinary comment, with punctuation: ok"));
+        assert!(!has_control("élodie's approval, 5 € over"));
     }
 }

@@ -157,6 +157,50 @@ async fn control_characters_in_comments_and_reasons_are_refused() {
 }
 
 #[tokio::test]
+async fn bidirectional_and_zero_width_characters_in_comments_and_reasons_are_refused() {
+    let h = Harness::start().await;
+    let mut intent = dev_intent();
+    intent["spec"]["estimated_monthly_cost"] = json!(640);
+    let d = h.submit(intent).await;
+    let id = d["id"].as_str().unwrap().to_owned();
+    let etag = format!("\"{}\"", d["etag"].as_str().unwrap());
+    // U+202E turns the rest of a line around on screen; U+200B hides inside a word.
+    for comment in ["approved \u{202e}devorppa ton", "appro\u{200b}ved"] {
+        let (status, p) = json_of(
+            h.request(
+                Method::POST,
+                &format!("/v1/deployments/{id}/approvals"),
+                Some(APPROVER),
+            )
+            .header("if-match", &etag)
+            .json(&json!({"role": "finops-approver", "comment": comment}))
+            .send()
+            .await
+            .unwrap(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{comment:?}: {p}");
+        assert_eq!(p["code"], "control_character", "{p}");
+    }
+    let (status, p) = json_of(
+        h.request(
+            Method::POST,
+            &format!("/v1/deployments/{id}/cancel"),
+            Some(REQUESTER),
+        )
+        .header("if-match", &etag)
+        .json(&json!({"reason": "cancelled \u{202e}kcab"}))
+        .send()
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{p}");
+    assert_eq!(h.event_types(&id).await, ["requested", "approval_required"]);
+    h.stop().await;
+}
+
+#[tokio::test]
 async fn metrics_and_whoami_need_a_token_unless_the_config_allows() {
     let h = Harness::start().await;
     let status = |path: &'static str, token: Option<&'static str>| {
