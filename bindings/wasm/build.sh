@@ -15,12 +15,15 @@
 # Idempotent; prints every command and its duration. Two routes, picked automatically:
 #   1. rustup has the wasm32-unknown-unknown target (a laptop after `rustup target add
 #      wasm32-unknown-unknown`): plain `cargo build --target wasm32-unknown-unknown`.
-#   2. Otherwise (this machine kind: rustup cannot add targets): Debian's rustc-web route from
-#      /work/shared/wasm/README.md. As root it installs rustc-web cargo-web rust-web-src
-#      rust-web-llvm lld-22 if they are missing, then builds std from source (-Zbuild-std) with
-#      Debian's compiler and cargo. Cold, the std build is the slow part (several minutes).
+#   2. Otherwise (a Debian machine whose rustup cannot add targets): Debian's "web" Rust. As root
+#      it installs rustc-web cargo-web rust-web-src rust-web-llvm lld-22 if they are missing
+#      (rustc-web and rust-web-src must be the same version; lld-22 links wasm32), then builds
+#      std from source (-Zbuild-std, RUSTC_BOOTSTRAP=1) with Debian's compiler and cargo in a
+#      target directory of its own. Cold, the std build is the slow part (several minutes).
 # wasm-bindgen-cli is built once at exactly the crate's wasm-bindgen version (from Cargo.lock)
-# into bindings/wasm/.tools/ (without --locked: its lockfile pins a crate the registry lacks).
+# into bindings/wasm/.tools/. With GATEHOUSE_WASM_BINDGEN_LOCKED=1 (the release workflow) it is
+# installed `--locked`, from the versions its own lockfile pins; without it, unlocked, because
+# the registry reachable from some build machines lacks a crate version that lockfile pins.
 # npm dev tools (binaryen's wasm-opt, typescript, playwright-core) come from `npm ci`, run only
 # when package-lock.json changed. The cargo profile is `wasm-release` (root Cargo.toml: opt-level
 # "z", LTO, one codegen unit, panic = "abort"); names and producers sections are removed.
@@ -55,8 +58,10 @@ fi
 WB_ROOT="$HERE/.tools/wasm-bindgen-$WB_VERSION"
 WASM_BINDGEN="$WB_ROOT/bin/wasm-bindgen"
 if [[ "$("$WASM_BINDGEN" --version 2>/dev/null || true)" != "wasm-bindgen $WB_VERSION" ]]; then
+    locked=()
+    if [[ ${GATEHOUSE_WASM_BINDGEN_LOCKED:-} == 1 ]]; then locked=(--locked); fi
     step "install wasm-bindgen-cli $WB_VERSION" \
-        cargo install wasm-bindgen-cli --version "$WB_VERSION" --root "$WB_ROOT"
+        cargo install wasm-bindgen-cli --version "$WB_VERSION" --root "$WB_ROOT" "${locked[@]}"
 else
     log "wasm-bindgen-cli $WB_VERSION already in ${WB_ROOT#"$ROOT"/}"
 fi
