@@ -157,20 +157,8 @@ pub async fn read_within_budget(
 /// hundreds of bytes once parsed and handed to the policies.
 fn check_items(bytes: &[u8], max_items: usize) -> Result<(), Problem> {
     let mut items = 0usize;
-    let mut in_string = false;
-    let mut escaped = false;
-    for &b in bytes {
-        if in_string {
-            match (escaped, b) {
-                (true, _) => escaped = false,
-                (false, b'\\') => escaped = true,
-                (false, b'"') => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
+    for (_, b) in structure(bytes) {
         match b {
-            b'"' => in_string = true,
             // A container's first item, then one per comma (an empty container counts one).
             b'{' | b'[' | b',' => {
                 items += 1;
@@ -298,20 +286,8 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8], max_depth: usize) -> Result
 /// strings), so hostile nesting costs nothing and gets a precise error.
 fn check_depth(bytes: &[u8], max_depth: usize) -> Result<(), Problem> {
     let mut depth = 0usize;
-    let mut in_string = false;
-    let mut escaped = false;
-    for (offset, &b) in bytes.iter().enumerate() {
-        if in_string {
-            match (escaped, b) {
-                (true, _) => escaped = false,
-                (false, b'\\') => escaped = true,
-                (false, b'"') => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
+    for (offset, b) in structure(bytes) {
         match b {
-            b'"' => in_string = true,
             b'{' | b'[' => {
                 depth += 1;
                 if depth > max_depth {
@@ -328,6 +304,29 @@ fn check_depth(bytes: &[u8], max_depth: usize) -> Result<(), Problem> {
         }
     }
     Ok(())
+}
+
+/// The bytes of a JSON text outside its strings, with their offsets: what the pre-parse scans
+/// count (brackets, braces, commas) without being fooled by the same characters inside a string.
+fn structure(bytes: &[u8]) -> impl Iterator<Item = (usize, u8)> + '_ {
+    let mut in_string = false;
+    let mut escaped = false;
+    bytes.iter().enumerate().filter_map(move |(offset, &b)| {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            return None;
+        }
+        if b == b'"' {
+            in_string = true;
+            return None;
+        }
+        Some((offset, b))
+    })
 }
 
 #[cfg(test)]
