@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use gatehouse_core::{
     Approval, Decision, DecisionCache, Diagnostic, DirBundle, DirOptions, Engine, EngineOptions,
     EvaluationContext, Fanout, GithubTeam, HistoryEntry, Limits, Rayon, Sequential, Stage,
-    Timestamp, load_dir,
+    Timestamp, TrustedKey, load_dir,
 };
 use gatehouse_report::CheckedFile;
 use rayon::prelude::*;
@@ -21,19 +21,24 @@ use crate::github_reviews::{self, ActionsEnv, GithubReviewArgs};
 /// Wall-clock guard per policy package on top of the instruction limit.
 const TIME_LIMIT: std::time::Duration = std::time::Duration::from_secs(2);
 
-/// Loads a bundle directory into an engine.
-pub fn load_engine(dir: &Path) -> Result<Engine, CliError> {
-    load_engine_split(dir, 1)
+/// Loads a bundle directory into an engine; with `keys`, only a bundle one of them signed.
+pub fn load_engine(dir: &Path, keys: &[TrustedKey]) -> Result<Engine, CliError> {
+    load_engine_split(dir, 1, keys)
 }
 
 /// Loads a bundle directory into an engine whose decisions have up to `parts` parts
 /// (`Engine::load_split`).
-pub fn load_engine_split(dir: &Path, parts: usize) -> Result<Engine, CliError> {
-    Ok(load_dir_split(dir, parts)?.engine)
+pub fn load_engine_split(
+    dir: &Path,
+    parts: usize,
+    keys: &[TrustedKey],
+) -> Result<Engine, CliError> {
+    Ok(load_dir_split(dir, parts, keys)?.engine)
 }
 
-/// Reads and loads a bundle directory (the core's loader, with the CLI's time limit).
-fn load_dir_split(dir: &Path, parts: usize) -> Result<DirBundle, CliError> {
+/// Reads and loads a bundle directory (the core's loader, with the CLI's time limit and the
+/// trusted keys of `--trusted-key`).
+fn load_dir_split(dir: &Path, parts: usize, keys: &[TrustedKey]) -> Result<DirBundle, CliError> {
     let options = DirOptions {
         engine: EngineOptions {
             limits: Limits {
@@ -42,7 +47,7 @@ fn load_dir_split(dir: &Path, parts: usize) -> Result<DirBundle, CliError> {
         },
         split: parts,
         overlay: std::collections::BTreeMap::new(),
-        trusted_keys: Vec::new(),
+        trusted_keys: keys.to_vec(),
     };
     Ok(load_dir(dir, &options)?)
 }
@@ -296,6 +301,7 @@ pub fn run(
     format: Format,
     github: &crate::github::GithubArgs,
     files: &[PathBuf],
+    keys: &[TrustedKey],
 ) -> Result<ExitCode, CliError> {
     let pool = run.pool()?;
     let cache = run.cache();
@@ -303,7 +309,7 @@ pub fn run(
     // The bundle loads while the intents are read and parsed.
     let (engine, intents) = pool.install(|| {
         rayon::join(
-            || load_engine_split(policies, run.split.get()),
+            || load_engine_split(policies, run.split.get(), keys),
             || expand(files).map(|files| read_intents(&files)),
         )
     });
@@ -404,8 +410,8 @@ pub fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, CliError> {
 
 /// `gatehouse bundle`: one JSON document holding the bundle's decision files and digest, or with
 /// `data` its merged data document.
-pub fn pack(policies: &Path, data: bool) -> Result<ExitCode, CliError> {
-    let bundle = load_dir_split(policies, 1)?;
+pub fn pack(policies: &Path, data: bool, keys: &[TrustedKey]) -> Result<ExitCode, CliError> {
+    let bundle = load_dir_split(policies, 1, keys)?;
     let text = if data {
         let merged = bundle
             .source

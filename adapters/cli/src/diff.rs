@@ -70,6 +70,9 @@ pub struct DiffArgs {
     pub context: ContextArgs,
     #[command(flatten)]
     pub run: RunArgs,
+    /// Both bundles must be signed by one of these keys.
+    #[command(flatten)]
+    pub trust: crate::signing::TrustArgs,
     /// Output format.
     #[arg(long, value_enum, default_value_t = DiffFormat::Human)]
     pub format: DiffFormat,
@@ -88,13 +91,14 @@ pub fn run(args: &DiffArgs) -> Result<ExitCode, CliError> {
     let cache = args.run.cache();
     let parts = args.run.split.get();
     let fanout = args.run.fanout();
+    let keys = args.trust.keys()?;
     // Both bundles load while the intents are read and parsed.
     let ((base, head), intents) = pool.install(|| {
         rayon::join(
             || {
                 rayon::join(
-                    || load_engine_split(&args.base, parts),
-                    || load_engine_split(&args.head, parts),
+                    || load_engine_split(&args.base, parts, &keys),
+                    || load_engine_split(&args.head, parts, &keys),
                 )
             },
             || expand(&args.files).map(|files| read_intents(&files)),

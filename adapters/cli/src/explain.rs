@@ -26,8 +26,9 @@ pub fn run(
     context: &ContextArgs,
     format: ExplainFormat,
     file: &Path,
+    keys: &[gatehouse_core::TrustedKey],
 ) -> Result<ExitCode, CliError> {
-    let engine = load_engine(policies)?;
+    let engine = load_engine(policies, keys)?;
     let context = context.context(&engine)?;
     let text = read(file)?;
     let intent = gatehouse_core::parse_intent(&text).map_err(|e| CliError::Details {

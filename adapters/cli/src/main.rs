@@ -10,6 +10,7 @@ mod explain;
 mod github;
 mod github_reviews;
 mod serve;
+mod signing;
 mod smoke;
 mod test_cmd;
 
@@ -95,6 +96,8 @@ enum Command {
         format: Format,
         #[command(flatten)]
         github: github::GithubArgs,
+        #[command(flatten)]
+        trust: signing::TrustArgs,
         /// Intent files, or directories of them (.yaml, .yml, .json).
         #[arg(required = true)]
         files: Vec<PathBuf>,
@@ -114,6 +117,8 @@ enum Command {
         /// With --coverage: fail (exit 1) when a policy file's coverage is below this percentage.
         #[arg(long, value_name = "PERCENT", requires = "coverage")]
         min_coverage: Option<f64>,
+        #[command(flatten)]
+        trust: signing::TrustArgs,
     },
     /// Evaluate one intent and list every policy of the catalogue with its verdict (pass, fail,
     /// pending approval, advisory, exempted, overridden); exit codes as for `check`.
@@ -126,6 +131,8 @@ enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = ExplainFormat::Human)]
         format: ExplainFormat,
+        #[command(flatten)]
+        trust: signing::TrustArgs,
         /// The intent file.
         file: PathBuf,
     },
@@ -136,8 +143,12 @@ enum Command {
         #[arg(long)]
         decision: bool,
     },
-    /// Pack a bundle directory into one JSON document `{name, revision, digest, files}`.
+    /// Pack a bundle directory into one JSON document `{name, revision, digest, files}`; sign a
+    /// bundle (`bundle sign`) or verify its signature (`bundle verify`).
+    #[command(args_conflicts_with_subcommands = true)]
     Bundle {
+        #[command(subcommand)]
+        command: Option<BundleCommand>,
         /// The bundle directory.
         #[arg(long, default_value = "policies")]
         policies: PathBuf,
@@ -145,6 +156,8 @@ enum Command {
         /// as the engine sees it (after the same checks as a load).
         #[arg(long)]
         data: bool,
+        #[command(flatten)]
+        trust: signing::TrustArgs,
     },
     /// Run the HTTP control plane: intents in, decisions and hash-chained lifecycle events in
     /// SQLite or PostgreSQL, pipeline dispatch, signed callbacks. Without --config (or
@@ -162,6 +175,17 @@ enum Command {
         #[command(subcommand)]
         command: EventsCommand,
     },
+}
+
+#[derive(Subcommand)]
+enum BundleCommand {
+    /// Sign the bundle: write a DSSE envelope (ed25519) over its name, revision, digest and every
+    /// file's SHA-256 into the bundle directory as `bundle.sig.json`.
+    Sign(signing::SignArgs),
+    /// Verify the bundle's signature: exit 0 when a trusted key signed exactly its files, 1 when
+    /// not (unsigned, unknown key, bad signature, a file changed, added or removed), 2 on usage
+    /// errors.
+    Verify(signing::VerifyArgs),
 }
 
 #[derive(Subcommand)]
@@ -183,20 +207,29 @@ fn main() -> ExitCode {
             run,
             format,
             github,
+            trust,
             files,
-        } => check::run(&policies, &context, &run, format, &github, &files),
+        } => trust
+            .keys()
+            .and_then(|keys| check::run(&policies, &context, &run, format, &github, &files, &keys)),
         Command::Diff(args) => diff::run(&args),
         Command::Test {
             dir,
             coverage,
             min_coverage,
-        } => test_cmd::run(&dir, coverage, min_coverage),
+            trust,
+        } => trust
+            .keys()
+            .and_then(|keys| test_cmd::run(&dir, coverage, min_coverage, &keys)),
         Command::Explain {
             policies,
             context,
             format,
+            trust,
             file,
-        } => explain::run(&policies, &context, format, &file),
+        } => trust
+            .keys()
+            .and_then(|keys| explain::run(&policies, &context, format, &file, &keys)),
         Command::Schema { decision: false } => {
             write_stdout(gatehouse_core::INTENT_SCHEMA);
             Ok(ExitCode::SUCCESS)
@@ -207,7 +240,22 @@ fn main() -> ExitCode {
             write_stdout(&format!("{text}\n"));
             Ok(ExitCode::SUCCESS)
         }
-        Command::Bundle { policies, data } => check::pack(&policies, data),
+        Command::Bundle {
+            command: Some(BundleCommand::Sign(args)),
+            ..
+        } => signing::sign(&args),
+        Command::Bundle {
+            command: Some(BundleCommand::Verify(args)),
+            ..
+        } => signing::verify(&args),
+        Command::Bundle {
+            command: None,
+            policies,
+            data,
+            trust,
+        } => trust
+            .keys()
+            .and_then(|keys| check::pack(&policies, data, &keys)),
         Command::Serve(args) => serve::run(&args),
         Command::Smoke(args) => smoke::run(&args),
         Command::Migrate(args) => serve::migrate(&args),

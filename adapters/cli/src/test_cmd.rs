@@ -3,14 +3,20 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use gatehouse_core::{BundleSource, run_bundle_tests};
+use gatehouse_core::run_bundle_tests;
 
 use crate::cli_error::{CliError, render_detail};
 
 /// Prints one line per test and a `N passed, M failed` summary, and with `coverage` a line per
 /// policy file; exit 1 on any failure or a file under `min_coverage` percent.
-pub fn run(dir: &Path, coverage: bool, min_coverage: Option<f64>) -> Result<ExitCode, CliError> {
-    let source = BundleSource::from_dir(dir)?;
+/// With `keys`, the bundle must be signed by one of them.
+pub fn run(
+    dir: &Path,
+    coverage: bool,
+    min_coverage: Option<f64>,
+    keys: &[gatehouse_core::TrustedKey],
+) -> Result<ExitCode, CliError> {
+    let source = crate::signing::read_verified(dir, keys)?;
     let report = run_bundle_tests(&source, coverage).map_err(|source| CliError::Bundle {
         dir: dir.to_path_buf(),
         source: source.in_dir(dir),

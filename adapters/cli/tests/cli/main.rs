@@ -21,6 +21,7 @@ mod human;
 mod install;
 mod limits;
 mod reviews;
+mod signing;
 mod smoke;
 mod support;
 mod workflow_commands;
