@@ -40,20 +40,9 @@ fn now() -> EvaluationContext {
     EvaluationContext::at(Timestamp::parse("2026-11-23T12:00:00Z").unwrap())
 }
 
+/// An allowed dev intent (the fixture the core's tests share).
 fn dev_intent() -> Value {
-    json!({
-        "apiVersion": "gatehouse.dev/v1", "kind": "DeploymentIntent",
-        "metadata": {"name": "web-frontend-1", "requested_by": "dev@example.com"},
-        "spec": {
-            "service": "web-frontend", "version": "2.0.0",
-            "artifact": "registry.example.com/web/frontend@sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
-            "environment": "dev",
-            "target": {"cloud": "aws", "account": "555555555555", "region": "us-west-2"},
-            "resources": [{"type": "compute.instance", "name": "web", "size": "t3.small", "count": 1}],
-            "tags": {"owner": "team-web", "cost-center": "CC-2001", "data-classification": "internal"},
-            "estimated_monthly_cost": 120, "strategy": "rolling"
-        }
-    })
+    serde_json::from_str(include_str!("fixtures/dev-intent.json")).unwrap()
 }
 
 /// A policy whose `deny` calls `call` (an expression giving a number) on line 4.
