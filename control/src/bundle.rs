@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gatehouse_core::{
-    DirLoadError, DirOptions, Engine, EngineOptions, Limits, PackedBundle, load_dir,
+    DirLoadError, DirOptions, Engine, EngineOptions, Limits, PackedBundle, TrustedKey, load_dir,
 };
 
 use crate::config::EvaluationLimits;
@@ -22,8 +22,13 @@ pub struct LoadedBundle {
 }
 
 /// Loads the bundle at `dir` with the configured evaluation time limit, its packages spread
-/// over `limits.split` parts. Errors name the files under `dir`.
-pub fn load_bundle(dir: &Path, limits: &EvaluationLimits) -> Result<LoadedBundle, DirLoadError> {
+/// over `limits.split` parts; with `trusted_keys`, only a bundle one of them signed. Errors name
+/// the files under `dir`.
+pub fn load_bundle(
+    dir: &Path,
+    limits: &EvaluationLimits,
+    trusted_keys: &[TrustedKey],
+) -> Result<LoadedBundle, DirLoadError> {
     let options = DirOptions {
         engine: EngineOptions {
             limits: Limits {
@@ -32,7 +37,7 @@ pub fn load_bundle(dir: &Path, limits: &EvaluationLimits) -> Result<LoadedBundle
         },
         split: limits.split,
         overlay: std::collections::BTreeMap::new(),
-        trusted_keys: Vec::new(),
+        trusted_keys: trusted_keys.to_vec(),
     };
     let bundle = load_dir(dir, &options)?;
     Ok(LoadedBundle {

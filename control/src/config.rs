@@ -137,6 +137,9 @@ pub struct ControlConfig {
     pub evaluation: EvaluationLimits,
     /// Whether and how decisions are logged.
     pub decision_log: DecisionLogConfig,
+    /// Public keys the bundle must be signed by, at start and at every reload; empty: signatures
+    /// are not required.
+    pub trusted_keys: Vec<gatehouse_core::TrustedKey>,
 }
 
 impl ControlConfig {
@@ -153,6 +156,7 @@ impl ControlConfig {
             retention: RetentionConfig::default(),
             evaluation: EvaluationLimits::default(),
             decision_log: DecisionLogConfig::default(),
+            trusted_keys: Vec::new(),
         }
     }
 

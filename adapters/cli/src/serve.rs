@@ -34,6 +34,11 @@ pub struct ServeArgs {
     /// policies].
     #[arg(long, value_name = "DIR")]
     policies: Option<PathBuf>,
+    /// An ed25519 public key (PEM) the bundle must be signed by, added to the config's
+    /// `[bundle] trusted_keys`; repeatable. With any key, an unsigned or altered bundle does not
+    /// start the server and a reload of one keeps the running bundle.
+    #[arg(long = "trusted-key", value_name = "PUBLIC.pem")]
+    trusted_keys: Vec<PathBuf>,
 }
 
 /// Builds the configuration: flags over the environment over the file.
@@ -43,6 +48,7 @@ fn config(args: &ServeArgs) -> Result<Config, CliError> {
         listen: args.listen,
         database: args.db.clone(),
         policies: args.policies.clone(),
+        trusted_keys: args.trusted_keys.clone(),
     };
     Config::load(&flags, |name| std::env::var(name).ok())
         .map_err(|e| CliError::Usage(e.to_string()))

@@ -83,6 +83,11 @@
 //! [metrics]
 //! public = false            # true: /metrics without a token
 //!
+//! [bundle]
+//! trusted_keys = ["/etc/gatehouse/release.pub.pem"]  # ed25519 public keys (PEM); when set, the
+//!                           # bundle must be signed by one (`gatehouse bundle sign`), at start
+//!                           # and at every reload; `serve --trusted-key` adds more
+//!
 //! [ui]                      # the browser UI at /ui/ (its pages are built into the binary)
 //! wasm_dir = "/opt/gatehouse/ui/pkg"  # the WASM engine package it previews with; default: the
 //!                           # first of <exe dir>/../share/gatehouse/ui/pkg and the source
@@ -179,6 +184,8 @@ pub struct Overrides {
     pub database: Option<String>,
     /// `--policies`.
     pub policies: Option<PathBuf>,
+    /// `--trusted-key`: added to `[bundle] trusted_keys` (a flag never removes a key).
+    pub trusted_keys: Vec<PathBuf>,
 }
 
 /// The whole configuration.
@@ -234,9 +241,22 @@ pub struct Config {
     /// The decision log.
     #[serde(default)]
     pub decision_log: DecisionLogConfig,
+    /// The bundle's signature.
+    #[serde(default)]
+    pub bundle: BundleConfig,
     /// True when no config file was given: demo tokens and secret, announced in the log.
     #[serde(skip)]
     pub demo: bool,
+}
+
+/// `[bundle]`: the keys the policy bundle must be signed by.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BundleConfig {
+    /// ed25519 public keys in PEM files; when there are any, the bundle loads (at start and at
+    /// every reload) only if one of them signed exactly its files.
+    #[serde(default)]
+    pub trusted_keys: Vec<PathBuf>,
 }
 
 /// One bearer token.
@@ -561,6 +581,10 @@ impl Config {
         if let Some(policies) = &flags.policies {
             config.policies = policies.clone();
         }
+        config
+            .bundle
+            .trusted_keys
+            .extend(flags.trusted_keys.iter().cloned());
         Ok(config)
     }
 
@@ -716,7 +740,25 @@ impl Config {
         Ok(())
     }
 
-    /// The control plane's part of the configuration.
+    /// Reads the public keys of `[bundle] trusted_keys`.
+    pub fn trusted_keys(&self) -> Result<Vec<gatehouse_core::TrustedKey>, ConfigError> {
+        self.bundle
+            .trusted_keys
+            .iter()
+            .enumerate()
+            .map(|(i, path)| {
+                let problem = |problem: String| ConfigError::Invalid {
+                    key: format!("bundle.trusted_keys[{i}]"),
+                    problem: format!("`{}`: {problem}", path.display()),
+                };
+                let text = std::fs::read_to_string(path).map_err(|e| problem(e.to_string()))?;
+                gatehouse_core::TrustedKey::from_pem(&text).map_err(|e| problem(e.to_string()))
+            })
+            .collect()
+    }
+
+    /// The control plane's part of the configuration, without the trusted keys (their files are
+    /// read by [`Config::trusted_keys`]).
     pub fn control(&self) -> ControlConfig {
         ControlConfig {
             policies: self.policies.clone(),
@@ -729,6 +771,7 @@ impl Config {
             retention: self.retention.clone(),
             evaluation: self.limits.evaluation(),
             decision_log: self.decision_log.clone(),
+            trusted_keys: Vec::new(),
         }
     }
 
@@ -761,6 +804,7 @@ impl Default for Config {
             retention: RetentionConfig::default(),
             metrics: MetricsConfig::default(),
             decision_log: DecisionLogConfig::default(),
+            bundle: BundleConfig::default(),
             demo: false,
         }
     }
@@ -926,8 +970,25 @@ mod tests {
             listen: Some("127.0.0.1:9000".parse().unwrap()),
             database: Some("flag.db".into()),
             policies: Some("flag-policies".into()),
+            trusted_keys: Vec::new(),
         };
         let c = Config::load(&flags, env_of(&env)).unwrap();
+        // `--trusted-key` adds to `[bundle] trusted_keys`, never replaces them.
+        let keyed = dir.path().join("keyed.toml");
+        std::fs::write(&keyed, "[bundle]\ntrusted_keys = [\"a.pub.pem\"]\n").unwrap();
+        let k = Config::load(
+            &Overrides {
+                config: Some(keyed),
+                trusted_keys: vec!["b.pub.pem".into()],
+                ..Overrides::default()
+            },
+            env_of(&[]),
+        )
+        .unwrap();
+        assert_eq!(
+            k.bundle.trusted_keys,
+            [PathBuf::from("a.pub.pem"), PathBuf::from("b.pub.pem")]
+        );
         assert_eq!(c.listen.to_string(), "127.0.0.1:9000");
         assert_eq!(c.database, Database::Sqlite("flag.db".into()));
         assert_eq!(c.policies, PathBuf::from("flag-policies"));

@@ -27,7 +27,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use gatehouse_control::executor::{Executor, ExecutorSetupError};
 use gatehouse_control::store::{self, StoreError};
 use gatehouse_control::workers::{self, Workers};
-use gatehouse_control::{Clock, ControlPlane, load_bundle, system_clock};
+use gatehouse_control::{Clock, ControlConfig, ControlPlane, load_bundle, system_clock};
 
 use crate::api;
 use crate::config::{Config, ConfigError};
@@ -464,7 +464,8 @@ impl Server {
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, ServeError> {
         config.validate()?;
-        let bundle = load_bundle(&config.policies, &config.limits.evaluation())?;
+        let trusted_keys = config.trusted_keys()?;
+        let bundle = load_bundle(&config.policies, &config.limits.evaluation(), &trusted_keys)?;
         let opened = store::open(&config.database, &config.postgres)
             .await
             .map_err(|source| ServeError::Store {
@@ -494,7 +495,10 @@ impl Server {
         }
         let metrics = Arc::new(Metrics::new());
         let plane = Arc::new(ControlPlane::new(
-            config.control(),
+            ControlConfig {
+                trusted_keys,
+                ..config.control()
+            },
             bundle,
             opened.store,
             clock,

@@ -143,7 +143,8 @@ impl ControlPlane {
     pub async fn reload_from_disk(&self) -> Result<Arc<Engine>, ControlError> {
         let dir = self.config.policies.clone();
         let limits = self.config.evaluation.clone();
-        let loaded = tokio::task::spawn_blocking(move || load_bundle(&dir, &limits))
+        let keys = self.config.trusted_keys.clone();
+        let loaded = tokio::task::spawn_blocking(move || load_bundle(&dir, &limits, &keys))
             .await
             .map_err(|e| ControlError::internal("load the bundle", e))?
             .map_err(|source| ControlError::InvalidBundle { source })?;

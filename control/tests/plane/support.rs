@@ -83,7 +83,7 @@ pub const PIPELINE_SECRET: &str = "test-pipeline-secret-0123456789";
 
 /// A control plane over `store`.
 pub fn plane_over(config: ControlConfig, store: Arc<dyn Store>) -> Arc<ControlPlane> {
-    let bundle = load_bundle(&config.policies, &config.evaluation).unwrap();
+    let bundle = load_bundle(&config.policies, &config.evaluation, &config.trusted_keys).unwrap();
     Arc::new(ControlPlane::new(
         config,
         bundle,

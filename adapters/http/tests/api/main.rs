@@ -23,4 +23,5 @@ mod limits;
 mod operations;
 mod reload_limits;
 mod replicas;
+mod signing;
 mod ui;
