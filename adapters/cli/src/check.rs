@@ -190,8 +190,10 @@ pub struct ContextArgs {
     #[arg(long)]
     pub history: Option<PathBuf>,
     /// Approvals you vouch for, applied to every intent of the run: a JSON or YAML list of
-    /// `{by, role, at?, comment?, source?, reference?}` (`source` defaults to `caller`).
-    /// Approvals written inside an intent are refused; this is where they go instead.
+    /// `{by, role, at?, comment?, reference?}`, recorded with source `caller` (a `source` of
+    /// `control_plane` or `github_review` is refused: only the control plane and
+    /// `--github-reviews` record those). Approvals written inside an intent are refused; this is
+    /// where they go instead.
     #[arg(long, value_name = "FILE")]
     pub approvals: Option<PathBuf>,
     #[command(flatten)]
