@@ -28,7 +28,7 @@ source scripts/steps.sh
 START=$EPOCHREALTIME
 BIN="${CARGO_TARGET_DIR:-target}/debug/gatehouse"
 BUILT=
-# The rego, workflows and fuzz steps run the binary the unit step built (same features as the tests: a
+# The rego, python, workflows and fuzz steps run the binary the unit step built (same features as the tests: a
 # `-p gatehouse-cli` build would resolve features differently and compile the CLI and its
 # dependencies a second time); without the unit step in the run it is built the same way, once.
 need_binary() {
@@ -49,7 +49,10 @@ for STEP in "${STEPS[@]}"; do
             need_binary
             step rego "$BIN" test --coverage --min-coverage 90 policies
             ;;
-        python) step python bash bindings/python/test.sh ;;
+        python)
+            need_binary # tests/test_signing.py signs bundles with `gatehouse bundle sign`
+            step python bash bindings/python/test.sh
+            ;;
         http) step http bash scripts/http-check.sh ;;
         postgres) step postgres bash scripts/postgres-check.sh ;;
         workflows)

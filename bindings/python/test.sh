@@ -2,6 +2,8 @@
 # The Python bindings' tests: builds the wheel once (maturin, dev profile, so it reuses what the
 # Rust steps built), installs it into the repository's virtualenv `.venv` (created when missing)
 # and runs pytest, mypy and mypy.stubtest there. Prints each command and how long it took.
+# tests/test_signing.py signs bundles with the CLI, `target/debug/gatehouse` (or GATEHOUSE_BIN),
+# which `scripts/test.sh python` builds first.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 

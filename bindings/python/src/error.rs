@@ -3,8 +3,8 @@
 //! and the contract's error records `{code, message, help?, policy?, path?, span?}`.
 
 use gatehouse_core::{
-    BundleError, ChainError, Diagnostic, DirLoadError, ErrorDetail, IntentError, PackedBundleError,
-    RequestError, TimestampError, TransitionError,
+    BundleError, ChainError, Diagnostic, DirLoadError, ErrorDetail, IntentError, KeyError,
+    PackedBundleError, RequestError, TimestampError, TransitionError,
 };
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
@@ -30,6 +30,8 @@ const INTERNAL: &str = "internal";
 pub enum Class {
     /// `BundleError`: the bundle does not load.
     Bundle,
+    /// `BundleSignatureError`: trusted keys are given and the bundle's signature does not hold.
+    BundleSignature,
     /// `IntentError`: intent text that is not JSON or YAML.
     Intent,
     /// `ContextError`: `now`, `history`, `evidence` or `approvals` do not match their format.
@@ -50,6 +52,7 @@ impl Class {
     fn name(self) -> &'static str {
         match self {
             Self::Bundle => "BundleError",
+            Self::BundleSignature => "BundleSignatureError",
             Self::Intent => "IntentError",
             Self::Context => "ContextError",
             Self::Lifecycle => "LifecycleError",
@@ -86,12 +89,29 @@ pub fn bundle(py: Python<'_>, error: &BundleError) -> PyErr {
 
 /// A bundle directory that cannot be read or does not load (the files it names are under the
 /// directory). The message is the cause's, as for [`bundle`].
+/// A refused signature is a `BundleSignatureError`; its message names the directory and the
+/// file.
 pub fn dir(py: Python<'_>, error: &DirLoadError) -> PyErr {
-    let message = match error {
-        DirLoadError::Invalid { source, .. } => source.to_string(),
-        other => other.to_string(),
+    let (class, message) = match error {
+        DirLoadError::Invalid { source, .. } => (Class::Bundle, source.to_string()),
+        DirLoadError::Signature { .. } => (Class::BundleSignature, error.to_string()),
+        other => (Class::Bundle, other.to_string()),
     };
-    raise(py, Class::Bundle, message, &error.details())
+    raise(py, class, message, &error.details())
+}
+
+/// A trusted key (`trusted_keys[index]`) that is not an ed25519 public key in PEM.
+pub fn key(py: Python<'_>, index: usize, error: &KeyError) -> PyErr {
+    let path = format!("trusted_keys[{index}]");
+    let details: Vec<ErrorDetail> = error
+        .details()
+        .into_iter()
+        .map(|mut d| {
+            d.path = Some(path.clone());
+            d
+        })
+        .collect();
+    raise(py, Class::Bundle, format!("`{path}`: {error}"), &details)
 }
 
 /// A packed bundle document that cannot be used (not a document, wrong digest or manifest, or

@@ -17,7 +17,7 @@ use std::time::Duration;
 use gatehouse_core::{
     BundleSource, DecisionCache, DeploymentStatus, DirOptions, EngineOptions, EvaluateRequest,
     Event, EventType, Fanout, IntentSchema, Limits, NewEvent, PackedBundle, Rayon, Sequential,
-    Stage, State, Timestamp, load_dir, parse_intent,
+    Stage, State, Timestamp, TrustedKey, load_dir, parse_intent,
 };
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyString};
@@ -232,7 +232,8 @@ impl Engine {
 #[pymethods]
 impl Engine {
     /// Loads the bundle in `path`, with `overlay` files added or replacing its own; decisions in
-    /// `split` parts, `cache_size` decisions kept (0: no cache).
+    /// `split` parts, `cache_size` decisions kept (0: no cache). With `trusted_keys` (PEM text of
+    /// ed25519 public keys) the bundle must be signed by one of them.
     #[staticmethod]
     fn from_directory(
         py: Python<'_>,
@@ -241,14 +242,20 @@ impl Engine {
         time_limit: &Bound<'_, PyAny>,
         split: &Bound<'_, PyAny>,
         cache_size: &Bound<'_, PyAny>,
+        trusted_keys: Vec<String>,
     ) -> PyResult<Self> {
         error::guard(py, || {
             let load = LoadOptions::read(time_limit, split, cache_size)?;
+            let trusted_keys = trusted_keys
+                .iter()
+                .enumerate()
+                .map(|(i, pem)| TrustedKey::from_pem(pem).map_err(|e| error::key(py, i, &e)))
+                .collect::<PyResult<Vec<_>>>()?;
             let options = DirOptions {
                 engine: load.engine_options(),
                 split: load.split,
                 overlay,
-                trusted_keys: Vec::new(),
+                trusted_keys,
             };
             py.detach(|| load_dir(&path, &options))
                 .map(|bundle| Self::wrap(bundle.engine, &load))

@@ -48,6 +48,7 @@ from gatehouse.engine import (
 )
 from gatehouse.errors import (
     BundleError,
+    BundleSignatureError,
     ChainError,
     ContextError,
     ErrorDict,
@@ -80,6 +81,7 @@ __all__ = [
     "ApprovalSource",
     "BundleError",
     "BundleInfo",
+    "BundleSignatureError",
     "CacheStats",
     "ChainError",
     "ContextError",

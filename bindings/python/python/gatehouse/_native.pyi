@@ -24,7 +24,12 @@ MAX_INTENT_BYTES: int
 class Engine:
     @staticmethod
     def from_directory(
-        path: str, overlay: Dict[str, str], time_limit: object, split: object, cache_size: object
+        path: str,
+        overlay: Dict[str, str],
+        time_limit: object,
+        split: object,
+        cache_size: object,
+        trusted_keys: List[str],
     ) -> Engine: ...
     @staticmethod
     def from_files(

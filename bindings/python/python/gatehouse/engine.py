@@ -147,6 +147,26 @@ def _records(name: str, value: Any, what: str) -> List[Any]:
     return list(value)
 
 
+TrustedKeyInput = Union[str, bytes, "os.PathLike[str]"]
+"""A trusted public key for :meth:`Engine.from_directory`: PEM text (``str`` or ``bytes``), or
+the path of a PEM file as an ``os.PathLike`` (e.g. ``pathlib.Path``; a ``str`` is always text)."""
+
+
+def _pem_text(key: TrustedKeyInput, index: int) -> str:
+    """The PEM text of a trusted key: text as given, a path's file read."""
+    if isinstance(key, str):
+        return key
+    if isinstance(key, bytes):
+        return key.decode("utf-8", errors="replace")
+    if isinstance(key, os.PathLike):
+        with open(key, encoding="utf-8", errors="replace") as file:
+            return file.read()
+    raise TypeError(
+        f"trusted_keys[{index}] must be PEM text (str or bytes) or an os.PathLike, "
+        f"not {type(key).__name__}"
+    )
+
+
 class Engine:
     """A loaded, compiled governance bundle. Immutable and thread-safe: share one engine between
     threads; evaluation releases the GIL, so a thread pool scales with the cores.
@@ -225,18 +245,32 @@ class Engine:
         time_limit: float = DEFAULT_TIME_LIMIT,
         split: int = 1,
         cache_size: int = 0,
+        trusted_keys: Iterable[TrustedKeyInput] = (),
     ) -> Engine:
         """Loads the bundle in ``path`` (``bundle.json``, ``*.rego``, ``data/**/*.json``; hidden
         folders and ``examples/``, ``conformance/``, ``target/`` are skipped), as
         ``gatehouse check --policies`` does. ``overlay`` adds or replaces files (bundle path to
         text), e.g. to try a new policy against a bundle. Spans in errors name the files under
-        ``path``."""
+        ``path``.
+
+        ``trusted_keys`` are ed25519 public keys in PEM, as ``openssl pkey -pubout`` writes them:
+        PEM text (``str`` or ``bytes``) or the path of a PEM file (an ``os.PathLike`` such as
+        ``pathlib.Path``; a ``str`` is always text). With any key the bundle must be signed by
+        one of them (``gatehouse bundle sign`` writes ``bundle.sig.json``) over exactly the files
+        loaded, overlay included, or it is refused with
+        :class:`~gatehouse.errors.BundleSignatureError` naming the file; a key that is not an
+        ed25519 public key raises :class:`~gatehouse.errors.BundleError`
+        (``signing_key_invalid``, ``path`` ``trusted_keys[i]``). Without keys the signature is
+        not checked."""
+        if isinstance(trusted_keys, (str, bytes, os.PathLike)):
+            raise TypeError("`trusted_keys` is a list of keys; wrap a single key in a list")
         native = _native.Engine.from_directory(
             os.fspath(path),
             dict(overlay or {}),
             time_limit,
             split,
             cache_size,
+            [_pem_text(key, index) for index, key in enumerate(trusted_keys)],
         )
         return cls._wrap(native)
 

@@ -7,6 +7,9 @@ error records of the decision contract, ``{code, message, help?, policy?, path?,
 - :class:`BundleError`: the bundle does not load (missing directory, unreadable file, Rego that
   does not parse or compile, a policy package without ``deny``, an invalid catalogue, exemption or
   data file). No engine is built, so nothing can be allowed.
+  Its subclass :class:`BundleSignatureError`: trusted keys were given and the bundle's signature
+  does not hold (unsigned, an unknown key, a bad signature, a file changed, added or removed
+  after signing).
 - :class:`IntentError`: intent text that is not JSON or YAML, or is too large. An intent that
   parses but breaks the schema is not an error: its decision is ``deny`` with ``schema.valid``
   violations.
@@ -27,6 +30,7 @@ from typing import List, Sequence, Tuple, Type, TypedDict
 
 __all__ = [
     "BundleError",
+    "BundleSignatureError",
     "ChainError",
     "ContextError",
     "ErrorDict",
@@ -91,6 +95,16 @@ class GatehouseError(ValueError):
 
 class BundleError(GatehouseError):
     """The bundle does not load, so there is no engine and nothing can be allowed."""
+
+
+class BundleSignatureError(BundleError):
+    """Trusted keys were given and the bundle's signature does not hold, so it is refused:
+    ``bundle_unsigned`` (no ``bundle.sig.json``), ``bundle_signature_unknown_key`` (signed by no
+    trusted key), ``bundle_signature_invalid`` (the signed statement was changed),
+    ``bundle_file_changed``, ``bundle_file_added``, ``bundle_file_removed`` (a file differs from
+    what was signed), ``bundle_signature_mismatch``, ``bundle_signature_malformed`` or
+    ``bundle_signature_payload_type``. The record's ``span`` names the file: the bundle file, or
+    ``bundle.sig.json``."""
 
 
 class IntentError(GatehouseError):
