@@ -49,9 +49,12 @@ fn verify(bundle: &Path, key: &Path) -> Output {
         .arg(key))
 }
 
+/// The decision time of every check here, so two runs decide at the same instant.
+const NOW: &str = "2026-11-23T12:00:00Z";
+
 fn check(bundle: &Path, key: &Path) -> Output {
     run(gatehouse()
-        .args(["check", "--format", "json", "--policies"])
+        .args(["check", "--format", "json", "--now", NOW, "--policies"])
         .arg(bundle)
         .arg("--trusted-key")
         .arg(key)
@@ -92,7 +95,7 @@ fn a_signed_bundle_verifies_and_decides_as_the_unsigned_one() {
     assert!(out.stdout.starts_with("verified "), "{out}");
     let with_key = check(&bundle, &public);
     let without = run(gatehouse()
-        .args(["check", "--format", "json", "--policies"])
+        .args(["check", "--format", "json", "--now", NOW, "--policies"])
         .arg(&bundle)
         .arg(INTENT));
     // The same decision (whatever it is without the history): the signature changes nothing.
