@@ -61,7 +61,7 @@ export interface ApprovalRecord {
    */
   at?: string;
   /**
-   * Who approved (an email, or `github:<login>` for a reviewer without a mapped email).
+   * Who approved: an email, or `github:<login>` for an unmapped reviewer (no format characters).
    */
   by: string;
   /**

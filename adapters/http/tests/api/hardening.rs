@@ -200,6 +200,37 @@ async fn bidirectional_and_zero_width_characters_in_comments_and_reasons_are_ref
     h.stop().await;
 }
 
+/// The OpenAPI document's patterns for free text refuse exactly what the operations refuse
+/// (control characters and, in the Basic Multilingual Plane, formatting characters), so a
+/// client that validates against the document is never answered 422 for text it let through,
+/// and the document promises nothing the server refuses.
+#[test]
+fn the_documented_text_patterns_agree_with_the_server() {
+    let doc = gatehouse_http::openapi_json();
+    let schemas = &doc["components"]["schemas"];
+    let patterns = [
+        &schemas["ApprovalRequest"]["properties"]["role"]["pattern"],
+        &schemas["ApprovalRequest"]["properties"]["comment"]["pattern"],
+        &schemas["CancelRequest"]["properties"]["reason"]["pattern"],
+        &schemas["Callback"]["properties"]["reason"]["pattern"],
+    ];
+    for pattern in patterns {
+        let pattern = pattern
+            .as_str()
+            .unwrap_or_else(|| panic!("no pattern in {pattern}"));
+        let regex = regex::Regex::new(pattern).unwrap();
+        for c in (0u32..=0xffff).filter_map(char::from_u32) {
+            let refused = gatehouse_control::rules::has_control(&c.to_string());
+            assert_eq!(
+                regex.is_match(&c.to_string()),
+                !refused,
+                "U+{:04X}: the pattern {pattern} and the server disagree",
+                c as u32
+            );
+        }
+    }
+}
+
 #[tokio::test]
 async fn metrics_and_whoami_need_a_token_unless_the_config_allows() {
     let h = Harness::start().await;
