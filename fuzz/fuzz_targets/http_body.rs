@@ -52,7 +52,8 @@ static SERVER: LazyLock<Server> = LazyLock::new(|| {
         .expect("runtime");
     let mut control = config.control();
     control.policies = policies.clone();
-    let bundle = load_bundle(&policies, &control.evaluation).expect("bundle");
+    let bundle =
+        load_bundle(&policies, &control.evaluation, &control.trusted_keys).expect("bundle");
     let store = runtime
         .block_on(SqliteStore::open(&dir.path().join("fuzz.db")))
         .expect("database");
