@@ -96,6 +96,7 @@ pub fn openapi_json() -> Value {
         }
     }
     schemas.insert("Intent".into(), intent);
+    add_caller_context(schemas);
     if let Some(properties) = schemas
         .get_mut("SubmitRequest")
         .and_then(|s| s.get_mut("properties"))
@@ -107,6 +108,43 @@ pub fn openapi_json() -> Value {
         );
     }
     doc
+}
+
+/// Adds `CallerEvaluationContext` and `CallerApproval`, what `POST /v1/evaluate` accepts: the
+/// context a caller passes, whose approvals may only have source `caller`
+/// ([`gatehouse_core::check_caller_approvals`]); `EvaluationContext` stays the context as the
+/// control plane builds it (`GET /v1/context`), with approvals of every source.
+fn add_caller_context(schemas: &mut serde_json::Map<String, Value>) {
+    let Some(mut approval) = schemas.get("Approval").cloned() else {
+        return;
+    };
+    approval["properties"]["source"] = json!({
+        "type": "string",
+        "enum": ["caller"],
+        "description": "Only `caller` (the default): the control plane and the pull request review reader record the other sources themselves."
+    });
+    if let Some(required) = approval.get_mut("required").and_then(Value::as_array_mut) {
+        required.retain(|name| name != "source");
+    }
+    let Some(mut context) = schemas.get("EvaluationContext").cloned() else {
+        return;
+    };
+    context["properties"]["approvals"]["items"] =
+        json!({"$ref": "#/components/schemas/CallerApproval"});
+    schemas.insert("CallerApproval".into(), approval);
+    schemas.insert("CallerEvaluationContext".into(), context);
+    if let Some(field) = schemas
+        .get_mut("EvaluateRequest")
+        .and_then(|s| s.pointer_mut("/properties/context"))
+    {
+        let text = field.to_string().replace(
+            "#/components/schemas/EvaluationContext",
+            "#/components/schemas/CallerEvaluationContext",
+        );
+        if let Ok(rewritten) = serde_json::from_str(&text) {
+            *field = rewritten;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -196,6 +234,47 @@ mod tests {
                 "Decision.{key}"
             );
         }
+    }
+
+    #[test]
+    fn the_evaluate_context_documents_only_the_approval_sources_a_caller_may_pass() {
+        let doc = openapi_json();
+        let schemas = &doc["components"]["schemas"];
+        let context = doc["paths"]["/v1/evaluate"]["post"]["requestBody"]["content"]
+            ["application/json"]["schema"]["$ref"]
+            .as_str()
+            .and_then(|r| r.strip_prefix("#/components/schemas/"))
+            .map(|name| schemas[name]["properties"]["context"].to_string())
+            .unwrap();
+        assert!(
+            context.contains("#/components/schemas/CallerEvaluationContext"),
+            "{context}"
+        );
+        let documented = schemas["CallerApproval"]["properties"]["source"]["enum"].clone();
+        // What the server's context reader accepts, source by source.
+        let accepted: Vec<Value> = schemas["ApprovalSource"]["enum"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|source| {
+                gatehouse_core::EvaluationContext::from_json_value(json!({
+                    "now": "2026-01-01T00:00:00Z",
+                    "approvals": [{"by": "a@example.com", "role": "release-approver", "source": source}],
+                }))
+                .is_ok()
+            })
+            .cloned()
+            .collect();
+        assert_eq!(documented, Value::Array(accepted));
+        assert_eq!(
+            schemas["CallerEvaluationContext"]["properties"]["approvals"]["items"]["$ref"],
+            "#/components/schemas/CallerApproval"
+        );
+        // The context the control plane serves keeps every source.
+        assert_eq!(
+            schemas["EvaluationContext"]["properties"]["approvals"]["items"]["$ref"],
+            "#/components/schemas/Approval"
+        );
     }
 
     #[test]
