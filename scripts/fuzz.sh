@@ -5,8 +5,9 @@
 # (default 20) on one core. The smoke build is unoptimised (`--dev`, debug assertions and
 # overflow checks on; fuzz/Cargo.toml sets opt-level 1 for it): cargo-fuzz's release build uses
 # one codegen unit, and cold it took about 20 minutes of the test command on a 2-core machine for
-# a 20-second run per target. FUZZ_BUILD=release builds optimised targets for long runs. A crash fails the step; its input is in fuzz/artifacts/<target>/
-# (reproduce: cargo +nightly fuzz run --dev <target> <file>).
+# a 20-second run per target. FUZZ_BUILD=release builds optimised targets for long runs.
+# A crash fails the step; its input is in fuzz/artifacts/<target>/ (reproduce:
+# cargo +nightly fuzz run --dev <target> <file>).
 # The smoke run starts from the seeds only, in a temporary corpus (libFuzzer first replays its
 # whole corpus, whatever -max_total_time says, so a grown corpus would make the step slow).
 # Longer runs that keep their corpus in fuzz/corpus/<target>/:
