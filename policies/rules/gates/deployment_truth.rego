@@ -5,7 +5,9 @@ import data.gatehouse.lib.account_id
 import data.gatehouse.lib.region
 import data.gatehouse.lib.spec
 
-observed := object.get(object.get(object.get(input, "context", {}), "evidence", {}), "observed", null)
+evidence := object.get(object.get(input, "context", {}), "evidence", {})
+
+observed := object.get(evidence, "observed", null)
 
 # What was approved, against what the pipeline reports running.
 approved := {
@@ -32,6 +34,23 @@ deny contains lib.violation(
 	observed != null
 	some field, want in approved
 	not same(field, object.get(observed, field, null), want)
+}
+
+# With `[attestations] require_for_truth` the control plane verifies the attestation the pipeline
+# found on the deployed artifact (`evidence.observed.attestation`: a PASSED one for its digest and
+# this environment, signed by a trusted key) and writes its verdict as
+# `evidence.attestation_verified`, with `attestation_problem` saying why it failed. Only the
+# control plane writes them (a report that sets them is refused); without the requirement they
+# are absent and this rule says nothing.
+deny contains lib.violation(
+	"gate.deployment-truth",
+	"evidence.observed.attestation",
+	sprintf("the deployed artifact has no verified PASSED attestation for this environment: %s", [problem]),
+	{"attestation_verified": verdict, "problem": problem},
+) if {
+	verdict := object.get(evidence, "attestation_verified", true)
+	verdict != true
+	problem := object.get(evidence, "attestation_problem", "the control plane did not verify it")
 }
 
 # Artifacts are the same when their digests are (tags may differ), or when they are the same

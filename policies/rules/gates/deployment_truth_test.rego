@@ -181,3 +181,38 @@ test_azure_no_evidence_names_subscription_and_location if {
 	v.path == "evidence.observed"
 	v.evidence.approved == {"artifact": approved_artifact, "account": azure_prod, "region": "westeurope"}
 }
+
+# --- attestation (the control plane's verdict, with `[attestations] require_for_truth`) -------
+
+with_verdict(verdict) := {"intent": td.intent, "context": object.union(td.context, {"evidence": object.union({"observed": as_approved}, verdict)})}
+
+test_verified_attestation_is_allowed if {
+	count(truth.deny) == 0 with input as with_verdict({"attestation_verified": true})
+}
+
+test_no_verdict_says_nothing_about_attestations if {
+	count(truth.deny) == 0 with input as with_verdict({})
+}
+
+test_failed_attestation_is_denied_with_the_problem if {
+	truth.deny == {{
+		"policy": "gate.deployment-truth",
+		"path": "evidence.observed.attestation",
+		"message": "the deployed artifact has no verified PASSED attestation for this environment: attestation is for environment `staging`, not `prod`",
+		"evidence": {"attestation_verified": false, "problem": "attestation is for environment `staging`, not `prod`"},
+	}} with input as with_verdict({"attestation_verified": false, "attestation_problem": "attestation is for environment `staging`, not `prod`"})
+}
+
+test_failed_attestation_without_a_problem_is_denied if {
+	denied := truth.deny with input as with_verdict({"attestation_verified": false})
+	some v in denied
+	v.path == "evidence.observed.attestation"
+	v.evidence.problem == "the control plane did not verify it"
+}
+
+# Only `true` passes: a verdict of another type is no verdict.
+test_a_verdict_that_is_not_true_is_denied if {
+	denied := truth.deny with input as with_verdict({"attestation_verified": "true"})
+	some v in denied
+	v.path == "evidence.observed.attestation"
+}
