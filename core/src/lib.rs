@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod approvers;
+pub mod attestation;
 pub mod bundle;
 #[cfg(feature = "fs")]
 pub mod bundle_dir;
@@ -10,6 +11,7 @@ pub mod catalog;
 pub mod conformance;
 pub mod context;
 pub mod decision;
+pub mod dsse;
 mod engine;
 pub mod error;
 pub mod events;

@@ -8,12 +8,10 @@
 //! signature is over the pre-authentication encoding ([`pae`]), never over bare JSON, so a
 //! payload cannot be re-read as another type.
 //!
-//! Keys are ed25519 in PEM as `openssl genpkey -algorithm ed25519` (PKCS#8 private key) and
-//! `openssl pkey -pubout` (SubjectPublicKeyInfo public key) write them. A key's default id is
-//! the lowercase hex SHA-256 of its public key's SubjectPublicKeyInfo DER ([`key_id`]); a signer
-//! may set another. The key id is a hint: a signature is accepted when a trusted key verifies
-//! it, whatever id it carries, and an id that names no trusted key is reported as an unknown
-//! key only when no trusted key verifies the signature.
+//! The envelope, the keys and their ids are DSSE's ([`crate::dsse`], shared with decision
+//! attestations; re-exported here): a signature is accepted when a trusted key verifies it,
+//! whatever id it carries, and an id that names no trusted key is reported as an unknown key
+//! only when no trusted key verifies the signature.
 //!
 //! The envelope lives in the bundle directory as [`SIGNATURE_FILE`]; it is not a bundle file
 //! (not in [`BundleSource::files`], not in the digest). This module does no I/O: the loader
@@ -22,15 +20,16 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use base64::Engine as _;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE};
-use ed25519_dalek::Signer as _;
-use ed25519_dalek::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePublicKey};
 use serde::{Deserialize, Serialize};
 
 use crate::bundle::BundleSource;
 use crate::canonical::sha256_hex;
+use crate::dsse::{self, DsseError};
 use crate::error::{Diagnostic, ErrorDetail, Span};
+
+// The envelope and the keys are DSSE's, shared with decision attestations; re-exported here
+// where bundle signing has always named them.
+pub use crate::dsse::{Envelope, EnvelopeSignature, KeyError, SigningKey, TrustedKey, key_id, pae};
 
 /// The envelope's file name in a bundle directory.
 pub const SIGNATURE_FILE: &str = "bundle.sig.json";
@@ -62,176 +61,6 @@ pub struct SignedFile {
     pub sha256: String,
 }
 
-/// A DSSE envelope (<https://github.com/secure-systems-lab/dsse>).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Envelope {
-    /// [`PAYLOAD_TYPE`].
-    #[serde(rename = "payloadType")]
-    pub payload_type: String,
-    /// The statement's JSON, base64 (standard alphabet, padded).
-    pub payload: String,
-    /// One or more signatures over [`pae`] of the type and the decoded payload.
-    pub signatures: Vec<EnvelopeSignature>,
-}
-
-/// One signature of an envelope.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct EnvelopeSignature {
-    /// The signing key's id (a hint for the verifier).
-    #[serde(default)]
-    pub keyid: String,
-    /// The ed25519 signature, base64.
-    pub sig: String,
-}
-
-impl Envelope {
-    /// The envelope as pretty-printed JSON, as written to [`SIGNATURE_FILE`].
-    pub fn to_json(&self) -> String {
-        // Strings and a list of structs of strings always serialise.
-        let mut text = serde_json::to_string_pretty(self).unwrap_or_default();
-        text.push('\n');
-        text
-    }
-}
-
-/// DSSE's pre-authentication encoding: `DSSEv1 <len(type)> <type> <len(payload)> <payload>`,
-/// lengths in ASCII decimal bytes.
-pub fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
-    let mut out = format!(
-        "DSSEv1 {} {} {} ",
-        payload_type.len(),
-        payload_type,
-        payload.len()
-    )
-    .into_bytes();
-    out.extend_from_slice(payload);
-    out
-}
-
-/// A key that cannot be used.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum KeyError {
-    /// Not an ed25519 private key in PKCS#8 PEM.
-    #[error("not an ed25519 private key in PKCS#8 PEM: {reason}")]
-    Private {
-        /// What the decoder found.
-        reason: String,
-    },
-    /// Not an ed25519 public key in SubjectPublicKeyInfo PEM.
-    #[error("not an ed25519 public key in PEM: {reason}")]
-    Public {
-        /// What the decoder found.
-        reason: String,
-    },
-    /// An empty key id.
-    #[error("a key id may not be empty")]
-    EmptyKeyId,
-}
-
-impl Diagnostic for KeyError {
-    fn code(&self) -> &'static str {
-        "signing_key_invalid"
-    }
-
-    fn details(&self) -> Vec<ErrorDetail> {
-        let help = match self {
-            Self::Private { .. } => {
-                "generate one with `openssl genpkey -algorithm ed25519 -out key.pem`"
-            }
-            Self::Public { .. } => {
-                "pass the public key, written by `openssl pkey -in key.pem -pubout -out key.pub.pem`"
-            }
-            Self::EmptyKeyId => "leave `--key-id` out to use the public key's SHA-256",
-        };
-        vec![ErrorDetail::new(self.code(), self.to_string()).with_help(help)]
-    }
-}
-
-/// The default id of a public key: lowercase hex SHA-256 of its SubjectPublicKeyInfo DER.
-pub fn key_id(key: &ed25519_dalek::VerifyingKey) -> String {
-    // An ed25519 public key always encodes (a fixed 44-byte structure).
-    key.to_public_key_der()
-        .map(|der| sha256_hex(der.as_bytes()))
-        .unwrap_or_default()
-}
-
-/// A private key that signs bundles, with the id written into its signatures.
-pub struct SigningKey {
-    key: ed25519_dalek::SigningKey,
-    key_id: String,
-}
-
-impl std::fmt::Debug for SigningKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SigningKey")
-            .field("key_id", &self.key_id)
-            .finish_non_exhaustive()
-    }
-}
-
-impl SigningKey {
-    /// Reads an ed25519 private key from PKCS#8 PEM text; its id is [`key_id`] of its public key.
-    pub fn from_pem(text: &str) -> Result<Self, KeyError> {
-        let key = ed25519_dalek::SigningKey::from_pkcs8_pem(text.trim()).map_err(|e| {
-            KeyError::Private {
-                reason: e.to_string(),
-            }
-        })?;
-        let key_id = key_id(&key.verifying_key());
-        Ok(Self { key, key_id })
-    }
-
-    /// The key with another id.
-    pub fn with_key_id(self, key_id: impl Into<String>) -> Result<Self, KeyError> {
-        let key_id = key_id.into();
-        if key_id.is_empty() {
-            return Err(KeyError::EmptyKeyId);
-        }
-        Ok(Self { key_id, ..self })
-    }
-
-    /// The id written into signatures.
-    pub fn key_id(&self) -> &str {
-        &self.key_id
-    }
-
-    /// Its public key, trusted under the same id.
-    pub fn trusted_key(&self) -> TrustedKey {
-        TrustedKey {
-            key: self.key.verifying_key(),
-            key_id: self.key_id.clone(),
-        }
-    }
-}
-
-/// A public key whose signatures are trusted.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TrustedKey {
-    key: ed25519_dalek::VerifyingKey,
-    key_id: String,
-}
-
-impl TrustedKey {
-    /// Reads an ed25519 public key from SubjectPublicKeyInfo PEM text; its id is [`key_id`].
-    pub fn from_pem(text: &str) -> Result<Self, KeyError> {
-        let key = ed25519_dalek::VerifyingKey::from_public_key_pem(text.trim()).map_err(|e| {
-            KeyError::Public {
-                reason: e.to_string(),
-            }
-        })?;
-        Ok(Self {
-            key_id: key_id(&key),
-            key,
-        })
-    }
-
-    /// The id signatures by this key carry by default.
-    pub fn key_id(&self) -> &str {
-        &self.key_id
-    }
-}
-
 /// A bundle whose signature does not hold. Fails closed: the bundle is not loaded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -252,7 +81,7 @@ pub enum SignatureError {
         found: String,
     },
     /// No signature is by a trusted key.
-    #[error("bundle is signed by unknown key {}", list(key_ids))]
+    #[error("bundle is signed by unknown key {}", dsse::list(key_ids))]
     UnknownKey {
         /// The key ids of the envelope's signatures.
         key_ids: Vec<String>,
@@ -294,17 +123,6 @@ pub enum SignatureError {
         /// The bundle's value.
         actual: String,
     },
-}
-
-fn list(items: &[String]) -> String {
-    if items.is_empty() {
-        return "(no key id)".to_owned();
-    }
-    items
-        .iter()
-        .map(|i| format!("`{i}`"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 impl SignatureError {
@@ -387,22 +205,7 @@ pub fn sign_bundle(
     let statement = statement(source, &manifest.name, &manifest.revision);
     // A struct of strings always serialises.
     let payload = serde_json::to_vec(&statement).unwrap_or_default();
-    let signature = key.key.sign(&pae(PAYLOAD_TYPE, &payload));
-    Ok(Envelope {
-        payload_type: PAYLOAD_TYPE.to_owned(),
-        payload: STANDARD.encode(&payload),
-        signatures: vec![EnvelopeSignature {
-            keyid: key.key_id.clone(),
-            sig: STANDARD.encode(signature.to_bytes()),
-        }],
-    })
-}
-
-fn decode(text: &str) -> Option<Vec<u8>> {
-    STANDARD
-        .decode(text)
-        .or_else(|_| URL_SAFE.decode(text))
-        .ok()
+    Ok(dsse::sign(PAYLOAD_TYPE, &payload, key))
 }
 
 /// Verifies a bundle's envelope (the text of [`SIGNATURE_FILE`], `None` when there is none)
@@ -420,65 +223,28 @@ pub fn verify_bundle(
     let envelope: Envelope = serde_json::from_str(text).map_err(|e| SignatureError::Malformed {
         reason: e.to_string(),
     })?;
-    if envelope.payload_type != PAYLOAD_TYPE {
-        return Err(SignatureError::PayloadType {
-            found: envelope.payload_type,
-        });
-    }
-    let payload = decode(&envelope.payload).ok_or_else(|| SignatureError::Malformed {
-        reason: "`payload` is not base64".to_owned(),
-    })?;
-    if envelope.signatures.is_empty() {
-        return Err(SignatureError::Malformed {
-            reason: "no signatures".to_owned(),
-        });
-    }
-    let message = pae(&envelope.payload_type, &payload);
-    let mut named_trusted: Option<String> = None;
-    let mut verified = false;
-    for signature in &envelope.signatures {
-        let bytes = decode(&signature.sig).ok_or_else(|| SignatureError::Malformed {
-            reason: format!("the signature of key `{}` is not base64", signature.keyid),
-        })?;
-        let Ok(signature_bytes) = <[u8; 64]>::try_from(bytes.as_slice()) else {
-            return Err(SignatureError::Malformed {
-                reason: format!(
-                    "the signature of key `{}` is {} bytes, not 64",
-                    signature.keyid,
-                    bytes.len()
-                ),
-            });
-        };
-        let sig = ed25519_dalek::Signature::from_bytes(&signature_bytes);
-        if trusted
-            .iter()
-            .any(|key| key.key.verify_strict(&message, &sig).is_ok())
-        {
-            verified = true;
-            break;
-        }
-        if named_trusted.is_none() && trusted.iter().any(|key| key.key_id == signature.keyid) {
-            named_trusted = Some(signature.keyid.clone());
-        }
-    }
-    if !verified {
-        return Err(match named_trusted {
-            Some(key_id) => SignatureError::BadSignature { key_id },
-            None => SignatureError::UnknownKey {
-                key_ids: envelope
-                    .signatures
-                    .iter()
-                    .map(|s| s.keyid.clone())
-                    .collect(),
-            },
-        });
-    }
-    let statement: BundleStatement =
-        serde_json::from_slice(&payload).map_err(|e| SignatureError::Malformed {
-            reason: format!("the payload is not a bundle statement: {e}"),
-        })?;
+    let statement = verify_statement(&envelope, trusted)?;
     check_files(&statement, source)?;
     Ok(statement)
+}
+
+/// Verifies that a trusted key signed an envelope of a bundle statement, and returns the
+/// statement; what it says about the files is for the caller to check ([`verify_bundle`] for a
+/// directory, [`crate::PackedBundle::verify_with`] for a packed bundle).
+pub fn verify_statement(
+    envelope: &Envelope,
+    trusted: &[TrustedKey],
+) -> Result<BundleStatement, SignatureError> {
+    let (payload, _key_id) =
+        dsse::verify(envelope, PAYLOAD_TYPE, trusted).map_err(|e| match e {
+            DsseError::PayloadType { found, .. } => SignatureError::PayloadType { found },
+            DsseError::UnknownKey { key_ids } => SignatureError::UnknownKey { key_ids },
+            DsseError::BadSignature { key_id } => SignatureError::BadSignature { key_id },
+            DsseError::Malformed { reason } => SignatureError::Malformed { reason },
+        })?;
+    serde_json::from_slice(&payload).map_err(|e| SignatureError::Malformed {
+        reason: format!("the payload is not a bundle statement: {e}"),
+    })
 }
 
 fn check_files(statement: &BundleStatement, source: &BundleSource) -> Result<(), SignatureError> {
