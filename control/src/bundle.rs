@@ -41,7 +41,7 @@ pub fn load_bundle(
     };
     let bundle = load_dir(dir, &options)?;
     Ok(LoadedBundle {
-        packed: Arc::new(bundle.source.packed(bundle.engine.info())),
+        packed: Arc::new(bundle.packed()),
         engine: Arc::new(bundle.engine),
     })
 }

@@ -26,6 +26,7 @@ use crate::canonical::sha256_hex;
 use crate::catalog::CatalogError;
 use crate::error::{Diagnostic, ErrorDetail, Span};
 use crate::exemption::ExemptionError;
+use crate::signing::{Envelope, SignatureError, TrustedKey, verify_statement};
 
 /// The manifest's file name.
 pub const MANIFEST_FILE: &str = "bundle.json";
@@ -75,12 +76,13 @@ pub struct BundleInfo {
 /// The `format` of a packed bundle document ([`PackedBundle`]).
 pub const PACKED_FORMAT: &str = "gatehouse.bundle/v1";
 
-/// A bundle packed into one JSON document `{digest, files, format, name, revision}`: what
-/// `gatehouse bundle` prints and `GET /v1/bundle` serves, and what the WASM and Python engines
-/// load. [`Self::verify`] checks that the document says what its files are before they are used.
+/// A bundle packed into one JSON document `{digest, files, format, name, revision, signature?}`:
+/// what `gatehouse bundle` prints and `GET /v1/bundle` serves, and what the WASM and Python
+/// engines load. [`Self::verify`] checks that the document says what its files are before they
+/// are used; [`Self::verify_with`] also checks its signature against trusted keys.
 ///
 /// The fields are declared in key order, so the document's bytes are those of a JSON object with
-/// sorted keys.
+/// sorted keys (inside `signature`, the envelope keeps DSSE's field order).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PackedBundle {
@@ -94,6 +96,11 @@ pub struct PackedBundle {
     pub name: String,
     /// The manifest's revision.
     pub revision: String,
+    /// The bundle directory's signature ([`crate::SIGNATURE_FILE`]'s DSSE envelope, as an object), when
+    /// it has one. Its statement lists every file of the bundle, tests too; the document leaves
+    /// the tests out, so [`Self::verify_with`] accepts a signed test file that is not packed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<Envelope>,
 }
 
 /// A packed bundle document that cannot be used.
@@ -139,6 +146,11 @@ pub enum PackedBundleError {
     /// The files do not form a bundle (no manifest, a bad path, ...).
     #[error(transparent)]
     Bundle(#[from] BundleError),
+    /// Trusted keys were given and the document's signature does not hold: unsigned, an unknown
+    /// key, a bad signature, or a file changed, added or removed after signing (a test file the
+    /// packer leaves out is not removed). Located at the file ([`SignatureError::file`]).
+    #[error(transparent)]
+    Signature(#[from] SignatureError),
 }
 
 impl Diagnostic for PackedBundleError {
@@ -148,6 +160,7 @@ impl Diagnostic for PackedBundleError {
             Self::DigestMismatch { .. } => "bundle_digest_mismatch",
             Self::ManifestMismatch { .. } => "bundle_manifest_mismatch",
             Self::Bundle(e) => e.code(),
+            Self::Signature(e) => e.code(),
         }
     }
 
@@ -163,6 +176,7 @@ impl Diagnostic for PackedBundleError {
                 detail.with_help("pack the bundle again with `gatehouse bundle`")
             }
             Self::Bundle(e) => return e.details(),
+            Self::Signature(e) => return e.details(),
         };
         vec![detail]
     }
@@ -196,8 +210,23 @@ impl PackedBundle {
     }
 
     /// Checks the document and returns its files: the format is [`PACKED_FORMAT`], the digest is
-    /// the files' digest, and the name and revision are the manifest's.
+    /// the files' digest, and the name and revision are the manifest's. The signature, if any, is
+    /// not checked ([`Self::verify_with`] checks it).
     pub fn verify(self) -> Result<BundleSource, PackedBundleError> {
+        self.verify_with(&[])
+    }
+
+    /// [`Self::verify`], and with any trusted keys the signature too, first (so that a changed
+    /// file is named as such rather than as a digest mismatch): the document carries one
+    /// ([`SignatureError::Unsigned`] otherwise), a trusted key signed its statement
+    /// ([`crate::signing::verify_statement`]), the statement's name, revision and digest are the
+    /// document's, every packed file is in the statement with its SHA-256, and every signed file
+    /// is packed except test files (`*_test.rego`), which the packer leaves out. With no keys the
+    /// signature is not read, as a directory's is not ([`crate::DirOptions::trusted_keys`]).
+    pub fn verify_with(
+        self,
+        trusted_keys: &[TrustedKey],
+    ) -> Result<BundleSource, PackedBundleError> {
         if self.format != PACKED_FORMAT {
             return Err(PackedBundleError::UnsupportedFormat {
                 format: self.format,
@@ -205,6 +234,11 @@ impl PackedBundle {
         }
         let source = BundleSource { files: self.files };
         let actual = source.digest();
+        if !trusted_keys.is_empty() {
+            let envelope = self.signature.as_ref().ok_or(SignatureError::Unsigned)?;
+            let stated = [self.name.as_str(), self.revision.as_str(), actual.as_str()];
+            check_packed_signature(envelope, trusted_keys, &source, stated)?;
+        }
         if actual != self.digest {
             return Err(PackedBundleError::DigestMismatch {
                 stated: self.digest,
@@ -224,6 +258,71 @@ impl PackedBundle {
         }
         Ok(source)
     }
+
+    /// The validator `GET /v1/bundle` answers as its `ETag`: the digest, and for a signed document
+    /// `+sig.` and the first 16 hex digits of the SHA-256 of the envelope's JSON, since the same
+    /// files signed again (another key, key rotation) are another document.
+    pub fn etag(&self) -> String {
+        match &self.signature {
+            None => self.digest.clone(),
+            Some(envelope) => {
+                let hash = sha256_hex(envelope.to_json().as_bytes());
+                format!("{}+sig.{}", self.digest, hash.get(..16).unwrap_or(&hash))
+            }
+        }
+    }
+}
+
+/// The signature of a packed document holds ([`PackedBundle::verify_with`]): a trusted key
+/// signed the statement, which names this bundle (`[name, revision, digest]`, the document's
+/// name and revision and its files' digest) and lists every packed file with its SHA-256; the
+/// signed files that are not packed are tests.
+fn check_packed_signature(
+    envelope: &Envelope,
+    trusted_keys: &[TrustedKey],
+    source: &BundleSource,
+    [name, revision, digest]: [&str; 3],
+) -> Result<(), SignatureError> {
+    let statement = verify_statement(envelope, trusted_keys)?;
+    let signed: BTreeMap<&str, &str> = statement
+        .files
+        .iter()
+        .map(|f| (f.path.as_str(), f.sha256.as_str()))
+        .collect();
+    for (path, text) in &source.files {
+        match signed.get(path.as_str()) {
+            None => return Err(SignatureError::FileAdded { path: path.clone() }),
+            Some(sha) if *sha != sha256_hex(text.as_bytes()) => {
+                return Err(SignatureError::FileChanged { path: path.clone() });
+            }
+            Some(_) => {}
+        }
+    }
+    // The packer leaves the tests out by design; any other signed file must be there.
+    if let Some(path) = signed
+        .keys()
+        .find(|path| !source.files.contains_key(**path) && file_role(path) != Some(FileRole::Test))
+    {
+        return Err(SignatureError::FileRemoved {
+            path: (*path).to_owned(),
+        });
+    }
+    // The files are signed ones and the digest leaves tests out, so the digest holds unless
+    // the signer wrote a statement that contradicts itself.
+    for (field, stated, actual) in [
+        ("name", statement.name.as_str(), name),
+        ("revision", statement.revision.as_str(), revision),
+        ("digest", statement.digest.as_str(), digest),
+    ] {
+        if stated != actual {
+            return Err(SignatureError::BundleMismatch {
+                field,
+                stated: stated.to_owned(),
+                actual: actual.to_owned(),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// What kind of file a bundle path holds.
@@ -499,6 +598,7 @@ impl BundleSource {
             format: PACKED_FORMAT.to_owned(),
             name: info.name.clone(),
             revision: info.revision.clone(),
+            signature: None,
         }
     }
 

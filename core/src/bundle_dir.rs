@@ -7,10 +7,11 @@ use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+use crate::bundle::PackedBundle;
 use crate::bundle::{BundleError, BundleSource, FileRole, MAX_BUNDLE_BYTES, file_role};
 use crate::engine::{Engine, EngineOptions};
 use crate::error::{Diagnostic, ErrorDetail, Span};
-use crate::signing::{SIGNATURE_FILE, SignatureError, TrustedKey, verify_bundle};
+use crate::signing::{Envelope, SIGNATURE_FILE, SignatureError, TrustedKey, verify_bundle};
 
 /// Folders inside a bundle directory that hold examples and test data, not bundle files.
 pub const SKIPPED_DIRS: [&str; 3] = ["examples", "conformance", "target"];
@@ -69,6 +70,21 @@ pub struct DirBundle {
     pub source: BundleSource,
     /// Its engine.
     pub engine: Engine,
+    /// Its signature ([`SIGNATURE_FILE`]), when it has one that reads as a DSSE envelope:
+    /// verified over [`Self::source`] when the options had trusted keys, otherwise as found.
+    pub signature: Option<Envelope>,
+}
+
+impl DirBundle {
+    /// The packed document ([`BundleSource::packed`]) with the signature, when the directory has
+    /// one: what `gatehouse bundle` prints and `GET /v1/bundle` serves, so an embedder with the
+    /// same trusted keys verifies it ([`PackedBundle::verify_with`]).
+    pub fn packed(&self) -> PackedBundle {
+        PackedBundle {
+            signature: self.signature.clone(),
+            ..self.source.packed(self.engine.info())
+        }
+    }
 }
 
 /// A bundle directory that does not load. Fails closed: no engine.
@@ -170,7 +186,14 @@ pub fn load_dir(dir: &Path, options: &DirOptions) -> Result<DirBundle, DirLoadEr
                 source: error.in_dir(dir),
             }
         })?;
-    Ok(DirBundle { source, engine })
+    // Without trusted keys the signature is not checked; it is carried (when it reads as an
+    // envelope) so that the packed document keeps it for embedders that check it.
+    let signature = signature.and_then(|text| serde_json::from_str(&text).ok());
+    Ok(DirBundle {
+        source,
+        engine,
+        signature,
+    })
 }
 
 impl BundleError {

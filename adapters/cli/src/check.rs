@@ -424,7 +424,7 @@ pub fn pack(policies: &Path, data: bool, keys: &[TrustedKey]) -> Result<ExitCode
             })?;
         serde_json::to_string_pretty(&merged).unwrap_or_default()
     } else {
-        bundle.source.packed(bundle.engine.info()).to_json(true)
+        bundle.packed().to_json(true)
     };
     crate::write_stdout(&text);
     Ok(ExitCode::SUCCESS)
