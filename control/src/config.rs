@@ -140,6 +140,9 @@ pub struct ControlConfig {
     /// Public keys the bundle must be signed by, at start and at every reload; empty: signatures
     /// are not required.
     pub trusted_keys: Vec<gatehouse_core::TrustedKey>,
+    /// Decision attestations (`[attestations]`); none: no attestation is issued and the
+    /// deployment-truth gate requires none.
+    pub attestations: Option<crate::attestations::AttestationConfig>,
 }
 
 impl ControlConfig {
@@ -157,6 +160,7 @@ impl ControlConfig {
             evaluation: EvaluationLimits::default(),
             decision_log: DecisionLogConfig::default(),
             trusted_keys: Vec::new(),
+            attestations: None,
         }
     }
 

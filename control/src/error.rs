@@ -192,6 +192,31 @@ pub enum ControlError {
         /// The URL given (control characters escaped, cut at 200 characters).
         run_url: String,
     },
+    /// A pipeline report sets an evidence field only the control plane writes.
+    #[error(
+        "`evidence.{field}` is written by the control plane only (its verdict on the attestation the pipeline presents in `evidence.observed.attestation`); leave it out of the report"
+    )]
+    ReservedEvidence {
+        /// The field.
+        field: &'static str,
+    },
+    /// No attestation is issued: `[attestations] signing_key` is not configured, and none was
+    /// stored before.
+    #[error(
+        "{subject} has no attestation: this server issues none (`[attestations] signing_key` is not configured)"
+    )]
+    AttestationNotConfigured {
+        /// The deployment or decision asked about.
+        subject: String,
+    },
+    /// No attestation is stored for this decision or deployment.
+    #[error("{subject} has no attestation: {reason}")]
+    AttestationUnavailable {
+        /// The deployment or decision asked about.
+        subject: String,
+        /// Why (e.g. the artifact is not pinned by digest).
+        reason: String,
+    },
     /// An idempotency key was used before with another body.
     #[error(
         "Idempotency-Key `{key}` was already used with a different body; use a new key for a new intent"

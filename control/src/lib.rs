@@ -17,6 +17,7 @@
 //! `gatehouse-http` puts it behind HTTP; nothing here knows HTTP.
 
 pub mod access;
+pub mod attestations;
 pub mod audit;
 pub mod bundle;
 pub mod clock;

@@ -247,6 +247,7 @@ mod tests {
                 dispatch: None,
                 idempotency: None,
                 decision_log: None,
+                attestation: None,
                 deadline: None,
             })
             .await

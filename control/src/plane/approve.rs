@@ -80,8 +80,9 @@ impl ControlPlane {
                 .map_err(|e| ControlError::internal("chain the decision event", e))?;
             events.push(event);
         }
+        let attestation = self.attest(&judged, &record);
         let dispatch = if follow == Some(EventType::Validated) {
-            self.new_dispatch(&record)
+            self.new_dispatch(&record, attestation.as_ref())
         } else {
             None
         };
@@ -103,6 +104,7 @@ impl ControlPlane {
                 }),
                 dispatch,
                 decision_log,
+                attestation,
                 deadline,
                 ..Append::events(id, record.last_hash.clone(), events)
             })

@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use super::{CAS_RETRIES, ControlPlane};
+use crate::attestations::{PROBLEM_FIELD, RESERVED_FIELDS, VERIFIED_FIELD};
 use crate::clock::unix_seconds;
 use crate::decision_log::DecisionSource;
 use crate::deployment::DeploymentRecord;
@@ -145,6 +146,7 @@ impl ControlPlane {
         data.insert("run_url".into(), json!(report.run_url));
         data.insert("evidence".into(), json!(report.evidence));
         data.insert("delivery_id".into(), json!(delivery.delivery_id));
+        let mut attestation = None;
         let (kind, gates, decision_log) = match report.status {
             CallbackStatus::Started => (EventType::Started, None, None),
             CallbackStatus::Failed => {
@@ -159,7 +161,7 @@ impl ControlPlane {
                 let mut context = self
                     .context(&record.intent, self.approvals(id).await?)
                     .await?;
-                context.evidence = report.evidence.clone();
+                context.evidence = self.gate_evidence(record, report.evidence.as_ref());
                 let judged = self
                     .judge(
                         Stage::Gates,
@@ -174,6 +176,7 @@ impl ControlPlane {
                     Some(id),
                     &record.intent,
                 );
+                attestation = self.attest(&judged, record);
                 if judged.decision.allowed() {
                     (EventType::Succeeded, Some(judged), log)
                 } else {
@@ -213,9 +216,45 @@ impl ControlPlane {
                 },
             )),
             decision_log,
+            attestation,
             ..Append::events(id, record.last_hash.clone(), vec![event])
         };
         Ok((append, body))
+    }
+}
+
+impl ControlPlane {
+    /// The evidence the release gates judge a reported success on: the pipeline's, and with
+    /// `[attestations] require_for_truth` the control plane's verdict on the attestation the
+    /// pipeline presented for the artifact it deployed (`evidence.observed.attestation`):
+    /// `attestation_verified` (and `attestation_problem` when it failed). Those fields are the
+    /// control plane's alone: a report that sets them was refused before this.
+    fn gate_evidence(&self, record: &DeploymentRecord, evidence: Option<&Value>) -> Option<Value> {
+        let config = self
+            .config
+            .attestations
+            .as_ref()
+            .filter(|c| c.require_for_truth);
+        let Some(config) = config else {
+            return evidence.cloned();
+        };
+        let observed = evidence.and_then(|e| e.get("observed"));
+        let verdict = config.verify_presented(
+            observed.and_then(|o| o.get("attestation")),
+            observed
+                .and_then(|o| o.get("artifact"))
+                .and_then(Value::as_str),
+            &record.environment,
+        );
+        let mut evidence = match evidence {
+            Some(Value::Object(map)) => map.clone(),
+            _ => serde_json::Map::new(),
+        };
+        evidence.insert(VERIFIED_FIELD.into(), json!(verdict.is_ok()));
+        if let Err(problem) = verdict {
+            evidence.insert(PROBLEM_FIELD.into(), json!(problem));
+        }
+        Some(Value::Object(evidence))
     }
 }
 
@@ -225,6 +264,18 @@ const MAX_RUN_URL: usize = 2048;
 /// Refuses a report whose text would be stored and shown unsafely: a `run_url` that is not an
 /// absolute `http` or `https` URL with a host, a `reason` with control characters.
 fn check_report_text(report: &Callback) -> Result<(), ControlError> {
+    if let Some(field) = report
+        .evidence
+        .as_ref()
+        .and_then(Value::as_object)
+        .and_then(|evidence| {
+            RESERVED_FIELDS
+                .into_iter()
+                .find(|f| evidence.contains_key(*f))
+        })
+    {
+        return Err(ControlError::ReservedEvidence { field });
+    }
     if report.reason.as_deref().is_some_and(has_control) {
         return Err(ControlError::ControlCharacter { fields: "`reason`" });
     }

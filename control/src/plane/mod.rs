@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 use tokio::sync::Notify;
 
 use crate::access::{Permission, Principal};
+use crate::attestations::{AttestationRecord, Attested};
 use crate::bundle::{LoadedBundle, load_bundle};
 use crate::clock::Clock;
 use crate::config::{ControlConfig, ExecutorConfig};
@@ -26,6 +27,7 @@ use crate::outbox::NewDispatch;
 use crate::store::{Backend, Store};
 
 mod approve;
+mod attestation;
 mod callback;
 mod cancel;
 mod decisions;
@@ -283,9 +285,32 @@ impl ControlPlane {
         Ok(DeploymentView::new(record, dispatch))
     }
 
-    /// The outbox entry for a deployment that became VALIDATED; none with the `none` executor
-    /// (an external pipeline reports `started` on its own).
-    fn new_dispatch(&self, record: &DeploymentRecord) -> Option<NewDispatch> {
+    /// The attestation of `judged`, made on `record` (`None` without `[attestations]`).
+    fn attest(&self, judged: &Judged, record: &DeploymentRecord) -> Option<AttestationRecord> {
+        let config = self.config.attestations.as_ref()?;
+        let policy_uri = format!("{}/v1/bundle", self.config.public_url.trim_end_matches('/'));
+        config.issue(
+            Attested {
+                decision: &judged.decision,
+                decision_id: &judged.id,
+                stage: judged.stage,
+                deployment_id: &record.id,
+                artifact: &record.artifact,
+                environment: &record.environment,
+            },
+            &policy_uri,
+            self.now(),
+        )
+    }
+
+    /// The outbox entry for a deployment that became VALIDATED, carrying the attestation of
+    /// the decision that allowed it (`attestation`, null without one); none with the `none`
+    /// executor (an external pipeline reports `started` on its own).
+    fn new_dispatch(
+        &self,
+        record: &DeploymentRecord,
+        attestation: Option<&AttestationRecord>,
+    ) -> Option<NewDispatch> {
         if matches!(self.config.executor, ExecutorConfig::None) {
             return None;
         }
@@ -300,6 +325,7 @@ impl ControlPlane {
                 "decision_digest": record.decision.get("intent_digest"),
                 "bundle_digest": record.bundle_digest,
                 "callback_url": format!("{}/v1/deployments/{}/callbacks", self.config.public_url.trim_end_matches('/'), record.id),
+                "attestation": attestation.and_then(AttestationRecord::envelope_value),
             }),
             due: self.now(),
         })

@@ -119,8 +119,9 @@ impl ControlPlane {
             principal.actor(),
             now,
         );
+        let attestation = self.attest(&judged, &record);
         let dispatch = if status.state == State::Validated {
-            self.new_dispatch(&record)
+            self.new_dispatch(&record, attestation.as_ref())
         } else {
             None
         };
@@ -145,6 +146,7 @@ impl ControlPlane {
                 dispatch,
                 idempotency,
                 decision_log,
+                attestation,
                 deadline,
             })
             .await?;

@@ -15,6 +15,7 @@ use async_trait::async_trait;
 use gatehouse_core::{Event, HistoryEntry, Timestamp, TransitionError};
 use serde_json::Value;
 
+use crate::attestations::AttestationRecord;
 use crate::audit::AuditReport;
 use crate::config::{Database, PostgresConfig};
 use crate::decision_log::{DecisionQuery, DecisionRecord};
@@ -265,6 +266,8 @@ pub struct Submission {
     pub idempotency: Option<(String, String, StoredResponse)>,
     /// The admission decision's log record (with the decision log enabled).
     pub decision_log: Option<DecisionRecord>,
+    /// The admission decision's attestation (with `[attestations]` configured).
+    pub attestation: Option<AttestationRecord>,
     /// Past this instant the transaction rolls back instead of committing.
     pub deadline: Option<Instant>,
 }
@@ -316,6 +319,8 @@ pub struct Append {
     pub close_dispatches: Option<Timestamp>,
     /// The log record of a decision made on the way (with the decision log enabled).
     pub decision_log: Option<DecisionRecord>,
+    /// The attestation of that decision (with `[attestations]` configured).
+    pub attestation: Option<AttestationRecord>,
     /// Past this instant the transaction rolls back instead of committing.
     pub deadline: Option<Instant>,
 }
@@ -334,6 +339,7 @@ impl Append {
             delivery: None,
             close_dispatches: None,
             decision_log: None,
+            attestation: None,
             deadline: None,
         }
     }
@@ -510,4 +516,12 @@ pub trait Store: Send + Sync + 'static {
     async fn decision(&self, decision_id: &str) -> Result<Option<DecisionRecord>, StoreError>;
     /// Logged decisions in a time range after a cursor, oldest first, at most `query.limit`.
     async fn decisions(&self, query: &DecisionQuery) -> Result<Vec<DecisionRecord>, StoreError>;
+    /// The attestation stored for a decision.
+    async fn attestation(&self, decision_id: &str)
+    -> Result<Option<AttestationRecord>, StoreError>;
+    /// The attestation of a deployment's latest attested decision.
+    async fn latest_attestation(
+        &self,
+        deployment_id: &str,
+    ) -> Result<Option<AttestationRecord>, StoreError>;
 }

@@ -121,6 +121,18 @@ impl Store for FlakyStore {
     async fn decisions(&self, q: &DecisionQuery) -> Result<Vec<DecisionRecord>, StoreError> {
         self.inner.decisions(q).await
     }
+    async fn attestation(
+        &self,
+        id: &str,
+    ) -> Result<Option<gatehouse_control::attestations::AttestationRecord>, StoreError> {
+        self.inner.attestation(id).await
+    }
+    async fn latest_attestation(
+        &self,
+        id: &str,
+    ) -> Result<Option<gatehouse_control::attestations::AttestationRecord>, StoreError> {
+        self.inner.latest_attestation(id).await
+    }
 }
 
 #[tokio::test]

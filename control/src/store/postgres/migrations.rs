@@ -8,7 +8,7 @@ use super::{Fault, finish};
 use crate::store::StoreError;
 
 /// The migrations, in order: `(name, SQL)`.
-const MIGRATIONS: [(&str, &str); 3] = [
+const MIGRATIONS: [(&str, &str); 4] = [
     ("initial", include_str!("migrations/0001_initial.sql")),
     (
         "decision log",
@@ -17,6 +17,10 @@ const MIGRATIONS: [(&str, &str); 3] = [
     (
         "decision log server stamp",
         include_str!("migrations/0003_decision_log_server_stamp.sql"),
+    ),
+    (
+        "attestations",
+        include_str!("migrations/0004_attestations.sql"),
     ),
 ];
 

@@ -28,6 +28,7 @@ use gatehouse_core::{Event, HistoryEntry, LedgerHead, State, Timestamp};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 
+use crate::attestations::AttestationRecord;
 use crate::audit::AuditReport;
 use crate::config::PostgresConfig;
 use crate::decision_log::{DecisionQuery, DecisionRecord};
@@ -277,6 +278,28 @@ impl PostgresStore {
             .map_err(|e| finish(operation, e.into()))?;
         f(client).await.map_err(|e| finish(operation, e))
     }
+}
+
+/// The columns [`attestation_row`] reads, in order.
+const ATTESTATION_COLUMNS: &str = "decision_id, deployment_id, at, envelope, unavailable";
+
+/// The attestation `sql` selects by one key ([`ATTESTATION_COLUMNS`]), if any.
+async fn attestation_row(
+    client: &impl deadpool_postgres::GenericClient,
+    sql: &str,
+    key: &str,
+) -> Result<Option<AttestationRecord>, Fault> {
+    let stmt = client.prepare_cached(sql).await?;
+    let Some(row) = client.query_opt(&stmt, &[&key]).await? else {
+        return Ok(None);
+    };
+    Ok(Some(AttestationRecord {
+        decision_id: row.try_get(0)?,
+        deployment_id: row.try_get(1)?,
+        at: rows::time("attestation time", row.try_get(2)?)?,
+        envelope: row.try_get(3)?,
+        unavailable: row.try_get(4)?,
+    }))
 }
 
 fn nanos(t: Timestamp) -> i64 {
@@ -787,6 +810,39 @@ impl Store for PostgresStore {
                 .iter()
                 .map(rows::decision)
                 .collect()
+        })
+        .await
+    }
+
+    async fn attestation(
+        &self,
+        decision_id: &str,
+    ) -> Result<Option<AttestationRecord>, StoreError> {
+        self.read("read an attestation", |client| async move {
+            attestation_row(
+                &client,
+                &format!("SELECT {ATTESTATION_COLUMNS} FROM attestations WHERE decision_id = $1"),
+                decision_id,
+            )
+            .await
+        })
+        .await
+    }
+
+    async fn latest_attestation(
+        &self,
+        deployment_id: &str,
+    ) -> Result<Option<AttestationRecord>, StoreError> {
+        self.read("read a deployment's attestation", |client| async move {
+            attestation_row(
+                &client,
+                &format!(
+                    "SELECT {ATTESTATION_COLUMNS} FROM attestations WHERE deployment_id = $1 \
+                     ORDER BY at_ns DESC, decision_id DESC LIMIT 1"
+                ),
+                deployment_id,
+            )
+            .await
         })
         .await
     }

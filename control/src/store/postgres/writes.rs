@@ -5,6 +5,7 @@
 use gatehouse_core::{Event, LedgerHead};
 
 use super::{Fault, PostgresStore, nanos, past, rows, signed, stored_response};
+use crate::attestations::AttestationRecord;
 use crate::decision_log::DecisionRecord;
 use crate::deployment::DeploymentRecord;
 use crate::outbox::{Claim, Dispatch, NewDispatch};
@@ -173,6 +174,32 @@ pub(super) async fn insert_decision(
     Ok(())
 }
 
+/// Stores a decision's attestation, inside the caller's transaction.
+async fn insert_attestation(
+    tx: &deadpool_postgres::Transaction<'_>,
+    a: &AttestationRecord,
+) -> Result<(), Fault> {
+    let stmt = tx
+        .prepare_cached(
+            "INSERT INTO attestations (decision_id, deployment_id, at, at_ns, envelope, unavailable) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .await?;
+    tx.execute(
+        &stmt,
+        &[
+            &a.decision_id,
+            &a.deployment_id,
+            &a.at.to_string(),
+            &nanos(a.at),
+            &a.envelope,
+            &a.unavailable,
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
 impl PostgresStore {
     pub(super) async fn try_submit(&self, s: &Submission) -> Result<SubmitResult, Fault> {
         let mut client = self.pool.get().await?;
@@ -252,6 +279,9 @@ impl PostgresStore {
         write_policies(&tx, &r.id, &r.decision, true).await?;
         if let Some(d) = &s.decision_log {
             insert_decision(&tx, d).await?;
+        }
+        if let Some(a) = &s.attestation {
+            insert_attestation(&tx, a).await?;
         }
         if let Some(d) = &s.dispatch {
             insert_dispatch(&tx, &r.id, d).await?;
@@ -343,6 +373,9 @@ impl PostgresStore {
         }
         if let Some(d) = &a.decision_log {
             insert_decision(&tx, d).await?;
+        }
+        if let Some(attestation) = &a.attestation {
+            insert_attestation(&tx, attestation).await?;
         }
         if a.close_dispatches.is_some() {
             let close = tx

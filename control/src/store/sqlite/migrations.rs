@@ -11,13 +11,14 @@ use super::{Fault, finish};
 use crate::store::StoreError;
 
 /// The migrations, in order: the database's `user_version` is how many have been applied.
-pub(super) const MIGRATIONS: [&str; 6] = [
+pub(super) const MIGRATIONS: [&str; 7] = [
     include_str!("migrations/0001_initial.sql"),
     include_str!("migrations/0002_leases_and_summaries.sql"),
     include_str!("migrations/0003_replay_bodies_only.sql"),
     include_str!("migrations/0004_replicas.sql"),
     include_str!("migrations/0005_decision_log.sql"),
     include_str!("migrations/0006_decision_log_server_stamp.sql"),
+    include_str!("migrations/0007_attestations.sql"),
 ];
 
 /// The newest schema version this build knows.

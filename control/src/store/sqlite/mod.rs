@@ -18,6 +18,7 @@ use rusqlite::{
 };
 use serde_json::Value;
 
+use crate::attestations::AttestationRecord;
 use crate::audit::{Audit, AuditReport};
 use crate::decision_log::{DecisionQuery, DecisionRecord};
 use crate::deployment::{DeploymentRecord, ListQuery, Page};
@@ -383,6 +384,46 @@ fn insert_decision(tx: &Transaction<'_>, d: &DecisionRecord) -> Result<(), Fault
     Ok(())
 }
 
+/// The columns [`attestation_row`] reads, in order.
+const ATTESTATION_COLUMNS: &str = "decision_id, deployment_id, at, envelope, unavailable";
+
+/// Stores a decision's attestation, inside the caller's transaction.
+fn insert_attestation(tx: &Transaction<'_>, a: &AttestationRecord) -> Result<(), Fault> {
+    tx.prepare_cached(
+        "INSERT INTO attestations (decision_id, deployment_id, at, at_ns, envelope, unavailable) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![
+        a.decision_id,
+        a.deployment_id,
+        a.at.to_string(),
+        nanos(a.at),
+        a.envelope,
+        a.unavailable,
+    ])?;
+    Ok(())
+}
+
+/// The attestation `sql` selects ([`ATTESTATION_COLUMNS`]), if any.
+fn attestation_row(
+    conn: &Connection,
+    sql: &str,
+    key: &str,
+) -> Result<Option<AttestationRecord>, Fault> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let mut found = stmt.query(params![key])?;
+    let Some(row) = found.next()? else {
+        return Ok(None);
+    };
+    Ok(Some(AttestationRecord {
+        decision_id: row.get(0)?,
+        deployment_id: row.get(1)?,
+        at: rows::time("attestation time", &row.get::<_, String>(2)?)?,
+        envelope: row.get(3)?,
+        unavailable: row.get(4)?,
+    }))
+}
+
 fn submit(tx: &Transaction<'_>, s: Submission) -> Result<SubmitResult, Fault> {
     if let Some((principal, key, response)) = &s.idempotency {
         let seen = stored_response(
@@ -443,6 +484,9 @@ fn submit(tx: &Transaction<'_>, s: Submission) -> Result<SubmitResult, Fault> {
     if let Some(d) = &s.decision_log {
         insert_decision(tx, d)?;
     }
+    if let Some(a) = &s.attestation {
+        insert_attestation(tx, a)?;
+    }
     insert_events(tx, s.events)?;
     if let Some(d) = &s.dispatch {
         insert_dispatch(tx, &r.id, d)?;
@@ -494,6 +538,9 @@ fn append(tx: &Transaction<'_>, a: Append) -> Result<DeploymentRecord, Fault> {
     }
     if let Some(d) = &a.decision_log {
         insert_decision(tx, d)?;
+    }
+    if let Some(attestation) = &a.attestation {
+        insert_attestation(tx, attestation)?;
     }
     insert_events(tx, a.events)?;
     if a.close_dispatches.is_some() {
@@ -1106,6 +1153,39 @@ impl Store for SqliteStore {
                 out.push(rows::decision(row)?);
             }
             Ok(out)
+        })
+        .await
+    }
+
+    async fn attestation(
+        &self,
+        decision_id: &str,
+    ) -> Result<Option<AttestationRecord>, StoreError> {
+        let decision_id = decision_id.to_owned();
+        self.read("read an attestation", move |conn| {
+            attestation_row(
+                conn,
+                &format!("SELECT {ATTESTATION_COLUMNS} FROM attestations WHERE decision_id = ?1"),
+                &decision_id,
+            )
+        })
+        .await
+    }
+
+    async fn latest_attestation(
+        &self,
+        deployment_id: &str,
+    ) -> Result<Option<AttestationRecord>, StoreError> {
+        let deployment_id = deployment_id.to_owned();
+        self.read("read a deployment's attestation", move |conn| {
+            attestation_row(
+                conn,
+                &format!(
+                    "SELECT {ATTESTATION_COLUMNS} FROM attestations WHERE deployment_id = ?1 \
+                     ORDER BY at_ns DESC, decision_id DESC LIMIT 1"
+                ),
+                &deployment_id,
+            )
         })
         .await
     }
