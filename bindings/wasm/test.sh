@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The WebAssembly bindings' tests, as `scripts/test.sh` runs them (step `wasm`):
 #   1. build.sh: the wasm artefact, once, into pkg/ (web), pkg-node/ (Node) and pkg-npm/;
-#   2. the bundle document (`gatehouse bundle`) that the page and the tests load;
+#   2. the bundle document (`gatehouse bundle`) that the page and the tests load, and a copy of
+#      policies/ signed with a test-only key (`gatehouse bundle sign`), packed the same way;
 #   3. Node tests: the whole conformance corpus byte for byte, bad input, the API next to
-#      Python's (GatehouseError, catalogue, schema, YAML), the TypeScript types (tsc);
+#      Python's (GatehouseError, catalogue, schema, YAML), signed bundles and the attacks on
+#      them, the TypeScript types (tsc);
 #   4. the npm package: `npm pack` of pkg-npm/ (its sizes printed), installed into a scratch
 #      project (tests/.out/app), each entry point (default under Node by import and require, web,
 #      bundler) evaluating to golden bytes; then docs/wasm.md's snippets run in that project
@@ -28,10 +30,17 @@ pack_bundle() {
     mv "$HERE/tests/.out/bundle.json.tmp" "$HERE/tests/.out/bundle.json"
 }
 
+# helpers.mjs signs and packs the copy when it is missing; removed here so each run makes it anew.
+sign_bundle() {
+    rm -rf "$HERE/tests/.out/signed-bundle.json" "$HERE/tests/.out/signed-policies"
+    node --input-type=module -e "import { signedBundlePath } from '$HERE/tests/helpers.mjs'; signedBundlePath();"
+}
+
 step build bash "$HERE/build.sh"
 step "gatehouse bundle" pack_bundle
+step "gatehouse bundle sign" sign_bundle
 step "node tests" node --test "$HERE/tests/conformance.test.mjs" "$HERE/tests/errors.test.mjs" \
-    "$HERE/tests/api.test.mjs" "$HERE/tests/types.test.mjs"
+    "$HERE/tests/api.test.mjs" "$HERE/tests/signing.test.mjs" "$HERE/tests/types.test.mjs"
 npm_package() {
     local out="$HERE/tests/.out" app="$HERE/tests/.out/app"
     rm -rf "$app" "$out"/gatehouse-wasm-*.tgz

@@ -9,7 +9,9 @@
 use gatehouse_core::intent::MAX_INTENT_BYTES;
 use gatehouse_core::{
     BundleSource, ContextError, ErrorDetail, IntentError, PackedBundle, PackedBundleError,
+    SignatureError, TrustedKey,
 };
+use serde::Deserialize;
 use serde_json::Value;
 use wasm_bindgen::{JsCast, JsValue};
 
@@ -118,20 +120,118 @@ pub(crate) fn context_from_json(text: &str) -> Result<Value, Failure> {
     })?)
 }
 
-/// A bundle given as a JS object: `{files}` or a `gatehouse bundle` document.
-pub(crate) fn bundle_from_js(value: &JsValue) -> Result<BundleSource, Failure> {
-    let text = stringify_object(value, "bundle", code::BUNDLE_FORMAT)?;
-    let value: Value = serde_json::from_str(&text).map_err(|e| bundle_format(&e.to_string()))?;
-    bundle_from_json(value)
+/// A loaded bundle's files, and the id of the trusted key that signed it when trusted keys
+/// verified it.
+#[derive(Debug)]
+pub(crate) struct Bundle {
+    /// The bundle's files.
+    pub(crate) source: BundleSource,
+    /// [`TrustedKey::key_id`] of the trusted key whose signature held; `None` without keys.
+    pub(crate) signed_by: Option<String>,
 }
 
-/// A bundle from its JSON form: a `gatehouse bundle` document (it has `format`), verified by the
-/// core, or `{files}` taken as it is.
-pub(crate) fn bundle_from_json(value: Value) -> Result<BundleSource, Failure> {
+/// A bundle given as a JS object: `{files}` or a `gatehouse bundle` document, verified against
+/// `trusted_keys` when there are any (see [`bundle_from_json`]).
+pub(crate) fn bundle_from_js(
+    value: &JsValue,
+    trusted_keys: &[TrustedKey],
+) -> Result<Bundle, Failure> {
+    let text = stringify_object(value, "bundle", code::BUNDLE_FORMAT)?;
+    let value: Value = serde_json::from_str(&text).map_err(|e| bundle_format(&e.to_string()))?;
+    bundle_from_json(value, trusted_keys)
+}
+
+/// A bundle from its JSON form: a `gatehouse bundle` document (it has `format`), checked by the
+/// core (with any trusted key, its signature too: [`PackedBundle::verify_with`]), or `{files}`
+/// taken as it is. `{files}` has no room for a signature, so with any trusted key it is refused
+/// as unsigned.
+pub(crate) fn bundle_from_json(
+    value: Value,
+    trusted_keys: &[TrustedKey],
+) -> Result<Bundle, Failure> {
     if value.get("format").is_some() {
-        return Ok(PackedBundle::from_value(value)?.verify()?);
+        let packed = PackedBundle::from_value(value)?;
+        let (source, signer) = match trusted_keys {
+            [] => (packed.verify()?, None),
+            [only] => (packed.verify_with(trusted_keys)?, Some(only)),
+            // The core checks the signature against every key (its error is the one to report);
+            // the key that signed is then the one that verifies it alone.
+            _ => {
+                let source = packed.clone().verify_with(trusted_keys)?;
+                let signer = trusted_keys
+                    .iter()
+                    .find(|key| {
+                        packed
+                            .clone()
+                            .verify_with(std::slice::from_ref(key))
+                            .is_ok()
+                    })
+                    .or(trusted_keys.first());
+                (source, signer)
+            }
+        };
+        return Ok(Bundle {
+            source,
+            signed_by: signer.map(|key| key.key_id().to_owned()),
+        });
     }
-    serde_json::from_value::<BundleSource>(value).map_err(|e| bundle_format(&e.to_string()))
+    let source =
+        serde_json::from_value::<BundleSource>(value).map_err(|e| bundle_format(&e.to_string()))?;
+    if trusted_keys.is_empty() {
+        Ok(Bundle {
+            source,
+            signed_by: None,
+        })
+    } else {
+        Err(Failure::from(SignatureError::Unsigned).with_help(
+            "with `trustedKeys`, pass the document `gatehouse bundle` prints for a signed bundle \
+             directory (it carries the signature); `{files}` has none",
+        ))
+    }
+}
+
+/// The options of `new Engine(bundle, options)`, as JSON.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct EngineOptions {
+    /// Trusted ed25519 public keys, SubjectPublicKeyInfo PEM text.
+    #[serde(default)]
+    trusted_keys: Vec<String>,
+}
+
+/// The trusted keys of `new Engine(bundle, options)`: none when the options are absent
+/// (`undefined` or `null`); otherwise `{trustedKeys?: string[]}`, see [`trusted_keys_from_json`].
+pub(crate) fn trusted_keys_from_js(options: Option<&JsValue>) -> Result<Vec<TrustedKey>, Failure> {
+    match options {
+        Some(value) if !value.is_undefined() && !value.is_null() => {
+            trusted_keys_from_json(&stringify_object(value, "options", code::OPTIONS_INVALID)?)
+        }
+        _ => Ok(Vec::new()),
+    }
+}
+
+/// Reads the engine options' JSON and each trusted key: an unknown option, a `trustedKeys` that
+/// is not a list of strings (`options_invalid`) or a key that is not an ed25519 public key in
+/// PEM (`signing_key_invalid`, at `trustedKeys[i]`) is refused, never ignored.
+pub(crate) fn trusted_keys_from_json(text: &str) -> Result<Vec<TrustedKey>, Failure> {
+    let options: EngineOptions = serde_json::from_str(text).map_err(|e| {
+        Failure::new(
+            ErrorDetail::new(
+                code::OPTIONS_INVALID,
+                format!("the engine options are not usable: {e}"),
+            )
+            .with_help("pass `{ trustedKeys: [publicKeyPem, ...] }`, or no options"),
+        )
+    })?;
+    options
+        .trusted_keys
+        .iter()
+        .enumerate()
+        .map(|(i, pem)| {
+            TrustedKey::from_pem(pem)
+                .map_err(|e| Failure::at_path(&e, &format!("trustedKeys[{i}]")))
+        })
+        .collect()
 }
 
 fn bundle_format(reason: &str) -> Failure {
@@ -275,7 +375,7 @@ mod tests {
         })
     }
 
-    fn code_of(result: Result<BundleSource, Failure>) -> String {
+    fn code_of(result: Result<Bundle, Failure>) -> String {
         result
             .err()
             .map(|f| f.code().to_owned())
@@ -284,8 +384,10 @@ mod tests {
 
     #[test]
     fn files_and_packed_documents_give_the_same_source() {
-        let plain = bundle_from_json(json!({"files": files()})).unwrap();
-        let packed = bundle_from_json(packed()).unwrap();
+        let plain = bundle_from_json(json!({"files": files()}), &[])
+            .unwrap()
+            .source;
+        let packed = bundle_from_json(packed(), &[]).unwrap().source;
         assert_eq!(plain, packed);
     }
 
@@ -293,14 +395,20 @@ mod tests {
     fn a_changed_file_breaks_the_digest() {
         let mut doc = packed();
         doc["files"]["rules/p.rego"] = json!("package gatehouse.policies.q\n");
-        assert_eq!(code_of(bundle_from_json(doc)), "bundle_digest_mismatch");
+        assert_eq!(
+            code_of(bundle_from_json(doc, &[])),
+            "bundle_digest_mismatch"
+        );
     }
 
     #[test]
     fn name_and_revision_must_match_the_manifest() {
         let mut doc = packed();
         doc["revision"] = json!("2");
-        assert_eq!(code_of(bundle_from_json(doc)), "bundle_manifest_mismatch");
+        assert_eq!(
+            code_of(bundle_from_json(doc, &[])),
+            "bundle_manifest_mismatch"
+        );
     }
 
     #[test]
@@ -313,11 +421,109 @@ mod tests {
             json!([]),
         ] {
             assert_eq!(
-                code_of(bundle_from_json(doc.clone())),
+                code_of(bundle_from_json(doc.clone(), &[])),
                 code::BUNDLE_FORMAT,
                 "{doc}"
             );
         }
+    }
+
+    /// A test-only key pair of the core's fixtures (never trusted for a real bundle).
+    fn key_pem(name: &str) -> &'static str {
+        match name {
+            "trusted.pem" => {
+                include_str!("../../../core/tests/fixtures/test-only-keys/trusted.pem")
+            }
+            "trusted.pub.pem" => {
+                include_str!("../../../core/tests/fixtures/test-only-keys/trusted.pub.pem")
+            }
+            _ => include_str!("../../../core/tests/fixtures/test-only-keys/untrusted.pub.pem"),
+        }
+    }
+
+    fn trusted(names: &[&str]) -> Vec<TrustedKey> {
+        names
+            .iter()
+            .map(|n| TrustedKey::from_pem(key_pem(n)).unwrap())
+            .collect()
+    }
+
+    /// [`packed`] with the envelope of its files signed by the trusted test-only key.
+    fn signed() -> Value {
+        let key = gatehouse_core::SigningKey::from_pem(key_pem("trusted.pem")).unwrap();
+        let envelope = gatehouse_core::sign_bundle(&BundleSource { files: files() }, &key).unwrap();
+        let mut doc = packed();
+        doc["signature"] = serde_json::to_value(envelope).unwrap();
+        doc
+    }
+
+    #[test]
+    fn trusted_keys_verify_a_signed_document_and_name_the_signer() {
+        let key_id = trusted(&["trusted.pub.pem"])[0].key_id().to_owned();
+        for keys in [
+            &["trusted.pub.pem"][..],
+            &["untrusted.pub.pem", "trusted.pub.pem"],
+        ] {
+            let bundle = bundle_from_json(signed(), &trusted(keys)).unwrap();
+            assert_eq!(
+                bundle.signed_by.as_deref(),
+                Some(key_id.as_str()),
+                "{keys:?}"
+            );
+            assert_eq!(bundle.source.files, files());
+        }
+        assert_eq!(bundle_from_json(signed(), &[]).unwrap().signed_by, None);
+    }
+
+    #[test]
+    fn with_trusted_keys_unsigned_and_unknown_signatures_are_refused() {
+        let keys = trusted(&["trusted.pub.pem"]);
+        assert_eq!(
+            code_of(bundle_from_json(packed(), &keys)),
+            "bundle_unsigned"
+        );
+        let files_only = bundle_from_json(json!({"files": files()}), &keys).unwrap_err();
+        assert_eq!(files_only.code(), "bundle_unsigned");
+        assert!(files_only.records_json().contains("`{files}` has none"));
+        assert_eq!(
+            code_of(bundle_from_json(signed(), &trusted(&["untrusted.pub.pem"]))),
+            "bundle_signature_unknown_key"
+        );
+        let mut changed = signed();
+        changed["files"]["rules/p.rego"] = json!("package gatehouse.policies.q\n");
+        assert_eq!(
+            code_of(bundle_from_json(changed, &keys)),
+            "bundle_file_changed"
+        );
+    }
+
+    #[test]
+    fn engine_options_are_read_strictly() {
+        let pem = serde_json::to_string(key_pem("trusted.pub.pem")).unwrap();
+        assert_eq!(trusted_keys_from_json("{}").unwrap().len(), 0);
+        assert_eq!(
+            trusted_keys_from_json(&format!(r#"{{"trustedKeys": [{pem}]}}"#))
+                .unwrap()
+                .len(),
+            1
+        );
+        for bad in [
+            format!(r#"{{"trusted_keys": [{pem}]}}"#),
+            format!(r#"{{"trustedKeys": {pem}}}"#),
+            r#"{"trustedKeys": [1]}"#.to_owned(),
+        ] {
+            let err = trusted_keys_from_json(&bad).unwrap_err();
+            assert_eq!(err.code(), code::OPTIONS_INVALID, "{bad}");
+        }
+        let err =
+            trusted_keys_from_json(&format!(r#"{{"trustedKeys": [{pem}, "nope"]}}"#)).unwrap_err();
+        assert_eq!(err.code(), "signing_key_invalid");
+        assert!(
+            err.message().starts_with("`trustedKeys[1]`: "),
+            "{}",
+            err.message()
+        );
+        assert!(err.records_json().contains(r#""path":"trustedKeys[1]""#));
     }
 
     #[test]

@@ -24,6 +24,9 @@ pub(crate) mod code {
     pub(crate) const LIMIT_EXCEEDED: &str = "limit_exceeded";
     /// `GatehouseError.fromErrors` got something other than a non-empty list of error records.
     pub(crate) const ERROR_RECORDS_INVALID: &str = "error_records_invalid";
+    /// The options of `new Engine(bundle, options)` are not `{trustedKeys?: string[]}` (an
+    /// unknown option is refused, so a misspelt `trustedKeys` never skips verification).
+    pub(crate) const OPTIONS_INVALID: &str = "options_invalid";
 }
 
 /// Something the caller passed that cannot be used, as contract error records.
@@ -68,6 +71,28 @@ impl Failure {
         )
     }
 
+    /// The failure with another help text on its first record (where this binding knows a
+    /// better fix than the core's).
+    pub(crate) fn with_help(mut self, help: &str) -> Self {
+        if let Some(first) = self.details.first_mut() {
+            first.help = Some(help.to_owned());
+        }
+        self
+    }
+
+    /// The records of a core error about the value at `path` (an argument's field), with the
+    /// path in each record and in the first record's message.
+    pub(crate) fn at_path(error: &impl Diagnostic, path: &str) -> Self {
+        let mut details = error.details();
+        for (i, detail) in details.iter_mut().enumerate() {
+            detail.path = Some(path.to_owned());
+            if i == 0 {
+                detail.message = format!("`{path}`: {}", detail.message);
+            }
+        }
+        Self { details }
+    }
+
     /// The records of a core error.
     pub(crate) fn from_diagnostic(error: &impl Diagnostic) -> Self {
         Self {
@@ -110,6 +135,12 @@ impl From<gatehouse_core::BundleError> for Failure {
 
 impl From<gatehouse_core::PackedBundleError> for Failure {
     fn from(error: gatehouse_core::PackedBundleError) -> Self {
+        Self::from_diagnostic(&error)
+    }
+}
+
+impl From<gatehouse_core::SignatureError> for Failure {
+    fn from(error: gatehouse_core::SignatureError) -> Self {
         Self::from_diagnostic(&error)
     }
 }

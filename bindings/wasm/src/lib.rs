@@ -40,6 +40,15 @@ const TYPES: &str = include_str!("types.d.ts");
 #[wasm_bindgen(typescript_custom_section)]
 const DECISION_TYPES: &str = include_str!("decision.d.ts");
 
+#[wasm_bindgen]
+extern "C" {
+    /// The options of `new Engine(bundle, options)` (`EngineOptions` in `types.d.ts`), as a JS
+    /// value: an imported type only so that the constructor's TypeScript parameter is optional
+    /// (`options?: EngineOptions | null`); never checked by wasm-bindgen, read by `convert`.
+    #[wasm_bindgen(typescript_type = "EngineOptions")]
+    pub type EngineOptionsArg;
+}
+
 /// The class of every error this package throws. The thrown values are real `Error`s whose
 /// prototype chain runs through this class (see `convert`), so `error instanceof GatehouseError`
 /// and `error instanceof Error` both hold. Its TypeScript declaration is in `types.d.ts`.
@@ -78,6 +87,9 @@ impl GatehouseError {
 pub struct Engine {
     /// `None` after `free()`.
     inner: RefCell<Option<gatehouse_core::Engine>>,
+    /// The id of the trusted key whose signature the bundle carried; `None` when loaded without
+    /// trusted keys (unverified).
+    signed_by: Option<String>,
 }
 
 #[wasm_bindgen]
@@ -86,14 +98,24 @@ impl Engine {
     /// (whose digest must match its files). Throws a `GatehouseError` when the bundle does not
     /// load (Rego syntax, a package without `deny`, a bad catalogue, ...), with the code and the
     /// position.
+    ///
+    /// `options.trustedKeys` (ed25519 public keys, SubjectPublicKeyInfo PEM text): with any key
+    /// the bundle must be a `gatehouse bundle` document signed by one of them, checked by the
+    /// core before anything is loaded; an unsigned bundle, an unknown key, a bad signature or a
+    /// file changed, added or removed after signing throws its code (`bundle_unsigned`, ...),
+    /// a key that is not one throws `signing_key_invalid`, an unknown option `options_invalid`.
+    /// Without keys the signature is not read.
     #[wasm_bindgen(constructor)]
     pub fn new(
         #[wasm_bindgen(unchecked_param_type = "BundleInput")] bundle: JsValue,
+        options: Option<EngineOptionsArg>,
     ) -> Result<Engine, JsValue> {
-        let source = convert::bundle_from_js(&bundle)?;
-        let inner = gatehouse_core::Engine::load(&source).map_err(Failure::from)?;
+        let trusted_keys = convert::trusted_keys_from_js(options.as_ref().map(AsRef::as_ref))?;
+        let bundle = convert::bundle_from_js(&bundle, &trusted_keys)?;
+        let inner = gatehouse_core::Engine::load(&bundle.source).map_err(Failure::from)?;
         Ok(Self {
             inner: RefCell::new(Some(inner)),
+            signed_by: bundle.signed_by,
         })
     }
 
@@ -188,6 +210,15 @@ impl Engine {
     #[wasm_bindgen(getter, js_name = bundleRevision)]
     pub fn bundle_revision(&self) -> Result<String, JsValue> {
         Ok(self.engine()?.info().revision.clone())
+    }
+
+    /// The id of the trusted key that signed the bundle (by default the hex SHA-256 of its
+    /// SubjectPublicKeyInfo, as `gatehouse bundle sign` writes it), when the engine was given
+    /// `trustedKeys`; `undefined` when it was not, and the bundle is then unverified.
+    #[wasm_bindgen(getter, js_name = signedBy)]
+    pub fn signed_by(&self) -> Result<Option<String>, JsValue> {
+        self.engine()?;
+        Ok(self.signed_by.clone())
     }
 
     /// The policy catalogue: policy id to its metadata (title, severity, enforcement,

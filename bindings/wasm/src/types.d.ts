@@ -146,6 +146,31 @@ export interface PackedBundle {
   revision: string;
   digest: string;
   files: Record<string, string>;
+  /** The bundle's signature (`bundle.sig.json`, written by `gatehouse bundle sign`), when it is
+      signed. Checked only when the engine is given `trustedKeys`. */
+  signature?: BundleEnvelope;
+}
+
+/** A DSSE envelope over the signed statement of a bundle (its name, revision, digest and every
+    file's SHA-256), signed with ed25519. */
+export interface BundleEnvelope {
+  /** `application/vnd.gatehouse.bundle+json`. */
+  payloadType: string;
+  /** The statement's JSON, base64. */
+  payload: string;
+  signatures: { keyid: string; sig: string }[];
 }
 
 export type BundleInput = BundleSource | PackedBundle;
+
+/** Options of `new Engine(bundle, options)`. */
+export interface EngineOptions {
+  /** Trusted ed25519 public keys, as SubjectPublicKeyInfo PEM text (what `openssl pkey -pubout`
+      writes; the keys the CLI's `--trusted-key` and Python's `trusted_keys` take). With any key,
+      the bundle must be a packed document signed by one of them: an unsigned bundle, an unknown
+      key, a bad signature or a file changed, added or removed after signing throws a
+      `GatehouseError` with its code (`bundle_unsigned`, `bundle_signature_unknown_key`,
+      `bundle_signature_invalid`, `bundle_file_changed`, ...) and gives no engine. Without keys
+      (absent or empty) nothing is verified: previews are then against an unverified bundle. */
+  trustedKeys?: string[];
+}

@@ -8,8 +8,10 @@ import {
   parseIntent,
   validateIntent,
   type Decision,
+  type EngineOptions,
   type ErrorDetail,
   type IntentInput,
+  type PackedBundle,
   type PolicyMeta,
   type Severity,
 } from "../pkg/gatehouse_wasm.js";
@@ -24,6 +26,17 @@ export function api(engine: Engine, yaml: string): string[] {
   const decision: Decision = engine.evaluate(intent, { now: "2026-11-23T12:00:00Z" });
   console.log(schema, validateIntent(intent), decision.outcome);
   return [name, revision, ...severities];
+}
+
+export function verified(bundle: PackedBundle, trustedKeys: string[]): string {
+  const options: EngineOptions = { trustedKeys };
+  const engine = new Engine(bundle, options);
+  const signedBy: string | undefined = engine.signedBy;
+  const unverified = new Engine(bundle);
+  const envelope = bundle.signature;
+  const keyIds: string[] = envelope ? envelope.signatures.map((s) => s.keyid) : [];
+  console.log(unverified.signedBy ?? "unverified", keyIds, envelope?.payloadType);
+  return signedBy ?? "";
 }
 
 export function explain(error: unknown): string {
@@ -49,6 +62,12 @@ export function misuses(engine: Engine, error: GatehouseError): void {
   parseIntent({ kind: "DeploymentIntent" });
   // @ts-expect-error the catalogue is read-only metadata, not a function argument
   engine.catalog("prod.four-eyes");
+  // @ts-expect-error trusted keys are a list of PEM texts
+  new Engine({ files: {} }, { trustedKeys: "-----BEGIN PUBLIC KEY-----" });
+  // @ts-expect-error the option is spelled trustedKeys
+  new Engine({ files: {} }, { trusted_keys: [] });
+  // @ts-expect-error who signed the bundle is read-only
+  engine.signedBy = "someone";
   // @ts-expect-error the code is a string
   const n: number = error.code;
   console.log(n);

@@ -4,7 +4,9 @@
 // page renders must be those `gatehouse check` reports for the same intent and time. The page
 // then times `engine.evaluate` over 200 runs; the median is reported, not asserted. A second
 // page runs docs/wasm.md's browser snippets: a runaway policy evaluated in a Web Worker ends at
-// its deadline with a GatehouseError `limit_exceeded`.
+// its deadline with a GatehouseError `limit_exceeded`. A third page fetches a signed bundle
+// document and verifies it with a trusted key before previewing against it; each attack on it
+// (helpers.mjs `signingAttacks`) is refused with its code.
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -14,7 +16,19 @@ import { after, before, test } from "node:test";
 
 import { chromium } from "playwright-core";
 
-import { OUT, POLICIES, ROOT, WASM_DIR, conformanceCases, docSnippets, packedBundlePath } from "./helpers.mjs";
+import {
+  OUT,
+  POLICIES,
+  ROOT,
+  WASM_DIR,
+  conformanceCases,
+  docSnippets,
+  keyIdOf,
+  keyText,
+  packedBundlePath,
+  signedBundle,
+  signingAttacks,
+} from "./helpers.mjs";
 
 const CHROMIUM = "/usr/bin/chromium";
 const NOW = "2026-11-23T12:00:00Z";
@@ -165,5 +179,50 @@ test("a runaway policy in a Web Worker ends at its deadline with limit_exceeded 
     { bundle: packed, intent: allowed.case.intent, context: allowed.case.context },
   );
   assert.deepEqual(done.decision, JSON.parse(readFileSync(allowed.golden, "utf8")), done.message);
+  assert.deepEqual(problems, []);
+});
+
+test("a signed bundle fetched by the page verifies before the preview; each attack is refused", async () => {
+  // The documents the page fetches, served from /snippets/signing/ as a page fetches the
+  // control plane's GET /v1/bundle.
+  const dir = join(OUT, "snippets", "signing");
+  mkdirSync(dir, { recursive: true });
+  const attacks = signingAttacks();
+  writeFileSync(join(dir, "signed.json"), JSON.stringify(signedBundle()));
+  attacks.forEach((attack, i) => writeFileSync(join(dir, `attack-${i}.json`), JSON.stringify(attack.bundle)));
+  writeFileSync(
+    join(dir, "index.html"),
+    `<!doctype html>
+<script type="module">
+  import init, { Engine, GatehouseError } from "/pkg/gatehouse_wasm.js";
+  await init();
+  window.preview = async (url, trustedKeys, intent, context) => {
+    const bundle = await (await fetch(url)).json();
+    try {
+      const engine = new Engine(bundle, { trustedKeys });
+      return { signedBy: engine.signedBy ?? null, outcome: engine.evaluate(intent, context).outcome };
+    } catch (error) {
+      return { gatehouse: error instanceof GatehouseError, code: error.code, message: String(error) };
+    }
+  };
+</script>
+`,
+  );
+  const { intent, context } = conformanceCases().find((c) => c.name === "allow-prod-reference").case;
+  const trusted = keyText("trusted.pub.pem");
+  const page = await browser.newPage();
+  const problems = [];
+  page.on("pageerror", (e) => problems.push(e.message));
+  await page.goto(`${baseUrl}/snippets/signing/index.html`);
+  await page.waitForFunction(() => typeof window.preview === "function");
+  const preview = (url, keys) =>
+    page.evaluate(([url, keys, intent, context]) => window.preview(url, keys, intent, context), [url, keys, intent, context]);
+
+  assert.deepEqual(await preview("signed.json", [trusted]), { signedBy: keyIdOf(trusted), outcome: "allow" });
+  assert.deepEqual(await preview("signed.json", []), { signedBy: null, outcome: "allow" });
+  for (const [i, attack] of attacks.entries()) {
+    const refused = await preview(`attack-${i}.json`, attack.keys.map(keyText));
+    assert.deepEqual({ gatehouse: refused.gatehouse, code: refused.code }, { gatehouse: true, code: attack.code }, `${attack.name}: ${refused.message ?? "loaded"}`);
+  }
   assert.deepEqual(problems, []);
 });

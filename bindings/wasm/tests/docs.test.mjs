@@ -1,7 +1,8 @@
 // docs/wasm.md's JavaScript, run as a user runs it: in the project that installed the npm package
 // from its tarball (test.sh makes it: tests/.out/app). Blocks with `file=NAME` are written as that
-// file; the others run in order with Node, with `bundle` (the `gatehouse bundle` document) and
-// `intent` defined, and `fetch` of file: URLs answered from disk as a web server answers for the
+// file; the others run in order with Node, with `bundle` (the `gatehouse bundle` document),
+// `signedBundle` (the same, signed with the test-only key whose public half is `trusted.pub.pem`)
+// and `intent` defined, and `fetch` of file: URLs answered from disk as a web server answers for the
 // package's files. Blocks marked `browser` run in Chromium (browser.test.mjs). Then the app the
 // esbuild and webpack snippets built run in Node, and the Node worker with a deadline stops a
 // runaway policy.
@@ -13,7 +14,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { before, test } from "node:test";
 
-import { APP, conformanceCases, docSnippets, packedBundlePath } from "./helpers.mjs";
+import { APP, conformanceCases, docSnippets, keyText, packedBundlePath, signedBundlePath } from "./helpers.mjs";
 
 const snippets = docSnippets();
 const allowed = conformanceCases().find((c) => c.name === "allow-prod-reference");
@@ -25,6 +26,7 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 globalThis.bundle = JSON.parse(readFileSync(${JSON.stringify(packedBundlePath())}, "utf8"));
+globalThis.signedBundle = JSON.parse(readFileSync(${JSON.stringify(signedBundlePath())}, "utf8"));
 globalThis.intent = ${JSON.stringify(allowed.case.intent)};
 const networkFetch = globalThis.fetch;
 globalThis.fetch = async (input, init) => {
@@ -39,6 +41,7 @@ before(() => {
   assert.ok(existsSync(join(APP, "node_modules", "gatehouse-wasm")), `${APP} has no gatehouse-wasm; test.sh installs it`);
   writeFileSync(join(APP, "globals.mjs"), GLOBALS);
   writeFileSync(join(APP, "bundle.json"), JSON.stringify(packed));
+  writeFileSync(join(APP, "trusted.pub.pem"), keyText("trusted.pub.pem"));
   for (const s of snippets.filter((s) => s.file && !s.browser)) {
     writeFileSync(join(APP, s.file), s.code);
   }

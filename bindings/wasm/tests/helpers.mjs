@@ -1,7 +1,8 @@
 // Shared by the Node tests: the packages, the reference bundle read the way the core's
 // `BundleSource::from_dir` reads `policies/`, and the bundle document `gatehouse bundle` prints.
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join, relative, sep } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -86,6 +87,110 @@ export function packedBundlePath() {
 
 export function packedBundle() {
   return JSON.parse(readFileSync(packedBundlePath(), "utf8"));
+}
+
+/** The test-only ed25519 key pairs (core/tests/fixtures/test-only-keys): never trust them. */
+export const KEYS = join(ROOT, "core", "tests", "fixtures", "test-only-keys");
+
+/** A test-only key's PEM text: `trusted.pub.pem`, `untrusted.pub.pem`, `trusted.pem`, ... */
+export function keyText(name) {
+  return readFileSync(join(KEYS, name), "utf8");
+}
+
+/** A public key's default id, computed independently of the core: the lowercase hex SHA-256 of
+    its SubjectPublicKeyInfo DER (the PEM body). */
+export function keyIdOf(pem) {
+  const der = Buffer.from(pem.replace(/-----[^-]+-----/g, "").replace(/\s+/g, ""), "base64");
+  return createHash("sha256").update(der).digest("hex");
+}
+
+/** `gatehouse ARGS...` through cargo, as the other helpers run the CLI; returns stdout. */
+function gatehouse(...args) {
+  return execFileSync("cargo", ["run", "--quiet", "--locked", "-p", "gatehouse-cli", "--", ...args], {
+    cwd: ROOT,
+    encoding: "utf8",
+    maxBuffer: 64 * 1024 * 1024,
+  });
+}
+
+/** A copy of the reference bundle signed with the trusted test-only key (`gatehouse bundle sign`,
+    as an operator signs it), packed by `gatehouse bundle`: made once per run (tests/.out/;
+    test.sh remakes it every run). */
+export function signedBundlePath() {
+  const path = join(OUT, "signed-bundle.json");
+  if (!existsSync(path)) {
+    const dir = join(OUT, "signed-policies");
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(OUT, { recursive: true });
+    cpSync(POLICIES, dir, { recursive: true });
+    gatehouse("bundle", "sign", "--policies", dir, "--key", join(KEYS, "trusted.pem"));
+    writeFileSync(`${path}.tmp`, gatehouse("bundle", "--policies", dir));
+    execFileSync("mv", [`${path}.tmp`, path]);
+  }
+  return path;
+}
+
+export function signedBundle() {
+  return JSON.parse(readFileSync(signedBundlePath(), "utf8"));
+}
+
+/** The bundle digest as the core defines it (`BundleSource::digest`), computed independently:
+    what an attacker recomputes so that only the signature can catch a change. */
+export function digestOf(files) {
+  const hash = createHash("sha256");
+  for (const path of Object.keys(files).sort()) {
+    const isBundleFile =
+      path === "bundle.json" ||
+      (path.endsWith(".rego") && !path.endsWith("_test.rego")) ||
+      (path.startsWith("data/") && path.endsWith(".json"));
+    if (!isBundleFile) continue;
+    const content = Buffer.from(files[path], "utf8");
+    hash.update(path).update("\0").update(String(content.length)).update("\0").update(content);
+  }
+  return `sha256:${hash.digest("hex")}`;
+}
+
+/** A rule of the reference bundle that the attacks change. */
+export const ATTACKED_RULE = "rules/compute/size_allowed.rego";
+
+/** A packed document with `files` replaced and its digest recomputed to match them. */
+function withFiles(doc, files) {
+  return { ...doc, files, digest: digestOf(files) };
+}
+
+/** The signed document with its signed statement rewritten by `edit` and re-encoded, the
+    signature kept: what an attacker who cannot sign does to make the statement match a change. */
+function withStatement(doc, edit) {
+  const statement = JSON.parse(Buffer.from(doc.signature.payload, "base64").toString("utf8"));
+  edit(statement);
+  const payload = Buffer.from(JSON.stringify(statement), "utf8").toString("base64");
+  return { ...doc, signature: { ...doc.signature, payload } };
+}
+
+/** The attacks on a signed bundle a browser engine with trusted keys must refuse, shared by the
+    Node and the Chromium tests: `{name, bundle, keys, code}`, `keys` the names of the test-only
+    public keys trusted, `code` the refusal's. Every changed document has its digest recomputed,
+    so the packed document's own check passes and only the signature can catch it. */
+export function signingAttacks() {
+  const signed = signedBundle();
+  const { signature: _dropped, ...unsigned } = signed;
+  const changed = { ...signed.files, [ATTACKED_RULE]: `${signed.files[ATTACKED_RULE]}\n# changed after signing\n` };
+  const added = { ...signed.files, "rules/zz_added.rego": "package gatehouse.policies.zz_added\n\ndeny contains msg if {\n\tfalse\n\tmsg := {}\n}\n" };
+  const { [ATTACKED_RULE]: _removed, ...removed } = signed.files;
+  const forged = withStatement(withFiles(signed, changed), (statement) => {
+    const sha = createHash("sha256").update(changed[ATTACKED_RULE], "utf8").digest("hex");
+    for (const file of statement.files) if (file.path === ATTACKED_RULE) file.sha256 = sha;
+    statement.digest = digestOf(changed);
+  });
+  return [
+    { name: "an unsigned bundle", bundle: unsigned, keys: ["trusted.pub.pem"], code: "bundle_unsigned" },
+    { name: "files without a signature", bundle: { files: signed.files }, keys: ["trusted.pub.pem"], code: "bundle_unsigned" },
+    { name: "a bundle signed by an untrusted key", bundle: signed, keys: ["untrusted.pub.pem"], code: "bundle_signature_unknown_key" },
+    { name: "a file changed after signing", bundle: withFiles(signed, changed), keys: ["trusted.pub.pem"], code: "bundle_file_changed" },
+    { name: "a file added after signing", bundle: withFiles(signed, added), keys: ["trusted.pub.pem"], code: "bundle_file_added" },
+    { name: "a file removed after signing", bundle: withFiles(signed, removed), keys: ["trusted.pub.pem"], code: "bundle_file_removed" },
+    { name: "the signed statement edited to match a changed file", bundle: forged, keys: ["trusted.pub.pem"], code: "bundle_signature_invalid" },
+  ];
 }
 
 /** Asserts that `fn` throws a Gatehouse error with `code`, and returns it. */

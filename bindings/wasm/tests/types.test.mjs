@@ -10,10 +10,11 @@ import { test } from "node:test";
 import { decisionTypes, OUTPUT } from "../scripts/decision-types.mjs";
 import { WASM_DIR } from "./helpers.mjs";
 
-// The type names the package has exported since its first release (users import them).
+// The type names the package exports (users import them; none may disappear).
 const EXPORTED = [
-  "Approval", "ApprovalRecord", "ApprovalSource", "BundleInfo", "BundleInput", "BundleSource",
-  "Decision", "DeploymentIntent", "Enforcement", "ErrorDetail", "EvaluationContext",
+  "Approval", "ApprovalRecord", "ApprovalSource", "BundleEnvelope", "BundleInfo", "BundleInput",
+  "BundleSource", "Decision", "DeploymentIntent", "EngineOptions", "Enforcement", "ErrorDetail",
+  "EvaluationContext",
   "GatehouseError", "HistoryEntry", "IntentInput", "Outcome", "PackedBundle", "PolicyMeta", "Resource",
   "SchemaError", "Severity", "Span", "Target", "Truncated", "Violation", "ViolationStatus",
 ];
