@@ -716,13 +716,20 @@ pub async fn context(
     Ok(Json(context))
 }
 
-/// The loaded bundle as one document, for a browser engine (WASM) to judge previews with
-/// exactly the server's bundle.
+/// The loaded bundle as one document, for a browser engine (WASM) or an embedder (Python) to
+/// judge with exactly the server's bundle, with its signature when the bundle directory is
+/// signed. A poller sends `If-None-Match` with the ETag it has and gets `304` until the bundle
+/// (or its signature) changes.
 #[utoipa::path(
     get, path = "/v1/bundle", tag = "decisions",
+    params(
+        ("If-None-Match" = Option<String>, Header, description = "ETags already held (`\"tag\"`, `W/\"tag\"`, a comma-separated list, or `*`); when one matches, `304` without a body"),
+    ),
     responses(
-        (status = 200, description = "{format: gatehouse.bundle/v1, name, revision, digest, files: {path: text}}", body = Object,
-         headers(("ETag" = String, description = "The bundle digest"))),
+        (status = 200, description = "{format: gatehouse.bundle/v1, name, revision, digest, files: {path: text}, signature?: the bundle directory's DSSE envelope (bundle.sig.json) as an object, when it has one}", body = Object,
+         headers(("ETag" = String, description = "The bundle digest, followed by `+sig.` and 16 hex digits of the envelope's SHA-256 when signed"))),
+        (status = 304, description = "`If-None-Match` matches the current ETag (weak comparison): no body",
+         headers(("ETag" = String, description = "The current ETag, as with 200"))),
         (status = 401, description = "No valid token", body = ProblemDocument, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -730,9 +737,13 @@ pub async fn context(
 pub async fn bundle(State(app): AppState, headers: HeaderMap) -> Result<Response, Problem> {
     app.auth.authorize(&headers, Permission::Read)?;
     let packed = app.plane.packed_bundle();
+    let etag = packed.etag();
+    if crate::conditional::none_match(&headers, &etag) {
+        return Ok(with_etag(StatusCode::NOT_MODIFIED.into_response(), &etag));
+    }
     Ok(with_etag(
         json_response(StatusCode::OK, packed.to_json(false)),
-        &packed.digest,
+        &etag,
     ))
 }
 

@@ -115,3 +115,107 @@ async fn a_reload_of_an_altered_or_untrusted_bundle_is_refused_and_the_running_b
     assert_eq!(after["bundle"]["revision"], "2099.01.01-1");
     h.stop().await;
 }
+
+/// `GET /v1/bundle` with its ETag: `304` without a body to a matching `If-None-Match`.
+async fn bundle_with(h: &Harness, if_none_match: Option<&str>) -> (StatusCode, String, String) {
+    let mut request = h.request(reqwest::Method::GET, "/v1/bundle", Some(AUDITOR));
+    if let Some(tags) = if_none_match {
+        request = request.header("If-None-Match", tags);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status();
+    let etag = response.headers()["etag"].to_str().unwrap().to_owned();
+    (status, etag, response.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn the_packed_bundle_carries_its_signature_and_answers_304_to_a_matching_if_none_match() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = bundle_in(dir.path());
+    sign(&bundle, "trusted");
+    let h = Harness::with_config_in(dir, &trusted_toml(), bundle.clone()).await;
+    let trusted = vec![
+        gatehouse_core::TrustedKey::from_pem(
+            &std::fs::read_to_string(key("trusted.pub.pem")).unwrap(),
+        )
+        .unwrap(),
+    ];
+
+    let (status, etag, body) = bundle_with(&h, None).await;
+    assert_eq!(status, StatusCode::OK);
+    let packed = gatehouse_core::PackedBundle::from_json(&body).unwrap();
+    assert!(packed.signature.is_some(), "{body}");
+    assert_eq!(etag, format!("\"{}\"", packed.etag()));
+    let (_, policies) = h.get("/v1/policies", AUDITOR).await;
+    assert_eq!(policies["bundle"]["digest"], packed.digest.as_str());
+    packed.verify_with(&trusted).unwrap();
+
+    // Matching: the tag, weak, in a list, `*`: 304, no body, the same ETag.
+    let weak = format!("W/{etag}");
+    let listed = format!("\"sha256:old\", {weak}");
+    for tags in [etag.as_str(), weak.as_str(), listed.as_str(), "*"] {
+        let (status, again, body) = bundle_with(&h, Some(tags)).await;
+        assert_eq!(status, StatusCode::NOT_MODIFIED, "{tags}");
+        assert_eq!(again, etag, "{tags}");
+        assert!(body.is_empty(), "{tags}: {body}");
+    }
+    // Not matching: the whole document.
+    for tags in ["\"sha256:old\"", "W/\"sha256:old\", \"other\""] {
+        let (status, again, body) = bundle_with(&h, Some(tags)).await;
+        assert_eq!(status, StatusCode::OK, "{tags}");
+        assert_eq!(again, etag);
+        assert_eq!(body, packed_text(&body));
+    }
+
+    // Signed again by the trusted key (the same files): another document, another ETag.
+    sign(&bundle, "trusted");
+    let (status, p) = h.post("/v1/admin/reload", ADMIN, &json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{p}");
+    let (status, resigned, body) = bundle_with(&h, Some(&etag)).await;
+    // ed25519 signatures are deterministic: the same key over the same statement is the same
+    // envelope, so nothing changed.
+    assert_eq!(
+        (status, resigned.as_str()),
+        (StatusCode::NOT_MODIFIED, etag.as_str()),
+        "{body}"
+    );
+
+    // A new revision, signed: the old ETag gets it.
+    let manifest = bundle.join("bundle.json");
+    let mut m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&manifest).unwrap()).unwrap();
+    m["revision"] = json!("2099.01.01-1");
+    std::fs::write(&manifest, m.to_string()).unwrap();
+    sign(&bundle, "trusted");
+    let (status, p) = h.post("/v1/admin/reload", ADMIN, &json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{p}");
+    let (status, newer, body) = bundle_with(&h, Some(&etag)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_ne!(newer, etag);
+    let packed = gatehouse_core::PackedBundle::from_json(&body).unwrap();
+    assert_eq!(packed.revision, "2099.01.01-1");
+    packed.verify_with(&trusted).unwrap();
+    h.stop().await;
+}
+
+/// The body as the server sends it (compact JSON of the packed document).
+fn packed_text(body: &str) -> String {
+    gatehouse_core::PackedBundle::from_json(body)
+        .unwrap()
+        .to_json(false)
+}
+
+#[tokio::test]
+async fn an_unsigned_bundle_is_served_without_a_signature_under_its_digest() {
+    let h = Harness::start().await;
+    let (status, etag, body) = bundle_with(&h, None).await;
+    assert_eq!(status, StatusCode::OK);
+    let packed = gatehouse_core::PackedBundle::from_json(&body).unwrap();
+    assert!(packed.signature.is_none());
+    assert!(!body.contains("\"signature\""));
+    assert_eq!(etag, format!("\"{}\"", packed.digest));
+    let (status, _, body) = bundle_with(&h, Some(&etag)).await;
+    assert_eq!(status, StatusCode::NOT_MODIFIED);
+    assert!(body.is_empty(), "{} bytes", body.len());
+    h.stop().await;
+}
