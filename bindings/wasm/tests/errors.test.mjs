@@ -1,10 +1,9 @@
 // Bad input never crashes and never throws a bare string: every failure is a JS Error named
 // GatehouseError with a stable `code` and the structured `errors` list (the contract's records).
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
 import { test } from "node:test";
 
-import { bundleFiles, conformanceCases, loadNodePackage, packedBundle, thrown } from "./helpers.mjs";
+import { bundleFiles, conformanceCases, digestOf, loadNodePackage, packedBundle, thrown } from "./helpers.mjs";
 
 const { Engine, validateIntent } = loadNodePackage();
 
@@ -24,21 +23,6 @@ function gatehouseError(fn, code) {
   assert.equal(error.errors[0].code, code);
   assert.equal(typeof error.errors[0].message, "string");
   return error;
-}
-
-/** The bundle digest as README.md defines it, computed independently of the engine. */
-function digestOf(bundle) {
-  const hash = createHash("sha256");
-  for (const path of Object.keys(bundle).sort()) {
-    const isBundleFile =
-      path === "bundle.json" ||
-      (path.endsWith(".rego") && !path.endsWith("_test.rego")) ||
-      (path.startsWith("data/") && path.endsWith(".json"));
-    if (!isBundleFile) continue;
-    const content = Buffer.from(bundle[path], "utf8");
-    hash.update(path).update("\0").update(String(content.length)).update("\0").update(content);
-  }
-  return `sha256:${hash.digest("hex")}`;
 }
 
 test("a valid intent evaluates, as an object and as JSON text", () => {

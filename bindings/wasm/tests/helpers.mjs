@@ -134,8 +134,9 @@ export function signedBundle() {
   return JSON.parse(readFileSync(signedBundlePath(), "utf8"));
 }
 
-/** The bundle digest as the core defines it (`BundleSource::digest`), computed independently:
-    what an attacker recomputes so that only the signature can catch a change. */
+/** The bundle digest as the core defines it (`BundleSource::digest`, README.md), computed
+    independently of the engine: what an attacker recomputes so that only the signature can
+    catch a change. */
 export function digestOf(files) {
   const hash = createHash("sha256");
   for (const path of Object.keys(files).sort()) {
