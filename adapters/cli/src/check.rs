@@ -15,8 +15,18 @@ use rayon::prelude::*;
 use serde_json::Value;
 
 use crate::Format;
+use crate::attest::AttestArgs;
 use crate::cli_error::CliError;
 use crate::github_reviews::{self, ActionsEnv, GithubReviewArgs};
+
+/// One evaluated file: its display name, its text, its decision or why not, and the intent
+/// when an attestation of its decision is to be written.
+type Evaluated = (
+    String,
+    Option<String>,
+    Result<Decision, CliError>,
+    Option<Value>,
+);
 
 /// Wall-clock guard per policy package on top of the instruction limit.
 const TIME_LIMIT: std::time::Duration = std::time::Duration::from_secs(2);
@@ -295,16 +305,44 @@ fn read_approvals(path: &Path) -> Result<Vec<Approval>, CliError> {
     Ok(approvals)
 }
 
+/// Arguments of `gatehouse check`.
+#[derive(clap::Args)]
+pub struct CheckArgs {
+    /// The bundle directory.
+    #[arg(long, default_value = "policies")]
+    pub policies: PathBuf,
+    #[command(flatten)]
+    pub context: ContextArgs,
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    #[command(flatten)]
+    pub github: crate::github::GithubArgs,
+    #[command(flatten)]
+    pub trust: crate::signing::TrustArgs,
+    #[command(flatten)]
+    pub attest: AttestArgs,
+    /// Intent files, or directories of them (.yaml, .yml, .json).
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+}
+
 /// Evaluates every file; see `Command::Check` for the exit codes.
-pub fn run(
-    policies: &Path,
-    context: &ContextArgs,
-    run: &RunArgs,
-    format: Format,
-    github: &crate::github::GithubArgs,
-    files: &[PathBuf],
-    keys: &[TrustedKey],
-) -> Result<ExitCode, CliError> {
+pub fn run(args: &CheckArgs, keys: &[TrustedKey]) -> Result<ExitCode, CliError> {
+    let CheckArgs {
+        policies,
+        context,
+        run,
+        format,
+        github,
+        attest,
+        files,
+        ..
+    } = args;
+    // A bad attestation key stops the run before anything is evaluated.
+    let attestation_key = attest.signing_key()?;
     let pool = run.pool()?;
     let cache = run.cache();
     let fanout = run.fanout();
@@ -317,15 +355,26 @@ pub fn run(
     });
     let engine = engine?;
     let intents = intents?;
+    if attest.requested() && intents.len() != 1 {
+        return Err(CliError::Usage(format!(
+            "--attestation and --attestation-predicate state one decision: give one intent file, not {}",
+            intents.len()
+        )));
+    }
     let context = context.context(&engine)?;
-    let evaluated: Vec<(String, Option<String>, Result<Decision, CliError>)> = pool.install(|| {
+    let evaluated: Vec<Evaluated> = pool.install(|| {
         intents
             .into_par_iter()
             .map(|read| {
-                let outcome = read
-                    .intent
-                    .map(|intent| decide(&engine, &intent, &context, cache.as_ref(), fanout));
-                (read.display, read.text, outcome)
+                let mut attested = None;
+                let outcome = read.intent.map(|intent| {
+                    let decision = decide(&engine, &intent, &context, cache.as_ref(), fanout);
+                    if attest.requested() {
+                        attested = Some(intent);
+                    }
+                    decision
+                });
+                (read.display, read.text, outcome, attested)
             })
             .collect()
     });
@@ -333,7 +382,11 @@ pub fn run(
     let mut results = Vec::new();
     let mut texts = Vec::new();
     let mut broken = false;
-    for (display, text, outcome) in evaluated {
+    let mut to_attest = None;
+    for (display, text, outcome, attested) in evaluated {
+        if let (Some(intent), Ok(decision)) = (attested, &outcome) {
+            to_attest = Some((intent, decision.clone()));
+        }
         broken |= outcome.is_err();
         texts.push(text);
         results.push((display, outcome));
@@ -347,6 +400,11 @@ pub fn run(
     let output = format.output();
     crate::write_report(output, &gatehouse_report::render(output, &report)?);
     crate::github::write_files(github, &report)?;
+    // After the report: an artifact that cannot be attested (not pinned) stops the run with its
+    // own error once the decision is shown.
+    if let Some((intent, decision)) = &to_attest {
+        attest.write(attestation_key.as_ref(), intent, decision)?;
+    }
     Ok(if broken {
         ExitCode::from(2)
     } else if report.fails(github.fail_on.into()) {

@@ -2,6 +2,7 @@
 //! intent schema, verify event chains, pack a bundle into one JSON file, and serve the HTTP
 //! control plane.
 
+mod attest;
 mod check;
 mod cli_error;
 mod diff;
@@ -83,25 +84,7 @@ enum Command {
     /// `--fail-on` (by default: any intent denied or waiting for an approval), 2 on usage, load or
     /// unreadable-intent errors. With `GITHUB_STEP_SUMMARY` / `GITHUB_OUTPUT` set (in a GitHub
     /// Actions step), also appends the Markdown summary and the step outputs there.
-    Check {
-        /// The bundle directory.
-        #[arg(long, default_value = "policies")]
-        policies: PathBuf,
-        #[command(flatten)]
-        context: check::ContextArgs,
-        #[command(flatten)]
-        run: check::RunArgs,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = Format::Human)]
-        format: Format,
-        #[command(flatten)]
-        github: github::GithubArgs,
-        #[command(flatten)]
-        trust: signing::TrustArgs,
-        /// Intent files, or directories of them (.yaml, .yml, .json).
-        #[arg(required = true)]
-        files: Vec<PathBuf>,
-    },
+    Check(check::CheckArgs),
     /// Replay intents against a base and a head bundle and report every decision that changes
     /// (outcome flips, new and lifted violations); exit 0 unless `--fail-on-stricter` and a
     /// decision got stricter (1), 2 on usage, bundle or unreadable-intent errors.
@@ -170,6 +153,12 @@ enum Command {
     /// Apply the control plane's database migrations and exit (`serve` applies them at start
     /// too; this is for operators who migrate first).
     Migrate(serve::MigrateArgs),
+    /// Verify decision attestations (in-toto statements with a SLSA verification summary, in
+    /// a DSSE envelope) before deploying.
+    Attest {
+        #[command(subcommand)]
+        command: AttestCommand,
+    },
     /// Work with lifecycle event logs.
     Events {
         #[command(subcommand)]
@@ -189,6 +178,14 @@ enum BundleCommand {
 }
 
 #[derive(Subcommand)]
+enum AttestCommand {
+    /// Verify an attestation: exit 0 when a trusted key signed a PASSED verification summary
+    /// whose subject is the artifact's digest (for the environment and verifier when given), 1
+    /// with the reason when not, 2 on usage errors.
+    Verify(attest::VerifyArgs),
+}
+
+#[derive(Subcommand)]
 enum EventsCommand {
     /// Verify the hash chains and transitions of a JSON Lines event file (one event per line,
     /// chains of several deployments may be interleaved).
@@ -201,17 +198,7 @@ enum EventsCommand {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Check {
-            policies,
-            context,
-            run,
-            format,
-            github,
-            trust,
-            files,
-        } => trust
-            .keys()
-            .and_then(|keys| check::run(&policies, &context, &run, format, &github, &files, &keys)),
+        Command::Check(args) => args.trust.keys().and_then(|keys| check::run(&args, &keys)),
         Command::Diff(args) => diff::run(&args),
         Command::Test {
             dir,
@@ -259,6 +246,9 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve::run(&args),
         Command::Smoke(args) => smoke::run(&args),
         Command::Migrate(args) => serve::migrate(&args),
+        Command::Attest {
+            command: AttestCommand::Verify(args),
+        } => attest::verify(&args),
         Command::Events {
             command: EventsCommand::Verify { file },
         } => events::verify(&file),

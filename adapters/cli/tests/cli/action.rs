@@ -69,6 +69,7 @@ fn every_input_reaches_the_cli_and_defaults_are_accepted() {
         names,
         [
             "approvals",
+            "attestation-predicate",
             "base-policies",
             "build-from-source",
             "fail-on",
@@ -125,7 +126,12 @@ fn outputs_are_the_ones_the_cli_writes() {
         outputs["stricter"]["value"],
         "${{ steps.diff.outputs.stricter }}"
     );
-    assert_eq!(outputs.len(), gatehouse_report::outputs::NAMES.len() + 1);
+    // Written by the check step's script once the CLI wrote the predicate.
+    assert_eq!(
+        outputs["attestation-predicate"]["value"],
+        "${{ steps.check.outputs.attestation-predicate }}"
+    );
+    assert_eq!(outputs.len(), gatehouse_report::outputs::NAMES.len() + 2);
 }
 
 #[test]
@@ -245,6 +251,7 @@ fn run_step(id: &str, env: &[(&str, &str)]) -> (Option<String>, Option<i32>) {
         ("FAIL_ON", "needs_approval"),
         ("FAIL_ON_STRICTER", "false"),
         ("SARIF_FILE", ""),
+        ("ATTESTATION_PREDICATE", ""),
         ("NOW", ""),
         ("HISTORY", ""),
         ("APPROVALS", ""),
@@ -317,6 +324,19 @@ fn reviews_are_read_on_pull_request_events_only() {
             "{args}"
         );
     }
+}
+
+#[test]
+fn the_attestation_predicate_input_passes_its_flag() {
+    let (args, code) = run_step("check", &[("ATTESTATION_PREDICATE", "predicate file.json")]);
+    assert_eq!(code, Some(0));
+    let args = args.expect("gatehouse ran");
+    assert!(
+        args.contains("--attestation-predicate\npredicate file.json\n"),
+        "{args}"
+    );
+    let (args, _) = run_step("check", &[]);
+    assert!(!args.expect("gatehouse ran").contains("--attestation"));
 }
 
 /// A git checkout at `dir` whose HEAD is a new commit; returns that commit.

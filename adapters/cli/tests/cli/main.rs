@@ -9,6 +9,7 @@
 
 mod action;
 mod approvals;
+mod attest;
 mod check;
 mod commands;
 mod conformance;
