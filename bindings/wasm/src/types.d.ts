@@ -67,8 +67,9 @@ export interface Approval {
   /** RFC 3339. */
   at?: string;
   comment?: string;
-  /** `caller` when absent. */
-  source?: ApprovalSource;
+  /** `caller` when absent, and only `caller`: the control plane and the pull request review
+      reader record the other sources themselves, so a context claiming them is refused. */
+  source?: "caller";
   /** Where to see it: a review URL, a ledger event. */
   reference?: string;
 }
