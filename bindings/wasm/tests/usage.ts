@@ -56,10 +56,13 @@ export function misuses(engine: Engine, intent: DeploymentIntent, decision: Deci
   new Engine({ rules: {} });
   // @ts-expect-error the digest is read-only
   engine.bundleDigest = "sha256:0";
-  // @ts-expect-error an approval's source is caller | control_plane | github_review
+  // @ts-expect-error a context's approval has source caller (or none)
   engine.evaluate(intent, { now: "2026-11-23T12:00:00Z", approvals: [{ by: "a@b.c", role: "r", source: "intent" }] });
-  // A decision's approval records can be passed back in a context (the generated decision types
-  // and the hand-written context types agree).
+  // @ts-expect-error only the control plane records control_plane approvals (the engine refuses them)
+  engine.evaluate(intent, { now: "2026-11-23T12:00:00Z", approvals: [{ by: "a@b.c", role: "r", source: "control_plane" }] });
+  // A decision's approval records are not a context's approvals: they may carry sources only a
+  // trusted producer records.
+  // @ts-expect-error ApprovalRecord's source is caller | control_plane | github_review
   const again: Approval[] = decision.approvals ?? [];
   console.log(again);
   // @ts-expect-error a decision's approval record always says who recorded it
