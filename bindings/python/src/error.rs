@@ -115,9 +115,13 @@ pub fn key(py: Python<'_>, index: usize, error: &KeyError) -> PyErr {
 }
 
 /// A packed bundle document that cannot be used (not a document, wrong digest or manifest, or
-/// files that do not form a bundle).
+/// files that do not form a bundle); a refused signature is a `BundleSignatureError`.
 pub fn packed(py: Python<'_>, error: &PackedBundleError) -> PyErr {
-    raise(py, Class::Bundle, error.to_string(), &error.details())
+    let class = match error {
+        PackedBundleError::Signature(_) => Class::BundleSignature,
+        _ => Class::Bundle,
+    };
+    raise(py, class, error.to_string(), &error.details())
 }
 
 /// Intent text that cannot be read.

@@ -229,6 +229,15 @@ impl Engine {
     }
 }
 
+/// The trusted keys (PEM text of ed25519 public keys); one that is not is a `BundleError` at
+/// `trusted_keys[i]`.
+fn trusted_keys_of(py: Python<'_>, pems: &[String]) -> PyResult<Vec<TrustedKey>> {
+    pems.iter()
+        .enumerate()
+        .map(|(i, pem)| TrustedKey::from_pem(pem).map_err(|e| error::key(py, i, &e)))
+        .collect()
+}
+
 #[pymethods]
 impl Engine {
     /// Loads the bundle in `path`, with `overlay` files added or replacing its own; decisions in
@@ -246,11 +255,7 @@ impl Engine {
     ) -> PyResult<Self> {
         error::guard(py, || {
             let load = LoadOptions::read(time_limit, split, cache_size)?;
-            let trusted_keys = trusted_keys
-                .iter()
-                .enumerate()
-                .map(|(i, pem)| TrustedKey::from_pem(pem).map_err(|e| error::key(py, i, &e)))
-                .collect::<PyResult<Vec<_>>>()?;
+            let trusted_keys = trusted_keys_of(py, &trusted_keys)?;
             let options = DirOptions {
                 engine: load.engine_options(),
                 split: load.split,
@@ -279,7 +284,8 @@ impl Engine {
     }
 
     /// Loads a bundle from the JSON text of a packed bundle document (`gatehouse bundle`,
-    /// `GET /v1/bundle`), checked by the core (format, digest, manifest) before it loads.
+    /// `GET /v1/bundle`), checked by the core (format, digest, manifest and, with `trusted_keys`,
+    /// its signature) before it loads.
     #[staticmethod]
     fn from_bundle(
         py: Python<'_>,
@@ -287,11 +293,16 @@ impl Engine {
         time_limit: &Bound<'_, PyAny>,
         split: &Bound<'_, PyAny>,
         cache_size: &Bound<'_, PyAny>,
+        trusted_keys: Vec<String>,
     ) -> PyResult<Self> {
         error::guard(py, || {
             let load = LoadOptions::read(time_limit, split, cache_size)?;
+            let trusted_keys = trusted_keys_of(py, &trusted_keys)?;
             let source = py
-                .detach(|| PackedBundle::from_json(document).and_then(PackedBundle::verify))
+                .detach(|| {
+                    PackedBundle::from_json(document)
+                        .and_then(|packed| packed.verify_with(&trusted_keys))
+                })
                 .map_err(|e| error::packed(py, &e))?;
             Self::load(py, &source, &load)
         })

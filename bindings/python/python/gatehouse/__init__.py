@@ -48,6 +48,7 @@ from gatehouse.engine import (
 )
 from gatehouse.errors import (
     BundleError,
+    BundleFetchError,
     BundleSignatureError,
     ChainError,
     ContextError,
@@ -69,6 +70,7 @@ from gatehouse.lifecycle import (
     start_deployment,
     verify_chain,
 )
+from gatehouse.remote import BundleWatcher, WatcherStatus
 
 __all__ = [
     "DEFAULT_MANIFEST",
@@ -80,8 +82,10 @@ __all__ = [
     "ApprovalRecord",
     "ApprovalSource",
     "BundleError",
+    "BundleFetchError",
     "BundleInfo",
     "BundleSignatureError",
+    "BundleWatcher",
     "CacheStats",
     "ChainError",
     "ContextError",
@@ -111,6 +115,7 @@ __all__ = [
     "Truncated",
     "Violation",
     "ViolationStatus",
+    "WatcherStatus",
     "intent_schema",
     "next_state",
     "replay",

@@ -37,7 +37,11 @@ class Engine:
     ) -> Engine: ...
     @staticmethod
     def from_bundle(
-        document: str, time_limit: object, split: object, cache_size: object
+        document: str,
+        time_limit: object,
+        split: object,
+        cache_size: object,
+        trusted_keys: List[str],
     ) -> Engine: ...
     @property
     def parts(self) -> int: ...

@@ -148,7 +148,8 @@ def _records(name: str, value: Any, what: str) -> List[Any]:
 
 
 TrustedKeyInput = Union[str, bytes, "os.PathLike[str]"]
-"""A trusted public key for :meth:`Engine.from_directory`: PEM text (``str`` or ``bytes``), or
+"""A trusted public key for :meth:`Engine.from_directory`, :meth:`Engine.from_bundle`,
+:meth:`Engine.from_url` and :class:`~gatehouse.BundleWatcher`: PEM text (``str`` or ``bytes``), or
 the path of a PEM file as an ``os.PathLike`` (e.g. ``pathlib.Path``; a ``str`` is always text)."""
 
 
@@ -303,20 +304,62 @@ class Engine:
         time_limit: float = DEFAULT_TIME_LIMIT,
         split: int = 1,
         cache_size: int = 0,
+        trusted_keys: Iterable[TrustedKeyInput] = (),
     ) -> Engine:
         """Loads a packed bundle document, as ``gatehouse bundle`` prints it and the control plane
         serves it (``GET /v1/bundle``): its JSON text or the parsed dict. The document must have
         the digest, name and revision of its files; otherwise
         :class:`~gatehouse.errors.BundleError` (``bundle_digest_mismatch``,
-        ``bundle_manifest_mismatch``, ``bundle_format``). The engine has the server's digest."""
+        ``bundle_manifest_mismatch``, ``bundle_format``). The engine has the server's digest.
+
+        With ``trusted_keys`` (as for :meth:`from_directory`) the document must carry the bundle
+        directory's signature (its ``signature``, which ``gatehouse bundle`` and the control
+        plane add when the directory is signed) by one of them, over exactly its files (the
+        signed ``*_test.rego`` files, which a packed bundle leaves out, excepted); otherwise
+        :class:`~gatehouse.errors.BundleSignatureError` with the refusal's code and the file.
+        Without keys the signature is not checked."""
         text = document if isinstance(document, str) else json.dumps(dict(document))
+        if isinstance(trusted_keys, (str, bytes, os.PathLike)):
+            raise TypeError("`trusted_keys` is a list of keys; wrap a single key in a list")
         return cls._wrap(
             _native.Engine.from_bundle(
                 text,
                 time_limit,
                 split,
                 cache_size,
+                [_pem_text(key, index) for index, key in enumerate(trusted_keys)],
             )
+        )
+
+    @classmethod
+    def from_url(
+        cls,
+        url: str,
+        *,
+        trusted_keys: Iterable[TrustedKeyInput] = (),
+        token: Optional[str] = None,
+        timeout: float = 30.0,
+        time_limit: float = DEFAULT_TIME_LIMIT,
+        split: int = 1,
+        cache_size: int = 0,
+    ) -> Engine:
+        """Fetches the control plane's bundle once (``GET /v1/bundle``; ``url`` is the control
+        plane's base URL, or the bundle's URL) with the bearer ``token`` of any role, and loads it
+        as :meth:`from_bundle` does, verifying its signature with ``trusted_keys``. A fetch that
+        fails or times out (``timeout`` seconds) raises
+        :class:`~gatehouse.errors.BundleFetchError`. To follow the bundle as it changes, use
+        :class:`~gatehouse.BundleWatcher`."""
+        from gatehouse.remote import fetch_bundle
+
+        fetched = fetch_bundle(url, token=token, timeout=timeout)
+        if fetched is None:  # only with an ETag sent, which this call never sends
+            raise RuntimeError("unexpected 304 Not Modified")
+        return cls.from_bundle(
+            fetched[0],
+            time_limit=time_limit,
+            split=split,
+            cache_size=cache_size,
+            trusted_keys=trusted_keys,
         )
 
     @property

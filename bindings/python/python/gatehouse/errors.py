@@ -9,7 +9,8 @@ error records of the decision contract, ``{code, message, help?, policy?, path?,
   data file). No engine is built, so nothing can be allowed.
   Its subclass :class:`BundleSignatureError`: trusted keys were given and the bundle's signature
   does not hold (unsigned, an unknown key, a bad signature, a file changed, added or removed
-  after signing).
+  after signing). Its subclass :class:`BundleFetchError`: the bundle could not be fetched from
+  the control plane (network, time-out, an HTTP error status).
 - :class:`IntentError`: intent text that is not JSON or YAML, or is too large. An intent that
   parses but breaks the schema is not an error: its decision is ``deny`` with ``schema.valid``
   violations.
@@ -30,6 +31,7 @@ from typing import List, Sequence, Tuple, Type, TypedDict
 
 __all__ = [
     "BundleError",
+    "BundleFetchError",
     "BundleSignatureError",
     "ChainError",
     "ContextError",
@@ -105,6 +107,13 @@ class BundleSignatureError(BundleError):
     what was signed), ``bundle_signature_mismatch``, ``bundle_signature_malformed`` or
     ``bundle_signature_payload_type``. The record's ``span`` names the file: the bundle file, or
     ``bundle.sig.json``."""
+
+
+class BundleFetchError(BundleError):
+    """The packed bundle could not be fetched from the control plane (``bundle_fetch_failed``):
+    the connection failed or timed out, the answer was an HTTP error (the record's ``path`` is
+    the URL; the message names the status and the server's problem text), or it was larger than
+    :data:`~gatehouse.remote.MAX_DOCUMENT_BYTES`."""
 
 
 class IntentError(GatehouseError):
