@@ -382,6 +382,72 @@ pub async fn events(
     ))
 }
 
+/// A DSSE envelope of a decision attestation, as the OpenAPI document describes it (the answer
+/// is the stored envelope's exact bytes).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AttestationEnvelope {
+    /// `application/vnd.in-toto+json`.
+    #[serde(rename = "payloadType")]
+    #[schema(example = "application/vnd.in-toto+json")]
+    pub payload_type: String,
+    /// The in-toto Statement v1 (a SLSA verification summary of the decision), base64.
+    pub payload: String,
+    /// The control plane's signature(s) over DSSE's pre-authentication encoding.
+    pub signatures: Vec<AttestationSignature>,
+}
+
+/// One signature of an [`AttestationEnvelope`].
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AttestationSignature {
+    /// The signing key's id (`[attestations] key_id`, or the public key's SHA-256).
+    pub keyid: String,
+    /// The ed25519 signature, base64.
+    pub sig: String,
+}
+
+/// The signed attestation of a deployment's latest decision.
+#[utoipa::path(
+    get, path = "/v1/deployments/{id}/attestation", tag = "deployments",
+    params(("id" = String, Path, description = "Deployment id")),
+    responses(
+        (status = 200, description = "The DSSE envelope (payloadType application/vnd.in-toto+json) of the deployment's latest decision: an in-toto Statement v1 whose subject is the artifact's digest and whose predicate is a SLSA verification summary", body = AttestationEnvelope),
+        (status = 401, description = "No valid token", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown deployment (`not_found`); no attestation because this server issues none (`attestation_not_configured`) or none was issued for it (`attestation_unavailable`: an artifact not pinned by digest, a decision made before attestations were configured)", body = ProblemDocument, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn deployment_attestation(
+    State(app): AppState,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, Problem> {
+    app.auth.authorize(&headers, Permission::Read)?;
+    let envelope = app.plane.deployment_attestation(&id).await?;
+    Ok(json_response(StatusCode::OK, envelope))
+}
+
+/// The signed attestation of one decision (auditors and admins, like the decision log).
+#[utoipa::path(
+    get, path = "/v1/decisions/{id}/attestation", tag = "audit",
+    params(("id" = String, Path, description = "The decision id (a deployment's `decision_id`, a callback answer's `decision_id`)")),
+    responses(
+        (status = 200, description = "The DSSE envelope of the decision's attestation", body = AttestationEnvelope),
+        (status = 401, description = "No valid token", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 403, description = "Neither auditor nor admin", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 404, description = "No attestation: this server issues none (`attestation_not_configured`), or none was issued for this decision (`attestation_unavailable`: an unpinned artifact, a preview, an unknown id, a decision made before attestations were configured)", body = ProblemDocument, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn decision_attestation(
+    State(app): AppState,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, Problem> {
+    let principal = app.auth.authorize(&headers, Permission::Read)?;
+    let envelope = app.plane.decision_attestation(&principal, &id).await?;
+    Ok(json_response(StatusCode::OK, envelope))
+}
+
 /// Records an approval and re-evaluates the intent with it.
 #[utoipa::path(
     post, path = "/v1/deployments/{id}/approvals", tag = "deployments",

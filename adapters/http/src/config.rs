@@ -88,6 +88,18 @@
 //!                           # bundle must be signed by one (`gatehouse bundle sign`), at start
 //!                           # and at every reload; `serve --trusted-key` adds more
 //!
+//! [attestations]            # decision attestations (in-toto statements in DSSE envelopes)
+//! signing_key = "/etc/gatehouse/attest.pem"  # ed25519 private key (PKCS#8 PEM) every decision
+//!                           # on a deployment is signed with; unset: none are issued
+//! key_id = "gatehouse-2026" # the envelope's keyid; default: hex SHA-256 of the public key
+//! verifier_id = "https://gatehouse.example.com"  # `verifier.id`; default: `public_url` when
+//!                           # set, else `urn:gatehouse:control-plane` (names no server)
+//! trusted_keys = ["/etc/gatehouse/attest.pub.pem"]  # keys attestations presented to the
+//!                           # deployment-truth gate must be signed by; default: the signing
+//!                           # key's public key
+//! require_for_truth = false # true: a reported success needs the deployed artifact's PASSED
+//!                           # attestation for its environment (`evidence.observed.attestation`)
+//!
 //! [ui]                      # the browser UI at /ui/ (its pages are built into the binary)
 //! wasm_dir = "/opt/gatehouse/ui/pkg"  # the WASM engine package it previews with; default: the
 //!                           # first of <exe dir>/../share/gatehouse/ui/pkg and the source
@@ -244,6 +256,9 @@ pub struct Config {
     /// The bundle's signature.
     #[serde(default)]
     pub bundle: BundleConfig,
+    /// Decision attestations.
+    #[serde(default)]
+    pub attestations: AttestationsConfig,
     /// True when no config file was given: demo tokens and secret, announced in the log.
     #[serde(skip)]
     pub demo: bool,
@@ -258,6 +273,38 @@ pub struct BundleConfig {
     #[serde(default)]
     pub trusted_keys: Vec<PathBuf>,
 }
+
+/// `[attestations]`: how decisions are signed, and whether the deployment-truth gate needs an
+/// attestation.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AttestationsConfig {
+    /// An ed25519 private key in PKCS#8 PEM (`openssl genpkey -algorithm ed25519`); every
+    /// decision on a deployment is signed with it. Unset: no attestation is issued.
+    #[serde(default)]
+    pub signing_key: Option<PathBuf>,
+    /// The key id written into signatures; default: the hex SHA-256 of the public key.
+    #[serde(default)]
+    pub key_id: Option<String>,
+    /// The statements' `verifier.id`; default: `public_url` when the config sets one, else
+    /// [`DEFAULT_VERIFIER_ID`].
+    #[serde(default)]
+    pub verifier_id: Option<String>,
+    /// ed25519 public keys (PEM) an attestation presented to the deployment-truth gate must be
+    /// signed by; default: the signing key's own public key.
+    #[serde(default)]
+    pub trusted_keys: Vec<PathBuf>,
+    /// The deployment-truth gate denies a reported success unless the pipeline presents a
+    /// PASSED attestation of the deployed artifact's digest for the deployment's environment,
+    /// signed by a trusted key.
+    #[serde(default)]
+    pub require_for_truth: bool,
+}
+
+/// The `verifier.id` of a server whose config sets neither `[attestations] verifier_id` nor
+/// `public_url`: it names the kind of issuer, not a server (the address it happens to listen on
+/// is no identity a pipeline could pin).
+pub const DEFAULT_VERIFIER_ID: &str = "urn:gatehouse:control-plane";
 
 /// One bearer token.
 #[derive(Debug, Clone, Deserialize)]
@@ -757,6 +804,102 @@ impl Config {
             .collect()
     }
 
+    /// Reads `[attestations]`: the signing key (with its `key_id`), the trusted keys, the
+    /// verifier id. `None` when the section configures nothing. A key that is not an ed25519
+    /// key in PEM, or `require_for_truth` with no key to verify with, is an error naming the
+    /// key.
+    pub fn attestations(
+        &self,
+    ) -> Result<Option<gatehouse_control::attestations::AttestationConfig>, ConfigError> {
+        let a = &self.attestations;
+        if a.signing_key.is_none() && a.trusted_keys.is_empty() && !a.require_for_truth {
+            if a.key_id.is_some() || a.verifier_id.is_some() {
+                return Err(ConfigError::Invalid {
+                    key: "attestations.signing_key".into(),
+                    problem: "`key_id` and `verifier_id` need a `signing_key` to sign with".into(),
+                });
+            }
+            return Ok(None);
+        }
+        let read = |key: String, path: &Path| {
+            std::fs::read_to_string(path).map_err(|e| ConfigError::Invalid {
+                key: key.clone(),
+                problem: format!("`{}`: {e}", path.display()),
+            })
+        };
+        let signing_key = match &a.signing_key {
+            Some(path) => {
+                let key = "attestations.signing_key".to_owned();
+                let problem = |e: gatehouse_core::KeyError| ConfigError::Invalid {
+                    key: key.clone(),
+                    problem: format!(
+                        "`{}`: {e}; generate one with `openssl genpkey -algorithm ed25519 -out attest.pem`",
+                        path.display()
+                    ),
+                };
+                let mut signing = gatehouse_core::SigningKey::from_pem(&read(key.clone(), path)?)
+                    .map_err(problem)?;
+                if let Some(id) = &a.key_id {
+                    signing =
+                        signing
+                            .with_key_id(id.clone())
+                            .map_err(|e| ConfigError::Invalid {
+                                key: "attestations.key_id".into(),
+                                problem: e.to_string(),
+                            })?;
+                }
+                Some(std::sync::Arc::new(signing))
+            }
+            None if a.key_id.is_some() => {
+                return Err(ConfigError::Invalid {
+                    key: "attestations.key_id".into(),
+                    problem: "needs a `signing_key` to name".into(),
+                });
+            }
+            None => None,
+        };
+        let mut trusted_keys = a
+            .trusted_keys
+            .iter()
+            .enumerate()
+            .map(|(i, path)| {
+                let key = format!("attestations.trusted_keys[{i}]");
+                gatehouse_core::TrustedKey::from_pem(&read(key.clone(), path)?).map_err(|e| {
+                    ConfigError::Invalid {
+                        key,
+                        problem: format!("`{}`: {e}", path.display()),
+                    }
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if trusted_keys.is_empty()
+            && let Some(signing) = &signing_key
+        {
+            trusted_keys.push(signing.trusted_key());
+        }
+        if a.require_for_truth && trusted_keys.is_empty() {
+            return Err(ConfigError::Invalid {
+                key: "attestations.require_for_truth".into(),
+                problem: "needs a key to verify attestations with: set `signing_key` (its public key is trusted) or `trusted_keys`".into(),
+            });
+        }
+        let verifier_id = a
+            .verifier_id
+            .clone()
+            .or_else(|| {
+                self.public_url
+                    .as_ref()
+                    .map(|url| url.trim_end_matches('/').to_owned())
+            })
+            .unwrap_or_else(|| DEFAULT_VERIFIER_ID.to_owned());
+        Ok(Some(gatehouse_control::attestations::AttestationConfig {
+            signing_key,
+            verifier_id,
+            trusted_keys,
+            require_for_truth: a.require_for_truth,
+        }))
+    }
+
     /// The control plane's part of the configuration, without the trusted keys (their files are
     /// read by [`Config::trusted_keys`]).
     pub fn control(&self) -> ControlConfig {
@@ -772,6 +915,7 @@ impl Config {
             evaluation: self.limits.evaluation(),
             decision_log: self.decision_log.clone(),
             trusted_keys: Vec::new(),
+            attestations: None,
         }
     }
 
@@ -805,6 +949,7 @@ impl Default for Config {
             metrics: MetricsConfig::default(),
             decision_log: DecisionLogConfig::default(),
             bundle: BundleConfig::default(),
+            attestations: AttestationsConfig::default(),
             demo: false,
         }
     }

@@ -175,6 +175,15 @@ impl From<ControlError> for Problem {
             ControlError::DecisionLogDisabled { .. } => {
                 Self::new(StatusCode::NOT_FOUND, "decision_log_disabled", detail)
             }
+            ControlError::AttestationNotConfigured { .. } => {
+                Self::new(StatusCode::NOT_FOUND, "attestation_not_configured", detail)
+            }
+            ControlError::AttestationUnavailable { .. } => {
+                Self::new(StatusCode::NOT_FOUND, "attestation_unavailable", detail)
+            }
+            ControlError::ReservedEvidence { .. } => {
+                Self::unprocessable("reserved_evidence", detail)
+            }
             ControlError::InvalidCursor { .. } => Self::bad_request("invalid_query", detail),
             ControlError::StaleEtag { .. } | ControlError::ChangedMeanwhile { .. } => {
                 Self::new(StatusCode::PRECONDITION_FAILED, "stale_etag", detail)

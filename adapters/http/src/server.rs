@@ -132,6 +132,10 @@ pub fn app(state: Arc<App>) -> Router {
         .route("/v1/deployments", get(api::list))
         .route("/v1/deployments/{id}", get(api::get_one))
         .route("/v1/deployments/{id}/events", get(api::events))
+        .route(
+            "/v1/deployments/{id}/attestation",
+            get(api::deployment_attestation),
+        )
         .route("/v1/audit/verify", get(api::audit_verify))
         .route("/v1/signals", get(api::signals))
         .route("/v1/policies", get(api::policies))
@@ -141,6 +145,10 @@ pub fn app(state: Arc<App>) -> Router {
         .route("/v1/replicas", get(api::replicas))
         .route("/v1/decisions", get(api::decisions))
         .route("/v1/decisions/{id}", get(api::decision))
+        .route(
+            "/v1/decisions/{id}/attestation",
+            get(api::decision_attestation),
+        )
         .route("/healthz", get(api::healthz))
         .route("/readyz", get(api::readyz))
         .route("/metrics", get(api::metrics))
@@ -465,6 +473,15 @@ impl Server {
     ) -> Result<Self, ServeError> {
         config.validate()?;
         let trusted_keys = config.trusted_keys()?;
+        let attestations = config.attestations()?;
+        if let Some(a) = &attestations
+            && a.verifier_id == crate::config::DEFAULT_VERIFIER_ID
+        {
+            tracing::warn!(
+                verifier_id = %a.verifier_id,
+                "attestations name no server as their verifier: set `public_url` or `[attestations] verifier_id`"
+            );
+        }
         let bundle = load_bundle(&config.policies, &config.limits.evaluation(), &trusted_keys)?;
         let opened = store::open(&config.database, &config.postgres)
             .await
@@ -497,6 +514,7 @@ impl Server {
         let plane = Arc::new(ControlPlane::new(
             ControlConfig {
                 trusted_keys,
+                attestations,
                 ..config.control()
             },
             bundle,

@@ -9,6 +9,7 @@
 mod harness;
 
 mod approvals;
+mod attestations;
 mod auth;
 mod boundaries;
 mod callbacks;
