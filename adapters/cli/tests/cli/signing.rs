@@ -237,3 +237,21 @@ fn keys_that_cannot_be_used_are_usage_errors() {
         "{envelope}"
     );
 }
+
+#[test]
+fn the_packed_bundle_carries_the_signature_that_verifies_it() {
+    let (_tmp, bundle, public) = signed();
+    let out = run(gatehouse()
+        .args(["bundle", "--policies"])
+        .arg(&bundle)
+        .arg("--trusted-key")
+        .arg(&public));
+    assert_code(&out, 0);
+    let packed = gatehouse_core::PackedBundle::from_json(&out.stdout).unwrap();
+    assert!(packed.signature.is_some(), "{out}");
+    // The packed document leaves the signed tests out and still verifies.
+    assert!(!packed.files.keys().any(|p| p.ends_with("_test.rego")));
+    let key =
+        gatehouse_core::TrustedKey::from_pem(&std::fs::read_to_string(&public).unwrap()).unwrap();
+    packed.verify_with(&[key]).unwrap();
+}
