@@ -29,6 +29,7 @@ from test_signing import KEYS, TRUSTED, gatehouse_binary, sign
 
 from gatehouse import BundleWatcher, Engine
 from gatehouse.errors import BundleError, BundleFetchError, BundleSignatureError
+from gatehouse.remote import fetch_bundle
 
 READER = "remote-test-reader"
 ADMIN = "remote-test-admin"
@@ -272,3 +273,46 @@ def test_async_with_runs_off_the_event_loop(served: Served) -> None:
 
     revision, updates = asyncio.run(main())
     assert updates == 1 and revision
+
+
+def test_the_watcher_keeps_its_engine_on_5xx_and_invalid_documents(served: Served) -> None:
+    """A stand-in server that first serves the control plane's signed document, then a 503, then
+    a document that is not a bundle."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    fetched = fetch_bundle(served.base, token=READER)
+    assert fetched is not None
+    document, etag = fetched
+    answer = {"status": 200, "body": document}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = str(answer["body"]).encode()
+            self.send_response(int(answer["status"]))
+            self.send_header("ETag", str(etag))
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    stub = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=stub.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{stub.server_address[1]}"
+        with BundleWatcher(url, trusted_keys=[TRUSTED], interval=3600) as watcher:
+            engine = watcher.engine
+            answer.update(status=503, body='{"title": "unavailable"}')
+            with pytest.raises(BundleFetchError) as unavailable:
+                watcher.check()
+            assert "503" in str(unavailable.value)
+            answer.update(status=200, body='{"format": "gatehouse.bundle/v1"}')
+            with pytest.raises(BundleError) as invalid:
+                watcher.check()
+            assert invalid.value.code == "bundle_format"
+            assert watcher.engine is engine
+            assert watcher.status.updates == 1 and watcher.status.checks == 3
+    finally:
+        stub.shutdown()
+        stub.server_close()
