@@ -118,19 +118,22 @@ fn add_caller_context(schemas: &mut serde_json::Map<String, Value>) {
     let Some(mut approval) = schemas.get("Approval").cloned() else {
         return;
     };
-    approval["properties"]["source"] = json!({
-        "type": "string",
-        "enum": ["caller"],
-        "description": "Only `caller` (the default): the control plane and the pull request review reader record the other sources themselves."
-    });
+    if let Some(source) = approval.pointer_mut("/properties/source") {
+        *source = json!({
+            "type": "string",
+            "enum": ["caller"],
+            "description": "Only `caller` (the default): the control plane and the pull request review reader record the other sources themselves."
+        });
+    }
     if let Some(required) = approval.get_mut("required").and_then(Value::as_array_mut) {
         required.retain(|name| name != "source");
     }
     let Some(mut context) = schemas.get("EvaluationContext").cloned() else {
         return;
     };
-    context["properties"]["approvals"]["items"] =
-        json!({"$ref": "#/components/schemas/CallerApproval"});
+    if let Some(items) = context.pointer_mut("/properties/approvals/items") {
+        *items = json!({"$ref": "#/components/schemas/CallerApproval"});
+    }
     schemas.insert("CallerApproval".into(), approval);
     schemas.insert("CallerEvaluationContext".into(), context);
     if let Some(field) = schemas
