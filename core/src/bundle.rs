@@ -16,6 +16,7 @@
 //! as data at the same path, so policies read them the same way in decisions and in Rego tests
 //! (where the derived rules are ordinary rules).
 
+use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
@@ -58,6 +59,55 @@ pub struct Manifest {
     /// `data.<package>`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub derived: Option<String>,
+}
+
+/// How two bundle revisions (the manifest's `revision`) order: compared piece by piece, where a
+/// piece is a run of digits (compared as a number) or a run of other characters (compared as
+/// text), and a revision that is a prefix of another comes first. So `2026.12.04-2` follows
+/// `2026.12.04-1`, `1.10` follows `1.9`, and `next` follows `2026.12.04-1` (letters follow
+/// digits). The control plane's active bundle and an embedder's bundle watcher only move to a
+/// higher revision by this order.
+pub fn compare_revisions(a: &str, b: &str) -> Ordering {
+    let (mut a, mut b) = (revision_pieces(a), revision_pieces(b));
+    loop {
+        match (a.next(), b.next()) {
+            (None, None) => return Ordering::Equal,
+            (None, Some(_)) => return Ordering::Less,
+            (Some(_), None) => return Ordering::Greater,
+            (Some(x), Some(y)) => {
+                let order = match (revision_number(x), revision_number(y)) {
+                    (Some(x), Some(y)) => x.len().cmp(&y.len()).then_with(|| x.cmp(y)),
+                    _ => x.cmp(y),
+                };
+                if order != Ordering::Equal {
+                    return order;
+                }
+            }
+        }
+    }
+}
+
+/// The runs of digits and of other characters in `text`, in order.
+fn revision_pieces(text: &str) -> impl Iterator<Item = &str> {
+    let mut rest = text;
+    std::iter::from_fn(move || {
+        let first = rest.chars().next()?;
+        let digits = first.is_ascii_digit();
+        let end = rest
+            .find(|c: char| c.is_ascii_digit() != digits)
+            .unwrap_or(rest.len());
+        let (piece, tail) = rest.split_at(end);
+        rest = tail;
+        Some(piece)
+    })
+}
+
+/// A run of digits without its leading zeros; `None` for other text.
+fn revision_number(piece: &str) -> Option<&str> {
+    piece
+        .bytes()
+        .all(|b| b.is_ascii_digit())
+        .then(|| piece.trim_start_matches('0'))
 }
 
 /// Identity of the bundle that made a decision.
@@ -744,6 +794,27 @@ fn merge(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn revisions_order_piece_by_piece_with_numbers_as_numbers() {
+        use Ordering::{Equal, Greater, Less};
+        for (a, b, order) in [
+            ("2026.12.04-1", "2026.12.04-2", Less),
+            ("2026.12.04-10", "2026.12.04-9", Greater),
+            ("2026.12.05-1", "2026.12.04-9", Greater),
+            ("1.9", "1.10", Less),
+            ("1.010", "1.10", Equal),
+            ("1", "1.1", Less),
+            ("2026.12.04-1", "next", Less),
+            ("v2", "v10", Less),
+            ("", "1", Less),
+            ("same", "same", Equal),
+            ("99999999999999999999999", "100000000000000000000000", Less),
+        ] {
+            assert_eq!(compare_revisions(a, b), order, "{a} vs {b}");
+            assert_eq!(compare_revisions(b, a), order.reverse(), "{b} vs {a}");
+        }
+    }
 
     fn source(files: &[(&str, &str)]) -> BundleSource {
         BundleSource {

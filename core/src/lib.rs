@@ -37,7 +37,8 @@ pub use approvers::{
     ReviewApprovals, ReviewState, ReviewerOutcome, ReviewerVerdict,
 };
 pub use bundle::{
-    BundleError, BundleInfo, BundleSource, Manifest, PACKED_FORMAT, PackedBundle, PackedBundleError,
+    BundleError, BundleInfo, BundleSource, Manifest, PACKED_FORMAT, PackedBundle,
+    PackedBundleError, compare_revisions,
 };
 #[cfg(feature = "fs")]
 pub use bundle_dir::{DirBundle, DirLoadError, DirOptions, load_dir};

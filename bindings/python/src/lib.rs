@@ -400,6 +400,17 @@ fn decision_schema(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
     })
 }
 
+/// How two bundle revisions order (the core's `compare_revisions`): `-1` when `a` comes before
+/// `b`, `0` when they are the same revision, `1` when `a` comes after `b`.
+#[pyfunction]
+fn compare_revisions(a: &str, b: &str) -> i8 {
+    match gatehouse_core::compare_revisions(a, b) {
+        std::cmp::Ordering::Less => -1,
+        std::cmp::Ordering::Equal => 0,
+        std::cmp::Ordering::Greater => 1,
+    }
+}
+
 fn timestamp(py: Python<'_>, at: &str) -> PyResult<Timestamp> {
     Timestamp::parse(at).map_err(|e| error::timestamp(py, &e))
 }
@@ -523,8 +534,8 @@ mod native {
 
     #[pymodule_export]
     use super::{
-        Engine, append_event, decision_schema, intent_schema, next_state, replay, start_deployment,
-        verify_chain,
+        Engine, append_event, compare_revisions, decision_schema, intent_schema, next_state,
+        replay, start_deployment, verify_chain,
     };
 
     /// The settings' bounds and the intent's size limit, as module constants.

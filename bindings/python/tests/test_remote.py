@@ -1,8 +1,8 @@
 """The control plane's bundle in Python (issue 22, part 2), against a real ``gatehouse serve``:
 ``Engine.from_url`` loads ``GET /v1/bundle`` once, verifying its signature; ``BundleWatcher``
 polls with ``If-None-Match`` (``304`` while nothing changed), swaps in a newer signed revision,
-and keeps the running engine when the server serves an unsigned or tampered bundle, or is
-gone. The server itself trusts no key here, so it serves whatever its directory holds: the
+and keeps the running engine when the server serves an unsigned or tampered bundle, an older
+signed one (a rollback, issue 22) or another bundle under the running revision, or is gone. The server itself trusts no key here, so it serves whatever its directory holds: the
 embedder's keys are what keep a bad bundle out. The bundle is a copy of ``policies/`` signed by
 the ``gatehouse`` binary with the test-only key."""
 
@@ -25,10 +25,10 @@ import pytest
 import uvicorn
 from fastapi import FastAPI, Request
 from conftest import POLICIES, REPO, load_case
-from test_signing import KEYS, TRUSTED, gatehouse_binary, sign
+from test_signing import KEYS, TRUSTED, UNTRUSTED, gatehouse_binary, sign
 
-from gatehouse import BundleWatcher, Engine
-from gatehouse.errors import BundleError, BundleFetchError, BundleSignatureError
+from gatehouse import BundleWatcher, Engine, compare_revisions
+from gatehouse.errors import BundleError, BundleFetchError, BundleRollbackError, BundleSignatureError
 from gatehouse.remote import fetch_bundle
 
 READER = "remote-test-reader"
@@ -200,6 +200,101 @@ def test_the_watcher_follows_signed_revisions_and_keeps_out_the_rest(served: Ser
         assert watcher.engine is second
         assert "failed" in (watcher.status.last_error or "")
     assert watcher._thread is None
+
+
+def restore(served: Served, saved: Path) -> None:
+    """The server's directory put back as ``saved`` holds it (its signature included), then
+    reloaded: the older document served again, byte for byte."""
+    shutil.rmtree(served.bundle)
+    shutil.copytree(saved, served.bundle)
+    served.reload()
+
+
+def test_the_watcher_refuses_a_rollback_to_an_older_signed_revision(served: Served, tmp_path: Path) -> None:
+    served.revise("2099.01.01-1")
+    older = tmp_path / "older"
+    shutil.copytree(served.bundle, older)
+    served.revise("2099.01.01-2")
+    with BundleWatcher(served.base, trusted_keys=[TRUSTED, UNTRUSTED], token=READER, interval=3600) as watcher:
+        running = watcher.engine
+        assert running.bundle_revision == "2099.01.01-2"
+
+        # The older directory, validly signed by the trusted key, served again (a stale or
+        # restored server, a replayed answer): refused, the running engine kept.
+        restore(served, older)
+        assert Engine.from_url(served.base, trusted_keys=[TRUSTED], token=READER).bundle_revision == "2099.01.01-1"
+        for _ in range(2):  # refused at every poll, not only the first
+            with pytest.raises(BundleRollbackError) as refused:
+                watcher.check()
+            assert refused.value.code == "bundle_rollback" and isinstance(refused.value, BundleError)
+            assert watcher.engine is running
+            status = watcher.status
+            assert status.revision == "2099.01.01-2" and status.digest == running.bundle_digest
+            assert status.last_error == str(refused.value)
+            assert "`2099.01.01-1`" in status.last_error and "`2099.01.01-2`" in status.last_error
+            assert "rollback" in status.last_error
+            assert refused.value.errors()[0]["path"] == watcher.url
+
+        # A lower revision signed afresh: refused the same way.
+        served.revise("2098.12.31-9")
+        with pytest.raises(BundleRollbackError) as lower:
+            watcher.check()
+        assert lower.value.code == "bundle_rollback" and "`2098.12.31-9`" in str(lower.value)
+
+        # Another bundle (a rule changed, then signed) under the running revision: refused.
+        served.revise("2099.01.01-2")
+        rule = served.bundle / "rules" / "compute" / "size_allowed.rego"
+        rule.write_text(rule.read_text() + "\n# changed, signed under the same revision\n")
+        served.revise("2099.01.01-2")
+        with pytest.raises(BundleRollbackError) as reused:
+            watcher.check()
+        assert reused.value.code == "bundle_revision_reused"
+        assert "`2099.01.01-2`" in str(reused.value) and running.bundle_digest in str(reused.value)
+        assert watcher.engine is running and watcher.status.updates == 1
+
+        # The running bundle re-signed by another trusted key (a key rotation): the same revision
+        # and digest under a new ETag, accepted.
+        rule.write_text(rule.read_text().replace("\n# changed, signed under the same revision\n", ""))
+        served.revise("2099.01.01-2", key="untrusted")
+        assert watcher.check() is True
+        assert watcher.engine.bundle_digest == running.bundle_digest
+        assert watcher.status.last_success == watcher.status.last_checked
+
+        # Forward still works.
+        served.revise("2099.01.01-3")
+        assert watcher.check() is True
+        assert watcher.engine.bundle_revision == "2099.01.01-3"
+
+
+def test_min_revision_refuses_an_older_first_bundle(served: Served) -> None:
+    current = Engine.from_url(served.base, trusted_keys=[TRUSTED], token=READER).bundle_revision
+    assert compare_revisions(current, "2099.01.01-1") == -1
+    assert Engine.from_url(served.base, trusted_keys=[TRUSTED], token=READER, min_revision=current)
+    with pytest.raises(BundleRollbackError) as refused:
+        Engine.from_url(served.base, trusted_keys=[TRUSTED], token=READER, min_revision="2099.01.01-1")
+    assert refused.value.code == "bundle_rollback"
+    assert f"`{current}`" in str(refused.value) and "`2099.01.01-1`" in str(refused.value)
+    watcher = BundleWatcher(served.base, trusted_keys=[TRUSTED], token=READER, min_revision="2099.01.01-1")
+    with pytest.raises(BundleRollbackError):
+        watcher.start()
+    with pytest.raises(RuntimeError):
+        watcher.engine
+    served.revise("2099.01.01-1")
+    with watcher:
+        assert watcher.engine.bundle_revision == "2099.01.01-1"
+
+
+def test_compare_revisions_is_the_control_planes_order() -> None:
+    for a, b, order in [
+        ("2026.12.04-1", "2026.12.04-2", -1),
+        ("2026.12.04-10", "2026.12.04-9", 1),
+        ("1.9", "1.10", -1),
+        ("1.010", "1.10", 0),
+        ("1", "1.1", -1),
+        ("2026.12.04-1", "next", -1),
+    ]:
+        assert compare_revisions(a, b) == order, (a, b)
+        assert compare_revisions(b, a) == -order, (b, a)
 
 
 def test_the_watcher_polls_in_the_background(served: Served) -> None:

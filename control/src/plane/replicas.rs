@@ -4,13 +4,11 @@
 
 use std::cmp::Ordering;
 
-use gatehouse_core::Engine;
+use gatehouse_core::{Engine, compare_revisions};
 
 use super::{CAS_RETRIES, ControlPlane};
 use crate::error::ControlError;
-use crate::replicas::{
-    ActiveBundle, Readiness, ReplicaReport, ReplicaStatus, Replicas, compare_revisions,
-};
+use crate::replicas::{ActiveBundle, Readiness, ReplicaReport, ReplicaStatus, Replicas};
 
 impl ControlPlane {
     /// This server's id, new at every start.

@@ -49,6 +49,7 @@ from gatehouse.engine import (
 from gatehouse.errors import (
     BundleError,
     BundleFetchError,
+    BundleRollbackError,
     BundleSignatureError,
     ChainError,
     ContextError,
@@ -70,7 +71,7 @@ from gatehouse.lifecycle import (
     start_deployment,
     verify_chain,
 )
-from gatehouse.remote import BundleWatcher, WatcherStatus
+from gatehouse.remote import BundleWatcher, WatcherStatus, compare_revisions
 
 __all__ = [
     "DEFAULT_MANIFEST",
@@ -83,6 +84,7 @@ __all__ = [
     "ApprovalSource",
     "BundleError",
     "BundleFetchError",
+    "BundleRollbackError",
     "BundleInfo",
     "BundleSignatureError",
     "BundleWatcher",
@@ -116,6 +118,7 @@ __all__ = [
     "Violation",
     "ViolationStatus",
     "WatcherStatus",
+    "compare_revisions",
     "intent_schema",
     "next_state",
     "replay",

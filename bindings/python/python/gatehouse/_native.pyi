@@ -8,6 +8,7 @@ __all__ = [
     "MAX_SPLIT",
     "Engine",
     "append_event",
+    "compare_revisions",
     "decision_schema",
     "intent_schema",
     "next_state",
@@ -63,6 +64,7 @@ class Engine:
 
 def intent_schema() -> Dict[str, Any]: ...
 def decision_schema() -> Dict[str, Any]: ...
+def compare_revisions(a: str, b: str) -> int: ...
 def start_deployment(
     deployment_id: str, at: str, actor: str, data: Any
 ) -> Tuple[Dict[str, Any], Dict[str, Any]]: ...

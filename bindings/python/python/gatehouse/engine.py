@@ -339,6 +339,7 @@ class Engine:
         trusted_keys: Iterable[TrustedKeyInput] = (),
         token: Optional[str] = None,
         timeout: float = 30.0,
+        min_revision: Optional[str] = None,
         time_limit: float = DEFAULT_TIME_LIMIT,
         split: int = 1,
         cache_size: int = 0,
@@ -347,20 +348,26 @@ class Engine:
         plane's base URL, or the bundle's URL) with the bearer ``token`` of any role, and loads it
         as :meth:`from_bundle` does, verifying its signature with ``trusted_keys``. A fetch that
         fails or times out (``timeout`` seconds) raises
-        :class:`~gatehouse.errors.BundleFetchError`. To follow the bundle as it changes, use
-        :class:`~gatehouse.BundleWatcher`."""
-        from gatehouse.remote import fetch_bundle
+        :class:`~gatehouse.errors.BundleFetchError`. With ``min_revision``, a bundle whose
+        revision is lower (:func:`~gatehouse.compare_revisions`) raises
+        :class:`~gatehouse.errors.BundleRollbackError` (``bundle_rollback``): pass the revision
+        you ran before so a stale server cannot move you back. To follow the bundle as it
+        changes, use :class:`~gatehouse.BundleWatcher`."""
+        from gatehouse.remote import bundle_url, fetch_bundle, _refuse_rollback
 
         fetched = fetch_bundle(url, token=token, timeout=timeout)
         if fetched is None:  # only with an ETag sent, which this call never sends
             raise RuntimeError("unexpected 304 Not Modified")
-        return cls.from_bundle(
+        engine = cls.from_bundle(
             fetched[0],
             time_limit=time_limit,
             split=split,
             cache_size=cache_size,
             trusted_keys=trusted_keys,
         )
+        if min_revision is not None:
+            _refuse_rollback(bundle_url(url), engine, min_revision)
+        return engine
 
     @property
     def bundle_name(self) -> str:

@@ -10,7 +10,9 @@ error records of the decision contract, ``{code, message, help?, policy?, path?,
   Its subclass :class:`BundleSignatureError`: trusted keys were given and the bundle's signature
   does not hold (unsigned, an unknown key, a bad signature, a file changed, added or removed
   after signing). Its subclass :class:`BundleFetchError`: the bundle could not be fetched from
-  the control plane (network, time-out, an HTTP error status).
+  the control plane (network, time-out, an HTTP error status). Its subclass
+  :class:`BundleRollbackError`: the control plane served a bundle older than the one running
+  (or another bundle under the same revision), which is refused.
 - :class:`IntentError`: intent text that is not JSON or YAML, or is too large. An intent that
   parses but breaks the schema is not an error: its decision is ``deny`` with ``schema.valid``
   violations.
@@ -32,6 +34,7 @@ from typing import List, Sequence, Tuple, Type, TypedDict
 __all__ = [
     "BundleError",
     "BundleFetchError",
+    "BundleRollbackError",
     "BundleSignatureError",
     "ChainError",
     "ContextError",
@@ -114,6 +117,16 @@ class BundleFetchError(BundleError):
     the connection failed or timed out, the answer was an HTTP error (the record's ``path`` is
     the URL; the message names the status and the server's problem text), or it was larger than
     :data:`~gatehouse.remote.MAX_DOCUMENT_BYTES`."""
+
+
+class BundleRollbackError(BundleError):
+    """The control plane served a bundle that would move the running one back, so it is refused
+    and the running engine stays: ``bundle_rollback`` (its revision is lower than the running
+    one's, or than ``min_revision``, by :func:`~gatehouse.compare_revisions`) or
+    ``bundle_revision_reused`` (the same revision with another digest: a bundle altered or
+    rebuilt under a revision already in use). A stale or compromised server, or a replayed
+    answer, serves such a bundle even when it is validly signed. The message names both
+    revisions; the record's ``path`` is the URL."""
 
 
 class IntentError(GatehouseError):

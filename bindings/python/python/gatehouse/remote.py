@@ -10,6 +10,13 @@ network, an HTTP error, a bad or missing signature, a bundle that does not load)
 running engine and is recorded in :attr:`BundleWatcher.status`. With keys configured, an
 unsigned or tampered bundle is never swapped in (fail closed).
 
+The running bundle never moves back: a document whose revision is lower than the running one's
+(:func:`compare_revisions`, the control plane's order) is refused as a rollback, even when it is
+validly signed (a stale or compromised server, a replayed answer), and so is another bundle
+under the running revision (a different digest). The same bundle re-signed (same revision, same
+digest, a new signature, so a new ETag) is accepted: its rules are the ones running. This is
+what the control plane does with its active bundle, which only moves to a higher revision.
+
 HTTP is the standard library's (``urllib.request``): one GET per poll, no dependency.
 """
 
@@ -26,9 +33,17 @@ from types import TracebackType
 from typing import Iterable, List, Optional, Tuple, Type
 
 from gatehouse.engine import DEFAULT_TIME_LIMIT, Engine, TrustedKeyInput, _pem_text
-from gatehouse.errors import BundleFetchError
+from gatehouse import _native
+from gatehouse.errors import BundleFetchError, BundleRollbackError
 
-__all__ = ["BUNDLE_PATH", "MAX_DOCUMENT_BYTES", "BundleWatcher", "WatcherStatus", "fetch_bundle"]
+__all__ = [
+    "BUNDLE_PATH",
+    "MAX_DOCUMENT_BYTES",
+    "BundleWatcher",
+    "WatcherStatus",
+    "compare_revisions",
+    "fetch_bundle",
+]
 
 BUNDLE_PATH = "/v1/bundle"
 """The control plane's route of the packed bundle, appended to a URL that does not end with it."""
@@ -63,6 +78,53 @@ def _failure(url: str, message: str) -> BundleFetchError:
             }
         ],
     )
+
+
+def compare_revisions(a: str, b: str) -> int:
+    """How two bundle revisions (the manifest's ``revision``) order, as the control plane orders
+    them: ``-1`` when ``a`` comes before ``b``, ``0`` when they are the same revision, ``1`` when
+    ``a`` comes after ``b``. Runs of digits compare as numbers and other runs as text, piece by
+    piece, and a prefix comes first: ``2026.12.04-1 < 2026.12.04-2 < 2026.12.05-1``, ``1.9 <
+    1.10``, ``1.010 == 1.10``."""
+    return _native.compare_revisions(a, b)
+
+
+def _rollback(url: str, code: str, message: str) -> BundleRollbackError:
+    return BundleRollbackError(
+        message,
+        [
+            {
+                "code": code,
+                "message": message,
+                "path": url,
+                "help": "publish the bundle under a revision higher than the running one; "
+                "if the server was restored from an older state, bring its bundle forward",
+            }
+        ],
+    )
+
+
+def _refuse_rollback(url: str, engine: Engine, revision: str, digest: Optional[str] = None) -> None:
+    """Raises :class:`~gatehouse.errors.BundleRollbackError` when ``engine`` (just loaded from
+    ``url``) would move the bundle back from ``revision``: its revision is lower
+    (``bundle_rollback``), or it is the same revision with a digest other than ``digest``
+    (``bundle_revision_reused``; not checked when ``digest`` is ``None``)."""
+    order = compare_revisions(engine.bundle_revision, revision)
+    if order < 0:
+        raise _rollback(
+            url,
+            "bundle_rollback",
+            f"{url} served bundle revision `{engine.bundle_revision}`, lower than the running "
+            f"revision `{revision}`: refused as a rollback",
+        )
+    if order == 0 and digest is not None and engine.bundle_digest != digest:
+        raise _rollback(
+            url,
+            "bundle_revision_reused",
+            f"{url} served another bundle under the running revision `{revision}` "
+            f"(digest {engine.bundle_digest}, running {digest}): refused, a changed bundle needs "
+            "a higher revision",
+        )
 
 
 def fetch_bundle(
@@ -130,7 +192,11 @@ class BundleWatcher:
     polls with ``If-None-Match``; a new document is verified against ``trusted_keys`` (the
     key forms of :meth:`Engine.from_directory <gatehouse.Engine.from_directory>`) and loaded,
     then swapped in atomically. On any failure the running engine stays and :attr:`status`
-    records the error. ``time_limit``, ``split`` and ``cache_size`` are the engine's.
+    records the error. A bundle whose revision is lower than the running one's, or another
+    bundle under the running revision, is refused
+    (:class:`~gatehouse.errors.BundleRollbackError`): the running bundle never moves back.
+    ``min_revision`` applies the same floor to the first load (e.g. the revision a previous
+    process ran). ``time_limit``, ``split`` and ``cache_size`` are the engine's.
 
     :meth:`start` loads the first bundle on the calling thread and raises if it cannot (there is
     no engine to judge with otherwise), then polls on a daemon thread until :meth:`stop`. Use it
@@ -146,6 +212,7 @@ class BundleWatcher:
         token: Optional[str] = None,
         interval: float = 30.0,
         timeout: float = 10.0,
+        min_revision: Optional[str] = None,
         time_limit: float = DEFAULT_TIME_LIMIT,
         split: int = 1,
         cache_size: int = 0,
@@ -157,6 +224,7 @@ class BundleWatcher:
         self.timeout = float(timeout)
         self._keys = _keys(trusted_keys)
         self._token = token
+        self._min_revision = min_revision
         self._time_limit = time_limit
         self._split = split
         self._cache_size = cache_size
@@ -184,8 +252,10 @@ class BundleWatcher:
     def check(self) -> bool:
         """Polls once: ``True`` when a new bundle was loaded and swapped in, ``False`` when it is
         unchanged (``304``). Raises the failure (:class:`~gatehouse.errors.BundleFetchError`,
-        :class:`~gatehouse.errors.BundleSignatureError`, :class:`~gatehouse.errors.BundleError`)
-        after recording it; the running engine stays."""
+        :class:`~gatehouse.errors.BundleSignatureError`,
+        :class:`~gatehouse.errors.BundleRollbackError` for a lower revision or another bundle
+        under the running revision, :class:`~gatehouse.errors.BundleError`) after recording it;
+        the running engine stays."""
         with self._polling:
             etag = self._status.etag if self._engine is not None else None
             try:
@@ -201,6 +271,11 @@ class BundleWatcher:
                     split=self._split,
                     cache_size=self._cache_size,
                 )
+                running = self._engine
+                if running is not None:
+                    _refuse_rollback(self.url, engine, running.bundle_revision, running.bundle_digest)
+                elif self._min_revision is not None:
+                    _refuse_rollback(self.url, engine, self._min_revision)
             except Exception as error:
                 self._record(error=error)
                 raise
