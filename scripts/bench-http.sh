@@ -14,6 +14,7 @@
 # PostgreSQL share the machine's cores: compare figures from one run, not across machines.
 # Usage: scripts/bench-http.sh [SECONDS] [CONNECTIONS]   (defaults 10 and 32)
 #        BENCH_HTTP_ONLY=attestations scripts/bench-http.sh ...   (run 4 alone, no PostgreSQL)
+#        BENCH_HTTP_BIN=path/to/gatehouse scripts/bench-http.sh ...  (that binary, no build)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 SECONDS_PER_RUN=${1:-10}
@@ -28,8 +29,13 @@ if ! command -v wrk >/dev/null; then
     step "apt-get install wrk" as_root env DEBIAN_FRONTEND=noninteractive \
         apt-get -o DPkg::Lock::Timeout=600 install -y wrk
 fi
-step build cargo build --release --locked -p gatehouse-cli
-BIN=${CARGO_TARGET_DIR:-target}/release/gatehouse
+# BENCH_HTTP_BIN: a gatehouse binary built before (nothing is built then).
+if [[ -n ${BENCH_HTTP_BIN:-} ]]; then
+    BIN=$BENCH_HTTP_BIN
+else
+    step build cargo build --release --locked -p gatehouse-cli
+    BIN=${CARGO_TARGET_DIR:-target}/release/gatehouse
+fi
 
 work=$(mktemp -d)
 pids=()
