@@ -46,12 +46,16 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         f"[attestations]\nsigning_key = {json.dumps(str(KEYS / 'trusted.pem'))}\n"
         f'verifier_id = "{VERIFIER}"\n'
     )
-    process = subprocess.Popen(
-        [str(gatehouse_binary()), "serve", "--config", str(config)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        cwd=REPO,
-    )
+    log = tmp / "serve.log"
+    # The server's log goes to a file: a pipe nobody reads would fill up and block the server,
+    # and would be left open at teardown.
+    with log.open("wb") as log_file:
+        process = subprocess.Popen(
+            [str(gatehouse_binary()), "serve", "--config", str(config)],
+            stdout=subprocess.DEVNULL,
+            stderr=log_file,
+            cwd=REPO,
+        )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -62,8 +66,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             except httpx.TransportError:
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
-                stderr = process.stderr.read().decode() if process.stderr else ""
-                raise AssertionError(f"gatehouse serve did not start: {stderr}")
+                raise AssertionError(f"gatehouse serve did not start: {log.read_text(errors='replace')}")
             time.sleep(0.1)
         yield base
     finally:
