@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The HTTP control plane against its real binary: schemathesis drives every documented operation
-# of a running `gatehouse serve` from its OpenAPI document (no server errors, responses as
-# documented), then the crash test kills the server with -9 under concurrent submissions and
-# checks that nothing acknowledged is lost or duplicated. Uses the debug binary the unit step
+# of a running `gatehouse serve` (decision attestations on, signed with the test-only key) from
+# its OpenAPI document (no server errors, responses as documented), then the crash test kills
+# the server with -9 under concurrent submissions and checks that nothing acknowledged is lost or
+# duplicated. Uses the debug binary the unit step
 # built, and the repository's virtualenv `.venv` (created when missing).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -47,6 +48,9 @@ name = "admin@example.com"
 role = "admin"
 sha256 = "$(printf %s "$token" | sha256sum | cut -d' ' -f1)"
 approval_roles = ["finops-approver", "release-approver"]
+[attestations]
+signing_key = "$PWD/core/tests/fixtures/test-only-keys/trusted.pem"
+verifier_id = "https://gatehouse.test/schemathesis"
 TOML
 "$BIN" serve --config "$work/config.toml" >"$work/server.log" 2>&1 &
 server=$!
