@@ -3,8 +3,8 @@
 # of a running `gatehouse serve` (decision attestations on, signed with the test-only key) from
 # its OpenAPI document (no server errors, responses as documented), then the crash test kills
 # the server with -9 under concurrent submissions and checks that nothing acknowledged is lost or
-# duplicated. Uses the debug binary the unit step
-# built, and the repository's virtualenv `.venv` (created when missing).
+# duplicated. Uses the debug binary the unit step built, and the repository's virtualenv `.venv`
+# (created when missing).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
