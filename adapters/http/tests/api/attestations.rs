@@ -117,6 +117,19 @@ async fn a_validated_deployment_carries_a_passed_attestation_on_both_routes() {
         )
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");
+    // From the network without a (valid) token: 401 on both routes, no envelope.
+    for path in [
+        format!("/v1/deployments/{id}/attestation"),
+        format!("/v1/decisions/{decision_id}/attestation"),
+    ] {
+        for token in [None, Some("not-a-token")] {
+            let r = h.request(Method::GET, &path, token).send().await.unwrap();
+            let status = r.status();
+            let text = r.text().await.unwrap();
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "{path} with {token:?}");
+            assert!(!text.contains("payloadType"), "{path}: {text}");
+        }
+    }
     // Signing changed no decision: the answer's decision is the one the log and events hold.
     let (_, events) = h
         .get(&format!("/v1/deployments/{id}/events"), AUDITOR)
