@@ -155,6 +155,7 @@ impl Receiver {
                         }
                     }
                     s.fetch_add(1, Ordering::SeqCst);
+                    // The slow receiver's delay is what the tests using it are about.
                     tokio::time::sleep(delay).await;
                     let _ = stream
                         .write_all(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n")
