@@ -144,7 +144,7 @@ def main() -> int:
             threads = [threading.Thread(target=client, args=(n,)) for n in range(args.clients)]
             for t in threads:
                 t.start()
-            time.sleep(args.seconds)
+            time.sleep(args.seconds)  # the round's duration under load, then the crash
             server.kill9()
             stop.set()
             for t in threads:

@@ -28,6 +28,7 @@ import threading
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Callable
 
 import httpx
 
@@ -35,6 +36,16 @@ ROOT = Path(__file__).resolve().parents[3]
 TOKEN = "database-test-admin"
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from replicas_test import intent  # noqa: E402
+
+
+def wait_until(deadline: float, done: Callable[[], bool], every: float) -> bool:
+    """Polls `done` every `every` seconds until it holds (True) or the `time.monotonic()`
+    deadline passes (False): waiting for something to happen, not for a guessed time."""
+    while not done():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(every)
+    return True
 
 
 def free_port() -> int:
@@ -140,14 +151,20 @@ def main() -> int:
             threads = [threading.Thread(target=client, args=(n,)) for n in range(args.clients)]
             for t in threads:
                 t.start()
+            # Submissions under load before the database goes: a duration, not a wait.
             time.sleep(3)
             before = len(acked)
             subprocess.run(shlex.split(args.stop_command), check=True, capture_output=True)
+            stopped = time.monotonic()
             print(f"database stopped after {before} acknowledged submissions", flush=True)
-            time.sleep(1)
-            down = httpx.get(f"{base}/readyz", timeout=30)
-            ready_down = down.status_code == 503 and down.json().get("code") == "not_ready"
-            time.sleep(max(0.0, args.down_seconds - 1))
+
+            def ready_is_down() -> bool:
+                down = httpx.get(f"{base}/readyz", timeout=30)
+                return down.status_code == 503 and down.json().get("code") == "not_ready"
+
+            ready_down = wait_until(stopped + args.down_seconds, ready_is_down, every=0.2)
+            # The database stays down for --down-seconds: that outage is what the clients meet.
+            time.sleep(max(0.0, args.down_seconds - (time.monotonic() - stopped)))
             during = len(acked) - before
             subprocess.run(shlex.split(args.start_command), check=True, capture_output=True)
             print("database started again", flush=True)
@@ -158,7 +175,7 @@ def main() -> int:
                     break
                 time.sleep(0.2)
             resumed = len(acked)
-            time.sleep(3)
+            wait_until(time.monotonic() + 30, lambda: len(acked) > resumed, every=0.1)
             stop.set()
             for t in threads:
                 t.join()

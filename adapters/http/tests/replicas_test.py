@@ -212,6 +212,8 @@ def main() -> int:
         started = time.monotonic()
         for t in threads:
             t.start()
+        # Durations, not waits: half the run under load, the killed replica down for 2 s while
+        # the clients fail over to the other, then the rest of the run.
         time.sleep(args.seconds / 2)
         replicas[0].kill9()
         print(f"killed replica a with -9 after {time.monotonic() - started:.1f} s; "
