@@ -135,7 +135,13 @@ impl DecisionCache {
         if let Some(decision) = self.get(&key) {
             return (decision, true);
         }
-        let decision = Arc::new(engine.decide_keyed(stage, intent, context, fanout, &key));
+        let decision = Arc::new(engine.decide_with_intent_digest(
+            stage,
+            intent,
+            context,
+            fanout,
+            key.intent_digest(),
+        ));
         self.insert(key, Arc::clone(&decision));
         (decision, false)
     }

@@ -213,16 +213,17 @@ impl Engine {
         (decision, verdicts)
     }
 
-    /// Evaluates with the intent's digest already computed (by the decision cache's key).
-    pub(crate) fn decide_keyed(
+    /// Evaluates with the intent's digest (`sha256:<hex>`) already computed (the decision
+    /// cache computes it for its key).
+    pub(crate) fn decide_with_intent_digest(
         &self,
         stage: Stage,
         intent: &Value,
         context: &EvaluationContext,
         fanout: &dyn Fanout,
-        key: &crate::cache::CacheKey,
+        intent_digest: &str,
     ) -> Decision {
-        self.decide_with_digest(stage, intent, context, fanout, Some(key.intent_digest()))
+        self.decide_with_digest(stage, intent, context, fanout, Some(intent_digest))
     }
 
     fn decide_with_digest(
