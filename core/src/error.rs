@@ -2,6 +2,12 @@
 
 use serde::{Deserialize, Serialize};
 
+/// The prefix of every problem `type` URI (RFC 9457) a front end answers with, followed by the
+/// error's code in kebab case, e.g. `https://gatehouse.dev/problems/stale-etag`. The HTTP server
+/// and the Python package's FastAPI integration (`gatehouse._native.PROBLEM_TYPE_BASE`) both
+/// take it from here.
+pub const PROBLEM_TYPE_BASE: &str = "https://gatehouse.dev/problems/";
+
 /// A position in a source file (1-based line and column).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -53,7 +53,7 @@ pub use context::{
 pub use decision::{DECISION_SCHEMA_ID, decision_schema};
 pub use decision::{Decision, MAX_LISTED, Outcome, Truncated, Violation, ViolationStatus};
 pub use engine::{Engine, EngineOptions, run_bundle_tests};
-pub use error::{ContextError, Diagnostic, ErrorDetail, IntentError, Span};
+pub use error::{ContextError, Diagnostic, ErrorDetail, IntentError, PROBLEM_TYPE_BASE, Span};
 pub use events::{ChainError, DeploymentStatus, Event, NewEvent, replay, verify_chain};
 #[cfg(feature = "rayon")]
 pub use fanout::Rayon;

@@ -57,6 +57,19 @@ impl State {
             Self::Rejected | Self::Success | Self::Failed | Self::Cancelled
         )
     }
+
+    /// Every state, in the order the front ends list them: the way to SUCCESS, then the other
+    /// ends. The Python package (`gatehouse._native.STATES`) and the browser UI (the generated
+    /// `/ui/lifecycle.js`) take their lists from here.
+    pub const ALL: [Self; 7] = [
+        Self::Requested,
+        Self::Validated,
+        Self::InProgress,
+        Self::Success,
+        Self::Failed,
+        Self::Rejected,
+        Self::Cancelled,
+    ];
 }
 
 impl fmt::Display for State {
@@ -215,6 +228,26 @@ mod tests {
         ] {
             for e in EventType::ALL {
                 assert!(next_state(Some(from), e).is_err(), "{from} accepted {e}");
+            }
+        }
+    }
+
+    #[test]
+    fn all_lists_every_state_once() {
+        let mut listed = State::ALL.to_vec();
+        listed.sort();
+        listed.dedup();
+        assert_eq!(listed.len(), 7);
+        for state in listed {
+            // A state added to the enum but not to `ALL` fails to compile here.
+            match state {
+                State::Requested
+                | State::Validated
+                | State::Rejected
+                | State::InProgress
+                | State::Success
+                | State::Failed
+                | State::Cancelled => {}
             }
         }
     }
