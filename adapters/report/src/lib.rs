@@ -1,6 +1,6 @@
 //! Every report Gatehouse prints: the renderers behind `gatehouse check --format …` and
-//! `gatehouse diff --format …`, also used by the GitHub Action (`action.yml` in this crate's
-//! directory of the repository).
+//! `gatehouse diff --format …`, also what the GitHub Action (`adapters/github-action/action.yml`
+//! in the repository, which runs `gatehouse check`) prints.
 //!
 //! One [`OutputFormat`] names them and one [`render`] (one [`render_impact`] for `gatehouse
 //! diff`) picks the renderer. Every renderer takes the same [`Report`] (the checked files, each
