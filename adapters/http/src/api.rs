@@ -2,6 +2,7 @@
 //! reads its input strictly, calls one operation of the control plane and converts the result;
 //! every refusal maps to a problem in one place (`From<ControlError> for Problem`).
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Instant;
@@ -19,15 +20,19 @@ use gatehouse_control::requests::{ApprovalRequest, Callback, CancelRequest};
 use gatehouse_control::signals::Signals;
 use gatehouse_control::store::IdempotencyKey;
 use gatehouse_control::{ControlError, ControlPlane, Submitted};
-use gatehouse_core::{EvaluateRequest, EvaluationContext, Stage, Timestamp};
+use gatehouse_core::exemption::Exemption;
+use gatehouse_core::{
+    BundleInfo, EvaluateRequest, EvaluationContext, PolicyMeta, Stage, Timestamp,
+};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{
     DELIVERY_HEADER, Identity, Permission, SIGNATURE_HEADER, SignedHeaders, TIMESTAMP_HEADER,
 };
 use crate::body::{RawBody, parse_json, read_within_budget, require_json};
+use crate::encode::{self, EncodeError};
 use crate::problem::{Problem, ProblemDocument};
 use crate::state::App;
 
@@ -143,9 +148,9 @@ fn with_etag(mut response: Response, etag: &str) -> Response {
     response
 }
 
-fn view_response(status: StatusCode, view: &DeploymentView) -> Response {
-    let body = serde_json::to_string(view).unwrap_or_default();
-    with_etag(json_response(status, body), &view.etag)
+fn view_response(status: StatusCode, view: &DeploymentView) -> Result<Response, Problem> {
+    let body = encode::to_json("deployment", view)?;
+    Ok(with_etag(json_response(status, body), &view.etag))
 }
 
 fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, Problem> {
@@ -258,7 +263,7 @@ pub async fn submit(State(app): AppState, request: Request) -> Result<Response, 
     .await?;
     match submitted {
         Submitted::Created(view) => {
-            let mut response = view_response(StatusCode::CREATED, &view);
+            let mut response = view_response(StatusCode::CREATED, &view)?;
             if let Ok(location) =
                 HeaderValue::from_str(&format!("/v1/deployments/{}", view.deployment.id))
             {
@@ -333,7 +338,7 @@ pub async fn list(
     };
     Ok(json_response(
         StatusCode::OK,
-        serde_json::to_string(&page).unwrap_or_default(),
+        encode::to_json("deployment page", &page)?,
     ))
 }
 
@@ -355,7 +360,7 @@ pub async fn get_one(
 ) -> Result<Response, Problem> {
     app.auth.authorize(&headers, Permission::Read)?;
     let view = app.plane.deployment(&id).await?;
-    Ok(view_response(StatusCode::OK, &view))
+    view_response(StatusCode::OK, &view)
 }
 
 /// A deployment's timeline: every event, hash-chained.
@@ -378,7 +383,7 @@ pub async fn events(
     let events = app.plane.events(&id).await?;
     Ok(json_response(
         StatusCode::OK,
-        serde_json::to_string(&events).unwrap_or_default(),
+        encode::to_json("event list", &events)?,
     ))
 }
 
@@ -488,7 +493,7 @@ pub async fn approve(
             .await
     })
     .await?;
-    Ok(view_response(StatusCode::OK, &view))
+    view_response(StatusCode::OK, &view)
 }
 
 /// Cancels a deployment that has not started.
@@ -536,7 +541,7 @@ pub async fn cancel(
             .await
     })
     .await?;
-    Ok(view_response(StatusCode::OK, &view))
+    view_response(StatusCode::OK, &view)
 }
 
 /// A pipeline reports on a deployment (HMAC-signed for this deployment and delivery).
@@ -725,31 +730,38 @@ pub async fn signals(
 )]
 pub async fn policies(State(app): AppState, headers: HeaderMap) -> Result<Json<Value>, Problem> {
     app.auth.authorize(&headers, Permission::Read)?;
-    Ok(Json(policies_document(&app.plane)))
+    Ok(Json(policies_document(&app.plane)?))
 }
 
 /// The `GET /v1/policies` document.
-pub fn policies_document(plane: &ControlPlane) -> Value {
+pub fn policies_document(plane: &ControlPlane) -> Result<Value, EncodeError> {
+    /// The policy packages of each stage.
+    #[derive(Serialize)]
+    struct Packages<'a> {
+        admission: &'a [String],
+        gates: &'a [String],
+    }
+    /// The document.
+    #[derive(Serialize)]
+    struct Policies<'a> {
+        bundle: &'a BundleInfo,
+        policies: BTreeMap<&'a str, &'a PolicyMeta>,
+        packages: Packages<'a>,
+        exemptions: &'a [Exemption],
+    }
     let engine = plane.engine();
-    let catalog: serde_json::Map<String, Value> = engine
-        .catalog()
-        .iter()
-        .map(|(id, meta)| {
-            (
-                id.to_owned(),
-                serde_json::to_value(meta).unwrap_or(Value::Null),
-            )
-        })
-        .collect();
-    json!({
-        "bundle": engine.info(),
-        "policies": catalog,
-        "packages": {
-            "admission": engine.packages(Stage::Admission),
-            "gates": engine.packages(Stage::Gates),
+    encode::to_value(
+        "policy catalogue",
+        Policies {
+            bundle: engine.info(),
+            policies: engine.catalog().iter().collect(),
+            packages: Packages {
+                admission: engine.packages(Stage::Admission),
+                gates: engine.packages(Stage::Gates),
+            },
+            exemptions: engine.exemptions(),
         },
-        "exemptions": engine.exemptions(),
-    })
+    )
 }
 
 /// The evaluation context the server would use now for an intent of a service: `{now, history}`.
@@ -828,7 +840,7 @@ pub async fn reload(State(app): AppState, headers: HeaderMap) -> Result<Json<Val
     let principal = app.auth.authorize(&headers, Permission::Administer)?;
     let plane = Arc::clone(&app.plane);
     let engine = to_completion(async move { plane.reload(&principal).await }).await?;
-    Ok(Json(json!(engine.info())))
+    Ok(Json(encode::to_value("bundle info", engine.info())?))
 }
 
 /// Who the token belongs to, its role and approval roles, and whether the server runs on demo

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod body;
 mod conditional;
 pub mod config;
+pub mod encode;
 pub mod metrics;
 mod openapi;
 pub mod problem;

@@ -8,6 +8,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::{Modify, OpenApi};
 
 use crate::api;
+use crate::encode::{self, EncodeError};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -67,13 +68,12 @@ fn rewrite_refs(value: &mut Value) {
 }
 
 /// The OpenAPI document served at `/openapi.json`.
-pub fn openapi_json() -> Value {
-    let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or(Value::Null);
+pub fn openapi_json() -> Result<Value, EncodeError> {
+    let mut doc = encode::to_value("OpenAPI document", ApiDoc::openapi())?;
     if let Some(info) = doc.get_mut("info").and_then(Value::as_object_mut) {
         info.insert("version".into(), json!(env!("CARGO_PKG_VERSION")));
     }
-    let mut intent: Value =
-        serde_json::from_str(gatehouse_core::INTENT_SCHEMA).unwrap_or(Value::Null);
+    let mut intent = encode::parse("intent schema", gatehouse_core::INTENT_SCHEMA)?;
     let defs = intent
         .as_object_mut()
         .and_then(|o| {
@@ -87,7 +87,7 @@ pub fn openapi_json() -> Value {
         .pointer_mut("/components/schemas")
         .and_then(Value::as_object_mut)
     else {
-        return doc;
+        return Ok(doc);
     };
     if let Value::Object(defs) = defs {
         for (name, mut schema) in defs {
@@ -107,7 +107,7 @@ pub fn openapi_json() -> Value {
             json!({"$ref": "#/components/schemas/Intent"}),
         );
     }
-    doc
+    Ok(doc)
 }
 
 /// Adds `CallerEvaluationContext` and `CallerApproval`, what `POST /v1/evaluate` accepts: the
@@ -156,7 +156,7 @@ mod tests {
 
     #[test]
     fn every_route_is_documented_and_the_intent_schema_is_inlined() {
-        let doc = openapi_json();
+        let doc = openapi_json().unwrap();
         assert_eq!(
             doc["openapi"].as_str().unwrap().split('.').next(),
             Some("3")
@@ -198,7 +198,7 @@ mod tests {
 
     #[test]
     fn decisions_are_documented_with_the_cores_decision_schema() {
-        let doc = openapi_json();
+        let doc = openapi_json().unwrap();
         let decision_ref = json!("#/components/schemas/Decision");
         assert_eq!(
             doc["paths"]["/v1/evaluate"]["post"]["responses"]["200"]["content"]["application/json"]
@@ -243,7 +243,7 @@ mod tests {
 
     #[test]
     fn the_evaluate_context_documents_only_the_approval_sources_a_caller_may_pass() {
-        let doc = openapi_json();
+        let doc = openapi_json().unwrap();
         let schemas = &doc["components"]["schemas"];
         let context = doc["paths"]["/v1/evaluate"]["post"]["requestBody"]["content"]
             ["application/json"]["schema"]["$ref"]
@@ -284,7 +284,7 @@ mod tests {
 
     #[test]
     fn health_and_readiness_document_the_version() {
-        let doc = openapi_json();
+        let doc = openapi_json().unwrap();
         for (path, schema) in [("/healthz", "Health"), ("/readyz", "Ready")] {
             assert_eq!(
                 doc["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]["schema"]

@@ -60,7 +60,8 @@ impl Problem {
     pub fn document(&self) -> ProblemDocument {
         ProblemDocument {
             kind: format!(
-                "https://gatehouse.dev/problems/{}",
+                "{}{}",
+                gatehouse_core::PROBLEM_TYPE_BASE,
                 self.code.replace('_', "-")
             ),
             title: self.status.canonical_reason().unwrap_or("Error").to_owned(),
@@ -146,11 +147,26 @@ impl Problem {
     }
 }
 
+/// The body of a problem that cannot itself be written as JSON (a bug): an opaque 500, written
+/// by hand so that it cannot fail in turn.
+pub(crate) fn unwritable_problem(error: &serde_json::Error) -> (StatusCode, Vec<u8>) {
+    tracing::error!(%error, "problem not written");
+    let status = StatusCode::INTERNAL_SERVER_ERROR;
+    let body = format!(
+        r#"{{"type":"{}internal","title":"Internal Server Error","status":500,"detail":"the server failed to write its answer; the cause is in the server log","code":"internal"}}"#,
+        gatehouse_core::PROBLEM_TYPE_BASE
+    );
+    (status, body.into_bytes())
+}
+
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
-        let body = serde_json::to_vec(&self.document()).unwrap_or_default();
+        let (status, body) = match serde_json::to_vec(&self.document()) {
+            Ok(body) => (self.status, body),
+            Err(error) => unwritable_problem(&error),
+        };
         let mut response = (
-            self.status,
+            status,
             [(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON))],
             body,
         )

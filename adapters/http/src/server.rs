@@ -13,7 +13,6 @@ use axum::Router;
 use axum::error_handling::HandleErrorLayer;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, Method, StatusCode, header};
-use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
@@ -89,8 +88,8 @@ async fn method_not_allowed() -> Problem {
     )
 }
 
-async fn openapi() -> impl IntoResponse {
-    axum::Json(crate::openapi_json())
+async fn openapi() -> Result<axum::Json<serde_json::Value>, Problem> {
+    Ok(axum::Json(crate::openapi_json()?))
 }
 
 async fn overloaded(error: tower::BoxError) -> Problem {
