@@ -2,8 +2,6 @@
 //! signed apart from callbacks, a stale replica neither writes nor takes the active bundle back,
 //! callback text is checked before it is stored and shown, the SQLite file is private.
 
-use std::time::{Duration, Instant};
-
 use gatehouse_http::{Config, Server};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -19,16 +17,16 @@ fn webhook(receiver: &Receiver, secret: &str) -> String {
     )
 }
 
-/// Polls until the receiver holds at least one request (10 s at most).
+/// Polls until the receiver holds at least one request ([`WAIT`] at most).
 async fn first_request(receiver: &Receiver) -> Received {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Some(r) = receiver.requests().into_iter().next() {
-            return r;
-        }
-        assert!(Instant::now() < deadline, "no dispatch arrived");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    wait_for(WAIT, "no dispatch arrived", async || {
+        receiver
+            .requests()
+            .into_iter()
+            .next()
+            .ok_or("no request yet")
+    })
+    .await
 }
 
 /// Cancels `id` with its current ETag, as its requester.

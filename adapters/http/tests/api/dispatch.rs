@@ -25,9 +25,10 @@ async fn cancel_while_a_dispatch_waits_to_retry_stops_the_dispatch() {
     .await;
     let d = h.submit(dev_intent()).await;
     let id = d["id"].as_str().unwrap().to_owned();
-    while receiver.requests().is_empty() {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    wait_until(WAIT, "no dispatch attempt arrived", async || {
+        !receiver.requests().is_empty()
+    })
+    .await;
     let (_, d) = h.get(&format!("/v1/deployments/{id}"), REQUESTER).await;
     let (status, d) = json_of(
         h.request(
@@ -47,6 +48,8 @@ async fn cancel_while_a_dispatch_waits_to_retry_stops_the_dispatch() {
     receiver
         .status
         .store(204, std::sync::atomic::Ordering::SeqCst);
+    // A fixed wait on purpose: what is checked is that nothing arrives, for longer than the
+    // 1 s backoff, so a retry that the cancel failed to stop would have been sent.
     tokio::time::sleep(Duration::from_millis(2500)).await;
     assert_eq!(receiver.requests().len(), 1, "delivered after the cancel");
     assert_eq!(
@@ -78,7 +81,8 @@ async fn two_servers_on_one_database_deliver_each_dispatch_once() {
     for id in &ids {
         a.wait_for_state(id, "IN_PROGRESS").await;
     }
-    // Let any second delivery arrive before counting.
+    // Let any second delivery arrive before counting: a fixed wait on purpose, since what is
+    // checked is that none comes (the backoff is at most 50 ms).
     tokio::time::sleep(Duration::from_millis(500)).await;
     let mut per_deployment: BTreeMap<String, usize> = BTreeMap::new();
     for r in receiver.requests() {
@@ -111,7 +115,8 @@ async fn a_timed_out_submission_is_not_stored() {
                 .unwrap(),
         )
         .await;
-        // Whatever the blocking task still does after the answer has had time to finish.
+        // Whatever the blocking task still does after the answer has had time to finish: a
+        // fixed wait on purpose, since after a 503 what is checked is that nothing gets stored.
         tokio::time::sleep(Duration::from_millis(300)).await;
         let stored = count(&db, "SELECT COUNT(*) FROM idempotency WHERE key = ?1", &key).await;
         match status {

@@ -278,17 +278,14 @@ impl Harness {
         json_of(r.body(body).send().await.unwrap()).await
     }
 
-    /// Polls a deployment until it reaches `state` (10 s at most).
+    /// Polls a deployment until it reaches `state` ([`WAIT`] at most).
     pub async fn wait_for_state(&self, id: &str, state: &str) -> Value {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
+        let what = format!("{id} never reached {state}");
+        wait_for(WAIT, &what, async || {
             let (_, d) = self.get(&format!("/v1/deployments/{id}"), AUDITOR).await;
-            if d["state"] == state {
-                return d;
-            }
-            assert!(Instant::now() < deadline, "{id} never reached {state}: {d}");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+            if d["state"] == state { Ok(d) } else { Err(d) }
+        })
+        .await
     }
 
     /// The event types of a deployment.
@@ -318,6 +315,35 @@ impl Harness {
         }
         self.dir
     }
+}
+
+/// How long a test waits for something the server does in the background.
+pub const WAIT: Duration = Duration::from_secs(10);
+
+/// Polls `check` every 10 ms until it answers `Ok`, and returns what it holds; fails the test
+/// with `what` and the last `Err` (what was seen instead) when `limit` has passed. Tests wait
+/// for what they expect to happen with this, not by sleeping a guessed time.
+pub async fn wait_for<T, E: std::fmt::Display>(
+    limit: Duration,
+    what: &str,
+    mut check: impl AsyncFnMut() -> Result<T, E>,
+) -> T {
+    let deadline = Instant::now() + limit;
+    loop {
+        match check().await {
+            Ok(done) => return done,
+            Err(seen) => assert!(Instant::now() < deadline, "{what}: {seen}"),
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// [`wait_for`] a condition.
+pub async fn wait_until(limit: Duration, what: &str, mut done: impl AsyncFnMut() -> bool) {
+    wait_for(limit, what, async || {
+        if done().await { Ok(()) } else { Err("not yet") }
+    })
+    .await;
 }
 
 /// Status and JSON body (problem bodies must say `application/problem+json`).

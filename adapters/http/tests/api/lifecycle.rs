@@ -377,6 +377,7 @@ async fn a_denied_intent_is_stored_rejected_and_never_dispatched() {
         .await;
     assert_eq!(d["state"], "REJECTED");
     assert_eq!(d["dispatch"], Value::Null);
+    // A fixed wait on purpose: what is checked is that no dispatch is ever sent.
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     assert!(receiver.requests().is_empty());
     h.stop().await;
@@ -482,9 +483,10 @@ async fn a_pending_dispatch_survives_a_restart() {
         .as_str()
         .unwrap()
         .to_owned();
-    while receiver.requests().is_empty() {
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
+    wait_until(WAIT, "no dispatch attempt arrived", async || {
+        !receiver.requests().is_empty()
+    })
+    .await;
     let dir = h.stop().await;
     let attempts_before = receiver.requests().len();
     receiver

@@ -46,8 +46,19 @@ async fn connections_beyond_the_cap_wait_for_a_free_slot() {
     let h = Harness::with_config("[limits]\nmax_connections = 1\nheader_read_timeout_ms = 30000\n")
         .await;
     let addr = h.base.trim_start_matches("http://").to_owned();
-    let holder = TcpStream::connect(&addr).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // The holder takes the only slot: once it has been answered, the server has accepted it
+    // (it keeps the connection open, so the slot stays taken).
+    let mut holder = TcpStream::connect(&addr).await.unwrap();
+    holder
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = [0u8; 12];
+    tokio::time::timeout(WAIT, holder.read_exact(&mut answer))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(&answer, b"HTTP/1.1 200");
     let mut waiting = TcpStream::connect(&addr).await.unwrap();
     waiting
         .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
