@@ -220,7 +220,11 @@ impl Executor {
                         "the webhook executor has no secret (`executor.secret` or GATEHOUSE_WEBHOOK_SECRET): nothing is sent unsigned",
                     )
                 })?;
-                let body = serde_json::to_vec(&dispatch.payload).unwrap_or_default();
+                let body = serde_json::to_vec(&dispatch.payload).map_err(|e| {
+                    DispatchError::permanent(format!(
+                        "the dispatch payload could not be written as JSON: {e}"
+                    ))
+                })?;
                 // Signed like callbacks but under the dispatch context line, so a captured
                 // dispatch never verifies as a callback (nor a callback as a dispatch).
                 let delivery = format!("dispatch-{}", dispatch.id);
@@ -366,7 +370,9 @@ fn commit_manifest(
         },
         "intent": payload.get("intent"),
     });
-    let text = serde_json::to_string_pretty(&manifest).unwrap_or_default() + "\n";
+    let text = serde_json::to_string_pretty(&manifest).map_err(|e| {
+        DispatchError::permanent(format!("the manifest could not be written as JSON: {e}"))
+    })? + "\n";
     std::fs::write(&file, text)
         .map_err(|e| DispatchError::retry(format!("cannot write {}: {e}", file.display())))?;
     let relative = relative.to_string_lossy().into_owned();
