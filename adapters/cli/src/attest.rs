@@ -99,12 +99,15 @@ impl AttestArgs {
         if let Some(path) = &self.attestation {
             let text = match key {
                 Some(key) => attestation::sign(&statement, key).to_json(),
-                None => pretty(&statement),
+                None => pretty("attestation statement", &statement)?,
             };
             write(path, &text)?;
         }
         if let Some(path) = &self.attestation_predicate {
-            write(path, &pretty(&statement.predicate))?;
+            write(
+                path,
+                &pretty("attestation predicate", &statement.predicate)?,
+            )?;
         }
         Ok(())
     }
@@ -142,11 +145,12 @@ fn signing_key_from(
         })
 }
 
-fn pretty<T: serde::Serialize>(value: &T) -> String {
-    // The statement's types always serialise.
-    let mut text = serde_json::to_string_pretty(value).unwrap_or_default();
+/// `value` as indented JSON and a newline; `what` names it in the error.
+fn pretty<T: serde::Serialize>(what: &'static str, value: &T) -> Result<String, CliError> {
+    let mut text =
+        serde_json::to_string_pretty(value).map_err(|source| CliError::Json { what, source })?;
     text.push('\n');
-    text
+    Ok(text)
 }
 
 fn write(path: &Path, text: &str) -> Result<(), CliError> {
@@ -215,10 +219,13 @@ pub fn verify(args: &VerifyArgs) -> Result<ExitCode, CliError> {
         Ok(statement) => {
             match args.format {
                 VerifyFormat::Human => crate::write_stdout(&summary(&statement, &args.artifact)),
-                VerifyFormat::Json => crate::write_stdout(&pretty(&serde_json::json!({
-                    "verified": true,
-                    "statement": statement,
-                }))),
+                VerifyFormat::Json => crate::write_stdout(&pretty(
+                    "verification",
+                    &serde_json::json!({
+                        "verified": true,
+                        "statement": statement,
+                    }),
+                )?),
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -240,10 +247,13 @@ pub fn verify(args: &VerifyArgs) -> Result<ExitCode, CliError> {
                 }
                 VerifyFormat::Json => {
                     let detail = error.details().into_iter().next();
-                    crate::write_stdout(&pretty(&serde_json::json!({
-                        "verified": false,
-                        "error": detail,
-                    })));
+                    crate::write_stdout(&pretty(
+                        "verification",
+                        &serde_json::json!({
+                            "verified": false,
+                            "error": detail,
+                        }),
+                    )?);
                 }
             }
             Ok(ExitCode::from(1))

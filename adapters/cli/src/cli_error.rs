@@ -35,6 +35,14 @@ pub enum CliError {
     /// A flag value is invalid.
     #[error("{0}")]
     Usage(String),
+    /// An answer could not be written as JSON (a bug: answers are plain data).
+    #[error("cannot write the {what} as JSON: {source}")]
+    Json {
+        /// What was being written.
+        what: &'static str,
+        /// Why.
+        source: serde_json::Error,
+    },
     /// Any typed error with its records.
     #[error("{summary}")]
     Details {

@@ -43,7 +43,11 @@ pub fn run(
                 decision: &decision,
                 policies: &verdicts,
             };
-            crate::write_stdout(&serde_json::to_string_pretty(&doc).unwrap_or_default());
+            let text = serde_json::to_string_pretty(&doc).map_err(|source| CliError::Json {
+                what: "explanation",
+                source,
+            })?;
+            crate::write_stdout(&text);
         }
         ExplainFormat::Human => {
             crate::write_stdout(&render(&file.display().to_string(), &decision, &verdicts));

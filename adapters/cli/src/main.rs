@@ -223,9 +223,15 @@ fn main() -> ExitCode {
         }
         Command::Schema { decision: true } => {
             let schema = gatehouse_core::decision_schema();
-            let text = serde_json::to_string_pretty(&schema).unwrap_or_default();
-            write_stdout(&format!("{text}\n"));
-            Ok(ExitCode::SUCCESS)
+            serde_json::to_string_pretty(&schema)
+                .map(|text| {
+                    write_stdout(&format!("{text}\n"));
+                    ExitCode::SUCCESS
+                })
+                .map_err(|source| cli_error::CliError::Json {
+                    what: "decision schema",
+                    source,
+                })
         }
         Command::Bundle {
             command: Some(BundleCommand::Sign(args)),

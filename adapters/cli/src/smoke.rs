@@ -370,7 +370,11 @@ pub fn run(args: &SmokeArgs) -> Result<ExitCode, CliError> {
         }
         SmokeFormat::Json => {
             let report = json!({"url": shown, "passed": passed, "checks": checks});
-            crate::write_stdout(&serde_json::to_string_pretty(&report).unwrap_or_default());
+            let text = serde_json::to_string_pretty(&report).map_err(|source| CliError::Json {
+                what: "smoke report",
+                source,
+            })?;
+            crate::write_stdout(&text);
         }
     }
     Ok(if passed {
