@@ -5,8 +5,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::ControlError;
-
 /// A caller's role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -65,6 +63,17 @@ impl Permission {
     }
 }
 
+/// A role that does not grant what its holder tried (an operation answers it as
+/// `ControlError::PermissionDenied`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("role `{}` may not do this; it needs one of: {}", role.map_or("anonymous", Role::as_str), permission.roles().iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", "))]
+pub struct PermissionDenied {
+    /// The caller's role (`None`: anonymous).
+    pub role: Option<Role>,
+    /// What it tried.
+    pub permission: Permission,
+}
+
 /// An authenticated caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
@@ -97,12 +106,12 @@ impl Principal {
             .is_some_and(|role| permission.roles().contains(&role))
     }
 
-    /// [`ControlError::PermissionDenied`] unless the principal's role grants `permission`.
-    pub fn require(&self, permission: Permission) -> Result<(), ControlError> {
+    /// [`PermissionDenied`] unless the principal's role grants `permission`.
+    pub fn require(&self, permission: Permission) -> Result<(), PermissionDenied> {
         if self.may(permission) {
             Ok(())
         } else {
-            Err(ControlError::PermissionDenied {
+            Err(PermissionDenied {
                 role: self.role,
                 permission,
             })

@@ -1,10 +1,14 @@
 //! Why an operation of the control plane refused or failed. Each variant carries the values it
-//! names; each message says what happened, to what, and how to go on. A transport maps these to
-//! its own answers in one place (`gatehouse-http`: `From<ControlError> for Problem`).
+//! names and a stable machine code ([`ControlError::code`]); each message says what happened, to
+//! what, and how to go on, in the control plane's terms (ETags, idempotency keys, the decision
+//! log), never a transport's. A transport maps codes to its own answers in one place, and words
+//! the remedies that are steps of its protocol (`gatehouse-http`: `From<ControlError> for
+//! Problem`, with the `If-Match` header, `Retry-After` and endpoint paths).
 
 use gatehouse_core::{ErrorDetail, State};
 
-use crate::access::{Permission, Role};
+use crate::access::{Permission, PermissionDenied, Role};
+use crate::error_code::ControlErrorCode;
 use crate::evaluation::Overloaded;
 use crate::replicas::ActiveBundle;
 use crate::signature::SignatureError;
@@ -44,9 +48,9 @@ pub enum ControlError {
         /// The cursor given.
         cursor: String,
     },
-    /// The caller's `If-Match` is not the deployment's current ETag.
+    /// The ETag a change names is not the deployment's current one.
     #[error(
-        "If-Match does not match deployment `{deployment_id}`: its current ETag is \"{current}\"; GET it again, check its state, and retry"
+        "the ETag given does not match deployment `{deployment_id}`: its current ETag is \"{current}\"; read it again, check its state, and retry"
     )]
     StaleEtag {
         /// The deployment.
@@ -56,7 +60,7 @@ pub enum ControlError {
     },
     /// The deployment changed between the caller's check and the write (a concurrent change).
     #[error(
-        "deployment `{deployment_id}` changed since you read it; its current ETag is \"{current}\": GET it again and retry with that If-Match"
+        "deployment `{deployment_id}` changed since you read it; its current ETag is \"{current}\": read it again and retry with that ETag"
     )]
     ChangedMeanwhile {
         /// The deployment.
@@ -64,9 +68,9 @@ pub enum ControlError {
         /// Its current ETag.
         current: String,
     },
-    /// `If-Match` was `*` or a weak ETag.
+    /// The change named `*` or a weak ETag instead of the deployment's ETag.
     #[error(
-        "If-Match must be the strong ETag of deployment `{deployment_id}` (its current one is \"{current}\"); `*` and weak ETags (`W/...`) are not accepted"
+        "a change of deployment `{deployment_id}` must name its strong ETag (its current one is \"{current}\"); `*` and weak ETags (`W/...`) are not accepted"
     )]
     StrongEtagRequired {
         /// The deployment.
@@ -83,7 +87,7 @@ pub enum ControlError {
         state: State,
     },
     /// The caller's role does not grant the operation.
-    #[error("role `{}` may not do this; it needs one of: {}", role.map_or("anonymous", Role::as_str), permission.roles().iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", "))]
+    #[error("{}", PermissionDenied { role: *role, permission: *permission })]
     PermissionDenied {
         /// The caller's role (`None`: anonymous).
         role: Option<Role>,
@@ -137,7 +141,7 @@ pub enum ControlError {
     /// A cancel while the deployment's pipeline trigger is being delivered: once delivered the
     /// pipeline runs, so the cancel waits for the delivery's outcome.
     #[error(
-        "deployment `{deployment_id}` cannot be cancelled now: its pipeline trigger is being delivered (the dispatcher holds it until {lease_until}); once delivered the deployment is IN_PROGRESS and its pipeline reports the outcome, and if the delivery fails it can be cancelled: GET it again in a moment and retry"
+        "deployment `{deployment_id}` cannot be cancelled now: its pipeline trigger is being delivered (the dispatcher holds it until {lease_until}); once delivered the deployment is IN_PROGRESS and its pipeline reports the outcome, and if the delivery fails it can be cancelled: read it again in a moment and retry"
     )]
     DispatchInFlight {
         /// The deployment.
@@ -159,7 +163,7 @@ pub enum ControlError {
     },
     /// The intent does not match the DeploymentIntent schema; nothing was stored.
     #[error(
-        "the intent does not match the DeploymentIntent schema ({} error{}); nothing was stored. `POST /v1/evaluate` shows the same errors as a decision",
+        "the intent does not match the DeploymentIntent schema ({} error{}); nothing was stored. Evaluating it without submitting shows the same errors as a decision",
         errors.len(),
         if errors.len() == 1 { "" } else { "s" }
     )]
@@ -219,7 +223,7 @@ pub enum ControlError {
     },
     /// An idempotency key was used before with another body.
     #[error(
-        "Idempotency-Key `{key}` was already used with a different body; use a new key for a new intent"
+        "idempotency key `{key}` was already used with a different body; use a new key for a new intent"
     )]
     IdempotencyKeyReused {
         /// The key.
@@ -248,7 +252,7 @@ pub enum ControlError {
     Overloaded(#[from] Overloaded),
     /// The operation ran past its deadline and was rolled back.
     #[error(
-        "the request ran past the server's limit (`limits.request_timeout_ms`) and was rolled back: nothing was stored. Retry it; a submission retried with the same `Idempotency-Key` header is stored at most once"
+        "the operation ran past the server's limit (`limits.request_timeout_ms`) and was rolled back: nothing was stored. Retry it; a submission retried with the same idempotency key is stored at most once"
     )]
     DeadlineExceeded,
     /// A report lost every compare-and-swap against concurrent changes of its deployment.
@@ -269,7 +273,7 @@ pub enum ControlError {
     /// This server judges with another bundle than the active one (a rollout in progress, or a
     /// server left on older rules): it judges nothing and takes no writes.
     #[error(
-        "this server ({replica_id}) judges with bundle {digest} (revision `{revision}`) but the active bundle is {} (revision `{}`, loaded by {} at {}), so it judges nothing and takes no writes: load the active bundle here (SIGHUP or POST /v1/admin/reload after updating its directory) or send the request to a server that runs it; the active bundle changes only to a higher revision, so to roll back publish the older rules under a higher revision",
+        "this server ({replica_id}) judges with bundle {digest} (revision `{revision}`) but the active bundle is {} (revision `{}`, loaded by {} at {}), so it judges nothing and takes no writes: load the active bundle here (reload it after updating its directory) or send the request to a server that runs it; the active bundle changes only to a higher revision, so to roll back publish the older rules under a higher revision",
         active.digest, active.revision, active.activated_by, active.activated_at
     )]
     BundleMismatch {
@@ -284,7 +288,7 @@ pub enum ControlError {
     },
     /// The database cannot be reached or is busy; nothing was changed.
     #[error(
-        "the database is unavailable, so nothing was changed; retry after the Retry-After delay (the server log has the cause)"
+        "the database is unavailable, so nothing was changed; retry in a moment (the server log has the cause)"
     )]
     StoreUnavailable {
         /// The store's error (logged, not shown to callers).
@@ -333,7 +337,52 @@ impl From<StoreError> for ControlError {
     }
 }
 
+impl From<PermissionDenied> for ControlError {
+    fn from(PermissionDenied { role, permission }: PermissionDenied) -> Self {
+        Self::PermissionDenied { role, permission }
+    }
+}
+
 impl ControlError {
+    /// The stable machine code of this refusal or failure, the same for every transport.
+    pub fn code(&self) -> ControlErrorCode {
+        use ControlErrorCode as Code;
+        match self {
+            Self::DeploymentNotFound { .. } => Code::NotFound,
+            Self::DecisionNotFound { .. } => Code::DecisionNotFound,
+            Self::DecisionLogDisabled { .. } => Code::DecisionLogDisabled,
+            Self::InvalidCursor { .. } => Code::InvalidQuery,
+            Self::StaleEtag { .. } | Self::ChangedMeanwhile { .. } => Code::StaleEtag,
+            Self::StrongEtagRequired { .. } => Code::StrongEtagRequired,
+            Self::NotAwaitingApproval { .. } => Code::NotAwaitingApproval,
+            Self::PermissionDenied { .. }
+            | Self::RoleNotHeld { .. }
+            | Self::NotOwner { .. }
+            | Self::SelfApproval { .. } => Code::Forbidden,
+            Self::AlreadyApproved { .. } => Code::AlreadyApproved,
+            Self::DispatchInFlight { .. } => Code::DispatchInFlight,
+            Self::IllegalTransition { .. } => Code::IllegalTransition,
+            Self::InvalidIntent { .. } => Code::InvalidIntent,
+            Self::InvalidContext { .. } => Code::InvalidContext,
+            Self::ControlCharacter { .. } => Code::ControlCharacter,
+            Self::InvalidRunUrl { .. } => Code::InvalidRunUrl,
+            Self::ReservedEvidence { .. } => Code::ReservedEvidence,
+            Self::AttestationNotConfigured { .. } => Code::AttestationNotConfigured,
+            Self::AttestationUnavailable { .. } => Code::AttestationUnavailable,
+            Self::IdempotencyKeyReused { .. } => Code::IdempotencyKeyReused,
+            Self::DeliveryReused { .. } => Code::DeliveryReused,
+            Self::Signature(e) => e.code(),
+            Self::CallbacksDisabled => Code::Unauthorized,
+            Self::Overloaded(_) => Code::Overloaded,
+            Self::DeadlineExceeded => Code::Timeout,
+            Self::Busy { .. } => Code::Busy,
+            Self::InvalidBundle { .. } => Code::InvalidBundle,
+            Self::BundleMismatch { .. } => Code::BundleMismatch,
+            Self::StoreUnavailable { .. } => Code::DatabaseUnavailable,
+            Self::Store { .. } | Self::Internal { .. } => Code::Internal,
+        }
+    }
+
     pub(crate) fn internal(what: &'static str, detail: impl std::fmt::Display) -> Self {
         Self::Internal {
             what,

@@ -23,7 +23,7 @@ pub struct EvaluationSlot<'a> {
 /// No evaluation slot became free in time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "the server is evaluating as many intents as `limits.evaluation_concurrency` ({slots}) allows and none finished within {waited_ms} ms; retry after the Retry-After delay"
+    "the server is evaluating as many intents as `limits.evaluation_concurrency` ({slots}) allows and none finished within {waited_ms} ms; retry in a moment"
 )]
 pub struct Overloaded {
     /// The configured slots.

@@ -9,6 +9,8 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
+use crate::error_code::ControlErrorCode;
+
 /// The header carrying a signature: `sha256=<hex>`.
 pub const SIGNATURE_HEADER: &str = "x-gatehouse-signature-256";
 /// The header naming a delivery (1 to 200 visible ASCII characters, unique per deployment).
@@ -64,11 +66,11 @@ pub enum SignatureError {
 impl SignatureError {
     /// The stable code of the refusal: `unsigned` (a header missing or malformed),
     /// `stale_timestamp` or `bad_signature`.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ControlErrorCode {
         match self {
-            Self::Missing { .. } | Self::Malformed { .. } => "unsigned",
-            Self::StaleTimestamp { .. } => "stale_timestamp",
-            Self::Mismatch => "bad_signature",
+            Self::Missing { .. } | Self::Malformed { .. } => ControlErrorCode::Unsigned,
+            Self::StaleTimestamp { .. } => ControlErrorCode::StaleTimestamp,
+            Self::Mismatch => ControlErrorCode::BadSignature,
         }
     }
 }

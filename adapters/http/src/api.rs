@@ -913,7 +913,10 @@ pub async fn readyz(State(app): AppState) -> Result<Json<Ready>, Problem> {
                 format!("the database does not answer: {source}"),
             )
         }
-        other => Problem::unavailable("not_ready", format!("not ready: {other}")),
+        other => Problem::unavailable(
+            "not_ready",
+            format!("not ready: {}", crate::refusal::detail(&other)),
+        ),
     })?;
     Ok(Json(Ready {
         status: "ready",

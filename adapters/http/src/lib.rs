@@ -13,6 +13,7 @@ pub mod encode;
 pub mod metrics;
 mod openapi;
 pub mod problem;
+mod refusal;
 pub mod server;
 mod state;
 pub mod ui;

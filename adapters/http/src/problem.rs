@@ -1,11 +1,11 @@
-//! Errors as RFC 9457 problem JSON (`application/problem+json`): every failure of the API maps
-//! here once. Caller mistakes are 4xx with what, where and how to fix; a server fault is an
-//! opaque 500 whose cause goes to the log only.
+//! Errors as RFC 9457 problem JSON (`application/problem+json`): every failure of the API is
+//! answered as one (the control plane's refusals through `refusal`). Caller mistakes are 4xx
+//! with what, where and how to fix; a server fault is an opaque 500 whose cause goes to the log
+//! only.
 
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use gatehouse_control::ControlError;
-use gatehouse_core::{Diagnostic, ErrorDetail};
+use gatehouse_core::ErrorDetail;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -106,8 +106,7 @@ impl Problem {
 
     /// 401 with `WWW-Authenticate: Bearer`.
     pub fn unauthorized(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", detail)
-            .with_header(header::WWW_AUTHENTICATE, "Bearer realm=\"gatehouse\"")
+        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", detail).with_status_headers()
     }
 
     /// 403.
@@ -142,8 +141,19 @@ impl Problem {
 
     /// 503: the service is overloaded or not ready.
     pub fn unavailable(code: &str, detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::SERVICE_UNAVAILABLE, code, detail)
-            .with_header(header::RETRY_AFTER, "1")
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, code, detail).with_status_headers()
+    }
+
+    /// Adds the headers its status calls for: `WWW-Authenticate: Bearer` on a 401, `Retry-After`
+    /// on a 503.
+    pub(crate) fn with_status_headers(self) -> Self {
+        match self.status {
+            StatusCode::UNAUTHORIZED => {
+                self.with_header(header::WWW_AUTHENTICATE, "Bearer realm=\"gatehouse\"")
+            }
+            StatusCode::SERVICE_UNAVAILABLE => self.with_header(header::RETRY_AFTER, "1"),
+            _ => self,
+        }
     }
 }
 
@@ -175,85 +185,5 @@ impl IntoResponse for Problem {
             response.headers_mut().insert(name, value);
         }
         response
-    }
-}
-
-/// Every refusal of the control plane as the problem it is answered with: the one place that
-/// holds the status codes of domain errors.
-impl From<ControlError> for Problem {
-    fn from(e: ControlError) -> Self {
-        let detail = e.to_string();
-        match e {
-            ControlError::DeploymentNotFound { .. } => Self::not_found(detail),
-            ControlError::DecisionNotFound { .. } => {
-                Self::new(StatusCode::NOT_FOUND, "decision_not_found", detail)
-            }
-            ControlError::DecisionLogDisabled { .. } => {
-                Self::new(StatusCode::NOT_FOUND, "decision_log_disabled", detail)
-            }
-            ControlError::AttestationNotConfigured { .. } => {
-                Self::new(StatusCode::NOT_FOUND, "attestation_not_configured", detail)
-            }
-            ControlError::AttestationUnavailable { .. } => {
-                Self::new(StatusCode::NOT_FOUND, "attestation_unavailable", detail)
-            }
-            ControlError::ReservedEvidence { .. } => {
-                Self::unprocessable("reserved_evidence", detail)
-            }
-            ControlError::InvalidCursor { .. } => Self::bad_request("invalid_query", detail),
-            ControlError::StaleEtag { .. } | ControlError::ChangedMeanwhile { .. } => {
-                Self::new(StatusCode::PRECONDITION_FAILED, "stale_etag", detail)
-            }
-            ControlError::StrongEtagRequired { .. } => Self::new(
-                StatusCode::PRECONDITION_FAILED,
-                "strong_etag_required",
-                detail,
-            ),
-            ControlError::NotAwaitingApproval { .. } => {
-                Self::conflict("not_awaiting_approval", detail)
-            }
-            ControlError::AlreadyApproved { .. } => Self::conflict("already_approved", detail),
-            ControlError::IllegalTransition { .. } => Self::conflict("illegal_transition", detail),
-            ControlError::DispatchInFlight { .. } => Self::conflict("dispatch_in_flight", detail),
-            ControlError::PermissionDenied { .. }
-            | ControlError::RoleNotHeld { .. }
-            | ControlError::NotOwner { .. }
-            | ControlError::SelfApproval { .. } => Self::forbidden(detail),
-            ControlError::InvalidIntent {
-                errors,
-                decision_id,
-            } => {
-                let mut problem = Self::unprocessable("invalid_intent", detail).with_errors(errors);
-                problem.decision_id = Some(decision_id.into_boxed_str());
-                problem
-            }
-            ControlError::InvalidContext { .. } => Self::unprocessable("invalid_context", detail),
-            ControlError::ControlCharacter { .. } => {
-                Self::unprocessable("control_character", detail)
-            }
-            ControlError::InvalidRunUrl { .. } => Self::unprocessable("invalid_run_url", detail),
-            ControlError::IdempotencyKeyReused { .. } => {
-                Self::unprocessable("idempotency_key_reused", detail)
-            }
-            ControlError::DeliveryReused { .. } => Self::unprocessable("delivery_reused", detail),
-            ControlError::Signature(e) => {
-                let mut problem = Self::unauthorized(detail);
-                e.code().clone_into(&mut problem.code);
-                problem
-            }
-            ControlError::CallbacksDisabled => Self::unauthorized(detail),
-            ControlError::Overloaded(_) => Self::unavailable("overloaded", detail),
-            ControlError::DeadlineExceeded => Self::unavailable("timeout", detail),
-            ControlError::Busy { .. } => Self::unavailable("busy", detail),
-            ControlError::InvalidBundle { source } => {
-                Self::unprocessable("invalid_bundle", detail).with_errors(source.details())
-            }
-            ControlError::BundleMismatch { .. } => Self::unavailable("bundle_mismatch", detail),
-            ControlError::StoreUnavailable { source } => {
-                tracing::warn!(error = %source, "the database is unavailable");
-                Self::unavailable("database_unavailable", detail)
-            }
-            other => Self::internal(other),
-        }
     }
 }
