@@ -17,7 +17,8 @@ use serde_json::Value;
 use crate::Format;
 use crate::attest::AttestArgs;
 use crate::cli_error::CliError;
-use crate::github_reviews::{self, ActionsEnv, GithubReviewArgs};
+use crate::github::GithubReviewArgs;
+use crate::github_reviews::{self, ActionsEnv};
 
 /// One evaluated file: its display name, its text, its decision or why not, and the intent
 /// when an attestation of its decision is to be written.
@@ -241,11 +242,15 @@ impl ContextArgs {
             &teams,
         )
         .map_err(CliError::GithubReviews)?;
-        let mut notes = github_reviews::header(&fetched);
+        let mut notes = gatehouse_report::reviews::header(
+            &fetched.pull_request,
+            &fetched.evidence,
+            fetched.moved_head.as_deref(),
+        );
         let contexts = engines.map(|(label, engine)| {
             let result = engine.approvals_from_github(&fetched.evidence);
             let label = (N > 1).then_some(label);
-            notes.push_str(&github_reviews::verdicts(
+            notes.push_str(&gatehouse_report::reviews::verdicts(
                 label,
                 &result,
                 engine.approvers(),

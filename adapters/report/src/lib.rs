@@ -20,6 +20,9 @@
 //! ([`Sink::ActionsLog`]) nothing a pull request wrote (file names, intent values, messages built
 //! from them) can start a line the runner would read as a workflow command.
 //!
+//! [`reviews`] renders the notes of `--github-reviews` (which pull request was read, and whose
+//! review counts as an approval), printed to stderr whatever the format.
+//!
 //! [`impact`] gathers the comparisons of two bundles' decisions on the same intents
 //! (`gatehouse diff`; the comparison itself is `gatehouse_core::impact`). None of this holds
 //! policy logic: it only presents decisions the core made.
@@ -33,6 +36,7 @@ pub mod json;
 pub mod junit;
 pub mod lines;
 pub mod outputs;
+pub mod reviews;
 pub mod sarif;
 pub mod spans;
 pub mod summary;
