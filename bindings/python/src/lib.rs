@@ -538,15 +538,29 @@ mod native {
         replay, start_deployment, verify_chain,
     };
 
-    /// The settings' bounds and the intent's size limit, as module constants.
+    /// The settings' bounds, the intent's size limit, the lifecycle's states and the contract's
+    /// names, as module constants: the package's Python takes them from here, not from copies.
     #[pymodule_init]
     fn init(module: &Bound<'_, PyModule>) -> PyResult<()> {
+        use gatehouse_core::State;
+        use pyo3::types::PyTuple;
+
+        let py = module.py();
         module.add("MAX_SPLIT", gatehouse_core::fanout::MAX_PARTS)?;
         module.add(
             "MAX_CACHE_SIZE",
             gatehouse_core::DecisionCache::MAX_CAPACITY,
         )?;
         module.add("MAX_INTENT_BYTES", gatehouse_core::intent::MAX_INTENT_BYTES)?;
+        module.add("STATES", PyTuple::new(py, State::ALL.map(State::as_str))?)?;
+        let terminal: Vec<&str> = State::ALL
+            .into_iter()
+            .filter(|s| s.is_terminal())
+            .map(State::as_str)
+            .collect();
+        module.add("TERMINAL_STATES", PyTuple::new(py, terminal)?)?;
+        module.add("SCHEMA_POLICY", gatehouse_core::catalog::SCHEMA_POLICY)?;
+        module.add("PROBLEM_TYPE_BASE", gatehouse_core::PROBLEM_TYPE_BASE)?;
         Ok(())
     }
 }

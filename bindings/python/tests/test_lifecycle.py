@@ -4,10 +4,13 @@ function."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import get_args
 
 import pytest
 
-from gatehouse import DeploymentStatus, next_state, replay, start_deployment, verify_chain
+from gatehouse import DeploymentStatus, _native, next_state, replay, start_deployment, verify_chain
+from gatehouse.errors import IllegalTransitionError
+from gatehouse.lifecycle import EventType, State
 
 
 def test_a_deployment_from_request_to_success() -> None:
@@ -68,3 +71,24 @@ def test_default_time_is_now() -> None:
 )
 def test_next_state(state: str, event: str, after: str) -> None:
     assert next_state(state, event) == after  # type: ignore[arg-type]
+
+
+def test_the_state_type_lists_the_cores_states() -> None:
+    # `State` is a static type, so it spells the states; the native module's list comes from the
+    # core, and this test fails when the two drift apart.
+    spelled = [arg for literal in get_args(State) for arg in get_args(literal)]
+    assert sorted(spelled) == sorted(_native.STATES)
+
+
+@pytest.mark.parametrize("state", _native.STATES)
+def test_terminal_means_no_event_is_accepted(state: str) -> None:
+    status = DeploymentStatus("d-1", state, 1, "0" * 64, "2026-11-23T10:00:00Z")  # type: ignore[arg-type]
+    accepted = []
+    for event in get_args(EventType):
+        (kind,) = get_args(event)
+        try:
+            next_state(status.state, kind)
+            accepted.append(kind)
+        except IllegalTransitionError:
+            pass
+    assert status.terminal == (not accepted), accepted

@@ -137,3 +137,13 @@ def test_in_toto_attestation_parses_the_servers_statement(server: str) -> None:
     statement = json_format.Parse(payload, statement_pb2.Statement())
     assert statement.predicate_type == "https://slsa.dev/verification_summary/v1"
     assert statement.subject[0].digest["sha256"]
+
+
+def test_the_server_and_the_fastapi_integration_name_problems_alike(server: str) -> None:
+    # Both take the problem type base from the core; this server is at hand to check it.
+    from gatehouse.fastapi import PROBLEM_TYPE_BASE
+
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    answer = httpx.get(f"{server}/v1/deployments/no-such-deployment", headers=headers, timeout=30)
+    assert answer.status_code == 404, answer.text
+    assert answer.json()["type"] == PROBLEM_TYPE_BASE + "not-found"

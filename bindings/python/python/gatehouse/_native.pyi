@@ -6,6 +6,10 @@ __all__ = [
     "MAX_CACHE_SIZE",
     "MAX_INTENT_BYTES",
     "MAX_SPLIT",
+    "PROBLEM_TYPE_BASE",
+    "SCHEMA_POLICY",
+    "STATES",
+    "TERMINAL_STATES",
     "Engine",
     "append_event",
     "compare_revisions",
@@ -20,6 +24,10 @@ __all__ = [
 MAX_SPLIT: int
 MAX_CACHE_SIZE: int
 MAX_INTENT_BYTES: int
+STATES: Tuple[str, ...]
+TERMINAL_STATES: Tuple[str, ...]
+SCHEMA_POLICY: str
+PROBLEM_TYPE_BASE: str
 
 @final
 class Engine:

@@ -49,6 +49,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
+from gatehouse import _native
 from gatehouse.decision import Decision
 from gatehouse.engine import MAX_INTENT_BYTES, Engine
 from gatehouse.errors import ContextError, GatehouseError, IllegalTransitionError, IntentError
@@ -66,15 +67,15 @@ __all__ = [
 PROBLEM_JSON = "application/problem+json"
 """The media type of problem responses (RFC 9457)."""
 
-PROBLEM_TYPE_BASE = "https://gatehouse.dev/problems/"
-"""Prefix of the problem ``type`` URIs."""
+PROBLEM_TYPE_BASE: str = _native.PROBLEM_TYPE_BASE
+"""Prefix of the problem ``type`` URIs, the same as the HTTP server's (from the core)."""
 
 ContextProvider = Callable[[Request], Union[Mapping[str, Any], Awaitable[Mapping[str, Any]]]]
 """Returns the evaluation context for a request, as keyword arguments of
 :meth:`~gatehouse.Engine.evaluate` (``now``, ``history``, ``evidence``, ``approvals``); may be
 async. Use it to pass the approvals and history the service keeps in its database."""
 
-_SCHEMA_POLICY = "schema.valid"
+_SCHEMA_POLICY: str = _native.SCHEMA_POLICY
 
 logger = logging.getLogger("gatehouse")
 

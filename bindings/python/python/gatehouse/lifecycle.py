@@ -43,7 +43,8 @@ State = Union[
     Literal["FAILED"],
     Literal["CANCELLED"],
 ]
-"""Where a deployment is."""
+"""Where a deployment is (the core's states: ``gatehouse._native.STATES``, which a test checks
+against this list)."""
 
 EventType = Union[
     Literal["requested"],
@@ -95,7 +96,7 @@ class DeploymentStatus:
     @property
     def terminal(self) -> bool:
         """Whether the state accepts no more events."""
-        return self.state in ("REJECTED", "SUCCESS", "FAILED", "CANCELLED")
+        return self.state in _native.TERMINAL_STATES
 
     def append(
         self,
