@@ -21,9 +21,12 @@
 #      std from source (-Zbuild-std, RUSTC_BOOTSTRAP=1) with Debian's compiler and cargo in a
 #      target directory of its own. Cold, the std build is the slow part (several minutes).
 # wasm-bindgen-cli is built once at exactly the crate's wasm-bindgen version (from Cargo.lock)
-# into bindings/wasm/.tools/. With GATEHOUSE_WASM_BINDGEN_LOCKED=1 (the release workflow) it is
-# installed `--locked`, from the versions its own lockfile pins; without it, unlocked, because
-# the registry reachable from some build machines lacks a crate version that lockfile pins.
+# into bindings/wasm/.tools/: its `wasm-bindgen` binary only, without the default feature
+# `rustls-tls` (rustls and ring, for the WebDriver client of wasm-bindgen-test-runner, not
+# wasm-bindgen): 513 s of CPU cold instead of 584 (2026-12-07). With
+# GATEHOUSE_WASM_BINDGEN_LOCKED=1 (the release workflow) it is installed `--locked`, from the
+# versions its own lockfile pins; without it, unlocked, because the registry reachable from some
+# build machines lacks a crate version that lockfile pins.
 # npm dev tools (binaryen's wasm-opt, typescript, playwright-core) come from `npm ci`, run only
 # when package-lock.json changed. The cargo profile is `wasm-release` (root Cargo.toml: opt-level
 # "z", LTO, one codegen unit, panic = "abort"); names and producers sections are removed.
@@ -61,7 +64,8 @@ if [[ "$("$WASM_BINDGEN" --version 2>/dev/null || true)" != "wasm-bindgen $WB_VE
     locked=()
     if [[ ${GATEHOUSE_WASM_BINDGEN_LOCKED:-} == 1 ]]; then locked=(--locked); fi
     step "install wasm-bindgen-cli $WB_VERSION" \
-        cargo install wasm-bindgen-cli --version "$WB_VERSION" --root "$WB_ROOT" "${locked[@]}"
+        cargo install wasm-bindgen-cli --version "$WB_VERSION" --root "$WB_ROOT" \
+        --no-default-features --bin wasm-bindgen "${locked[@]}"
 else
     log "wasm-bindgen-cli $WB_VERSION already in ${WB_ROOT#"$ROOT"/}"
 fi
