@@ -2,7 +2,8 @@
 // the lifecycle as pipelines report. Rows link to each deployment's timeline.
 
 import { get, query } from "./api.js";
-import { STATES, fmtTime, h, problemText, stateBadge } from "./dom.js";
+import { fmtTime, h, problemText, stateBadge } from "./dom.js";
+import { STATES } from "./lifecycle.js";
 
 export const POLL_MS = 2000;
 const PAGE = 50;

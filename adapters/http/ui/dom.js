@@ -33,8 +33,6 @@ function append(el, children) {
 /** An SVG element (same arguments as `h`). */
 export const s = (tag, attrs = {}, ...children) => h(tag, { ...attrs, svg: true }, ...children);
 
-export const STATES = ["REQUESTED", "VALIDATED", "IN_PROGRESS", "SUCCESS", "FAILED", "REJECTED", "CANCELLED"];
-
 /** A badge for a lifecycle state (text, not only colour). */
 export function stateBadge(state) {
   return h("span", { class: `badge state-${String(state).toLowerCase()}`, dataset: { state } },

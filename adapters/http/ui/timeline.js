@@ -5,8 +5,9 @@
 import { ApiError, call, get } from "./api.js";
 import { fmtTime, h, outcomeBadge, problemText, shortDigest, stateBadge } from "./dom.js";
 import { POLL_MS } from "./deployments.js";
+import { TERMINAL_STATES } from "./lifecycle.js";
 
-const TERMINAL = new Set(["SUCCESS", "FAILED", "REJECTED", "CANCELLED"]);
+const TERMINAL = new Set(TERMINAL_STATES);
 
 const EVENT_LABELS = {
   requested: "Requested",
