@@ -485,7 +485,10 @@ pub fn pack(policies: &Path, data: bool, keys: &[TrustedKey]) -> Result<ExitCode
                 dir: policies.to_path_buf(),
                 source,
             })?;
-        serde_json::to_string_pretty(&merged).unwrap_or_default()
+        serde_json::to_string_pretty(&merged).map_err(|source| CliError::Json {
+            what: "merged data document",
+            source,
+        })?
     } else {
         bundle.packed().to_json(true)
     };
