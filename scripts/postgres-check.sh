@@ -2,8 +2,9 @@
 # The control plane on PostgreSQL, against a real server this script starts and stops itself
 # (scripts/postgres.sh: Debian's `postgresql`, initialised as the `postgres` user into a
 # temporary directory, on a free port of 127.0.0.1). Then:
-#   1. the control crate's store tests and the whole HTTP suite with GATEHOUSE_TEST_DATABASE_URL
-#      (each test makes a database of its own), from the test binaries the unit step built;
+#   1. the store crate's tests, the control plane's and the whole HTTP suite with
+#      GATEHOUSE_TEST_DATABASE_URL (each test makes a database of its own), from the test binaries
+#      the unit step built;
 #   2. two replicas on one database under 16 clients for 60 s, one killed with -9 midway and
 #      restarted (adapters/http/tests/replicas_test.py);
 #   3. bad database URLs at start, and the database stopped and started under load
@@ -42,12 +43,14 @@ binaries=$(cargo test --workspace --all-targets --locked --no-run --message-form
 import json, sys
 for line in sys.stdin:
     m = json.loads(line)
-    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["name"] in ("plane", "api"):
+    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["name"] in ("store", "plane", "api"):
         print(m["target"]["name"], m["executable"])')
+store=$(awk '$1 == "store" {print $2}' <<<"$binaries")
 plane=$(awk '$1 == "plane" {print $2}' <<<"$binaries")
 api=$(awk '$1 == "api" {print $2}' <<<"$binaries")
-[[ -x $plane && -x $api ]] || { echo "[postgres] the unit step's test binaries are missing" >&2; exit 1; }
-step "store tests" "$plane"
+[[ -x $store && -x $plane && -x $api ]] || { echo "[postgres] the unit step's test binaries are missing" >&2; exit 1; }
+step "store tests" "$store"
+step "control plane tests" "$plane"
 step "http suite" "$api"
 
 step replicas "$PY" adapters/http/tests/replicas_test.py "$BIN" \

@@ -18,6 +18,7 @@
 use std::sync::Arc;
 
 use gatehouse_core::{SigningKey, Timestamp, TrustedKey};
+use gatehouse_store::attestations::AttestationRecord;
 use serde_json::Value;
 
 /// The evidence field through which the control plane tells the deployment-truth gate whether
@@ -43,31 +44,6 @@ pub struct AttestationConfig {
     /// The deployment-truth gate requires a verified PASSED attestation of the deployed
     /// artifact for the deployment's environment.
     pub require_for_truth: bool,
-}
-
-/// The attestation of one decision as stored: its envelope, or why none was issued.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AttestationRecord {
-    /// The decision it attests.
-    pub decision_id: String,
-    /// The deployment the decision was made on.
-    pub deployment_id: String,
-    /// When it was issued (the server's clock).
-    pub at: Timestamp,
-    /// The DSSE envelope's JSON, exactly as signed and served.
-    pub envelope: Option<String>,
-    /// Why no envelope was issued (e.g. the artifact is not pinned by digest).
-    pub unavailable: Option<String>,
-}
-
-impl AttestationRecord {
-    /// The envelope as JSON (for the dispatch payload); `None` when none was issued or the
-    /// stored text does not parse.
-    pub fn envelope_value(&self) -> Option<Value> {
-        self.envelope
-            .as_deref()
-            .and_then(|text| serde_json::from_str(text).ok())
-    }
 }
 
 /// What a decision on a deployment is attested with.

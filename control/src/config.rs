@@ -4,11 +4,11 @@
 //! (`gatehouse serve`'s TOML holds them under the same keys) and adds its own (listen address,
 //! tokens, CORS).
 
-use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use serde::{Deserialize, Deserializer};
+use gatehouse_store::config::{Database, PostgresConfig};
+use serde::Deserialize;
 
 /// A configuration value that cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -18,99 +18,6 @@ pub struct InvalidConfig {
     pub key: &'static str,
     /// What is wrong with it and how to fix it.
     pub problem: String,
-}
-
-/// Where the control plane keeps its state: an SQLite file (the embedded default, one node) or a
-/// PostgreSQL database (several replicas). Written as a path or a `postgres://` URL.
-#[derive(Clone, PartialEq, Eq)]
-pub enum Database {
-    /// An SQLite file.
-    Sqlite(PathBuf),
-    /// A PostgreSQL database: `postgres://user:password@host:port/dbname?sslmode=...`.
-    Postgres(String),
-}
-
-impl Database {
-    /// The database `text` names: a `postgres://` or `postgresql://` URL, or else a file path.
-    pub fn parse(text: &str) -> Self {
-        let lower = text.trim_start().to_ascii_lowercase();
-        if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
-            Self::Postgres(text.trim().to_owned())
-        } else {
-            Self::Sqlite(PathBuf::from(text))
-        }
-    }
-
-    /// Checks that a PostgreSQL URL parses (host, port, user, database, options).
-    pub fn validate(&self) -> Result<(), InvalidConfig> {
-        match self {
-            Self::Sqlite(_) => Ok(()),
-            Self::Postgres(url) => url
-                .parse::<tokio_postgres::Config>()
-                .map(|_| ())
-                .map_err(|e| InvalidConfig {
-                    key: "database",
-                    problem: format!(
-                        "`{}` is not a PostgreSQL URL: {e}; write postgres://user:password@host:port/dbname",
-                        crate::store::postgres::redact(url)
-                    ),
-                }),
-        }
-    }
-}
-
-impl From<PathBuf> for Database {
-    fn from(path: PathBuf) -> Self {
-        Self::Sqlite(path)
-    }
-}
-
-/// Shown without the password of a URL.
-impl fmt::Display for Database {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Sqlite(path) => write!(f, "{}", path.display()),
-            Self::Postgres(url) => f.write_str(&crate::store::postgres::redact(url)),
-        }
-    }
-}
-
-impl fmt::Debug for Database {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Database({self})")
-    }
-}
-
-impl<'de> Deserialize<'de> for Database {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        String::deserialize(deserializer).map(|text| Self::parse(&text))
-    }
-}
-
-/// The connection pool of the PostgreSQL store.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PostgresConfig {
-    /// Connections per server process (each concurrent transaction holds one).
-    #[serde(default = "default_pool_size")]
-    pub pool_size: usize,
-    /// How long connecting may take (also when the URL sets no `connect_timeout`).
-    #[serde(default = "default_connect_timeout_ms")]
-    pub connect_timeout_ms: u64,
-    /// How long an operation waits for a free connection before it is answered as
-    /// unavailable.
-    #[serde(default = "default_acquire_timeout_ms")]
-    pub acquire_timeout_ms: u64,
-}
-
-impl Default for PostgresConfig {
-    fn default() -> Self {
-        Self {
-            pool_size: default_pool_size(),
-            connect_timeout_ms: default_connect_timeout_ms(),
-            acquire_timeout_ms: default_acquire_timeout_ms(),
-        }
-    }
 }
 
 /// Everything the control plane needs besides its store and clock.
@@ -168,7 +75,10 @@ impl ControlConfig {
     /// callback timestamp window, positive limits. `demo` accepts the short demo secret.
     pub fn validate(&self, demo: bool) -> Result<(), InvalidConfig> {
         let invalid = |key, problem: String| Err(InvalidConfig { key, problem });
-        self.database.validate()?;
+        self.database.validate().map_err(|e| InvalidConfig {
+            key: "database",
+            problem: e.to_string(),
+        })?;
         let pool = &self.postgres;
         if pool.pool_size == 0 || pool.connect_timeout_ms == 0 || pool.acquire_timeout_ms == 0 {
             return invalid(
@@ -493,15 +403,6 @@ impl Default for EvaluationLimits {
 fn default_decision_retention_hours() -> u64 {
     24 * 90
 }
-fn default_pool_size() -> usize {
-    16
-}
-fn default_connect_timeout_ms() -> u64 {
-    5_000
-}
-fn default_acquire_timeout_ms() -> u64 {
-    5_000
-}
 fn default_event_type() -> String {
     "gatehouse-deploy".into()
 }
@@ -592,25 +493,5 @@ mod tests {
                 assert_eq!(err.key, "executor.secret");
             }
         }
-    }
-
-    #[test]
-    fn a_database_is_a_path_or_a_postgres_url_shown_without_its_password() {
-        assert_eq!(
-            Database::parse("/var/lib/gatehouse.db"),
-            Database::Sqlite("/var/lib/gatehouse.db".into())
-        );
-        let url = Database::parse("postgresql://gh:s3cret@db.example.com:5433/gatehouse");
-        assert!(matches!(url, Database::Postgres(_)));
-        assert!(url.validate().is_ok());
-        let shown = url.to_string();
-        assert!(
-            !shown.contains("s3cret") && shown.contains("db.example.com:5433"),
-            "{shown}"
-        );
-        let bad = Database::parse("postgres://gh:pw@host:notaport/db");
-        let err = bad.validate().unwrap_err().to_string();
-        assert!(err.starts_with("database `postgres://gh:***@"), "{err}");
-        assert!(!err.contains(":pw@"), "{err}");
     }
 }

@@ -24,6 +24,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gatehouse_core::Timestamp;
+use gatehouse_store::outbox::{Claim, Dispatch, Renewal, Retry};
 use serde_json::Value;
 use tokio::sync::watch;
 
@@ -31,7 +32,6 @@ use crate::clock::shift;
 use crate::config::DispatchConfig;
 use crate::error::ControlError;
 use crate::executor::{DispatchError, Executor};
-use crate::outbox::{Claim, Dispatch, Renewal, Retry};
 use crate::plane::ControlPlane;
 
 /// Longest sleep between outbox scans when nothing is due.

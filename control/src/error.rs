@@ -6,13 +6,13 @@
 //! Problem`, with the `If-Match` header, `Retry-After` and endpoint paths).
 
 use gatehouse_core::{ErrorDetail, State};
+use gatehouse_store::StoreError;
+use gatehouse_store::replicas::ActiveBundle;
 
 use crate::access::{Permission, PermissionDenied, Role};
 use crate::error_code::ControlErrorCode;
 use crate::evaluation::Overloaded;
-use crate::replicas::ActiveBundle;
 use crate::signature::SignatureError;
-use crate::store::StoreError;
 
 /// A refused or failed operation.
 #[derive(Debug, thiserror::Error)]

@@ -6,11 +6,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
+use gatehouse_store::outbox::Dispatch;
 use serde_json::{Value, json};
 
 use crate::clock::unix_seconds;
 use crate::config::{DispatchConfig, ExecutorConfig};
-use crate::outbox::Dispatch;
 use crate::signature::{DELIVERY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, sign_dispatch};
 
 /// A URL as it may be stored and logged: no userinfo, no query, no fragment (webhook URLs
@@ -400,7 +400,7 @@ mod tests {
     use gatehouse_core::Timestamp;
 
     use super::*;
-    use crate::outbox::DispatchStatus;
+    use gatehouse_store::outbox::DispatchStatus;
 
     fn dispatch(payload: Value) -> Dispatch {
         Dispatch {

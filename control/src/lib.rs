@@ -1,13 +1,14 @@
 //! `gatehouse-control`: the Gatehouse control plane without a transport. It takes deployment
 //! intents, judges them with the core engine, records every lifecycle transition as a
-//! hash-chained event in its store, triggers the pipeline that does the work (GitHub dispatch,
-//! webhook, GitOps commit) through an outbox, and accepts the pipeline's signed reports.
+//! hash-chained event in its store (`gatehouse-store`), triggers the pipeline that does the work
+//! (GitHub dispatch, webhook, GitOps commit) through an outbox, and accepts the pipeline's signed
+//! reports.
 //!
 //! - [`ControlPlane`]: the operations (submit, approve, cancel, callback, reads), each returning
 //!   a typed [`ControlError`]; its state is private.
-//! - [`store::Store`]: the async storage trait; [`store::sqlite::SqliteStore`] is the embedded
-//!   store, [`store::postgres::PostgresStore`] lets several servers share one database
-//!   ([`replicas`]).
+//! - [`gatehouse_store::Store`]: the async storage trait and the records it keeps, in its own
+//!   crate with the SQLite and PostgreSQL backends; this crate decides what to write and has no
+//!   database driver. Several servers share one PostgreSQL database ([`replicas`]).
 //! - [`decision_log`]: every evaluation's id, and with the log on its record.
 //! - [`workers`]: the outbox dispatcher ([`executor::Executor`]), the retention purge and the
 //!   replica heartbeat.
@@ -18,7 +19,6 @@
 
 pub mod access;
 pub mod attestations;
-pub mod audit;
 pub mod bundle;
 pub mod clock;
 pub mod config;
@@ -30,14 +30,12 @@ pub mod error_code;
 pub mod evaluation;
 pub mod executor;
 pub mod observer;
-pub mod outbox;
 mod plane;
 pub mod replicas;
 pub mod requests;
 pub mod rules;
 pub mod signals;
 pub mod signature;
-pub mod store;
 pub mod workers;
 
 pub use access::{Permission, PermissionDenied, Principal, Role};

@@ -6,43 +6,8 @@
 //! (`/readyz`) and refuses every decision and write (`bundle_mismatch`) until it loads the active
 //! bundle, so a half-rolled-out bundle shows and no write is judged on rules no longer in force.
 
-use gatehouse_core::Timestamp;
+use gatehouse_store::replicas::{ActiveBundle, ReplicaReport};
 use serde::Serialize;
-
-/// What a running server reports about itself.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct ReplicaReport {
-    /// The server's id, new at every start.
-    pub replica_id: String,
-    /// Where it is reached (its public URL).
-    pub address: String,
-    /// The digest of the bundle it judges with.
-    pub bundle_digest: String,
-    /// That bundle's revision.
-    pub bundle_revision: String,
-    /// When it started.
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
-    pub started_at: Timestamp,
-    /// When it last reported.
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
-    pub seen_at: Timestamp,
-}
-
-/// The bundle every server should judge with: the highest revision loaded by any of them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct ActiveBundle {
-    /// Its digest.
-    pub digest: String,
-    /// Its revision.
-    pub revision: String,
-    /// The server that loaded it.
-    pub activated_by: String,
-    /// When.
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
-    pub activated_at: Timestamp,
-}
 
 /// The servers on this database and the active bundle.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

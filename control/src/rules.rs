@@ -4,9 +4,9 @@
 //! allowed.
 
 use gatehouse_core::{Approval, State, identity_key, same_identity};
+use gatehouse_store::deployment::DeploymentRecord;
 
 use crate::access::{Principal, Role};
-use crate::deployment::DeploymentRecord;
 use crate::error::ControlError;
 use crate::requests::CallbackStatus;
 

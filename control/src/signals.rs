@@ -4,13 +4,11 @@
 //! aggregates in the database ([`SignalData`]); nothing here reads a deployment's intent or
 //! decision.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use gatehouse_core::Timestamp;
+use gatehouse_store::SignalData;
 use serde::Serialize;
-use serde_json::Value;
-
-use crate::store::SignalData;
 
 /// The signals document.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -77,29 +75,6 @@ fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
     }
     let rank = (p * (sorted.len() - 1) as f64).round() as usize;
     sorted.get(rank.min(sorted.len() - 1)).copied()
-}
-
-/// The policies that held (`pending_approval`) or blocked (`blocking`) a decision, each once
-/// with whether it blocked (its first such violation decides). Stored with the decision, so
-/// signals count them without reading decisions.
-pub fn held_policies(decision: &Value) -> Vec<(String, bool)> {
-    let mut seen = BTreeSet::new();
-    let mut held = Vec::new();
-    for v in decision
-        .get("violations")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        let status = v.get("status").and_then(Value::as_str).unwrap_or("");
-        let Some(policy) = v.get("policy").and_then(Value::as_str) else {
-            continue;
-        };
-        if matches!(status, "blocking" | "pending_approval") && seen.insert(policy) {
-            held.push((policy.to_owned(), status == "blocking"));
-        }
-    }
-    held
 }
 
 /// How many policies `top_violated_policies` lists.
@@ -177,12 +152,12 @@ pub fn compute(data: SignalData, since: Timestamp, until: Timestamp, window_days
 #[cfg(test)]
 mod tests {
     use gatehouse_core::{DeploymentStatus, EventType, NewEvent, State};
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     use super::*;
-    use crate::deployment::DeploymentRecord;
-    use crate::store::sqlite::SqliteStore;
-    use crate::store::{Append, Store, Submission};
+    use gatehouse_store::deployment::DeploymentRecord;
+    use gatehouse_store::sqlite::SqliteStore;
+    use gatehouse_store::{Append, Store, Submission};
 
     fn t(s: &str) -> Timestamp {
         s.parse().unwrap()

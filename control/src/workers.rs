@@ -5,12 +5,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use gatehouse_store::Purged;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::executor::Executor;
 use crate::plane::ControlPlane;
-use crate::store::Purged;
 
 /// Running background tasks.
 pub struct Workers {

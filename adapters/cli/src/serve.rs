@@ -138,10 +138,7 @@ pub fn migrate(args: &MigrateArgs) -> Result<ExitCode, CliError> {
         .build()
         .map_err(|e| CliError::Usage(format!("cannot start the runtime: {e}")))?;
     let opened = runtime
-        .block_on(gatehouse_control::store::open(
-            &config.database,
-            &config.postgres,
-        ))
+        .block_on(gatehouse_store::open(&config.database, &config.postgres))
         .map_err(|e| CliError::Usage(format!("database {}: {e}", config.database)))?;
     let line = if opened.schema_before == opened.schema_now {
         format!(

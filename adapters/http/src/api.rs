@@ -12,18 +12,20 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use gatehouse_control::audit::AuditReport;
-use gatehouse_control::decision_log::{DecisionPage, DecisionRecord};
-use gatehouse_control::deployment::{DeploymentSummary, DeploymentView, ListQuery};
+use gatehouse_control::decision_log::DecisionPage;
+use gatehouse_control::deployment::DeploymentView;
 use gatehouse_control::replicas::Replicas;
 use gatehouse_control::requests::{ApprovalRequest, Callback, CancelRequest};
 use gatehouse_control::signals::Signals;
-use gatehouse_control::store::IdempotencyKey;
 use gatehouse_control::{ControlError, ControlPlane, Submitted};
 use gatehouse_core::exemption::Exemption;
 use gatehouse_core::{
     BundleInfo, EvaluateRequest, EvaluationContext, PolicyMeta, Stage, Timestamp,
 };
+use gatehouse_store::IdempotencyKey;
+use gatehouse_store::audit::AuditReport;
+use gatehouse_store::decision_log::DecisionRecord;
+use gatehouse_store::deployment::{DeploymentSummary, ListQuery};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};

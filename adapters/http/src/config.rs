@@ -115,9 +115,10 @@ use std::time::Duration;
 use gatehouse_control::ControlConfig;
 use gatehouse_control::access::Role;
 use gatehouse_control::config::{
-    Database, DecisionLogConfig, DispatchConfig, EvaluationLimits, ExecutorConfig, InvalidConfig,
-    PipelineConfig, PostgresConfig, RetentionConfig,
+    DecisionLogConfig, DispatchConfig, EvaluationLimits, ExecutorConfig, InvalidConfig,
+    PipelineConfig, RetentionConfig,
 };
+use gatehouse_store::config::{Database, PostgresConfig};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
@@ -652,7 +653,7 @@ impl Config {
             let database = Database::parse(&database);
             database.validate().map_err(|e| ConfigError::Env {
                 name: ENV_DATABASE,
-                problem: e.problem,
+                problem: e.to_string(),
             })?;
             self.database = database;
         }

@@ -24,9 +24,9 @@ use tower::ServiceBuilder;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use gatehouse_control::executor::{Executor, ExecutorSetupError};
-use gatehouse_control::store::{self, StoreError};
 use gatehouse_control::workers::{self, Workers};
 use gatehouse_control::{Clock, ControlConfig, ControlPlane, load_bundle, system_clock};
+use gatehouse_store::StoreError;
 
 use crate::api;
 use crate::config::{Config, ConfigError};
@@ -482,7 +482,7 @@ impl Server {
             );
         }
         let bundle = load_bundle(&config.policies, &config.limits.evaluation(), &trusted_keys)?;
-        let opened = store::open(&config.database, &config.postgres)
+        let opened = gatehouse_store::open(&config.database, &config.postgres)
             .await
             .map_err(|source| ServeError::Store {
                 database: config.database.to_string(),

@@ -5,16 +5,16 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use gatehouse_core::{Approval, ApprovalSource, EventType, NewEvent, Outcome, Stage};
+use gatehouse_store::decision_log::DecisionSource;
+use gatehouse_store::{Append, DecisionUpdate};
 use serde_json::json;
 
 use super::ControlPlane;
 use crate::access::{Permission, Principal};
-use crate::decision_log::DecisionSource;
 use crate::deployment::DeploymentView;
 use crate::error::ControlError;
 use crate::requests::ApprovalRequest;
 use crate::rules::{check_approval, check_etag, has_control};
-use crate::store::{Append, DecisionUpdate};
 
 impl ControlPlane {
     /// Records `principal`'s approval of deployment `id` (whose ETag the caller read as

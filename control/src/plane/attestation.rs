@@ -1,9 +1,10 @@
 //! Reading attestations back: a deployment's latest, or a decision's. Each answers the DSSE
 //! envelope's JSON as it was signed and stored, or says why there is none.
 
+use gatehouse_store::attestations::AttestationRecord;
+
 use super::ControlPlane;
 use crate::access::{Permission, Principal};
-use crate::attestations::AttestationRecord;
 use crate::error::ControlError;
 
 impl ControlPlane {

@@ -7,20 +7,20 @@
 use std::time::Instant;
 
 use gatehouse_core::{Decision, EventType, NewEvent, Stage};
+use gatehouse_store::decision_log::DecisionSource;
+use gatehouse_store::deployment::DeploymentRecord;
+use gatehouse_store::{Append, StoreError, StoredResponse};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use super::{CAS_RETRIES, ControlPlane};
 use crate::attestations::{PROBLEM_FIELD, RESERVED_FIELDS, VERIFIED_FIELD};
 use crate::clock::unix_seconds;
-use crate::decision_log::DecisionSource;
-use crate::deployment::DeploymentRecord;
 use crate::error::ControlError;
 use crate::executor::escape_remote;
 use crate::requests::{Callback, CallbackStatus};
 use crate::rules::{check_report, has_control, report_refused};
 use crate::signature::{SignedHeaders, verify};
-use crate::store::{Append, StoreError, StoredResponse};
 
 /// A report whose signature holds for its deployment, delivery id, timestamp and body; only
 /// [`ControlPlane::verify_callback`] makes one.

@@ -7,6 +7,7 @@
 use std::time::Instant;
 
 use gatehouse_core::{EventType, NewEvent};
+use gatehouse_store::Append;
 use serde_json::json;
 
 use super::ControlPlane;
@@ -15,7 +16,6 @@ use crate::deployment::DeploymentView;
 use crate::error::ControlError;
 use crate::requests::CancelRequest;
 use crate::rules::{cancel_refused, check_cancel, check_etag, has_control};
-use crate::store::Append;
 
 impl ControlPlane {
     /// Cancels deployment `id` (whose ETag the caller read as `if_match`) for `principal`: a

@@ -4,10 +4,11 @@
 use std::sync::Arc;
 
 use gatehouse_core::{Decision, EvaluateRequest};
+use gatehouse_store::decision_log::{Cursor, DecisionQuery, DecisionRecord, DecisionSource};
 
 use super::ControlPlane;
 use crate::access::{Permission, Principal};
-use crate::decision_log::{Cursor, DecisionPage, DecisionQuery, DecisionRecord, DecisionSource};
+use crate::decision_log::DecisionPage;
 use crate::error::ControlError;
 
 /// A decision and its id.

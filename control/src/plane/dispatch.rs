@@ -2,13 +2,13 @@
 //! failed attempts, and recording a finished dispatch as the deployment's next event.
 
 use gatehouse_core::{EventType, NewEvent, Timestamp};
+use gatehouse_store::outbox::{Claim, Dispatch, DispatchOutcome, DispatchStatus, Renewal, Retry};
+use gatehouse_store::{Append, StoreError};
 use serde_json::{Value, json};
 
 use super::{CAS_RETRIES, ControlPlane};
 use crate::error::ControlError;
 use crate::observer::Observer;
-use crate::outbox::{Claim, Dispatch, DispatchOutcome, DispatchStatus, Renewal, Retry};
-use crate::store::{Append, StoreError};
 
 impl ControlPlane {
     /// Waits until an outbox entry is written (by this process).

@@ -2,10 +2,11 @@
 
 use std::time::Duration;
 
+use gatehouse_store::{Purge, Purged};
+
 use super::ControlPlane;
 use crate::clock::shift;
 use crate::error::ControlError;
-use crate::store::{Purge, Purged};
 
 /// Hours a server's report is kept after it was last seen (stopped servers drop out of
 /// `GET /v1/replicas`).

@@ -10,21 +10,24 @@ use gatehouse_core::{
     Approval, CacheStats, Decision, DecisionCache, Engine, EvaluationContext, EventType, Fanout,
     PackedBundle, Rayon, Sequential, Stage, Timestamp,
 };
+use gatehouse_store::attestations::AttestationRecord;
+use gatehouse_store::decision_log::{DecisionRecord, DecisionSource};
+use gatehouse_store::deployment::{DeploymentRecord, service_of};
+use gatehouse_store::outbox::NewDispatch;
+use gatehouse_store::{Backend, Store};
 use serde_json::{Value, json};
 use tokio::sync::Notify;
 
 use crate::access::{Permission, Principal};
-use crate::attestations::{AttestationRecord, Attested};
+use crate::attestations::Attested;
 use crate::bundle::{LoadedBundle, load_bundle};
 use crate::clock::Clock;
 use crate::config::{ControlConfig, ExecutorConfig};
-use crate::decision_log::{DecisionRecord, DecisionSource, mask_decision};
-use crate::deployment::{DeploymentRecord, DeploymentView, service_of};
+use crate::decision_log::mask_decision;
+use crate::deployment::DeploymentView;
 use crate::error::ControlError;
 use crate::evaluation::{EvaluationGate, EvaluationSlot, Overloaded};
 use crate::observer::Observer;
-use crate::outbox::NewDispatch;
-use crate::store::{Backend, Store};
 
 mod approve;
 mod attestation;

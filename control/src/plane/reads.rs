@@ -3,11 +3,12 @@
 use std::time::Duration;
 
 use gatehouse_core::Event;
+use gatehouse_store::audit::AuditReport;
+use gatehouse_store::deployment::{ListQuery, Page};
 
 use super::ControlPlane;
-use crate::audit::AuditReport;
 use crate::clock::shift;
-use crate::deployment::{DeploymentView, ListQuery, Page};
+use crate::deployment::DeploymentView;
 use crate::error::ControlError;
 use crate::signals::{self, Signals};
 

@@ -5,10 +5,11 @@
 use std::cmp::Ordering;
 
 use gatehouse_core::{Engine, compare_revisions};
+use gatehouse_store::replicas::{ActiveBundle, ReplicaReport};
 
 use super::{CAS_RETRIES, ControlPlane};
 use crate::error::ControlError;
-use crate::replicas::{ActiveBundle, Readiness, ReplicaReport, ReplicaStatus, Replicas};
+use crate::replicas::{Readiness, ReplicaStatus, Replicas};
 
 impl ControlPlane {
     /// This server's id, new at every start.

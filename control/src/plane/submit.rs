@@ -6,14 +6,15 @@ use std::time::Instant;
 
 use gatehouse_core::catalog::SCHEMA_POLICY;
 use gatehouse_core::{DeploymentStatus, ErrorDetail, EventType, NewEvent, Outcome, Stage, State};
+use gatehouse_store::decision_log::DecisionSource;
+use gatehouse_store::deployment::DeploymentRecord;
+use gatehouse_store::{IdempotencyKey, StoredResponse, Submission, SubmitResult};
 use serde_json::{Value, json};
 
 use super::{ControlPlane, unshare};
 use crate::access::{Permission, Principal};
-use crate::decision_log::DecisionSource;
-use crate::deployment::{DeploymentRecord, DeploymentView};
+use crate::deployment::DeploymentView;
 use crate::error::ControlError;
-use crate::store::{IdempotencyKey, StoredResponse, Submission, SubmitResult};
 
 /// What a submission produced.
 #[derive(Debug)]

@@ -2,9 +2,10 @@
 //! configured fields masked, readable by auditors and admins by id and by time range.
 
 use gatehouse_control::config::ExecutorConfig;
-use gatehouse_control::decision_log::{DecisionSource, MASKED};
+use gatehouse_control::decision_log::MASKED;
 use gatehouse_control::{ControlError, Role, Submitted};
 use gatehouse_core::{EvaluateRequest, Stage};
+use gatehouse_store::decision_log::DecisionSource;
 use serde_json::json;
 
 use crate::support::*;

@@ -6,19 +6,19 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use gatehouse_control::audit::AuditReport;
 use gatehouse_control::config::ExecutorConfig;
-use gatehouse_control::decision_log::{DecisionQuery, DecisionRecord};
-use gatehouse_control::deployment::{DeploymentRecord, ListQuery, Page};
 use gatehouse_control::executor::Executor;
-use gatehouse_control::outbox::{Claim, Dispatch, Renewal, Retry};
-use gatehouse_control::replicas::{ActiveBundle, ReplicaReport};
-use gatehouse_control::store::{
+use gatehouse_control::{Role, Submitted, workers};
+use gatehouse_core::{Event, HistoryEntry, State, Timestamp};
+use gatehouse_store::audit::AuditReport;
+use gatehouse_store::decision_log::{DecisionQuery, DecisionRecord};
+use gatehouse_store::deployment::{DeploymentRecord, ListQuery, Page};
+use gatehouse_store::outbox::{Claim, Dispatch, Renewal, Retry};
+use gatehouse_store::replicas::{ActiveBundle, ReplicaReport};
+use gatehouse_store::{
     Append, Backend, Purge, Purged, SignalData, Store, StoreError, StoredResponse, Submission,
     SubmitResult,
 };
-use gatehouse_control::{Role, Submitted, workers};
-use gatehouse_core::{Event, HistoryEntry, State, Timestamp};
 
 use crate::support::*;
 
@@ -124,13 +124,13 @@ impl Store for FlakyStore {
     async fn attestation(
         &self,
         id: &str,
-    ) -> Result<Option<gatehouse_control::attestations::AttestationRecord>, StoreError> {
+    ) -> Result<Option<gatehouse_store::attestations::AttestationRecord>, StoreError> {
         self.inner.attestation(id).await
     }
     async fn latest_attestation(
         &self,
         id: &str,
-    ) -> Result<Option<gatehouse_control::attestations::AttestationRecord>, StoreError> {
+    ) -> Result<Option<gatehouse_store::attestations::AttestationRecord>, StoreError> {
         self.inner.latest_attestation(id).await
     }
 }
@@ -225,7 +225,7 @@ async fn a_slow_batch_never_delivers_an_entry_whose_lease_passed_to_another_serv
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let page = first
-            .list(&gatehouse_control::deployment::ListQuery {
+            .list(&gatehouse_store::deployment::ListQuery {
                 state: Some(State::InProgress),
                 limit: 50,
                 ..Default::default()

@@ -4,9 +4,9 @@
 use gatehouse_control::config::ExecutorConfig;
 use gatehouse_control::requests::{ApprovalRequest, Callback, CallbackStatus, CancelRequest};
 use gatehouse_control::signature::{SignedHeaders, sign};
-use gatehouse_control::store::IdempotencyKey;
 use gatehouse_control::{ControlError, Role, Submitted};
 use gatehouse_core::State;
+use gatehouse_store::IdempotencyKey;
 use serde_json::json;
 
 use crate::support::*;
@@ -101,7 +101,7 @@ async fn roles_and_schema_are_checked_before_anything_is_stored() {
     };
     assert!(!errors.is_empty());
     let page = plane
-        .list(&gatehouse_control::deployment::ListQuery {
+        .list(&gatehouse_store::deployment::ListQuery {
             limit: 10,
             ..Default::default()
         })

@@ -1,5 +1,5 @@
 //! The control plane's operations with no server: lifecycle rules through submit, approve,
-//! cancel and reports, the dispatcher over a store that fails, and the store under concurrent
+//! cancel and reports, the dispatcher over a store that fails, and two servers on one database under concurrent
 //! writers; on SQLite, or on PostgreSQL with `GATEHOUSE_TEST_DATABASE_URL`.
 #![allow(
     clippy::unwrap_used,
@@ -13,4 +13,4 @@ mod support;
 mod decisions;
 mod dispatcher;
 mod lifecycle;
-mod store;
+mod servers;

@@ -8,11 +8,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-use gatehouse_control::config::{Database, ExecutorConfig, PostgresConfig};
+use gatehouse_control::config::ExecutorConfig;
+
 use gatehouse_control::observer::NoObserver;
-use gatehouse_control::store::{self, Store};
 use gatehouse_control::{Clock, ControlConfig, ControlPlane, Principal, Role, load_bundle};
 use gatehouse_core::Timestamp;
+use gatehouse_store::Store;
+use gatehouse_store::config::{Database, PostgresConfig};
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -95,7 +97,7 @@ pub fn plane_over(config: ControlConfig, store: Arc<dyn Store>) -> Arc<ControlPl
 
 /// The store `config` names.
 pub async fn open(config: &ControlConfig) -> Arc<dyn Store> {
-    store::open(&config.database, &PostgresConfig::default())
+    gatehouse_store::open(&config.database, &PostgresConfig::default())
         .await
         .unwrap()
         .store

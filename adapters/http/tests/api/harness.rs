@@ -11,12 +11,12 @@ use std::time::{Duration, Instant};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
-use gatehouse_control::audit::AuditReport;
-use gatehouse_control::config::{Database, PostgresConfig};
 use gatehouse_core::Timestamp;
 use gatehouse_http::auth::sign;
 use gatehouse_http::config::token_hash;
 use gatehouse_http::{Config, Server};
+use gatehouse_store::audit::AuditReport;
+use gatehouse_store::config::{Database, PostgresConfig};
 use reqwest::{Method, RequestBuilder, Response};
 use serde_json::{Value, json};
 use sha2::Digest as _;
@@ -473,10 +473,9 @@ pub async fn count(path: &Path, sql: &str, arg: &str) -> i64 {
 
 /// Verifies the store of the file `path` directly (no server).
 pub async fn verify_store(path: &Path) -> AuditReport {
-    let opened =
-        gatehouse_control::store::open(&database_for(path).await, &PostgresConfig::default())
-            .await
-            .unwrap();
+    let opened = gatehouse_store::open(&database_for(path).await, &PostgresConfig::default())
+        .await
+        .unwrap();
     opened.store.verify().await.unwrap()
 }
 

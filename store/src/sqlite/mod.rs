@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use gatehouse_core::{Event, HistoryEntry, LedgerHead, State, Timestamp};
+use gatehouse_core::{Event, HistoryEntry, LedgerHead, Timestamp};
 use rusqlite::{
     Connection, ErrorCode, OptionalExtension, Transaction, TransactionBehavior, params,
 };
@@ -20,17 +20,21 @@ use serde_json::Value;
 
 use crate::attestations::AttestationRecord;
 use crate::audit::{Audit, AuditReport};
+use crate::decision::outcome_of;
 use crate::decision_log::{DecisionQuery, DecisionRecord};
 use crate::deployment::{DeploymentRecord, ListQuery, Page};
+use crate::error::{Backend, StoreError};
+use crate::list::{Placeholder, list_sql};
 use crate::outbox::{Claim, Dispatch, NewDispatch, Renewal, Retry};
+use crate::replay::StoredResponse;
 use crate::replicas::{ActiveBundle, ReplicaReport};
-use crate::store::{
-    Append, Backend, Purge, Purged, SignalData, Store, StoreError, StoredResponse, Submission,
-    SubmitResult, apply_append, outcome_of,
-};
+use crate::signals::SignalData;
+use crate::store::Store;
+use crate::write::{Append, Purge, Purged, Submission, SubmitResult, apply_append};
+use crate::{decode, rows};
 
+mod columns;
 mod migrations;
-mod rows;
 
 pub use migrations::SCHEMA_VERSION;
 
@@ -351,7 +355,7 @@ fn write_policies(
     let mut insert = tx.prepare_cached(
         "INSERT INTO deployment_policies (deployment_id, policy, blocking) VALUES (?1, ?2, ?3)",
     )?;
-    for (policy, blocking) in crate::signals::held_policies(decision) {
+    for (policy, blocking) in crate::decision::held_policies(decision) {
         insert.execute(params![id, policy, blocking])?;
     }
     Ok(())
@@ -418,7 +422,7 @@ fn attestation_row(
     Ok(Some(AttestationRecord {
         decision_id: row.get(0)?,
         deployment_id: row.get(1)?,
-        at: rows::time("attestation time", &row.get::<_, String>(2)?)?,
+        at: decode::time("attestation time", &row.get::<_, String>(2)?)?,
         envelope: row.get(3)?,
         unavailable: row.get(4)?,
     }))
@@ -603,42 +607,28 @@ fn refuse_leased(tx: &Transaction<'_>, deployment_id: &str, now: Timestamp) -> R
 }
 
 fn list(conn: &Connection, q: &ListQuery) -> Result<Page, Fault> {
-    let mut clauses = Vec::new();
-    let mut args: Vec<String> = Vec::new();
-    let mut filter = |column: &str, value: Option<&str>| {
-        if let Some(v) = value {
-            args.push(v.to_owned());
-            clauses.push(format!("{column} = ?{}", args.len()));
-        }
-    };
-    filter("state", q.state.map(State::as_str));
-    filter("environment", q.environment.as_deref());
-    filter("service", q.service.as_deref());
-    filter("cloud", q.cloud.as_deref());
-    let filter = if clauses.is_empty() {
-        String::new()
-    } else {
-        format!("WHERE {}", clauses.join(" AND "))
-    };
+    // The status and attempts of each row's latest outbox entry, by subqueries.
+    let columns = format!(
+        "{}, \
+         (SELECT o.status FROM outbox o WHERE o.deployment_id = d.id ORDER BY o.id DESC LIMIT 1), \
+         (SELECT o.attempts FROM outbox o WHERE o.deployment_id = d.id ORDER BY o.id DESC LIMIT 1)",
+        rows::SUMMARY_DEPLOYMENT_COLUMNS
+    );
+    let sql = list_sql(q, Placeholder::Question, &columns, "deployments d");
     let total: i64 = conn.query_row(
-        &format!("SELECT COUNT(*) FROM deployments {filter}"),
-        rusqlite::params_from_iter(args.iter()),
+        &sql.count,
+        rusqlite::params_from_iter(sql.args.iter()),
         |r| r.get(0),
     )?;
-    let mut stmt = conn.prepare(&format!(
-        "SELECT {} FROM deployments d {filter} ORDER BY d.seq DESC LIMIT {} OFFSET {}",
-        rows::SUMMARY_COLUMNS,
-        q.limit,
-        q.offset.min(i64::MAX as u64)
-    ))?;
-    let mut found = stmt.query(rusqlite::params_from_iter(args.iter()))?;
+    let mut stmt = conn.prepare(&sql.page)?;
+    let mut found = stmt.query(rusqlite::params_from_iter(sql.args.iter()))?;
     let mut items = Vec::new();
     while let Some(row) = found.next()? {
         items.push(rows::summary(row)?);
     }
     Ok(Page {
         items,
-        total: rows::count(total),
+        total: decode::count(total),
     })
 }
 
@@ -653,7 +643,7 @@ fn counts(conn: &Connection, column: &str, since: i64) -> Result<Vec<(String, u6
     let mut out = Vec::new();
     for row in found {
         let (value, n) = row?;
-        out.push((value, rows::count(n)));
+        out.push((value, decode::count(n)));
     }
     Ok(out)
 }
@@ -665,7 +655,7 @@ fn signal_snapshot(conn: &Connection, since: i64, top: usize) -> Result<SignalDa
         |r| r.get(0),
     )?;
     let mut data = SignalData {
-        total: rows::count(total),
+        total: decode::count(total),
         by_state: counts(conn, "state", since)?,
         by_environment: counts(conn, "environment", since)?,
         by_cloud: counts(conn, "cloud", since)?,
@@ -680,8 +670,8 @@ fn signal_snapshot(conn: &Connection, since: i64, top: usize) -> Result<SignalDa
     while let Some(row) = found.next()? {
         data.finished.push((
             row.get(0)?,
-            rows::count(row.get(1)?),
-            rows::count(row.get(2)?),
+            decode::count(row.get(1)?),
+            decode::count(row.get(2)?),
         ));
     }
     let mut stmt = conn.prepare(
@@ -690,8 +680,8 @@ fn signal_snapshot(conn: &Connection, since: i64, top: usize) -> Result<SignalDa
     )?;
     let mut found = stmt.query(params![since])?;
     while let Some(row) = found.next()? {
-        let created = rows::time("creation time", &row.get::<_, String>(1)?)?;
-        let updated = rows::time("update time", &row.get::<_, String>(2)?)?;
+        let created = decode::time("creation time", &row.get::<_, String>(1)?)?;
+        let updated = decode::time("update time", &row.get::<_, String>(2)?)?;
         let seconds = (updated.unix_nanos() - created.unix_nanos()) as f64 / 1e9;
         data.lead_times.push((row.get(0)?, seconds));
     }
@@ -704,8 +694,8 @@ fn signal_snapshot(conn: &Connection, since: i64, top: usize) -> Result<SignalDa
     while let Some(row) = found.next()? {
         data.policies.push((
             row.get(0)?,
-            rows::count(row.get(1)?),
-            rows::count(row.get(2)?),
+            decode::count(row.get(1)?),
+            decode::count(row.get(2)?),
         ));
     }
     Ok(data)
@@ -831,7 +821,7 @@ impl Store for SqliteStore {
                     environment: text(2)?,
                     artifact: text(3)?,
                     state: text(4)?,
-                    finished_at: Some(rows::time("update time", &text(5)?)?),
+                    finished_at: Some(decode::time("update time", &text(5)?)?),
                 });
             }
             Ok(history)
@@ -1098,7 +1088,7 @@ impl Store for SqliteStore {
                     digest,
                     revision,
                     activated_by,
-                    activated_at: rows::time("activation time", &at)?,
+                    activated_at: decode::time("activation time", &at)?,
                 })
             })
             .transpose()
@@ -1205,8 +1195,8 @@ impl Store for SqliteStore {
                     address: text(1)?,
                     bundle_digest: text(2)?,
                     bundle_revision: text(3)?,
-                    started_at: rows::time("replica start time", &text(4)?)?,
-                    seen_at: rows::time("replica seen time", &text(5)?)?,
+                    started_at: decode::time("replica start time", &text(4)?)?,
+                    seen_at: decode::time("replica seen time", &text(5)?)?,
                 });
             }
             Ok(out)

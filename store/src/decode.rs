@@ -1,30 +1,13 @@
-//! Column lists and value decoding shared by the SQLite and PostgreSQL stores: both keep the
-//! same columns as text and integers, so reading a value back (a timestamp, JSON, a state, an
-//! event type, a dispatch status) is one function for both; a value that does not parse is
-//! [`StoreError::Corrupt`]. Each backend's `rows` module reads its driver's rows with these.
+//! Value decoding shared by the SQLite and PostgreSQL stores: both keep the same columns as text
+//! and integers, so reading a value back (a timestamp, JSON, a state, an event type, a dispatch
+//! status) is one function for both; a value that does not parse is [`StoreError::Corrupt`].
+//! The row readers (`rows`) use these, and so do the backends for single values.
 
 use gatehouse_core::{EventType, Stage, State, Timestamp};
 
 use crate::decision_log::DecisionSource;
+use crate::error::StoreError;
 use crate::outbox::DispatchStatus;
-use crate::store::StoreError;
-
-/// The columns of a deployment record, in the order the backends' `record` reads them.
-pub(crate) const RECORD_COLUMNS: &str = "id, state, service, version, artifact, environment, cloud, account, region, \
-     requested_by, submitted_by, created_at, updated_at, intent, decision, bundle_digest, last_seq, last_hash, \
-     decision_id";
-
-/// The columns of a decision log record, in the order the backends' `decision` reads them.
-pub(crate) const DECISION_COLUMNS: &str = "decision_id, at, stage, source, caller, deployment_id, replica_id, \
-     bundle_digest, bundle_revision, outcome, intent, masked, decision, evaluated_at";
-
-/// The columns of a ledger entry, in the order the backends' `entry` reads them.
-pub(crate) const EVENT_COLUMNS: &str =
-    "position, deployment_id, seq, type, at, actor, data, prev_hash, hash, link";
-
-/// The columns of an outbox entry, in the order the backends' `dispatch` reads them.
-pub(crate) const DISPATCH_COLUMNS: &str = "o.id, o.deployment_id, o.executor, o.payload, o.attempts, o.status, \
-     o.next_attempt_at, o.last_error, o.receipt";
 
 /// A stored RFC 3339 timestamp; `what` names the column in the error.
 pub(crate) fn time(what: &'static str, text: &str) -> Result<Timestamp, StoreError> {

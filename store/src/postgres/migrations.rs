@@ -5,7 +5,7 @@
 use tokio_postgres::Client;
 
 use super::{Fault, finish};
-use crate::store::StoreError;
+use crate::error::StoreError;
 
 /// The migrations, in order: `(name, SQL)`.
 const MIGRATIONS: [(&str, &str); 4] = [

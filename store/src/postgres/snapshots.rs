@@ -5,9 +5,10 @@ use futures_util::TryStreamExt;
 use gatehouse_core::LedgerHead;
 use tokio_postgres::types::ToSql;
 
-use super::{Fault, rows};
+use super::Fault;
 use crate::audit::{Audit, AuditReport};
-use crate::store::SignalData;
+use crate::signals::SignalData;
+use crate::{decode, rows};
 
 /// `(value, count)` of one column over the window.
 async fn counts(
@@ -22,7 +23,7 @@ async fn counts(
         .await?;
     let mut out = Vec::new();
     for row in tx.query(&stmt, &[&since]).await? {
-        out.push((row.try_get(0)?, rows::count(row.try_get(1)?)));
+        out.push((row.try_get(0)?, decode::count(row.try_get(1)?)));
     }
     Ok(out)
 }
@@ -40,7 +41,7 @@ pub(super) async fn signal_snapshot(
         .await?
         .try_get(0)?;
     let mut data = SignalData {
-        total: rows::count(total),
+        total: decode::count(total),
         by_state: counts(tx, "state", since).await?,
         by_environment: counts(tx, "environment", since).await?,
         by_cloud: counts(tx, "cloud", since).await?,
@@ -58,8 +59,8 @@ pub(super) async fn signal_snapshot(
     for row in finished {
         data.finished.push((
             row.try_get(0)?,
-            rows::count(row.try_get(1)?),
-            rows::count(row.try_get(2)?),
+            decode::count(row.try_get(1)?),
+            decode::count(row.try_get(2)?),
         ));
     }
     let successes = tx
@@ -70,8 +71,8 @@ pub(super) async fn signal_snapshot(
         )
         .await?;
     for row in successes {
-        let created = rows::time("creation time", row.try_get(1)?)?;
-        let updated = rows::time("update time", row.try_get(2)?)?;
+        let created = decode::time("creation time", row.try_get(1)?)?;
+        let updated = decode::time("update time", row.try_get(2)?)?;
         let seconds = (updated.unix_nanos() - created.unix_nanos()) as f64 / 1e9;
         data.lead_times.push((row.try_get(0)?, seconds));
     }
@@ -87,8 +88,8 @@ pub(super) async fn signal_snapshot(
     for row in policies {
         data.policies.push((
             row.try_get(0)?,
-            rows::count(row.try_get(1)?),
-            rows::count(row.try_get(2)?),
+            decode::count(row.try_get(1)?),
+            decode::count(row.try_get(2)?),
         ));
     }
     Ok(data)
@@ -105,7 +106,7 @@ pub(super) async fn verify_snapshot(
         .query_one("SELECT position, link FROM ledger_head WHERE id = 1", &[])
         .await?;
     let recorded = LedgerHead {
-        position: rows::unsigned("ledger head", head.try_get(0)?)?,
+        position: decode::unsigned("ledger head", head.try_get(0)?)?,
         link: head.try_get(1)?,
     };
     let mut audit = Audit::new(recorded);

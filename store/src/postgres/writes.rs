@@ -4,12 +4,15 @@
 
 use gatehouse_core::{Event, LedgerHead};
 
-use super::{Fault, PostgresStore, nanos, past, rows, signed, stored_response};
+use super::{Fault, PostgresStore, nanos, past, signed, stored_response};
 use crate::attestations::AttestationRecord;
+use crate::decision::outcome_of;
 use crate::decision_log::DecisionRecord;
 use crate::deployment::DeploymentRecord;
+use crate::error::StoreError;
 use crate::outbox::{Claim, Dispatch, NewDispatch};
-use crate::store::{Append, StoreError, Submission, SubmitResult, apply_append, outcome_of};
+use crate::write::{Append, Submission, SubmitResult, apply_append};
+use crate::{decode, rows};
 
 /// Appends events to the ledger under the head lock, inside the caller's transaction: the
 /// head row is locked, the entries chained after it, inserted and the head moved in one
@@ -26,7 +29,7 @@ async fn insert_events(
         .await?;
     let row = tx.query_one(&lock, &[]).await?;
     let mut current = LedgerHead {
-        position: rows::unsigned("ledger head", row.try_get(0)?)?,
+        position: decode::unsigned("ledger head", row.try_get(0)?)?,
         link: row.try_get(1)?,
     };
     let mut position = Vec::with_capacity(events.len());
@@ -124,7 +127,7 @@ async fn write_policies(
         tx.execute(&stmt, &[&id]).await?;
     }
     let (policies, blocking): (Vec<String>, Vec<bool>) =
-        crate::signals::held_policies(decision).into_iter().unzip();
+        crate::decision::held_policies(decision).into_iter().unzip();
     if !policies.is_empty() {
         let stmt = tx
             .prepare_cached(

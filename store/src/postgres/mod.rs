@@ -24,24 +24,27 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime};
-use gatehouse_core::{Event, HistoryEntry, LedgerHead, State, Timestamp};
+use gatehouse_core::{Event, HistoryEntry, LedgerHead, Timestamp};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 
 use crate::attestations::AttestationRecord;
 use crate::audit::AuditReport;
-use crate::config::PostgresConfig;
+use crate::config::{PostgresConfig, redact};
 use crate::decision_log::{DecisionQuery, DecisionRecord};
 use crate::deployment::{DeploymentRecord, ListQuery, Page};
+use crate::error::{Backend, StoreError};
+use crate::list::{Placeholder, list_sql};
 use crate::outbox::{Claim, Dispatch, Renewal, Retry};
+use crate::replay::StoredResponse;
 use crate::replicas::{ActiveBundle, ReplicaReport};
-use crate::store::{
-    Append, Backend, Purge, Purged, SignalData, Store, StoreError, StoredResponse, Submission,
-    SubmitResult,
-};
+use crate::signals::SignalData;
+use crate::store::Store;
+use crate::write::{Append, Purge, Purged, Submission, SubmitResult};
+use crate::{decode, rows};
 
+mod columns;
 mod migrations;
-mod rows;
 mod snapshots;
 mod writes;
 
@@ -142,39 +145,6 @@ fn finish(operation: &'static str, fault: Fault) -> StoreError {
 pub struct PostgresStore {
     pool: Pool,
     location: String,
-}
-
-/// `url` with its password (in the user info or a `password=` option) replaced by `***`, for
-/// messages and logs.
-pub fn redact(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(end);
-    let authority = match authority.rsplit_once('@') {
-        Some((userinfo, host)) => match userinfo.split_once(':') {
-            Some((user, _)) => format!("{user}:***@{host}"),
-            None => format!("{userinfo}@{host}"),
-        },
-        None => authority.to_owned(),
-    };
-    let tail = match tail.split_once('?') {
-        Some((path, query)) => {
-            let options: Vec<String> = query
-                .split('&')
-                .map(|option| match option.split_once('=') {
-                    Some((key, _)) if key.eq_ignore_ascii_case("password") => {
-                        format!("{key}=***")
-                    }
-                    _ => option.to_owned(),
-                })
-                .collect();
-            format!("{path}?{}", options.join("&"))
-        }
-        None => tail.to_owned(),
-    };
-    format!("{scheme}://{authority}{tail}")
 }
 
 fn tls() -> Result<tokio_postgres_rustls::MakeRustlsConnect, StoreError> {
@@ -296,7 +266,7 @@ async fn attestation_row(
     Ok(Some(AttestationRecord {
         decision_id: row.try_get(0)?,
         deployment_id: row.try_get(1)?,
-        at: rows::time("attestation time", row.try_get(2)?)?,
+        at: decode::time("attestation time", row.try_get(2)?)?,
         envelope: row.try_get(3)?,
         unavailable: row.try_get(4)?,
     }))
@@ -335,27 +305,6 @@ async fn stored_response(
     })
 }
 
-fn list_sql(q: &ListQuery) -> (String, Vec<String>) {
-    let mut clauses = Vec::new();
-    let mut args = Vec::new();
-    let mut filter = |column: &str, value: Option<&str>| {
-        if let Some(v) = value {
-            args.push(v.to_owned());
-            clauses.push(format!("d.{column} = ${}", args.len()));
-        }
-    };
-    filter("state", q.state.map(State::as_str));
-    filter("environment", q.environment.as_deref());
-    filter("service", q.service.as_deref());
-    filter("cloud", q.cloud.as_deref());
-    let filter = if clauses.is_empty() {
-        String::new()
-    } else {
-        format!("WHERE {}", clauses.join(" AND "))
-    };
-    (filter, args)
-}
-
 #[async_trait]
 impl Store for PostgresStore {
     fn backend(&self) -> Backend {
@@ -388,34 +337,19 @@ impl Store for PostgresStore {
     }
 
     async fn list(&self, q: &ListQuery) -> Result<Page, StoreError> {
-        let (filter, args) = list_sql(q);
+        // The status and attempts of each row's latest outbox entry, by a lateral join.
+        let columns = format!("{}, o.status, o.attempts", rows::SUMMARY_DEPLOYMENT_COLUMNS);
+        let from = "deployments d LEFT JOIN LATERAL (SELECT status, attempts FROM outbox \
+             WHERE deployment_id = d.id ORDER BY id DESC LIMIT 1) o ON TRUE";
+        let sql = list_sql(q, Placeholder::Dollar, &columns, from);
         self.read("list deployments", |client| async move {
             let params: Vec<&(dyn ToSql + Sync)> =
-                args.iter().map(|a| a as &(dyn ToSql + Sync)).collect();
-            let total: i64 = client
-                .query_one(
-                    &format!("SELECT COUNT(*) FROM deployments d {filter}"),
-                    &params,
-                )
-                .await?
-                .try_get(0)?;
-            let page = client
-                .query(
-                    &format!(
-                        "SELECT {} FROM deployments d \
-                         LEFT JOIN LATERAL (SELECT status, attempts FROM outbox \
-                             WHERE deployment_id = d.id ORDER BY id DESC LIMIT 1) o ON TRUE \
-                         {filter} ORDER BY d.seq DESC LIMIT {} OFFSET {}",
-                        rows::SUMMARY_COLUMNS,
-                        q.limit,
-                        q.offset.min(i64::MAX as u64)
-                    ),
-                    &params,
-                )
-                .await?;
+                sql.args.iter().map(|a| a as &(dyn ToSql + Sync)).collect();
+            let total: i64 = client.query_one(&sql.count, &params).await?.try_get(0)?;
+            let page = client.query(&sql.page, &params).await?;
             Ok(Page {
                 items: page.iter().map(rows::summary).collect::<Result<_, _>>()?,
-                total: rows::count(total),
+                total: decode::count(total),
             })
         })
         .await
@@ -471,7 +405,7 @@ impl Store for PostgresStore {
                     environment: row.try_get(2)?,
                     artifact: row.try_get(3)?,
                     state: row.try_get(4)?,
-                    finished_at: Some(rows::time("update time", row.try_get(5)?)?),
+                    finished_at: Some(decode::time("update time", row.try_get(5)?)?),
                 });
             }
             Ok(history)
@@ -752,7 +686,7 @@ impl Store for PostgresStore {
                     digest: row.try_get(0)?,
                     revision: row.try_get(1)?,
                     activated_by: row.try_get(2)?,
-                    activated_at: rows::time("activation time", row.try_get(3)?)?,
+                    activated_at: decode::time("activation time", row.try_get(3)?)?,
                 })),
                 None => Ok(None),
             }
@@ -863,8 +797,8 @@ impl Store for PostgresStore {
                     address: row.try_get(1)?,
                     bundle_digest: row.try_get(2)?,
                     bundle_revision: row.try_get(3)?,
-                    started_at: rows::time("replica start time", row.try_get(4)?)?,
-                    seen_at: rows::time("replica seen time", row.try_get(5)?)?,
+                    started_at: decode::time("replica start time", row.try_get(4)?)?,
+                    seen_at: decode::time("replica seen time", row.try_get(5)?)?,
                 });
             }
             Ok(out)

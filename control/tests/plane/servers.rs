@@ -1,14 +1,15 @@
-//! The store under concurrent writers, as two servers on one database see it (two stores, two
-//! connection pools): the ledger stays one gap-free chain, an idempotency key stores one
-//! deployment, an outbox entry is claimed by one of them, and start-up failures are clear.
+//! Two servers on one database (two control planes over two stores, two connection pools) under
+//! concurrent writers: the ledger stays one gap-free chain, an idempotency key stores one
+//! deployment, an outbox entry is claimed by one of them.
 
 use std::sync::Arc;
 
-use gatehouse_control::config::{Database, ExecutorConfig, PostgresConfig};
-use gatehouse_control::outbox::Claim;
-use gatehouse_control::store::{self, IdempotencyKey, StoreError};
+use gatehouse_control::config::ExecutorConfig;
+
 use gatehouse_control::{ControlPlane, Role, Submitted};
 use gatehouse_core::Timestamp;
+use gatehouse_store::IdempotencyKey;
+use gatehouse_store::outbox::Claim;
 use serde_json::json;
 
 use crate::support::*;
@@ -90,7 +91,7 @@ async fn one_idempotency_key_stores_one_deployment_across_servers() {
     assert_eq!(created.len(), 1, "{created:?}");
     assert!(replayed.iter().all(|body| body.contains(&created[0])));
     let page = a
-        .list(&gatehouse_control::deployment::ListQuery {
+        .list(&gatehouse_store::deployment::ListQuery {
             limit: 50,
             ..Default::default()
         })
@@ -148,66 +149,4 @@ async fn an_outbox_entry_is_claimed_by_one_server() {
     claimed.dedup();
     assert_eq!(claimed.len(), total, "an entry was claimed twice");
     assert_eq!(total, 20);
-}
-
-#[tokio::test]
-async fn an_unreachable_database_is_a_clear_connect_error() {
-    // Nothing listens on port 9 of the loopback address.
-    let database = Database::parse("postgres://gatehouse:s3cret@127.0.0.1:9/gatehouse");
-    let settings = PostgresConfig {
-        connect_timeout_ms: 2_000,
-        ..PostgresConfig::default()
-    };
-    let err = store::open(&database, &settings).await.err().unwrap();
-    let StoreError::Connect { location, .. } = &err else {
-        panic!("{err}")
-    };
-    assert_eq!(location, "postgres://gatehouse:***@127.0.0.1:9/gatehouse");
-    let text = err.to_string();
-    assert!(
-        text.contains("Connection refused") && !text.contains("s3cret"),
-        "{text}"
-    );
-    assert!(
-        text.contains("check that the database server runs"),
-        "{text}"
-    );
-}
-
-#[tokio::test]
-async fn a_database_migrated_by_a_newer_gatehouse_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let database = fresh_database(dir.path()).await;
-    let settings = PostgresConfig::default();
-    let opened = store::open(&database, &settings).await.unwrap();
-    assert_eq!(opened.schema_before, 0);
-    assert!(opened.schema_now > 0);
-    drop(opened);
-    // Opening again applies nothing.
-    let again = store::open(&database, &settings).await.unwrap();
-    assert_eq!(again.schema_before, again.schema_now);
-    drop(again);
-    match &database {
-        Database::Sqlite(path) => rusqlite::Connection::open(path)
-            .unwrap()
-            .execute_batch("PRAGMA user_version = 99")
-            .unwrap(),
-        Database::Postgres(url) => {
-            let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
-                .await
-                .unwrap();
-            tokio::spawn(connection);
-            client
-                .batch_execute(
-                    "INSERT INTO gatehouse_migrations (version, name) VALUES (99, 'future')",
-                )
-                .await
-                .unwrap();
-        }
-    }
-    let err = store::open(&database, &settings).await.err().unwrap();
-    assert!(
-        matches!(err, StoreError::NewerSchema { found: 99, .. }),
-        "{err}"
-    );
 }

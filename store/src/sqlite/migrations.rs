@@ -8,7 +8,7 @@ use std::path::Path;
 use rusqlite::{Connection, TransactionBehavior};
 
 use super::{Fault, finish};
-use crate::store::StoreError;
+use crate::error::StoreError;
 
 /// The migrations, in order: the database's `user_version` is how many have been applied.
 pub(super) const MIGRATIONS: [&str; 7] = [
