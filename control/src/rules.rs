@@ -26,7 +26,7 @@ pub fn check_etag(record: &DeploymentRecord, if_match: &str) -> Result<(), Contr
     let value = if_match.trim();
     if value == "*" || value.starts_with("W/") {
         return Err(ControlError::StrongEtagRequired {
-            deployment_id: record.id.clone(),
+            deployment_id: record.head.id.clone(),
             current: record.last_hash.clone(),
         });
     }
@@ -38,7 +38,7 @@ pub fn check_etag(record: &DeploymentRecord, if_match: &str) -> Result<(), Contr
         Ok(())
     } else {
         Err(ControlError::StaleEtag {
-            deployment_id: record.id.clone(),
+            deployment_id: record.head.id.clone(),
             current: record.last_hash.clone(),
         })
     }
@@ -53,10 +53,10 @@ pub fn check_approval(
     role: &str,
     approvals: &[Approval],
 ) -> Result<(), ControlError> {
-    if record.state != State::Requested {
+    if record.head.state != State::Requested {
         return Err(ControlError::NotAwaitingApproval {
-            deployment_id: record.id.clone(),
-            state: record.state,
+            deployment_id: record.head.id.clone(),
+            state: record.head.state,
         });
     }
     if !principal.approval_roles.iter().any(|r| r == role) {
@@ -69,10 +69,12 @@ pub fn check_approval(
     // The core's one identity comparison (NFKC, case folding, format characters removed): the
     // same the core's requester check uses.
     let me = identity_key(&principal.name);
-    if me == identity_key(&record.requested_by) || me == identity_key(&record.submitted_by) {
+    if me == identity_key(&record.head.requested_by)
+        || me == identity_key(&record.head.submitted_by)
+    {
         return Err(ControlError::SelfApproval {
             principal: principal.name.clone(),
-            deployment_id: record.id.clone(),
+            deployment_id: record.head.id.clone(),
         });
     }
     if approvals
@@ -81,7 +83,7 @@ pub fn check_approval(
     {
         return Err(ControlError::AlreadyApproved {
             principal: principal.name.clone(),
-            deployment_id: record.id.clone(),
+            deployment_id: record.head.id.clone(),
             role: role.to_owned(),
         });
     }
@@ -96,14 +98,14 @@ pub fn check_cancel(principal: &Principal, record: &DeploymentRecord) -> Result<
         return Ok(());
     }
     let me = &principal.name;
-    if record.submitted_by == *me || same_identity(&record.requested_by, me) {
+    if record.head.submitted_by == *me || same_identity(&record.head.requested_by, me) {
         Ok(())
     } else {
         Err(ControlError::NotOwner {
             principal: me.clone(),
-            deployment_id: record.id.clone(),
-            submitted_by: record.submitted_by.clone(),
-            requested_by: record.requested_by.clone(),
+            deployment_id: record.head.id.clone(),
+            submitted_by: record.head.submitted_by.clone(),
+            requested_by: record.head.requested_by.clone(),
         })
     }
 }
@@ -111,8 +113,8 @@ pub fn check_cancel(principal: &Principal, record: &DeploymentRecord) -> Result<
 /// A cancel the deployment's state does not allow.
 pub fn cancel_refused(record: &DeploymentRecord) -> ControlError {
     ControlError::IllegalTransition {
-        deployment_id: record.id.clone(),
-        state: record.state,
+        deployment_id: record.head.id.clone(),
+        state: record.head.state,
         attempted: "a cancel".into(),
         help: "only REQUESTED or VALIDATED deployments can be cancelled",
     }
@@ -121,10 +123,10 @@ pub fn cancel_refused(record: &DeploymentRecord) -> ControlError {
 /// Whether `record` takes a pipeline report of `status` now: `succeeded` only IN_PROGRESS (the
 /// release gates judge it then), the others as the lifecycle allows.
 pub fn check_report(record: &DeploymentRecord, status: CallbackStatus) -> Result<(), ControlError> {
-    if status == CallbackStatus::Succeeded && record.state != State::InProgress {
+    if status == CallbackStatus::Succeeded && record.head.state != State::InProgress {
         return Err(ControlError::IllegalTransition {
-            deployment_id: record.id.clone(),
-            state: record.state,
+            deployment_id: record.head.id.clone(),
+            state: record.head.state,
             attempted: "`succeeded`".into(),
             help: "`succeeded` is accepted only IN_PROGRESS (report `started` first)",
         });
@@ -135,8 +137,8 @@ pub fn check_report(record: &DeploymentRecord, status: CallbackStatus) -> Result
 /// A report the deployment's state does not allow.
 pub fn report_refused(record: &DeploymentRecord, status: CallbackStatus) -> ControlError {
     ControlError::IllegalTransition {
-        deployment_id: record.id.clone(),
-        state: record.state,
+        deployment_id: record.head.id.clone(),
+        state: record.head.state,
         attempted: format!("`{}`", status.as_str()),
         help: "a pipeline reports `started` on a VALIDATED or IN_PROGRESS deployment, then `succeeded` or `failed`",
     }
@@ -145,6 +147,7 @@ pub fn report_refused(record: &DeploymentRecord, status: CallbackStatus) -> Cont
 #[cfg(test)]
 mod tests {
     use gatehouse_core::{ApprovalSource, Timestamp};
+    use gatehouse_store::deployment::DeploymentHead;
     use serde_json::json;
 
     use super::*;
@@ -152,19 +155,21 @@ mod tests {
     fn record(state: State) -> DeploymentRecord {
         let at: Timestamp = "2026-11-23T12:00:00Z".parse().unwrap();
         DeploymentRecord {
-            id: "dep_1".into(),
-            state,
-            service: "web".into(),
-            version: "1".into(),
-            artifact: "a".into(),
-            environment: "prod".into(),
-            cloud: "aws".into(),
-            account: "1".into(),
-            region: "eu-west-1".into(),
-            requested_by: "Erin@example.com".into(),
-            submitted_by: "ci@example.com".into(),
-            created_at: at,
-            updated_at: at,
+            head: DeploymentHead {
+                id: "dep_1".into(),
+                state,
+                service: "web".into(),
+                version: "1".into(),
+                artifact: "a".into(),
+                environment: "prod".into(),
+                cloud: "aws".into(),
+                account: "1".into(),
+                region: "eu-west-1".into(),
+                requested_by: "Erin@example.com".into(),
+                submitted_by: "ci@example.com".into(),
+                created_at: at,
+                updated_at: at,
+            },
             intent: json!({}),
             decision: json!({}),
             bundle_digest: "sha256:x".into(),
@@ -251,7 +256,7 @@ mod tests {
             ("ki\u{200B}m@example.com", "kim@example.com"),
         ] {
             let mut r = record(State::Requested);
-            r.requested_by = requester.into();
+            r.head.requested_by = requester.into();
             let me = person(approver, Role::Approver, &["release-approver"]);
             assert!(
                 matches!(

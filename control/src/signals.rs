@@ -155,7 +155,7 @@ mod tests {
     use serde_json::{Value, json};
 
     use super::*;
-    use gatehouse_store::deployment::DeploymentRecord;
+    use gatehouse_store::deployment::{DeploymentHead, DeploymentRecord};
     use gatehouse_store::sqlite::SqliteStore;
     use gatehouse_store::{Append, Store, Submission};
 
@@ -195,19 +195,22 @@ mod tests {
         }
         let (first_two, rest) = events.split_at(2.min(events.len()));
         let record = DeploymentRecord {
-            id: id.clone(),
-            state: gatehouse_core::next_state(Some(State::Requested), first_two[1].kind).unwrap(),
-            service: "payments-api".into(),
-            version: "1".into(),
-            artifact: "a".into(),
-            environment: env.into(),
-            cloud: "aws".into(),
-            account: "1".into(),
-            region: "eu-west-1".into(),
-            requested_by: "a@example.com".into(),
-            submitted_by: "a@example.com".into(),
-            created_at: t(created),
-            updated_at: first_two[1].at,
+            head: DeploymentHead {
+                id: id.clone(),
+                state: gatehouse_core::next_state(Some(State::Requested), first_two[1].kind)
+                    .unwrap(),
+                service: "payments-api".into(),
+                version: "1".into(),
+                artifact: "a".into(),
+                environment: env.into(),
+                cloud: "aws".into(),
+                account: "1".into(),
+                region: "eu-west-1".into(),
+                requested_by: "a@example.com".into(),
+                submitted_by: "a@example.com".into(),
+                created_at: t(created),
+                updated_at: first_two[1].at,
+            },
             intent: json!({}),
             decision: json!({"outcome": "allow", "violations": violations}),
             bundle_digest: "sha256:x".into(),

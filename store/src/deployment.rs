@@ -1,6 +1,7 @@
-//! Deployments as the store keeps them: the record (summary columns, the intent and its latest
-//! admission decision, the ETag), built in one place from an intent; the list summary and the
-//! list query with its page.
+//! Deployments as the store keeps them: the head every view starts with (id, state, the
+//! intent's listed fields, submitter, times), read once from an intent; the record (the head,
+//! the intent and its latest admission decision, the ETag) and the list summary (the head, the
+//! outcome, the ETag, the dispatch) built on it; the list query with its page.
 
 use gatehouse_core::{Decision, DeploymentStatus, State, Timestamp};
 use serde::Serialize;
@@ -8,59 +9,12 @@ use serde_json::Value;
 
 use crate::outbox::DispatchStatus;
 
-/// The fields of an intent a deployment is listed and filtered by, read once.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct IntentFields {
-    /// `spec.service`.
-    pub service: String,
-    /// `spec.version`.
-    pub version: String,
-    /// `spec.artifact`.
-    pub artifact: String,
-    /// `spec.environment`.
-    pub environment: String,
-    /// `spec.target.cloud`.
-    pub cloud: String,
-    /// `spec.target.account`.
-    pub account: String,
-    /// `spec.target.region`.
-    pub region: String,
-    /// `metadata.requested_by`.
-    pub requested_by: String,
-}
-
-impl IntentFields {
-    /// The fields of `intent`; a missing one is empty, a non-string one its JSON text.
-    pub fn of(intent: &Value) -> Self {
-        let spec = intent.get("spec");
-        let target = spec.and_then(|s| s.get("target"));
-        let text = |parent: Option<&Value>, key: &str| match parent.and_then(|p| p.get(key)) {
-            None | Some(Value::Null) => String::new(),
-            Some(Value::String(s)) => s.clone(),
-            Some(other) => other.to_string(),
-        };
-        Self {
-            service: text(spec, "service"),
-            version: text(spec, "version"),
-            artifact: text(spec, "artifact"),
-            environment: text(spec, "environment"),
-            cloud: text(target, "cloud"),
-            account: text(target, "account"),
-            region: text(target, "region"),
-            requested_by: text(intent.get("metadata"), "requested_by"),
-        }
-    }
-}
-
-/// `spec.service` of an intent (empty when missing): whose history the policies see.
-pub fn service_of(intent: &Value) -> String {
-    IntentFields::of(intent).service
-}
-
-/// A deployment as stored: summary columns, the intent and its latest decision.
+/// The summary columns every view of a deployment starts with, in this order: its id and state,
+/// the intent's fields it is listed and filtered by, who submitted it and when. The stored
+/// record and the list summary both flatten it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct DeploymentRecord {
+pub struct DeploymentHead {
     /// Id, e.g. `dep_0196f0c2...`.
     pub id: String,
     /// Current state.
@@ -90,6 +44,60 @@ pub struct DeploymentRecord {
     /// Time of its last event.
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub updated_at: Timestamp,
+}
+
+impl DeploymentHead {
+    /// The head of the deployment of `intent`, submitted by `submitted_by` at `created_at`,
+    /// whose events so far end in `status`. The intent's fields are read once: a missing one is
+    /// empty, a non-string one its JSON text.
+    pub fn new(
+        intent: &Value,
+        status: &DeploymentStatus,
+        submitted_by: &str,
+        created_at: Timestamp,
+    ) -> Self {
+        let spec = intent.get("spec");
+        let target = spec.and_then(|s| s.get("target"));
+        Self {
+            id: status.deployment_id.clone(),
+            state: status.state,
+            service: text(spec, "service"),
+            version: text(spec, "version"),
+            artifact: text(spec, "artifact"),
+            environment: text(spec, "environment"),
+            cloud: text(target, "cloud"),
+            account: text(target, "account"),
+            region: text(target, "region"),
+            requested_by: text(intent.get("metadata"), "requested_by"),
+            submitted_by: submitted_by.to_owned(),
+            created_at,
+            updated_at: status.last_at,
+        }
+    }
+}
+
+/// The field `key` of `parent` as listed: empty when missing or null, a string as is, any
+/// other value its JSON text.
+fn text(parent: Option<&Value>, key: &str) -> String {
+    match parent.and_then(|p| p.get(key)) {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+    }
+}
+
+/// `spec.service` of an intent (empty when missing): whose history the policies see.
+pub fn service_of(intent: &Value) -> String {
+    text(intent.get("spec"), "service")
+}
+
+/// A deployment as stored: summary columns, the intent and its latest decision.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DeploymentRecord {
+    /// Id, state, the intent's listed fields, submitter and times.
+    #[serde(flatten)]
+    pub head: DeploymentHead,
     /// The intent as submitted.
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub intent: Value,
@@ -118,21 +126,8 @@ impl DeploymentRecord {
         submitted_by: &str,
         created_at: Timestamp,
     ) -> Self {
-        let fields = IntentFields::of(&intent);
         Self {
-            id: status.deployment_id.clone(),
-            state: status.state,
-            service: fields.service,
-            version: fields.version,
-            artifact: fields.artifact,
-            environment: fields.environment,
-            cloud: fields.cloud,
-            account: fields.account,
-            region: fields.region,
-            requested_by: fields.requested_by,
-            submitted_by: submitted_by.to_owned(),
-            created_at,
-            updated_at: status.last_at,
+            head: DeploymentHead::new(&intent, status, submitted_by, created_at),
             decision: decision.to_value(),
             bundle_digest: decision.bundle.digest.clone(),
             decision_id: Some(decision_id.to_owned()),
@@ -145,11 +140,11 @@ impl DeploymentRecord {
     /// Where its event chain ends: what the next event is chained to.
     pub fn status(&self) -> DeploymentStatus {
         DeploymentStatus {
-            deployment_id: self.id.clone(),
-            state: self.state,
+            deployment_id: self.head.id.clone(),
+            state: self.head.state,
             last_seq: self.last_seq,
             last_hash: self.last_hash.clone(),
-            last_at: self.updated_at,
+            last_at: self.head.updated_at,
         }
     }
 }
@@ -159,35 +154,9 @@ impl DeploymentRecord {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeploymentSummary {
-    /// Id, e.g. `dep_0196f0c2...`.
-    pub id: String,
-    /// Current state.
-    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "VALIDATED"))]
-    pub state: State,
-    /// `spec.service`.
-    pub service: String,
-    /// `spec.version`.
-    pub version: String,
-    /// `spec.artifact`.
-    pub artifact: String,
-    /// `spec.environment`.
-    pub environment: String,
-    /// `spec.target.cloud`.
-    pub cloud: String,
-    /// `spec.target.account`.
-    pub account: String,
-    /// `spec.target.region`.
-    pub region: String,
-    /// `metadata.requested_by`.
-    pub requested_by: String,
-    /// The caller that submitted it.
-    pub submitted_by: String,
-    /// When it was submitted.
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
-    pub created_at: Timestamp,
-    /// Time of its last event.
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
-    pub updated_at: Timestamp,
+    /// Id, state, the intent's listed fields, submitter and times.
+    #[serde(flatten)]
+    pub head: DeploymentHead,
     /// The latest admission decision's outcome: `allow`, `deny` or `needs_approval`.
     pub outcome: String,
     /// Digest of the bundle that made that decision.
@@ -241,21 +210,87 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_fields_are_read_once_and_missing_ones_are_empty() {
+    fn the_intent_fields_are_read_once_and_missing_ones_are_empty() {
         let intent = json!({
             "metadata": {"requested_by": "erin@example.com"},
             "spec": {"service": "web", "version": 3, "target": {"cloud": "aws", "region": null}}
         });
-        let f = IntentFields::of(&intent);
-        assert_eq!(f.service, "web");
-        assert_eq!(f.version, "3");
-        assert_eq!(f.cloud, "aws");
-        assert_eq!(f.region, "");
-        assert_eq!(f.account, "");
-        assert_eq!(f.requested_by, "erin@example.com");
+        let at: Timestamp = "2026-11-23T12:00:00Z".parse().unwrap();
+        let status = DeploymentStatus {
+            deployment_id: "dep_1".into(),
+            state: State::Validated,
+            last_seq: 2,
+            last_hash: "h2".into(),
+            last_at: at,
+        };
+        let head = DeploymentHead::new(&intent, &status, "ci@example.com", at);
+        assert_eq!(head.id, "dep_1");
+        assert_eq!(head.service, "web");
+        assert_eq!(head.version, "3");
+        assert_eq!(head.cloud, "aws");
+        assert_eq!(head.region, "");
+        assert_eq!(head.account, "");
+        assert_eq!(head.requested_by, "erin@example.com");
+        let empty = DeploymentHead::new(&json!("not an object"), &status, "ci@example.com", at);
         assert_eq!(
-            IntentFields::of(&json!("not an object")),
-            IntentFields::default()
+            [
+                empty.service,
+                empty.version,
+                empty.cloud,
+                empty.requested_by
+            ],
+            ["", "", "", ""]
+        );
+        assert_eq!(service_of(&intent), "web");
+    }
+
+    #[test]
+    fn a_record_serialises_its_head_first_in_field_order() {
+        let at: Timestamp = "2026-11-23T12:00:00Z".parse().unwrap();
+        let status = DeploymentStatus {
+            deployment_id: "dep_1".into(),
+            state: State::Validated,
+            last_seq: 2,
+            last_hash: "h2".into(),
+            last_at: at,
+        };
+        let record = DeploymentRecord {
+            head: DeploymentHead::new(&json!({}), &status, "ci", at),
+            intent: json!({}),
+            decision: json!({}),
+            bundle_digest: "sha256:x".into(),
+            decision_id: None,
+            last_seq: 2,
+            last_hash: "h2".into(),
+        };
+        let text = serde_json::to_string(&record).unwrap();
+        let keys: Vec<&str> = text
+            .split(',')
+            .filter_map(|part| part.trim_start_matches('{').split('"').nth(1))
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "id",
+                "state",
+                "service",
+                "version",
+                "artifact",
+                "environment",
+                "cloud",
+                "account",
+                "region",
+                "requested_by",
+                "submitted_by",
+                "created_at",
+                "updated_at",
+                "intent",
+                "decision",
+                "bundle_digest",
+                "decision_id",
+                "last_seq",
+                "last_hash"
+            ]
         );
     }
 }

@@ -7,7 +7,7 @@ use gatehouse_core::{Event, LedgerEntry};
 
 use crate::decision_log::DecisionRecord;
 use crate::decode::{self, dispatch_status, json, state, time, unsigned};
-use crate::deployment::{DeploymentRecord, DeploymentSummary, DispatchBrief};
+use crate::deployment::{DeploymentHead, DeploymentRecord, DeploymentSummary, DispatchBrief};
 use crate::error::StoreError;
 use crate::outbox::Dispatch;
 
@@ -62,6 +62,20 @@ fn attempts(n: i64) -> Result<u32, StoreError> {
 /// A deployment row ([`RECORD_COLUMNS`]).
 pub(crate) fn record<R: Columns>(row: &R) -> Result<DeploymentRecord, R::Fault> {
     Ok(DeploymentRecord {
+        head: head(row)?,
+        intent: json("intent", &row.text(13)?)?,
+        decision: json("decision", &row.text(14)?)?,
+        bundle_digest: row.text(15)?,
+        last_seq: unsigned("last seq", row.integer(16)?)?,
+        last_hash: row.text(17)?,
+        decision_id: row.optional_text(18)?,
+    })
+}
+
+/// The head of a deployment row: its first thirteen columns, the same in [`RECORD_COLUMNS`] and
+/// [`SUMMARY_DEPLOYMENT_COLUMNS`].
+fn head<R: Columns>(row: &R) -> Result<DeploymentHead, R::Fault> {
+    Ok(DeploymentHead {
         id: row.text(0)?,
         state: state(&row.text(1)?)?,
         service: row.text(2)?,
@@ -75,12 +89,6 @@ pub(crate) fn record<R: Columns>(row: &R) -> Result<DeploymentRecord, R::Fault> 
         submitted_by: row.text(10)?,
         created_at: time("creation time", &row.text(11)?)?,
         updated_at: time("update time", &row.text(12)?)?,
-        intent: json("intent", &row.text(13)?)?,
-        decision: json("decision", &row.text(14)?)?,
-        bundle_digest: row.text(15)?,
-        last_seq: unsigned("last seq", row.integer(16)?)?,
-        last_hash: row.text(17)?,
-        decision_id: row.optional_text(18)?,
     })
 }
 
@@ -150,19 +158,7 @@ pub(crate) fn summary<R: Columns>(row: &R) -> Result<DeploymentSummary, R::Fault
         _ => None,
     };
     Ok(DeploymentSummary {
-        id: row.text(0)?,
-        state: state(&row.text(1)?)?,
-        service: row.text(2)?,
-        version: row.text(3)?,
-        artifact: row.text(4)?,
-        environment: row.text(5)?,
-        cloud: row.text(6)?,
-        account: row.text(7)?,
-        region: row.text(8)?,
-        requested_by: row.text(9)?,
-        submitted_by: row.text(10)?,
-        created_at: time("creation time", &row.text(11)?)?,
-        updated_at: time("update time", &row.text(12)?)?,
+        head: head(row)?,
         outcome: row.text(13)?,
         bundle_digest: row.text(14)?,
         etag: row.text(15)?,

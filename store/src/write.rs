@@ -143,7 +143,7 @@ pub(crate) fn apply_append(record: &mut DeploymentRecord, a: &Append) -> Result<
         });
     }
     if let Some(last) = a.events.last() {
-        let mut state = record.state;
+        let mut state = record.head.state;
         for event in &a.events {
             state = gatehouse_core::next_state(Some(state), event.kind).map_err(|source| {
                 StoreError::RefusedEvent {
@@ -152,10 +152,10 @@ pub(crate) fn apply_append(record: &mut DeploymentRecord, a: &Append) -> Result<
                 }
             })?;
         }
-        record.state = state;
+        record.head.state = state;
         record.last_seq = last.seq;
         record.last_hash = last.hash.clone();
-        record.updated_at = last.at;
+        record.head.updated_at = last.at;
     }
     if let Some(update) = &a.decision {
         record.decision = update.decision.clone();

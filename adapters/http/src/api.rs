@@ -267,7 +267,7 @@ pub async fn submit(State(app): AppState, request: Request) -> Result<Response, 
         Submitted::Created(view) => {
             let mut response = view_response(StatusCode::CREATED, &view)?;
             if let Ok(location) =
-                HeaderValue::from_str(&format!("/v1/deployments/{}", view.deployment.id))
+                HeaderValue::from_str(&format!("/v1/deployments/{}", view.deployment.head.id))
             {
                 response.headers_mut().insert(header::LOCATION, location);
             }

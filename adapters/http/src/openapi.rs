@@ -3,7 +3,7 @@
 //! schema (`components.schemas.Decision` and the types it uses) comes from the core's types, the
 //! same that `gatehouse_core::decision_schema` (`docs/decision.schema.json`) renders.
 
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -96,6 +96,7 @@ pub fn openapi_json() -> Result<Value, EncodeError> {
         }
     }
     schemas.insert("Intent".into(), intent);
+    flatten_heads(schemas);
     add_caller_context(schemas);
     if let Some(properties) = schemas
         .get_mut("SubmitRequest")
@@ -110,11 +111,54 @@ pub fn openapi_json() -> Result<Value, EncodeError> {
     Ok(doc)
 }
 
+/// Documents the records that flatten a deployment's summary columns
+/// ([`gatehouse_store::deployment::DeploymentHead`]) as the flat objects they are served as.
+/// utoipa writes a flattened field as `allOf` [the field's schema, an object of the other
+/// fields]; serde writes the head's fields first, so its properties and required names go in
+/// front of the record's own, and the head's component, then referenced by nothing, is dropped.
+fn flatten_heads(schemas: &mut Map<String, Value>) {
+    let Some(head) = schemas.remove("DeploymentHead") else {
+        return;
+    };
+    for name in ["DeploymentRecord", "DeploymentSummary"] {
+        if let Some(Value::Object(schema)) = schemas.get_mut(name) {
+            flatten_head(schema, &head);
+        }
+    }
+}
+
+/// `schema`, an `allOf` of [`HEAD_REF`] and one object, as one object with the head's
+/// properties and required names first.
+fn flatten_head(schema: &mut Map<String, Value>, head: &Value) {
+    let Some(Value::Array(parts)) = schema.remove("allOf") else {
+        return;
+    };
+    let mut properties = Map::new();
+    let mut required = Vec::new();
+    for part in parts.iter().map(|part| match part.get("$ref") {
+        Some(r) if r == HEAD_REF => head,
+        _ => part,
+    }) {
+        if let Some(own) = part.get("properties").and_then(Value::as_object) {
+            properties.extend(own.clone());
+        }
+        if let Some(own) = part.get("required").and_then(Value::as_array) {
+            required.extend(own.iter().cloned());
+        }
+    }
+    schema.insert("properties".into(), Value::Object(properties));
+    schema.insert("required".into(), Value::Array(required));
+    schema.insert("type".into(), json!("object"));
+}
+
+/// How utoipa refers to the summary columns a record flattens.
+const HEAD_REF: &str = "#/components/schemas/DeploymentHead";
+
 /// Adds `CallerEvaluationContext` and `CallerApproval`, what `POST /v1/evaluate` accepts: the
 /// context a caller passes, whose approvals may only have source `caller`
 /// ([`gatehouse_core::check_caller_approvals`]); `EvaluationContext` stays the context as the
 /// control plane builds it (`GET /v1/context`), with approvals of every source.
-fn add_caller_context(schemas: &mut serde_json::Map<String, Value>) {
+fn add_caller_context(schemas: &mut Map<String, Value>) {
     let Some(mut approval) = schemas.get("Approval").cloned() else {
         return;
     };

@@ -140,7 +140,7 @@ impl ControlPlane {
         report: &Callback,
     ) -> Result<(Append, String), ControlError> {
         check_report(record, report.status)?;
-        let id = record.id.as_str();
+        let id = record.head.id.as_str();
         let now = self.now();
         let mut data = serde_json::Map::new();
         data.insert("run_url".into(), json!(report.run_url));
@@ -244,7 +244,7 @@ impl ControlPlane {
             observed
                 .and_then(|o| o.get("artifact"))
                 .and_then(Value::as_str),
-            &record.environment,
+            &record.head.environment,
         );
         let mut evidence = match evidence {
             Some(Value::Object(map)) => map.clone(),

@@ -284,7 +284,7 @@ impl ControlPlane {
 
     /// `record` with its latest dispatch.
     async fn view(&self, record: DeploymentRecord) -> Result<DeploymentView, ControlError> {
-        let dispatch = self.store.dispatch_of(&record.id).await?;
+        let dispatch = self.store.dispatch_of(&record.head.id).await?;
         Ok(DeploymentView::new(record, dispatch))
     }
 
@@ -297,9 +297,9 @@ impl ControlPlane {
                 decision: &judged.decision,
                 decision_id: &judged.id,
                 stage: judged.stage,
-                deployment_id: &record.id,
-                artifact: &record.artifact,
-                environment: &record.environment,
+                deployment_id: &record.head.id,
+                artifact: &record.head.artifact,
+                environment: &record.head.environment,
             },
             &policy_uri,
             self.now(),
@@ -320,14 +320,14 @@ impl ControlPlane {
         Some(NewDispatch {
             executor: self.config.executor.kind().to_owned(),
             payload: json!({
-                "deployment_id": record.id,
-                "service": record.service,
-                "version": record.version,
-                "environment": record.environment,
+                "deployment_id": record.head.id,
+                "service": record.head.service,
+                "version": record.head.version,
+                "environment": record.head.environment,
                 "intent": record.intent,
                 "decision_digest": record.decision.get("intent_digest"),
                 "bundle_digest": record.bundle_digest,
-                "callback_url": format!("{}/v1/deployments/{}/callbacks", self.config.public_url.trim_end_matches('/'), record.id),
+                "callback_url": format!("{}/v1/deployments/{}/callbacks", self.config.public_url.trim_end_matches('/'), record.head.id),
                 "attestation": attestation.and_then(AttestationRecord::envelope_value),
             }),
             due: self.now(),

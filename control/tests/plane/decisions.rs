@@ -34,7 +34,7 @@ async fn every_evaluation_is_logged_with_masked_fields_and_read_back_in_pages() 
     assert_eq!(record.caller, "dev@example.com");
     assert_eq!(
         record.deployment_id.as_deref(),
-        Some(view.deployment.id.as_str())
+        Some(view.deployment.head.id.as_str())
     );
     assert_eq!(record.outcome, "allow");
     // The decision as answered, but for the digest: that of the masked intent, which reveals
@@ -61,7 +61,7 @@ async fn every_evaluation_is_logged_with_masked_fields_and_read_back_in_pages() 
     assert_eq!(record.intent["spec"]["service"], intent["spec"]["service"]);
     assert!(record.masked.contains(&"spec.tags.owner".to_owned()));
     // The deployment's event names the same decision.
-    let events = plane.events(&view.deployment.id).await.unwrap();
+    let events = plane.events(&view.deployment.head.id).await.unwrap();
     assert_eq!(events[1].data["decision_id"], submitted.as_str());
     // Previews are logged too, each with its own id.
     let mut ids = vec![submitted];

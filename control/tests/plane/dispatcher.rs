@@ -176,10 +176,11 @@ async fn a_result_that_cannot_be_recorded_is_kept_not_delivered_again() {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let state = plane
-            .deployment(&view.deployment.id)
+            .deployment(&view.deployment.head.id)
             .await
             .unwrap()
             .deployment
+            .head
             .state;
         if state == State::InProgress {
             break;

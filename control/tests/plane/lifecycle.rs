@@ -45,7 +45,7 @@ async fn an_allowed_intent_is_validated_and_an_idempotent_retry_replays_it() {
             .await,
     )
     .await;
-    assert_eq!(view.deployment.state, State::Validated);
+    assert_eq!(view.deployment.head.state, State::Validated);
     assert_eq!(view.etag, view.deployment.last_hash);
     let again = plane
         .submit(&requester(), intent.clone(), Some(key), None)
@@ -54,7 +54,7 @@ async fn an_allowed_intent_is_validated_and_an_idempotent_retry_replays_it() {
     let Submitted::Replayed(stored) = again else {
         panic!("stored twice")
     };
-    assert!(stored.body.contains(&view.deployment.id));
+    assert!(stored.body.contains(&view.deployment.head.id));
     let other = plane
         .submit(
             &requester(),
@@ -117,8 +117,8 @@ async fn an_over_budget_intent_waits_for_a_second_person_and_validates_on_approv
     let mut intent = example("web-frontend-dev-allowed.yaml");
     intent["spec"]["estimated_monthly_cost"] = json!(640);
     let view = created(plane.submit(&requester(), intent, None, None).await).await;
-    assert_eq!(view.deployment.state, State::Requested);
-    let id = view.deployment.id.clone();
+    assert_eq!(view.deployment.head.state, State::Requested);
+    let id = view.deployment.head.id.clone();
     let approve = |who: gatehouse_control::Principal, etag: String, role: &str| {
         let plane = std::sync::Arc::clone(&plane);
         let id = id.clone();
@@ -145,7 +145,7 @@ async fn an_over_budget_intent_waits_for_a_second_person_and_validates_on_approv
     let approved = approve(approver(), view.etag.clone(), "finops-approver")
         .await
         .unwrap();
-    assert_eq!(approved.deployment.state, State::Validated);
+    assert_eq!(approved.deployment.head.state, State::Validated);
     let err = approve(approver(), approved.etag.clone(), "finops-approver")
         .await
         .unwrap_err();
@@ -162,7 +162,7 @@ async fn cancel_and_reports_follow_the_lifecycle() {
     let plane = plane(dir.path(), ExecutorConfig::None).await;
     let intent = example("web-frontend-dev-allowed.yaml");
     let view = created(plane.submit(&requester(), intent.clone(), None, None).await).await;
-    let id = view.deployment.id.clone();
+    let id = view.deployment.head.id.clone();
     let report = |delivery: &str, callback: Callback| {
         let body = serde_json::to_vec(&callback).unwrap();
         let ts = gatehouse_control::clock::unix_seconds(plane.now());
@@ -249,7 +249,7 @@ async fn cancel_and_reports_follow_the_lifecycle() {
     .await
     .unwrap();
     assert_eq!(
-        plane.deployment(&id).await.unwrap().deployment.state,
+        plane.deployment(&id).await.unwrap().deployment.head.state,
         State::Success
     );
     // A forged signature never reaches the store.
@@ -283,7 +283,7 @@ async fn a_requester_cancels_their_own_validated_deployment_only() {
             .await,
     )
     .await;
-    let id = &view.deployment.id;
+    let id = &view.deployment.head.id;
     let mallory = principal("mallory@example.com", Role::Requester, &[]);
     let err = plane
         .cancel(&mallory, id, &view.etag, CancelRequest::default(), None)
@@ -310,5 +310,5 @@ async fn a_requester_cancels_their_own_validated_deployment_only() {
         .cancel(&requester(), id, &view.etag, CancelRequest::default(), None)
         .await
         .unwrap();
-    assert_eq!(cancelled.deployment.state, State::Cancelled);
+    assert_eq!(cancelled.deployment.head.state, State::Cancelled);
 }

@@ -84,7 +84,7 @@ async fn one_idempotency_key_stores_one_deployment_across_servers() {
     let mut replayed = Vec::new();
     for task in tasks {
         match task.await.unwrap() {
-            Submitted::Created(view) => created.push(view.deployment.id),
+            Submitted::Created(view) => created.push(view.deployment.head.id),
             Submitted::Replayed(stored) => replayed.push(stored.body),
         }
     }

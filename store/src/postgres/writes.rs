@@ -223,7 +223,7 @@ impl PostgresStore {
                         key,
                         &response.body_sha256,
                         &response.body,
-                        &nanos(r.created_at),
+                        &nanos(r.head.created_at),
                     ],
                 )
                 .await?;
@@ -255,20 +255,20 @@ impl PostgresStore {
         tx.execute(
             &insert,
             &[
-                &r.id,
-                &r.state.as_str(),
-                &r.service,
-                &r.version,
-                &r.artifact,
-                &r.environment,
-                &r.cloud,
-                &r.account,
-                &r.region,
-                &r.requested_by,
-                &r.submitted_by,
-                &r.created_at.to_string(),
-                &nanos(r.created_at),
-                &r.updated_at.to_string(),
+                &r.head.id,
+                &r.head.state.as_str(),
+                &r.head.service,
+                &r.head.version,
+                &r.head.artifact,
+                &r.head.environment,
+                &r.head.cloud,
+                &r.head.account,
+                &r.head.region,
+                &r.head.requested_by,
+                &r.head.submitted_by,
+                &r.head.created_at.to_string(),
+                &nanos(r.head.created_at),
+                &r.head.updated_at.to_string(),
                 &r.intent.to_string(),
                 &r.decision.to_string(),
                 &r.bundle_digest,
@@ -279,7 +279,7 @@ impl PostgresStore {
             ],
         )
         .await?;
-        write_policies(&tx, &r.id, &r.decision, true).await?;
+        write_policies(&tx, &r.head.id, &r.decision, true).await?;
         if let Some(d) = &s.decision_log {
             insert_decision(&tx, d).await?;
         }
@@ -287,7 +287,7 @@ impl PostgresStore {
             insert_attestation(&tx, a).await?;
         }
         if let Some(d) = &s.dispatch {
-            insert_dispatch(&tx, &r.id, d).await?;
+            insert_dispatch(&tx, &r.head.id, d).await?;
         }
         insert_events(&tx, &s.events).await?;
         past(s.deadline)?;
@@ -338,12 +338,12 @@ impl PostgresStore {
                 )
                 .await?;
             let until: Option<i64> = tx
-                .query_one(&leased, &[&record.id, &nanos(now)])
+                .query_one(&leased, &[&record.head.id, &nanos(now)])
                 .await?
                 .try_get(0)?;
             if let Some(ns) = until {
                 return Err(StoreError::DispatchInFlight {
-                    deployment_id: record.id.clone(),
+                    deployment_id: record.head.id.clone(),
                     lease_until: gatehouse_core::Timestamp::from_unix_nanos(i128::from(ns))
                         .map_err(|e| StoreError::corrupt("lease time", e))?,
                 }
@@ -359,9 +359,9 @@ impl PostgresStore {
         tx.execute(
             &update,
             &[
-                &record.id,
-                &record.state.as_str(),
-                &record.updated_at.to_string(),
+                &record.head.id,
+                &record.head.state.as_str(),
+                &record.head.updated_at.to_string(),
                 &record.decision.to_string(),
                 &record.bundle_digest,
                 &signed(record.last_seq),
@@ -372,7 +372,7 @@ impl PostgresStore {
         )
         .await?;
         if a.decision.is_some() {
-            write_policies(&tx, &record.id, &record.decision, false).await?;
+            write_policies(&tx, &record.head.id, &record.decision, false).await?;
         }
         if let Some(d) = &a.decision_log {
             insert_decision(&tx, d).await?;
@@ -387,10 +387,10 @@ impl PostgresStore {
                      WHERE deployment_id = $1 AND status = 'pending'",
                 )
                 .await?;
-            tx.execute(&close, &[&record.id]).await?;
+            tx.execute(&close, &[&record.head.id]).await?;
         }
         if let Some(d) = &a.dispatch {
-            insert_dispatch(&tx, &record.id, d).await?;
+            insert_dispatch(&tx, &record.head.id, d).await?;
         }
         if let Some(o) = &a.dispatch_outcome {
             let close = tx
@@ -421,11 +421,11 @@ impl PostgresStore {
             tx.execute(
                 &record_delivery,
                 &[
-                    &record.id,
+                    &record.head.id,
                     delivery_id,
                     &response.body_sha256,
                     &response.body,
-                    &nanos(record.updated_at),
+                    &nanos(record.head.updated_at),
                 ],
             )
             .await?;

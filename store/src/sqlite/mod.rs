@@ -450,7 +450,7 @@ fn submit(tx: &Transaction<'_>, s: Submission) -> Result<SubmitResult, Fault> {
                 key,
                 response.body_sha256,
                 response.body,
-                nanos(s.record.created_at)
+                nanos(s.record.head.created_at)
             ],
         )?;
     }
@@ -461,20 +461,20 @@ fn submit(tx: &Transaction<'_>, s: Submission) -> Result<SubmitResult, Fault> {
          bundle_digest, last_seq, last_hash, decision_id, outcome) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
         params![
-            r.id,
-            r.state.as_str(),
-            r.service,
-            r.version,
-            r.artifact,
-            r.environment,
-            r.cloud,
-            r.account,
-            r.region,
-            r.requested_by,
-            r.submitted_by,
-            r.created_at.to_string(),
-            nanos(r.created_at),
-            r.updated_at.to_string(),
+            r.head.id,
+            r.head.state.as_str(),
+            r.head.service,
+            r.head.version,
+            r.head.artifact,
+            r.head.environment,
+            r.head.cloud,
+            r.head.account,
+            r.head.region,
+            r.head.requested_by,
+            r.head.submitted_by,
+            r.head.created_at.to_string(),
+            nanos(r.head.created_at),
+            r.head.updated_at.to_string(),
             r.intent.to_string(),
             r.decision.to_string(),
             r.bundle_digest,
@@ -484,7 +484,7 @@ fn submit(tx: &Transaction<'_>, s: Submission) -> Result<SubmitResult, Fault> {
             outcome_of(&r.decision),
         ],
     )?;
-    write_policies(tx, &r.id, &r.decision, true)?;
+    write_policies(tx, &r.head.id, &r.decision, true)?;
     if let Some(d) = &s.decision_log {
         insert_decision(tx, d)?;
     }
@@ -493,7 +493,7 @@ fn submit(tx: &Transaction<'_>, s: Submission) -> Result<SubmitResult, Fault> {
     }
     insert_events(tx, s.events)?;
     if let Some(d) = &s.dispatch {
-        insert_dispatch(tx, &r.id, d)?;
+        insert_dispatch(tx, &r.head.id, d)?;
     }
     Ok(SubmitResult::Created(Box::new(s.record)))
 }
@@ -520,15 +520,15 @@ fn append(tx: &Transaction<'_>, a: Append) -> Result<DeploymentRecord, Fault> {
     })?;
     apply_append(&mut record, &a)?;
     if let Some(now) = a.close_dispatches {
-        refuse_leased(tx, &record.id, now)?;
+        refuse_leased(tx, &record.head.id, now)?;
     }
     tx.execute(
         "UPDATE deployments SET state = ?2, updated_at = ?3, decision = ?4, bundle_digest = ?5, \
          last_seq = ?6, last_hash = ?7, decision_id = ?8, outcome = ?9 WHERE id = ?1",
         params![
-            record.id,
-            record.state.as_str(),
-            record.updated_at.to_string(),
+            record.head.id,
+            record.head.state.as_str(),
+            record.head.updated_at.to_string(),
             record.decision.to_string(),
             record.bundle_digest,
             record.last_seq as i64,
@@ -538,7 +538,7 @@ fn append(tx: &Transaction<'_>, a: Append) -> Result<DeploymentRecord, Fault> {
         ],
     )?;
     if a.decision.is_some() {
-        write_policies(tx, &record.id, &record.decision, false)?;
+        write_policies(tx, &record.head.id, &record.decision, false)?;
     }
     if let Some(d) = &a.decision_log {
         insert_decision(tx, d)?;
@@ -551,11 +551,11 @@ fn append(tx: &Transaction<'_>, a: Append) -> Result<DeploymentRecord, Fault> {
         tx.execute(
             "UPDATE outbox SET status = 'cancelled', lease_owner = NULL, lease_until_ns = NULL \
              WHERE deployment_id = ?1 AND status = 'pending'",
-            params![record.id],
+            params![record.head.id],
         )?;
     }
     if let Some(d) = &a.dispatch {
-        insert_dispatch(tx, &record.id, d)?;
+        insert_dispatch(tx, &record.head.id, d)?;
     }
     if let Some(o) = &a.dispatch_outcome {
         tx.execute(
@@ -575,11 +575,11 @@ fn append(tx: &Transaction<'_>, a: Append) -> Result<DeploymentRecord, Fault> {
             "INSERT INTO deliveries (deployment_id, delivery_id, body_sha256, body, created_ns) \
              VALUES (?1, ?2, ?3, ?4, ?5)",
             params![
-                record.id,
+                record.head.id,
                 delivery_id,
                 response.body_sha256,
                 response.body,
-                nanos(record.updated_at)
+                nanos(record.head.updated_at)
             ],
         )?;
     }
