@@ -9,12 +9,12 @@ use std::sync::{Arc, LazyLock};
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use gatehouse_control::store::sqlite::SqliteStore;
 use gatehouse_control::{ControlPlane, load_bundle};
 use gatehouse_core::Timestamp;
 use gatehouse_http::config::token_hash;
 use gatehouse_http::metrics::Metrics;
 use gatehouse_http::{App, Config, app};
+use gatehouse_store::sqlite::SqliteStore;
 use libfuzzer_sys::fuzz_target;
 use tower::ServiceExt;
 
