@@ -1,7 +1,8 @@
 //! Deployments as the store keeps them: the head every view starts with (id, state, the
 //! intent's listed fields, submitter, times), read once from an intent; the record (the head,
 //! the intent and its latest admission decision, the ETag) and the list summary (the head, the
-//! outcome, the ETag, the dispatch) built on it; the list query with its page.
+//! outcome, the ETag, the dispatch) built on it; the list query and its page, with the offset
+//! of the next page.
 
 use gatehouse_core::{Decision, DeploymentStatus, State, Timestamp};
 use serde::Serialize;
@@ -195,12 +196,35 @@ pub struct ListQuery {
 }
 
 /// A page of deployments.
-#[derive(Debug, Clone)]
-pub struct Page {
-    /// The rows, newest first.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DeploymentPage {
+    /// Newest first: summaries without intent, decision or dispatch payload
+    /// (`GET /v1/deployments/{id}` has them).
     pub items: Vec<DeploymentSummary>,
-    /// Rows matching the filters.
+    /// Matching deployments.
     pub total: u64,
+    /// Page size used.
+    pub limit: u32,
+    /// Offset used.
+    pub offset: u64,
+    /// Offset of the next page, if any.
+    pub next_offset: Option<u64>,
+}
+
+impl DeploymentPage {
+    /// The page `query` asked for: `items` of the `total` deployments matching its filters.
+    /// There is a next page when this one is not empty and ends before the last match.
+    pub fn new(items: Vec<DeploymentSummary>, total: u64, query: &ListQuery) -> Self {
+        let next = query.offset.saturating_add(items.len() as u64);
+        Self {
+            next_offset: (next < total && !items.is_empty()).then_some(next),
+            items,
+            total,
+            limit: query.limit,
+            offset: query.offset,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -242,6 +266,38 @@ mod tests {
             ["", "", "", ""]
         );
         assert_eq!(service_of(&intent), "web");
+    }
+
+    #[test]
+    fn a_page_has_a_next_offset_while_matches_remain() {
+        let query = ListQuery {
+            limit: 2,
+            offset: 4,
+            ..ListQuery::default()
+        };
+        let at: Timestamp = "2026-11-23T12:00:00Z".parse().unwrap();
+        let status = DeploymentStatus {
+            deployment_id: "dep_1".into(),
+            state: State::Validated,
+            last_seq: 2,
+            last_hash: "h2".into(),
+            last_at: at,
+        };
+        let row = DeploymentSummary {
+            head: DeploymentHead::new(&json!({}), &status, "ci", at),
+            outcome: "allow".into(),
+            bundle_digest: "sha256:x".into(),
+            etag: "h2".into(),
+            dispatch: None,
+        };
+        let page = |rows: usize, total: u64| {
+            DeploymentPage::new(vec![row.clone(); rows], total, &query).next_offset
+        };
+        assert_eq!(page(2, 7), Some(6));
+        assert_eq!(page(2, 6), None);
+        assert_eq!(page(0, 3), None);
+        let full = DeploymentPage::new(vec![row.clone()], 9, &query);
+        assert_eq!((full.limit, full.offset, full.total), (2, 4, 9));
     }
 
     #[test]

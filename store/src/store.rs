@@ -7,7 +7,7 @@ use gatehouse_core::{Event, HistoryEntry, Timestamp};
 use crate::attestations::AttestationRecord;
 use crate::audit::AuditReport;
 use crate::decision_log::{DecisionQuery, DecisionRecord};
-use crate::deployment::{DeploymentRecord, ListQuery, Page};
+use crate::deployment::{DeploymentPage, DeploymentRecord, ListQuery};
 use crate::error::{Backend, StoreError};
 use crate::outbox::{Claim, Dispatch, Renewal, Retry};
 use crate::replay::StoredResponse;
@@ -27,7 +27,7 @@ pub trait Store: Send + Sync + 'static {
     /// One deployment.
     async fn get(&self, id: &str) -> Result<Option<DeploymentRecord>, StoreError>;
     /// A filtered page of deployment summaries (reads no intent or decision).
-    async fn list(&self, query: &ListQuery) -> Result<Page, StoreError>;
+    async fn list(&self, query: &ListQuery) -> Result<DeploymentPage, StoreError>;
     /// Aggregates of the deployments created at or after `since`, for signals; `top` limits
     /// the policies.
     async fn signal_data(&self, since: Timestamp, top: usize) -> Result<SignalData, StoreError>;

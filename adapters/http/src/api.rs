@@ -25,7 +25,7 @@ use gatehouse_core::{
 use gatehouse_store::IdempotencyKey;
 use gatehouse_store::audit::AuditReport;
 use gatehouse_store::decision_log::DecisionRecord;
-use gatehouse_store::deployment::{DeploymentSummary, ListQuery};
+use gatehouse_store::deployment::{DeploymentPage, ListQuery};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
@@ -86,22 +86,6 @@ pub struct SubmitRequest {
     /// The deployment intent (must match the DeploymentIntent schema).
     #[schema(value_type = Object)]
     pub intent: Value,
-}
-
-/// A page of deployments.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct DeploymentPage {
-    /// Newest first: summaries without intent, decision or dispatch payload
-    /// (`GET /v1/deployments/{id}` has them).
-    pub items: Vec<DeploymentSummary>,
-    /// Matching deployments.
-    pub total: u64,
-    /// Page size used.
-    pub limit: u32,
-    /// Offset used.
-    pub offset: u64,
-    /// Offset of the next page, if any.
-    pub next_offset: Option<u64>,
 }
 
 /// Filters of `GET /v1/deployments`.
@@ -329,15 +313,6 @@ pub async fn list(
         offset: u64::from(params.offset.unwrap_or(0)),
     };
     let page = app.plane.list(&q).await?;
-    let items = page.items;
-    let next = q.offset + items.len() as u64;
-    let page = DeploymentPage {
-        next_offset: (next < page.total && !items.is_empty()).then_some(next),
-        items,
-        total: page.total,
-        limit: q.limit,
-        offset: q.offset,
-    };
     Ok(json_response(
         StatusCode::OK,
         encode::to_json("deployment page", &page)?,

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use gatehouse_core::Event;
 use gatehouse_store::audit::AuditReport;
-use gatehouse_store::deployment::{ListQuery, Page};
+use gatehouse_store::deployment::{DeploymentPage, ListQuery};
 
 use super::ControlPlane;
 use crate::clock::shift;
@@ -14,7 +14,7 @@ use crate::signals::{self, Signals};
 
 impl ControlPlane {
     /// A filtered page of deployment summaries, newest first.
-    pub async fn list(&self, query: &ListQuery) -> Result<Page, ControlError> {
+    pub async fn list(&self, query: &ListQuery) -> Result<DeploymentPage, ControlError> {
         Ok(self.store.list(query).await?)
     }
 

@@ -12,7 +12,7 @@ use gatehouse_control::{Role, Submitted, workers};
 use gatehouse_core::{Event, HistoryEntry, State, Timestamp};
 use gatehouse_store::audit::AuditReport;
 use gatehouse_store::decision_log::{DecisionQuery, DecisionRecord};
-use gatehouse_store::deployment::{DeploymentRecord, ListQuery, Page};
+use gatehouse_store::deployment::{DeploymentPage, DeploymentRecord, ListQuery};
 use gatehouse_store::outbox::{Claim, Dispatch, Renewal, Retry};
 use gatehouse_store::replicas::{ActiveBundle, ReplicaReport};
 use gatehouse_store::{
@@ -54,7 +54,7 @@ impl Store for FlakyStore {
     async fn get(&self, id: &str) -> Result<Option<DeploymentRecord>, StoreError> {
         self.inner.get(id).await
     }
-    async fn list(&self, q: &ListQuery) -> Result<Page, StoreError> {
+    async fn list(&self, q: &ListQuery) -> Result<DeploymentPage, StoreError> {
         self.inner.list(q).await
     }
     async fn signal_data(&self, since: Timestamp, top: usize) -> Result<SignalData, StoreError> {

@@ -32,7 +32,7 @@ use crate::attestations::AttestationRecord;
 use crate::audit::AuditReport;
 use crate::config::{PostgresConfig, redact};
 use crate::decision_log::{DecisionQuery, DecisionRecord};
-use crate::deployment::{DeploymentRecord, ListQuery, Page};
+use crate::deployment::{DeploymentPage, DeploymentRecord, ListQuery};
 use crate::error::{Backend, StoreError};
 use crate::list::{Placeholder, list_sql};
 use crate::outbox::{Claim, Dispatch, Renewal, Retry};
@@ -336,7 +336,7 @@ impl Store for PostgresStore {
         .await
     }
 
-    async fn list(&self, q: &ListQuery) -> Result<Page, StoreError> {
+    async fn list(&self, q: &ListQuery) -> Result<DeploymentPage, StoreError> {
         // The status and attempts of each row's latest outbox entry, by a lateral join.
         let columns = format!("{}, o.status, o.attempts", rows::SUMMARY_DEPLOYMENT_COLUMNS);
         let from = "deployments d LEFT JOIN LATERAL (SELECT status, attempts FROM outbox \
@@ -347,10 +347,8 @@ impl Store for PostgresStore {
                 sql.args.iter().map(|a| a as &(dyn ToSql + Sync)).collect();
             let total: i64 = client.query_one(&sql.count, &params).await?.try_get(0)?;
             let page = client.query(&sql.page, &params).await?;
-            Ok(Page {
-                items: page.iter().map(rows::summary).collect::<Result<_, _>>()?,
-                total: decode::count(total),
-            })
+            let items = page.iter().map(rows::summary).collect::<Result<_, _>>()?;
+            Ok(DeploymentPage::new(items, decode::count(total), q))
         })
         .await
     }

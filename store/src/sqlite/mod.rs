@@ -22,7 +22,7 @@ use crate::attestations::AttestationRecord;
 use crate::audit::{Audit, AuditReport};
 use crate::decision::outcome_of;
 use crate::decision_log::{DecisionQuery, DecisionRecord};
-use crate::deployment::{DeploymentRecord, ListQuery, Page};
+use crate::deployment::{DeploymentPage, DeploymentRecord, ListQuery};
 use crate::error::{Backend, StoreError};
 use crate::list::{Placeholder, list_sql};
 use crate::outbox::{Claim, Dispatch, NewDispatch, Renewal, Retry};
@@ -606,7 +606,7 @@ fn refuse_leased(tx: &Transaction<'_>, deployment_id: &str, now: Timestamp) -> R
     }
 }
 
-fn list(conn: &Connection, q: &ListQuery) -> Result<Page, Fault> {
+fn list(conn: &Connection, q: &ListQuery) -> Result<DeploymentPage, Fault> {
     // The status and attempts of each row's latest outbox entry, by subqueries.
     let columns = format!(
         "{}, \
@@ -626,10 +626,7 @@ fn list(conn: &Connection, q: &ListQuery) -> Result<Page, Fault> {
     while let Some(row) = found.next()? {
         items.push(rows::summary(row)?);
     }
-    Ok(Page {
-        items,
-        total: decode::count(total),
-    })
+    Ok(DeploymentPage::new(items, decode::count(total), q))
 }
 
 /// `(value, count)` of one column over the window.
@@ -770,7 +767,7 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn list(&self, q: &ListQuery) -> Result<Page, StoreError> {
+    async fn list(&self, q: &ListQuery) -> Result<DeploymentPage, StoreError> {
         let q = q.clone();
         self.read("list deployments", move |conn| list(conn, &q))
             .await
