@@ -233,12 +233,8 @@ mod tests {
 
     use super::*;
 
-    #[test]
-    fn the_intent_fields_are_read_once_and_missing_ones_are_empty() {
-        let intent = json!({
-            "metadata": {"requested_by": "erin@example.com"},
-            "spec": {"service": "web", "version": 3, "target": {"cloud": "aws", "region": null}}
-        });
+    /// `dep_1`, VALIDATED at its second event, and the time of that event.
+    fn validated() -> (DeploymentStatus, Timestamp) {
         let at: Timestamp = "2026-11-23T12:00:00Z".parse().unwrap();
         let status = DeploymentStatus {
             deployment_id: "dep_1".into(),
@@ -247,6 +243,16 @@ mod tests {
             last_hash: "h2".into(),
             last_at: at,
         };
+        (status, at)
+    }
+
+    #[test]
+    fn the_intent_fields_are_read_once_and_missing_ones_are_empty() {
+        let intent = json!({
+            "metadata": {"requested_by": "erin@example.com"},
+            "spec": {"service": "web", "version": 3, "target": {"cloud": "aws", "region": null}}
+        });
+        let (status, at) = validated();
         let head = DeploymentHead::new(&intent, &status, "ci@example.com", at);
         assert_eq!(head.id, "dep_1");
         assert_eq!(head.service, "web");
@@ -275,14 +281,7 @@ mod tests {
             offset: 4,
             ..ListQuery::default()
         };
-        let at: Timestamp = "2026-11-23T12:00:00Z".parse().unwrap();
-        let status = DeploymentStatus {
-            deployment_id: "dep_1".into(),
-            state: State::Validated,
-            last_seq: 2,
-            last_hash: "h2".into(),
-            last_at: at,
-        };
+        let (status, at) = validated();
         let row = DeploymentSummary {
             head: DeploymentHead::new(&json!({}), &status, "ci", at),
             outcome: "allow".into(),
@@ -302,14 +301,7 @@ mod tests {
 
     #[test]
     fn a_record_serialises_its_head_first_in_field_order() {
-        let at: Timestamp = "2026-11-23T12:00:00Z".parse().unwrap();
-        let status = DeploymentStatus {
-            deployment_id: "dep_1".into(),
-            state: State::Validated,
-            last_seq: 2,
-            last_hash: "h2".into(),
-            last_at: at,
-        };
+        let (status, at) = validated();
         let record = DeploymentRecord {
             head: DeploymentHead::new(&json!({}), &status, "ci", at),
             intent: json!({}),
