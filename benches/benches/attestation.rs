@@ -45,7 +45,7 @@ fn attestations(c: &mut Criterion) {
     group.bench_function("sign", |b| {
         b.iter(|| {
             let statement = attestation::statement(black_box(&facts)).expect("pinned artifact");
-            let envelope = attestation::sign(&statement, black_box(&key));
+            let envelope = attestation::sign(&statement, black_box(&key)).expect("statement signs");
             assert_eq!(envelope.signatures.len(), 1);
             envelope.to_json()
         });
@@ -54,6 +54,7 @@ fn attestations(c: &mut Criterion) {
         &attestation::statement(&facts).expect("pinned artifact"),
         &key,
     )
+    .expect("statement signs")
     .to_json();
     let expect = Expectation {
         artifact: ARTIFACT,

@@ -85,11 +85,10 @@ impl AttestationConfig {
             bundle: attested.decision.bundle.clone(),
             policy_uri: policy_uri.to_owned(),
         };
-        let (envelope, unavailable) = match gatehouse_core::attestation::statement(&facts) {
-            Ok(statement) => {
-                let envelope = gatehouse_core::attestation::sign(&statement, key);
-                (Some(envelope.to_json()), None)
-            }
+        let signed = gatehouse_core::attestation::statement(&facts)
+            .and_then(|statement| gatehouse_core::attestation::sign(&statement, key));
+        let (envelope, unavailable) = match signed {
+            Ok(envelope) => (Some(envelope.to_json()), None),
             Err(e) => (None, Some(e.to_string())),
         };
         Some(AttestationRecord {

@@ -220,11 +220,14 @@ impl VerificationResult {
 }
 
 impl Statement {
-    /// The statement as compact JSON (the bytes that are signed).
-    pub fn to_json(&self) -> String {
-        // Strings, a timestamp that formats (it was parsed or built from a valid time) and
-        // structs of them always serialise.
-        serde_json::to_string(self).unwrap_or_default()
+    /// The statement as compact JSON (the bytes that are signed). Fails when a field has no
+    /// JSON form (a `timeVerified` outside the years RFC 3339 can write, 0000 to 9999).
+    pub fn to_json(&self) -> Result<String, AttestationError> {
+        serde_json::to_string(self).map_err(|e| AttestationError::InvalidFact {
+            field: "statement",
+            value: e.to_string(),
+            reason: "it has no JSON form",
+        })
     }
 
     /// The decision's facts, when the statement carries them.
@@ -475,9 +478,14 @@ pub fn statement(facts: &DecisionFacts) -> Result<Statement, AttestationError> {
 }
 
 /// Signs a statement: a DSSE envelope of its JSON, payload type [`PAYLOAD_TYPE`], with the
-/// key's id in the signature.
-pub fn sign(statement: &Statement, key: &SigningKey) -> Envelope {
-    dsse::sign(PAYLOAD_TYPE, statement.to_json().as_bytes(), key)
+/// key's id in the signature. Fails only when the statement has no JSON form
+/// ([`Statement::to_json`]).
+pub fn sign(statement: &Statement, key: &SigningKey) -> Result<Envelope, AttestationError> {
+    Ok(dsse::sign(
+        PAYLOAD_TYPE,
+        statement.to_json()?.as_bytes(),
+        key,
+    ))
 }
 
 /// What an attestation must say to be accepted by [`verify`].
@@ -623,7 +631,9 @@ mod tests {
     }
 
     fn signed(outcome: &str) -> String {
-        sign(&statement(&facts(outcome)).unwrap(), &key(TRUSTED)).to_json()
+        sign(&statement(&facts(outcome)).unwrap(), &key(TRUSTED))
+            .unwrap()
+            .to_json()
     }
 
     fn expect(artifact: &str) -> Expectation<'_> {
@@ -786,7 +796,9 @@ mod tests {
     #[test]
     fn a_signature_by_another_key_is_an_unknown_key() {
         let other = key(UNTRUSTED);
-        let envelope = sign(&statement(&facts("allow")).unwrap(), &other).to_json();
+        let envelope = sign(&statement(&facts("allow")).unwrap(), &other)
+            .unwrap()
+            .to_json();
         let err = verify(&envelope, &trusted(), &expect(&pinned())).unwrap_err();
         assert_eq!(
             err,
@@ -797,7 +809,9 @@ mod tests {
         assert!(err.to_string().contains(other.key_id()), "{err}");
         // Another key under the trusted key's id: a bad signature, not an unknown key.
         let impostor = key(UNTRUSTED).with_key_id(trusted()[0].key_id()).unwrap();
-        let envelope = sign(&statement(&facts("allow")).unwrap(), &impostor).to_json();
+        let envelope = sign(&statement(&facts("allow")).unwrap(), &impostor)
+            .unwrap()
+            .to_json();
         assert_eq!(
             verify(&envelope, &trusted(), &expect(&pinned()))
                 .unwrap_err()

@@ -31,6 +31,7 @@ use crate::canonical::digest_of_value;
 use crate::context::EvaluationContext;
 use crate::decision::Decision;
 use crate::engine::Engine;
+use crate::error::ContextError;
 use crate::fanout::Fanout;
 use crate::intent::intent_digest;
 use crate::stage::Stage;
@@ -46,13 +47,19 @@ pub struct CacheKey {
 
 impl CacheKey {
     /// The key of evaluating `intent` in `context` at `stage` with `engine`'s bundle.
-    pub fn new(engine: &Engine, stage: Stage, intent: &Value, context: &EvaluationContext) -> Self {
-        Self {
+    /// Fails when the context has no JSON form (see [`EvaluationContext::to_input_value`]).
+    pub fn new(
+        engine: &Engine,
+        stage: Stage,
+        intent: &Value,
+        context: &EvaluationContext,
+    ) -> Result<Self, ContextError> {
+        Ok(Self {
             bundle: engine.info().digest.clone(),
             stage,
             intent: intent_digest(intent),
-            context: context_digest(context),
-        }
+            context: context_digest(context)?,
+        })
     }
 
     /// The intent's digest (`sha256:<hex>`, the decision's `intent_digest`).
@@ -62,8 +69,8 @@ impl CacheKey {
 }
 
 /// `sha256:<hex>` over the canonical JSON of the context as policies see it.
-pub fn context_digest(context: &EvaluationContext) -> String {
-    digest_of_value(&context.to_input_value())
+pub fn context_digest(context: &EvaluationContext) -> Result<String, ContextError> {
+    Ok(digest_of_value(&context.to_input_value()?))
 }
 
 /// Counters of a [`DecisionCache`].
@@ -131,7 +138,14 @@ impl DecisionCache {
         context: &EvaluationContext,
         fanout: &dyn Fanout,
     ) -> (Arc<Decision>, bool) {
-        let key = CacheKey::new(engine, stage, intent, context);
+        let Ok(key) = CacheKey::new(engine, stage, intent, context) else {
+            // A context without a JSON form has no key to share: the engine decides alone (and
+            // denies, saying why).
+            return (
+                Arc::new(engine.evaluate_stage(stage, intent, context, fanout)),
+                false,
+            );
+        };
         if let Some(decision) = self.get(&key) {
             return (decision, true);
         }
@@ -297,7 +311,7 @@ mod tests {
         decision
             .errors
             .push(crate::ErrorDetail::new("limit_exceeded", "slow"));
-        let key = CacheKey::new(&engine, Stage::Admission, &intent, &now);
+        let key = CacheKey::new(&engine, Stage::Admission, &intent, &now).unwrap();
         cache.insert(key.clone(), Arc::new(decision));
         assert!(cache.get(&key).is_none());
     }

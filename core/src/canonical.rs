@@ -6,11 +6,14 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 /// Writes `value` as canonical JSON.
+#[expect(
+    clippy::expect_used,
+    reason = "only JSON text, valid UTF-8, was written; an empty text would hash as another value"
+)]
 pub fn to_canonical_json(value: &Value) -> String {
     let mut out = Vec::with_capacity(256);
     write_value(value, &mut out);
-    // Only JSON text (valid UTF-8) was written.
-    String::from_utf8(out).unwrap_or_default()
+    String::from_utf8(out).expect("canonical JSON is UTF-8")
 }
 
 /// Appends the canonical JSON of `value` to `out`.
@@ -63,10 +66,12 @@ pub(crate) fn write_value(value: &Value, out: &mut Vec<u8>) {
 
 /// Appends `s` as a JSON string: serde_json's escaping is canonical (minimal escapes, `\u` for
 /// control characters).
+#[expect(
+    clippy::expect_used,
+    reason = "writing a string to a Vec cannot fail; writing `\"\"` instead would hash another value"
+)]
 pub(crate) fn write_string(s: &str, out: &mut Vec<u8>) {
-    if serde_json::to_writer(&mut *out, s).is_err() {
-        out.extend_from_slice(b"\"\"");
-    }
+    serde_json::to_writer(&mut *out, s).expect("a string serialises into memory");
 }
 
 /// Lowercase hex SHA-256 of `bytes`.

@@ -123,7 +123,7 @@ impl Want {
                 Some(i) => {
                     remaining.remove(i);
                 }
-                None => problems.push(format!("missing violation {}", compact(want))),
+                None => problems.push(format!("missing violation {}", compact(want)?)),
             }
         }
         for extra in remaining {
@@ -137,9 +137,9 @@ impl Want {
         got.sort_unstable();
         want.sort_unstable();
         if got != want {
+            let errors = serde_json::to_string(&decision.errors).map_err(|e| e.to_string())?;
             problems.push(format!(
-                "error codes are {got:?}, want {want:?}; errors: {}",
-                serde_json::to_string(&decision.errors).unwrap_or_default()
+                "error codes are {got:?}, want {want:?}; errors: {errors}"
             ));
         }
         if problems.is_empty() {
@@ -150,6 +150,6 @@ impl Want {
     }
 }
 
-fn compact(v: &WantViolation) -> String {
-    serde_json::to_string(v).unwrap_or_default()
+fn compact(v: &WantViolation) -> Result<String, String> {
+    serde_json::to_string(v).map_err(|e| e.to_string())
 }

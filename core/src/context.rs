@@ -357,8 +357,11 @@ impl EvaluationContext {
         })
     }
 
-    /// The context as policies see it at `input.context`.
-    pub fn to_input_value(&self) -> Value {
-        serde_json::to_value(self).unwrap_or(Value::Null)
+    /// The context as policies see it at `input.context`. Fails only if a value had no JSON
+    /// form; the engine then denies with the reason instead of showing policies `null`.
+    pub fn to_input_value(&self) -> Result<Value, ContextError> {
+        serde_json::to_value(self).map_err(|e| ContextError {
+            message: e.to_string(),
+        })
     }
 }

@@ -55,9 +55,12 @@ impl Envelope {
     }
 
     /// The envelope as pretty-printed JSON with a final newline, as written to files.
+    #[expect(
+        clippy::expect_used,
+        reason = "an envelope is strings and a list of structs of strings, which always serialise; an empty text here would hide a bug"
+    )]
     pub fn to_json(&self) -> String {
-        // Strings and a list of structs of strings always serialise.
-        let mut text = serde_json::to_string_pretty(self).unwrap_or_default();
+        let mut text = serde_json::to_string_pretty(self).expect("an envelope serialises");
         text.push('\n');
         text
     }

@@ -8,7 +8,7 @@ use crate::catalog::{Catalog, Enforcement, SCHEMA_POLICY};
 use crate::context::Approval;
 use crate::context::EvaluationContext;
 use crate::decision::{Decision, MAX_LISTED, Truncated, Violation, ViolationStatus, outcome_of};
-use crate::error::{ErrorDetail, IntentError};
+use crate::error::{Diagnostic, ErrorDetail, IntentError};
 use crate::exemption::{Exemption, ScopeFacts, exemptions_from_data};
 use crate::fanout::{Fanout, Sequential};
 use crate::intent::{intent_digest, parse_intent};
@@ -297,7 +297,13 @@ impl Engine {
         approvals: &[&Approval],
         fanout: &dyn Fanout,
     ) -> (Vec<Option<Violation>>, Vec<ErrorDetail>) {
-        let input = Input::new(intent, &context.to_input_value());
+        let context_value = match context.to_input_value() {
+            Ok(value) => value,
+            Err(e) => {
+                return (Vec::new(), e.details());
+            }
+        };
+        let input = Input::new(intent, &context_value);
         let results = self.package_results(stage, &input, fanout);
         let facts = scope_facts(intent);
         let requester = intent

@@ -24,8 +24,8 @@ pub fn render(segments: &[PathSegment]) -> String {
                 let _ = write!(out, "[{i}]");
             }
             PathSegment::Key(key) if needs_quoting(key) => {
-                let quoted = serde_json::to_string(key).unwrap_or_default();
-                let _ = write!(out, "[{quoted}]");
+                // A JSON string literal: quotes and escapes as JSON writes them.
+                let _ = write!(out, "[{}]", serde_json::Value::from(key.as_str()));
             }
             PathSegment::Key(key) => {
                 if !out.is_empty() {

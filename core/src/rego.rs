@@ -1044,11 +1044,14 @@ fn deny_set(value: &regorus::Value) -> PackageResult {
             "`deny` evaluated to undefined",
         )
         .with_help("`deny` must be a set; check that the package defines `deny contains ... if { ... }`"))),
-        regorus::Value::Set(items) => Ok(items.iter().map(from_rego).collect()),
-        regorus::Value::Array(items) => Ok(items.iter().map(from_rego).collect()),
+        regorus::Value::Set(items) => items.iter().map(violation_json).collect(),
+        regorus::Value::Array(items) => items.iter().map(violation_json).collect(),
         other => Err(Box::new(ErrorDetail::new(
             "malformed_result",
-            format!("`deny` must be a set of violation objects, got {}", short_json(&from_rego(other))),
+            format!(
+                "`deny` must be a set of violation objects, got {}",
+                from_rego(other).map_or_else(|e| format!("a value with no JSON form ({e})"), |v| short_json(&v))
+            ),
         ))),
     }
 }
@@ -1158,9 +1161,26 @@ pub(crate) fn to_rego(value: &Value) -> regorus::Value {
     }
 }
 
-/// Converts a regorus value to JSON (sets become arrays, undefined becomes null).
-pub(crate) fn from_rego(value: &regorus::Value) -> Value {
-    serde_json::to_value(value).unwrap_or(Value::Null)
+/// Converts a regorus value to JSON (sets become arrays, undefined becomes null). Fails on
+/// what JSON cannot hold, such as an object whose keys are arrays or objects.
+pub(crate) fn from_rego(value: &regorus::Value) -> Result<Value, serde_json::Error> {
+    serde_json::to_value(value)
+}
+
+/// One item of a `deny` set as JSON; an item JSON cannot hold is a malformed result (the
+/// decision denies, saying why).
+fn violation_json(item: &regorus::Value) -> Result<Value, Box<ErrorDetail>> {
+    from_rego(item).map_err(|e| {
+        Box::new(
+            ErrorDetail::new(
+                "malformed_result",
+                format!("a `deny` item has no JSON form: {e}"),
+            )
+            .with_help(
+                "build violation objects with string keys (`{\"msg\": ..., \"path\": ...}`)",
+            ),
+        )
+    })
 }
 
 /// Outcome of one Rego unit test.
@@ -1393,6 +1413,20 @@ mod tests {
             policies.evaluate(Stage::Admission, &input(serde_json::json!({"fire": true})));
         assert_eq!(results.len(), 1);
         assert_eq!(results[0].as_ref().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn composite_keys_reach_json_as_their_text() {
+        // Rego objects may have composite keys; JSON objects may not. regorus writes such a key
+        // as its JSON text, so a violation keeps it (and `from_rego` has nothing to refuse).
+        let policies = compile(
+            "package gatehouse.policies.p\n\ndeny contains {\"policy\": \"x\", \"message\": \"m\", \"evidence\": {[1]: true}} if {\n\tinput.intent.fire\n}\n",
+        );
+        let results =
+            policies.evaluate(Stage::Admission, &input(serde_json::json!({"fire": true})));
+        assert_eq!(results.len(), 1);
+        let items = results[0].as_ref().unwrap();
+        assert_eq!(items[0]["evidence"], serde_json::json!({"[1]": true}));
     }
 
     #[test]
@@ -1637,6 +1671,6 @@ mod tests {
     #[test]
     fn json_round_trips_through_rego_values() {
         let v = serde_json::json!({"a": [1, 2.5, -3, true, null, "x"], "b": {"c": 18446744073709551615u64}});
-        assert_eq!(from_rego(&to_rego(&v)), v);
+        assert_eq!(from_rego(&to_rego(&v)).unwrap(), v);
     }
 }

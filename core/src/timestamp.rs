@@ -8,6 +8,8 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 /// A point in time, parsed from RFC 3339 and always rendered in UTC (`2026-11-23T15:04:05Z`).
+/// Its year (in UTC) is between 0000 and 9999, the years RFC 3339 can write, so every timestamp
+/// renders: the constructors refuse the others.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Timestamp(OffsetDateTime);
 
@@ -21,30 +23,36 @@ pub struct TimestampError {
 
 impl Timestamp {
     /// Parses an RFC 3339 timestamp such as `2026-11-23T15:04:05Z` or `2026-11-23T16:04:05+01:00`.
+    /// `0000-01-01T00:00:00+01:00` is year -1 in UTC, and is refused.
     pub fn parse(value: &str) -> Result<Self, TimestampError> {
-        OffsetDateTime::parse(value, &Rfc3339)
-            .map(|t| Self(t.to_offset(time::UtcOffset::UTC)))
-            .map_err(|_| TimestampError {
-                value: value.to_owned(),
-            })
+        Self::writable(
+            OffsetDateTime::parse(value, &Rfc3339).ok(),
+            value.to_owned(),
+        )
     }
 
     /// Builds a timestamp from Unix seconds (UTC).
     pub fn from_unix_seconds(seconds: i64) -> Result<Self, TimestampError> {
-        OffsetDateTime::from_unix_timestamp(seconds)
-            .map(Self)
-            .map_err(|_| TimestampError {
-                value: seconds.to_string(),
-            })
+        Self::writable(
+            OffsetDateTime::from_unix_timestamp(seconds).ok(),
+            seconds.to_string(),
+        )
     }
 
     /// Builds a timestamp from nanoseconds since the Unix epoch (UTC).
     pub fn from_unix_nanos(nanos: i128) -> Result<Self, TimestampError> {
-        OffsetDateTime::from_unix_timestamp_nanos(nanos)
-            .map(Self)
-            .map_err(|_| TimestampError {
-                value: nanos.to_string(),
-            })
+        Self::writable(
+            OffsetDateTime::from_unix_timestamp_nanos(nanos).ok(),
+            nanos.to_string(),
+        )
+    }
+
+    /// `time` in UTC when its year is one RFC 3339 can write; `value` names it otherwise.
+    fn writable(time: Option<OffsetDateTime>, value: String) -> Result<Self, TimestampError> {
+        match time.map(|t| t.to_offset(time::UtcOffset::UTC)) {
+            Some(t) if (0..=9999).contains(&t.year()) => Ok(Self(t)),
+            _ => Err(TimestampError { value }),
+        }
     }
 
     /// Nanoseconds since the Unix epoch.
@@ -72,7 +80,9 @@ impl FromStr for Timestamp {
 
 impl Serialize for Timestamp {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
+        // Not `collect_str`: serde_json panics when a `Display` fails inside it.
+        let text = self.0.format(&Rfc3339).map_err(serde::ser::Error::custom)?;
+        serializer.serialize_str(&text)
     }
 }
 
@@ -97,6 +107,28 @@ mod tests {
     fn keeps_fractions() {
         let t = Timestamp::parse("2026-11-23T15:04:05.250Z").unwrap();
         assert_eq!(t.to_string(), "2026-11-23T15:04:05.25Z");
+    }
+
+    #[test]
+    fn refuses_times_rfc_3339_cannot_write() {
+        // Year -1 in UTC, and year -1199: both once built timestamps whose rendering failed
+        // (and serde_json panics on a failing `Display` inside `collect_str`).
+        assert!(Timestamp::parse("0000-01-01T00:00:00+01:00").is_err());
+        assert!(Timestamp::from_unix_seconds(-100_000_000_000).is_err());
+        assert!(Timestamp::from_unix_nanos(-100_000_000_000_000_000_000).is_err());
+        let first = Timestamp::parse("0000-01-01T00:00:00Z").unwrap();
+        assert_eq!(
+            serde_json::to_string(&first).unwrap(),
+            "\"0000-01-01T00:00:00Z\""
+        );
+        let last = Timestamp::parse("9999-12-31T23:59:59.999999999Z").unwrap();
+        assert_eq!(last.to_string(), "9999-12-31T23:59:59.999999999Z");
+        assert_eq!(
+            Timestamp::from_unix_seconds(253_402_300_799)
+                .unwrap()
+                .to_string(),
+            "9999-12-31T23:59:59Z"
+        );
     }
 
     #[test]

@@ -98,7 +98,9 @@ impl AttestArgs {
         let statement = attestation::statement(&facts).map_err(|e| attestation_error(&e))?;
         if let Some(path) = &self.attestation {
             let text = match key {
-                Some(key) => attestation::sign(&statement, key).to_json(),
+                Some(key) => attestation::sign(&statement, key)
+                    .map_err(|e| attestation_error(&e))?
+                    .to_json(),
                 None => pretty("attestation statement", &statement)?,
             };
             write(path, &text)?;

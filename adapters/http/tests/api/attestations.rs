@@ -394,7 +394,7 @@ fn forged(artifact: &str, environment: &str, outcome: &str, key: &SigningKey) ->
         },
         policy_uri: format!("{VERIFIER}/v1/bundle"),
     };
-    let envelope = attestation::sign(&attestation::statement(&facts).unwrap(), key);
+    let envelope = attestation::sign(&attestation::statement(&facts).unwrap(), key).unwrap();
     serde_json::from_str(&envelope.to_json()).unwrap()
 }
 
