@@ -6,13 +6,17 @@
 //! ownership is `forbidden`).
 //!
 //! The enum is exhaustive on purpose: a new code makes every transport's mapping stop compiling
-//! until it says how to answer it.
+//! until it says how to answer it. Each code is spelled once, by its variant's name in
+//! snake_case (strum); `Display`, [`ControlErrorCode::as_str`] and serde all use that spelling.
 
 use serde::Serialize;
 
 /// A stable machine code, spelled in snake_case (`stale_etag`) on the wire.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, strum::IntoStaticStr, strum::Display,
+)]
+#[serde(into = "&'static str")]
+#[strum(serialize_all = "snake_case")]
 pub enum ControlErrorCode {
     /// No deployment has the id asked for.
     NotFound,
@@ -81,94 +85,34 @@ pub enum ControlErrorCode {
 impl ControlErrorCode {
     /// The code as sent, e.g. `stale_etag`.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::NotFound => "not_found",
-            Self::DecisionNotFound => "decision_not_found",
-            Self::DecisionLogDisabled => "decision_log_disabled",
-            Self::AttestationNotConfigured => "attestation_not_configured",
-            Self::AttestationUnavailable => "attestation_unavailable",
-            Self::InvalidQuery => "invalid_query",
-            Self::StaleEtag => "stale_etag",
-            Self::StrongEtagRequired => "strong_etag_required",
-            Self::NotAwaitingApproval => "not_awaiting_approval",
-            Self::AlreadyApproved => "already_approved",
-            Self::IllegalTransition => "illegal_transition",
-            Self::DispatchInFlight => "dispatch_in_flight",
-            Self::Forbidden => "forbidden",
-            Self::InvalidIntent => "invalid_intent",
-            Self::InvalidContext => "invalid_context",
-            Self::ControlCharacter => "control_character",
-            Self::InvalidRunUrl => "invalid_run_url",
-            Self::ReservedEvidence => "reserved_evidence",
-            Self::IdempotencyKeyReused => "idempotency_key_reused",
-            Self::DeliveryReused => "delivery_reused",
-            Self::Unsigned => "unsigned",
-            Self::StaleTimestamp => "stale_timestamp",
-            Self::BadSignature => "bad_signature",
-            Self::Unauthorized => "unauthorized",
-            Self::Overloaded => "overloaded",
-            Self::Timeout => "timeout",
-            Self::Busy => "busy",
-            Self::InvalidBundle => "invalid_bundle",
-            Self::BundleMismatch => "bundle_mismatch",
-            Self::DatabaseUnavailable => "database_unavailable",
-            Self::Internal => "internal",
-        }
-    }
-}
-
-impl std::fmt::Display for ControlErrorCode {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+        self.into()
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::ControlErrorCode::{self, *};
+    use super::ControlErrorCode;
 
     #[test]
-    fn the_wire_spelling_is_the_serde_spelling() {
-        let every = [
-            NotFound,
-            DecisionNotFound,
-            DecisionLogDisabled,
-            AttestationNotConfigured,
-            AttestationUnavailable,
-            InvalidQuery,
-            StaleEtag,
-            StrongEtagRequired,
-            NotAwaitingApproval,
-            AlreadyApproved,
-            IllegalTransition,
-            DispatchInFlight,
-            Forbidden,
-            InvalidIntent,
-            InvalidContext,
-            ControlCharacter,
-            InvalidRunUrl,
-            ReservedEvidence,
-            IdempotencyKeyReused,
-            DeliveryReused,
-            Unsigned,
-            StaleTimestamp,
-            BadSignature,
-            Unauthorized,
-            Overloaded,
-            Timeout,
-            Busy,
-            InvalidBundle,
-            BundleMismatch,
-            DatabaseUnavailable,
-            Internal,
-        ];
-        for code in every {
-            assert_eq!(
-                serde_json::to_value(code).unwrap(),
-                code.as_str(),
-                "{code:?}"
-            );
+    fn codes_are_their_names_in_snake_case_everywhere() {
+        // Pins the wire spelling of multi-word names: a renamed variant changes a code callers
+        // branch on, and this test says so.
+        for (code, wire) in [
+            (ControlErrorCode::StaleEtag, "stale_etag"),
+            (ControlErrorCode::StrongEtagRequired, "strong_etag_required"),
+            (
+                ControlErrorCode::IdempotencyKeyReused,
+                "idempotency_key_reused",
+            ),
+            (
+                ControlErrorCode::AttestationNotConfigured,
+                "attestation_not_configured",
+            ),
+            (ControlErrorCode::Internal, "internal"),
+        ] {
+            assert_eq!(code.as_str(), wire);
+            assert_eq!(code.to_string(), wire);
+            assert_eq!(serde_json::to_value(code).unwrap(), wire);
         }
-        assert_eq!(ControlErrorCode::StaleEtag.to_string(), "stale_etag");
     }
 }
