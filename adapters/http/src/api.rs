@@ -7,7 +7,6 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -610,9 +609,12 @@ pub async fn decision(
     State(app): AppState,
     headers: HeaderMap,
     Path(id): Path<String>,
-) -> Result<Json<DecisionRecord>, Problem> {
+) -> Result<Response, Problem> {
     let principal = app.auth.authorize(&headers, Permission::Read)?;
-    Ok(Json(app.plane.decision(&principal, &id).await?))
+    Ok(encode::ok(
+        "decision record",
+        &app.plane.decision(&principal, &id).await?,
+    )?)
 }
 
 /// The decision log by time range, oldest first, in pages (auditors and admins).
@@ -631,7 +633,7 @@ pub async fn decisions(
     State(app): AppState,
     headers: HeaderMap,
     params: Result<Query<DecisionParams>, QueryRejection>,
-) -> Result<Json<DecisionPage>, Problem> {
+) -> Result<Response, Problem> {
     let principal = app.auth.authorize(&headers, Permission::Read)?;
     let params = query(params)?;
     let limit = params.limit.unwrap_or(50);
@@ -647,7 +649,7 @@ pub async fn decisions(
         .plane
         .decisions(&principal, since, until, params.cursor.as_deref(), limit)
         .await?;
-    Ok(Json(page))
+    Ok(encode::ok("decision page", &page)?)
 }
 
 /// Verifies the whole ledger: every event hash, every link, every deployment row.
@@ -659,13 +661,10 @@ pub async fn decisions(
     ),
     security(("bearer" = []))
 )]
-pub async fn audit_verify(
-    State(app): AppState,
-    headers: HeaderMap,
-) -> Result<Json<AuditReport>, Problem> {
+pub async fn audit_verify(State(app): AppState, headers: HeaderMap) -> Result<Response, Problem> {
     app.auth.authorize(&headers, Permission::Read)?;
     let report = app.plane.verify().await?;
-    Ok(Json(report))
+    Ok(encode::ok("audit report", &report)?)
 }
 
 /// Governance and operational signals over a window.
@@ -683,7 +682,7 @@ pub async fn signals(
     State(app): AppState,
     headers: HeaderMap,
     params: Result<Query<SignalParams>, QueryRejection>,
-) -> Result<Json<Signals>, Problem> {
+) -> Result<Response, Problem> {
     app.auth.authorize(&headers, Permission::Read)?;
     let days = query(params)?.window_days.unwrap_or(30);
     if !(1..=365).contains(&days) {
@@ -693,7 +692,7 @@ pub async fn signals(
         ));
     }
     let signals = app.plane.signals(days).await?;
-    Ok(Json(signals))
+    Ok(encode::ok("signals", &signals)?)
 }
 
 /// The loaded policy bundle and its catalogue.
@@ -705,9 +704,9 @@ pub async fn signals(
     ),
     security(("bearer" = []))
 )]
-pub async fn policies(State(app): AppState, headers: HeaderMap) -> Result<Json<Value>, Problem> {
+pub async fn policies(State(app): AppState, headers: HeaderMap) -> Result<Response, Problem> {
     app.auth.authorize(&headers, Permission::Read)?;
-    Ok(Json(policies_document(&app.plane)?))
+    Ok(encode::ok("policy list", &policies_document(&app.plane)?)?)
 }
 
 /// The `GET /v1/policies` document.
@@ -758,7 +757,7 @@ pub async fn context(
     State(app): AppState,
     headers: HeaderMap,
     params: Result<Query<ContextParams>, QueryRejection>,
-) -> Result<Json<EvaluationContext>, Problem> {
+) -> Result<Response, Problem> {
     app.auth.authorize(&headers, Permission::Read)?;
     let service = query(params)?.service.unwrap_or_default();
     if service.len() > 200 {
@@ -768,7 +767,7 @@ pub async fn context(
         ));
     }
     let context = app.plane.service_context(&service).await?;
-    Ok(Json(context))
+    Ok(encode::ok("evaluation context", &context)?)
 }
 
 /// The loaded bundle as one document, for a browser engine (WASM) or an embedder (Python) to
@@ -813,11 +812,11 @@ pub async fn bundle(State(app): AppState, headers: HeaderMap) -> Result<Response
     ),
     security(("bearer" = []))
 )]
-pub async fn reload(State(app): AppState, headers: HeaderMap) -> Result<Json<Value>, Problem> {
+pub async fn reload(State(app): AppState, headers: HeaderMap) -> Result<Response, Problem> {
     let principal = app.auth.authorize(&headers, Permission::Administer)?;
     let plane = Arc::clone(&app.plane);
     let engine = to_completion(async move { plane.reload(&principal).await }).await?;
-    Ok(Json(encode::to_value("bundle info", engine.info())?))
+    Ok(encode::ok("bundle info", engine.info())?)
 }
 
 /// Who the token belongs to, its role and approval roles, and whether the server runs on demo
@@ -829,8 +828,11 @@ pub async fn reload(State(app): AppState, headers: HeaderMap) -> Result<Json<Val
         (status = 200, description = "The caller; without a token, nobody (only `demo` set)", body = Identity),
         (status = 401, description = "A token that is not valid", body = ProblemDocument, content_type = "application/problem+json"),
     ))]
-pub async fn whoami(State(app): AppState, headers: HeaderMap) -> Result<Json<Identity>, Problem> {
-    Ok(Json(app.auth.identify(&headers, app.config.demo)?))
+pub async fn whoami(State(app): AppState, headers: HeaderMap) -> Result<Response, Problem> {
+    Ok(encode::ok(
+        "identity",
+        &app.auth.identify(&headers, app.config.demo)?,
+    )?)
 }
 
 /// The version of this server: the workspace version, as `gatehouse --version` prints it.
@@ -867,11 +869,14 @@ pub struct Ready {
 /// Liveness, and the server's version.
 #[utoipa::path(get, path = "/healthz", tag = "operations",
     responses((status = 200, description = "The process is up", body = Health)))]
-pub async fn healthz() -> Json<Health> {
-    Json(Health {
-        status: "ok",
-        version: VERSION,
-    })
+pub async fn healthz() -> Result<Response, Problem> {
+    Ok(encode::ok(
+        "health",
+        &Health {
+            status: "ok",
+            version: VERSION,
+        },
+    )?)
 }
 
 /// Readiness: the database answers and this server judges with the active bundle (the one last
@@ -881,7 +886,7 @@ pub async fn healthz() -> Json<Health> {
         (status = 200, description = "Ready", body = Ready),
         (status = 503, description = "The database does not answer (`not_ready`), or this server's bundle is not the active one (`bundle_mismatch`: a rollout in progress)", body = ProblemDocument, content_type = "application/problem+json"),
     ))]
-pub async fn readyz(State(app): AppState) -> Result<Json<Ready>, Problem> {
+pub async fn readyz(State(app): AppState) -> Result<Response, Problem> {
     let ready = app.plane.readiness().await.map_err(|e| match e {
         ControlError::BundleMismatch { .. } => Problem::from(e),
         ControlError::StoreUnavailable { source } | ControlError::Store { source } => {
@@ -895,13 +900,16 @@ pub async fn readyz(State(app): AppState) -> Result<Json<Ready>, Problem> {
             format!("not ready: {}", crate::refusal::detail(&other)),
         ),
     })?;
-    Ok(Json(Ready {
-        status: "ready",
-        version: VERSION,
-        bundle_digest: ready.bundle_digest,
-        replica_id: ready.replica_id,
-        database: app.plane.backend().to_string(),
-    }))
+    Ok(encode::ok(
+        "readiness",
+        &Ready {
+            status: "ready",
+            version: VERSION,
+            bundle_digest: ready.bundle_digest,
+            replica_id: ready.replica_id,
+            database: app.plane.backend().to_string(),
+        },
+    )?)
 }
 
 /// The servers sharing this database: the bundle each judges with, when each was last seen,
@@ -912,9 +920,9 @@ pub async fn readyz(State(app): AppState) -> Result<Json<Ready>, Problem> {
         (status = 401, description = "No valid token", body = ProblemDocument, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
-pub async fn replicas(State(app): AppState, headers: HeaderMap) -> Result<Json<Replicas>, Problem> {
+pub async fn replicas(State(app): AppState, headers: HeaderMap) -> Result<Response, Problem> {
     app.auth.authorize(&headers, Permission::Read)?;
-    Ok(Json(app.plane.replicas().await?))
+    Ok(encode::ok("replica list", &app.plane.replicas().await?)?)
 }
 
 /// Prometheus metrics (OpenMetrics text); needs a token unless `metrics.public` (or

@@ -2,6 +2,8 @@
 //! 500 problem with the code `unserializable_answer`, its cause in the log), never an empty body.
 //! Answers are plain data, so this is a bug when it happens; the point is that it shows.
 
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -24,6 +26,21 @@ pub fn to_json<T: Serialize + ?Sized>(
     value: &T,
 ) -> Result<String, EncodeError> {
     serde_json::to_string(value).map_err(|source| EncodeError { what, source })
+}
+
+/// `value` as a `200 OK` answer of type `application/json`; `what` names it in the error. The
+/// handlers' one way to answer a value (axum's `Json` would answer a failure as a plain-text 500).
+pub fn ok<T: Serialize + ?Sized>(what: &'static str, value: &T) -> Result<Response, EncodeError> {
+    let body = to_json(what, value)?;
+    Ok((
+        StatusCode::OK,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response())
 }
 
 /// `value` as a JSON value; `what` names it in the error.
@@ -72,6 +89,10 @@ mod tests {
         assert!(to_value("test map", &map).is_err());
         assert!(parse("test document", "{").is_err());
         assert_eq!(to_json("number", &1).unwrap(), "1");
+        assert!(ok("test map", &map).is_err());
+        let answer = ok("number", &1).unwrap();
+        assert_eq!(answer.status(), axum::http::StatusCode::OK);
+        assert_eq!(answer.headers()["content-type"], "application/json");
     }
 
     #[test]

@@ -88,8 +88,11 @@ async fn method_not_allowed() -> Problem {
     )
 }
 
-async fn openapi() -> Result<axum::Json<serde_json::Value>, Problem> {
-    Ok(axum::Json(crate::openapi_json()?))
+async fn openapi() -> Result<axum::response::Response, Problem> {
+    Ok(crate::encode::ok(
+        "OpenAPI document",
+        &crate::openapi_json()?,
+    )?)
 }
 
 async fn overloaded(error: tower::BoxError) -> Problem {
