@@ -20,30 +20,58 @@ pub struct InvalidConfig {
     pub problem: String,
 }
 
-/// Everything the control plane needs besides its store and clock.
-#[derive(Debug, Clone)]
-pub struct ControlConfig {
-    /// The policy bundle directory (reloads read it again).
-    pub policies: PathBuf,
-    /// Where its state lives.
+/// The control plane's settings in a configuration file. A transport's file holds these keys
+/// at its top level beside its own (`gatehouse serve`'s TOML: `database`, `[postgres]`,
+/// `policies`, `[pipeline]`, `[executor]`, `[dispatch]`, `[retention]`, `[decision_log]`); every
+/// key is optional.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ControlSettings {
+    /// Where the control plane's state lives: an SQLite file, or a `postgres://` URL (several
+    /// servers may share a PostgreSQL database). Default: `gatehouse.db`.
     pub database: Database,
-    /// The PostgreSQL pool (with a `postgres://` database).
+    /// The PostgreSQL connection pool (with a `postgres://` database).
     pub postgres: PostgresConfig,
-    /// Base URL pipelines call back on (`{public_url}/v1/deployments/{id}/callbacks` goes into
-    /// dispatch payloads).
-    pub public_url: String,
+    /// The policy bundle directory (reloads read it again). Default: `policies`.
+    pub policies: PathBuf,
     /// Pipeline callbacks.
     pub pipeline: PipelineConfig,
     /// What triggers the pipeline.
     pub executor: ExecutorConfig,
     /// Dispatch retries and leases.
     pub dispatch: DispatchConfig,
-    /// How long replay records are kept.
+    /// How long idempotency and callback delivery records are kept for replay.
     pub retention: RetentionConfig,
-    /// Policy evaluation limits.
-    pub evaluation: EvaluationLimits,
     /// Whether and how decisions are logged.
     pub decision_log: DecisionLogConfig,
+}
+
+impl Default for ControlSettings {
+    fn default() -> Self {
+        Self {
+            database: Database::Sqlite(PathBuf::from("gatehouse.db")),
+            postgres: PostgresConfig::default(),
+            policies: PathBuf::from("policies"),
+            pipeline: PipelineConfig::default(),
+            executor: ExecutorConfig::default(),
+            dispatch: DispatchConfig::default(),
+            retention: RetentionConfig::default(),
+            decision_log: DecisionLogConfig::default(),
+        }
+    }
+}
+
+/// Everything the control plane needs besides its store and clock: the file's settings and what
+/// the transport resolves from its own (the URL, the evaluation limits, the keys it read).
+#[derive(Debug, Clone)]
+pub struct ControlConfig {
+    /// The settings of the configuration file.
+    pub settings: ControlSettings,
+    /// Base URL pipelines call back on (`{public_url}/v1/deployments/{id}/callbacks` goes into
+    /// dispatch payloads).
+    pub public_url: String,
+    /// Policy evaluation limits.
+    pub evaluation: EvaluationLimits,
     /// Public keys the bundle must be signed by, at start and at every reload; empty: signatures
     /// are not required.
     pub trusted_keys: Vec<gatehouse_core::TrustedKey>,
@@ -56,16 +84,13 @@ impl ControlConfig {
     /// A configuration with defaults for everything but the bundle, the database and the URL.
     pub fn new(policies: PathBuf, database: Database, public_url: String) -> Self {
         Self {
-            policies,
-            database,
-            postgres: PostgresConfig::default(),
+            settings: ControlSettings {
+                policies,
+                database,
+                ..ControlSettings::default()
+            },
             public_url,
-            pipeline: PipelineConfig::default(),
-            executor: ExecutorConfig::default(),
-            dispatch: DispatchConfig::default(),
-            retention: RetentionConfig::default(),
             evaluation: EvaluationLimits::default(),
-            decision_log: DecisionLogConfig::default(),
             trusted_keys: Vec::new(),
             attestations: None,
         }
@@ -75,30 +100,31 @@ impl ControlConfig {
     /// callback timestamp window, positive limits. `demo` accepts the short demo secret.
     pub fn validate(&self, demo: bool) -> Result<(), InvalidConfig> {
         let invalid = |key, problem: String| Err(InvalidConfig { key, problem });
-        self.database.validate().map_err(|e| InvalidConfig {
+        let settings = &self.settings;
+        settings.database.validate().map_err(|e| InvalidConfig {
             key: "database",
             problem: e.to_string(),
         })?;
-        let pool = &self.postgres;
+        let pool = &settings.postgres;
         if pool.pool_size == 0 || pool.connect_timeout_ms == 0 || pool.acquire_timeout_ms == 0 {
             return invalid(
                 "postgres",
                 "pool_size, connect_timeout_ms and acquire_timeout_ms must be positive".into(),
             );
         }
-        if self.dispatch.max_attempts == 0 {
+        if settings.dispatch.max_attempts == 0 {
             return invalid("dispatch.max_attempts", "must be at least 1".into());
         }
-        if self.dispatch.lease_ms <= self.dispatch.attempt_timeout_ms {
+        if settings.dispatch.lease_ms <= settings.dispatch.attempt_timeout_ms {
             return invalid(
                 "dispatch.lease_ms",
                 format!(
                     "({}) must exceed dispatch.attempt_timeout_ms ({}): a lease that ends during an attempt lets another server deliver the same entry",
-                    self.dispatch.lease_ms, self.dispatch.attempt_timeout_ms
+                    settings.dispatch.lease_ms, settings.dispatch.attempt_timeout_ms
                 ),
             );
         }
-        if matches!(&self.pipeline.secret, Some(s) if s.len() < MIN_SECRET_CHARS) && !demo {
+        if matches!(&settings.pipeline.secret, Some(s) if s.len() < MIN_SECRET_CHARS) && !demo {
             return invalid(
                 "pipeline.secret",
                 format!(
@@ -106,7 +132,7 @@ impl ControlConfig {
                 ),
             );
         }
-        if let ExecutorConfig::Webhook { secret, .. } = &self.executor
+        if let ExecutorConfig::Webhook { secret, .. } = &settings.executor
             && secret
                 .as_deref()
                 .is_none_or(|s| s.chars().count() < MIN_SECRET_CHARS)
@@ -118,13 +144,16 @@ impl ControlConfig {
                 ),
             );
         }
-        let window = self.pipeline.timestamp_tolerance_s;
+        let window = settings.pipeline.timestamp_tolerance_s;
         for (key, hours) in [
             (
                 "retention.idempotency_hours",
-                self.retention.idempotency_hours,
+                settings.retention.idempotency_hours,
             ),
-            ("retention.delivery_hours", self.retention.delivery_hours),
+            (
+                "retention.delivery_hours",
+                settings.retention.delivery_hours,
+            ),
         ] {
             if hours.saturating_mul(3600) <= window {
                 return invalid(
@@ -135,10 +164,10 @@ impl ControlConfig {
                 );
             }
         }
-        if self.retention.purge_interval_s == 0 {
+        if settings.retention.purge_interval_s == 0 {
             return invalid("retention.purge_interval_s", "must be positive".into());
         }
-        if let Some(path) = self
+        if let Some(path) = settings
             .decision_log
             .mask
             .iter()
@@ -151,7 +180,7 @@ impl ControlConfig {
                 ),
             );
         }
-        if self.decision_log.retention_hours == 0 {
+        if settings.decision_log.retention_hours == 0 {
             return invalid("decision_log.retention_hours", "must be positive".into());
         }
         if self.evaluation.concurrency == 0 {
@@ -464,10 +493,28 @@ mod tests {
     }
 
     #[test]
+    fn settings_keep_their_defaults_for_the_keys_left_out() {
+        let settings: ControlSettings = serde_json::from_value(serde_json::json!({
+            "database": "x.db",
+            "dispatch": {"lease_ms": 70_000},
+        }))
+        .unwrap();
+        assert_eq!(settings.database, Database::Sqlite("x.db".into()));
+        assert_eq!(settings.dispatch.lease_ms, 70_000);
+        assert_eq!(settings.dispatch.max_attempts, 6);
+        assert_eq!(settings.policies, PathBuf::from("policies"));
+        assert_eq!(settings.executor.kind(), "none");
+        let err = serde_json::from_value::<ControlSettings>(serde_json::json!({"listen": 1}))
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("unknown field `listen`"), "{err}");
+    }
+
+    #[test]
     fn a_lease_shorter_than_an_attempt_is_refused() {
         let mut c = ControlConfig::new("p".into(), Database::parse("d"), "http://x".into());
         assert!(c.validate(false).is_ok());
-        c.dispatch.lease_ms = c.dispatch.attempt_timeout_ms;
+        c.settings.dispatch.lease_ms = c.settings.dispatch.attempt_timeout_ms;
         let err = c.validate(false).unwrap_err();
         assert_eq!(err.key, "dispatch.lease_ms");
         assert!(err.to_string().contains("another server"), "{err}");
@@ -482,7 +529,7 @@ mod tests {
             (Some("fifteen-chars-x"), false),
             (Some("sixteen-chars-xy"), true),
         ] {
-            c.executor = ExecutorConfig::Webhook {
+            c.settings.executor = ExecutorConfig::Webhook {
                 url: "http://hooks.example.com".into(),
                 secret: secret.map(str::to_owned),
             };

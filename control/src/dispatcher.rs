@@ -148,7 +148,7 @@ impl Dispatcher {
     /// Claims due entries and delivers each once; false if the store failed.
     async fn deliver_due(&mut self) -> bool {
         let now = self.plane.now();
-        let lease = Duration::from_millis(self.plane.config().dispatch.lease_ms);
+        let lease = Duration::from_millis(self.plane.config().settings.dispatch.lease_ms);
         let claim = Claim {
             owner: self.owner.clone(),
             now,
@@ -162,7 +162,7 @@ impl Dispatcher {
                 return false;
             }
         };
-        let config = self.plane.config().dispatch.clone();
+        let config = self.plane.config().settings.dispatch.clone();
         for dispatch in due {
             if self.unrecorded.contains_key(&dispatch.id) {
                 // Delivered already; only its record is missing.

@@ -41,7 +41,7 @@ pub mod workers;
 pub use access::{Permission, PermissionDenied, Principal, Role};
 pub use bundle::{LoadedBundle, load_bundle};
 pub use clock::{Clock, system_clock};
-pub use config::ControlConfig;
+pub use config::{ControlConfig, ControlSettings};
 pub use error::ControlError;
 pub use error_code::ControlErrorCode;
 pub use plane::{CallbackAnswer, ControlPlane, Evaluation, Submitted, VerifiedDelivery};

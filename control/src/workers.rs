@@ -54,7 +54,7 @@ pub(crate) async fn stopped(stop: &mut watch::Receiver<bool>) {
 
 /// Purges expired records every `retention.purge_interval_s`.
 async fn purge(plane: Arc<ControlPlane>, mut stop: watch::Receiver<bool>) {
-    let every = Duration::from_secs(plane.config().retention.purge_interval_s);
+    let every = Duration::from_secs(plane.config().settings.retention.purge_interval_s);
     loop {
         match plane.purge_expired().await {
             Ok(purged) if purged == Purged::default() => {}

@@ -51,7 +51,7 @@ static SERVER: LazyLock<Server> = LazyLock::new(|| {
         .build()
         .expect("runtime");
     let mut control = config.control();
-    control.policies = policies.clone();
+    control.settings.policies = policies.clone();
     let bundle =
         load_bundle(&policies, &control.evaluation, &control.trusted_keys).expect("bundle");
     let store = runtime

@@ -89,12 +89,12 @@ pub fn run(args: &ServeArgs) -> Result<ExitCode, CliError> {
         tracing::info!(
             version = env!("CARGO_PKG_VERSION"),
             addr = %server.addr,
-            database = %control.database,
-            policies = %control.policies.display(),
+            database = %control.settings.database,
+            policies = %control.settings.policies.display(),
             bundle = %info.name,
             revision = %info.revision,
             digest = %info.digest,
-            executor = control.executor.kind(),
+            executor = control.settings.executor.kind(),
             "gatehouse control plane listening on http://{}",
             server.addr
         );
@@ -130,6 +130,7 @@ pub fn migrate(args: &MigrateArgs) -> Result<ExitCode, CliError> {
     let config = Config::load(&flags, |name| std::env::var(name).ok())
         .map_err(|e| CliError::Usage(e.to_string()))?;
     config
+        .control
         .database
         .validate()
         .map_err(|e| CliError::Usage(format!("config: {e}")))?;
@@ -138,17 +139,20 @@ pub fn migrate(args: &MigrateArgs) -> Result<ExitCode, CliError> {
         .build()
         .map_err(|e| CliError::Usage(format!("cannot start the runtime: {e}")))?;
     let opened = runtime
-        .block_on(gatehouse_store::open(&config.database, &config.postgres))
-        .map_err(|e| CliError::Usage(format!("database {}: {e}", config.database)))?;
+        .block_on(gatehouse_store::open(
+            &config.control.database,
+            &config.control.postgres,
+        ))
+        .map_err(|e| CliError::Usage(format!("database {}: {e}", config.control.database)))?;
     let line = if opened.schema_before == opened.schema_now {
         format!(
             "{}: schema version {} is up to date\n",
-            config.database, opened.schema_now
+            config.control.database, opened.schema_now
         )
     } else {
         format!(
             "{}: migrated from schema version {} to {}\n",
-            config.database, opened.schema_before, opened.schema_now
+            config.control.database, opened.schema_before, opened.schema_now
         )
     };
     crate::write_stdout(&line);

@@ -112,13 +112,10 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use gatehouse_control::ControlConfig;
 use gatehouse_control::access::Role;
-use gatehouse_control::config::{
-    DecisionLogConfig, DispatchConfig, EvaluationLimits, ExecutorConfig, InvalidConfig,
-    PipelineConfig, RetentionConfig,
-};
-use gatehouse_store::config::{Database, PostgresConfig};
+use gatehouse_control::config::{EvaluationLimits, ExecutorConfig, InvalidConfig};
+use gatehouse_control::{ControlConfig, ControlSettings};
+use gatehouse_store::config::Database;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
@@ -201,68 +198,141 @@ pub struct Overrides {
     pub trusted_keys: Vec<PathBuf>,
 }
 
-/// The whole configuration.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// The whole configuration: the control plane's settings and the server's own keys, side by
+/// side at the top level of one file (read by [`Config`]'s `Deserialize`).
+#[derive(Debug, Clone)]
 pub struct Config {
-    /// Address to listen on.
-    #[serde(default = "default_listen")]
+    /// Address to listen on (`listen`).
     pub listen: SocketAddr,
-    /// Where the control plane's state lives: an SQLite file, or a `postgres://` URL (several
-    /// servers may share a PostgreSQL database).
-    #[serde(default = "default_database")]
-    pub database: Database,
-    /// The PostgreSQL connection pool.
-    #[serde(default)]
-    pub postgres: PostgresConfig,
-    /// Policy bundle directory.
-    #[serde(default = "default_policies")]
-    pub policies: PathBuf,
+    /// The control plane's keys: `database`, `[postgres]`, `policies`, `[pipeline]`,
+    /// `[executor]`, `[dispatch]`, `[retention]`, `[decision_log]`.
+    pub control: ControlSettings,
     /// Base URL pipelines use to reach this server (callback URLs); defaults to `http://{listen}`.
-    #[serde(default)]
     pub public_url: Option<String>,
     /// Let requests without a token read (GET endpoints and `POST /v1/evaluate`).
-    #[serde(default)]
     pub anonymous_read: bool,
-    /// Bearer tokens.
-    #[serde(default)]
+    /// Bearer tokens (`[[tokens]]`).
     pub tokens: Vec<TokenConfig>,
     /// CORS.
-    #[serde(default)]
     pub cors: CorsConfig,
-    /// Pipeline callbacks.
-    #[serde(default)]
-    pub pipeline: PipelineConfig,
-    /// What triggers the pipeline.
-    #[serde(default)]
-    pub executor: ExecutorConfig,
     /// Request limits.
-    #[serde(default)]
     pub limits: LimitsConfig,
-    /// Dispatch retries.
-    #[serde(default)]
-    pub dispatch: DispatchConfig,
     /// The browser UI.
-    #[serde(default)]
     pub ui: UiConfig,
-    /// How long idempotency and delivery records are kept.
-    #[serde(default)]
-    pub retention: RetentionConfig,
     /// Who may read `/metrics`.
-    #[serde(default)]
     pub metrics: MetricsConfig,
-    /// The decision log.
-    #[serde(default)]
-    pub decision_log: DecisionLogConfig,
     /// The bundle's signature.
-    #[serde(default)]
     pub bundle: BundleConfig,
     /// Decision attestations.
-    #[serde(default)]
     pub attestations: AttestationsConfig,
-    /// True when no config file was given: demo tokens and secret, announced in the log.
-    #[serde(skip)]
+    /// True when no config file was given: demo tokens and secret, announced in the log. Not a
+    /// key of the file.
     pub demo: bool,
+}
+
+/// The file's top-level keys, in the order an unknown key's error lists them.
+const KEYS: &[&str] = &[
+    "listen",
+    "database",
+    "postgres",
+    "policies",
+    "public_url",
+    "anonymous_read",
+    "tokens",
+    "cors",
+    "pipeline",
+    "executor",
+    "limits",
+    "dispatch",
+    "ui",
+    "retention",
+    "metrics",
+    "decision_log",
+    "bundle",
+    "attestations",
+];
+
+/// What a derived `deny_unknown_fields` struct does, by hand, so the control plane's keys land
+/// in [`Config::control`] while the file stays flat. (`#[serde(flatten)]` would do that too, but
+/// toml then reports every error of the flattened keys at line 1, column 1.) Keys are read one at
+/// a time: an unknown key is an error at its own place, each value is read where it is written
+/// (errors point into it), and a missing key keeps [`Config::default`]'s value.
+impl<'de> Deserialize<'de> for Config {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_struct("Config", KEYS, ConfigVisitor)
+    }
+}
+
+/// A top-level key: one of [`KEYS`].
+struct Key(&'static str);
+
+impl<'de> Deserialize<'de> for Key {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_identifier(KeyVisitor)
+    }
+}
+
+struct KeyVisitor;
+
+impl serde::de::Visitor<'_> for KeyVisitor {
+    type Value = Key;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("field identifier")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, key: &str) -> Result<Key, E> {
+        KEYS.iter()
+            .find(|known| **known == key)
+            .map(|known| Key(known))
+            .ok_or_else(|| E::unknown_field(key, KEYS))
+    }
+}
+
+struct ConfigVisitor;
+
+impl<'de> serde::de::Visitor<'de> for ConfigVisitor {
+    type Value = Config;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("struct Config")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Config, A::Error> {
+        use serde::de::Error;
+        let mut config = Config::default();
+        let mut seen = Vec::with_capacity(KEYS.len());
+        while let Some(Key(key)) = map.next_key()? {
+            if seen.contains(&key) {
+                return Err(A::Error::duplicate_field(key));
+            }
+            seen.push(key);
+            let control = &mut config.control;
+            match key {
+                "listen" => config.listen = map.next_value()?,
+                "database" => control.database = map.next_value()?,
+                "postgres" => control.postgres = map.next_value()?,
+                "policies" => control.policies = map.next_value()?,
+                "public_url" => config.public_url = map.next_value()?,
+                "anonymous_read" => config.anonymous_read = map.next_value()?,
+                "tokens" => config.tokens = map.next_value()?,
+                "cors" => config.cors = map.next_value()?,
+                "pipeline" => control.pipeline = map.next_value()?,
+                "executor" => control.executor = map.next_value()?,
+                "limits" => config.limits = map.next_value()?,
+                "dispatch" => control.dispatch = map.next_value()?,
+                "ui" => config.ui = map.next_value()?,
+                "retention" => control.retention = map.next_value()?,
+                "metrics" => config.metrics = map.next_value()?,
+                "decision_log" => control.decision_log = map.next_value()?,
+                "bundle" => config.bundle = map.next_value()?,
+                "attestations" => config.attestations = map.next_value()?,
+                // Not reached: `Key` holds one of `KEYS`, each read above (a test reads them all).
+                _ => return Err(A::Error::unknown_field(key, KEYS)),
+            }
+        }
+        Ok(config)
+    }
 }
 
 /// `[bundle]`: the keys the policy bundle must be signed by.
@@ -465,12 +535,6 @@ pub struct UiConfig {
 fn default_listen() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 8080))
 }
-fn default_database() -> Database {
-    Database::Sqlite(PathBuf::from("gatehouse.db"))
-}
-fn default_policies() -> PathBuf {
-    PathBuf::from("policies")
-}
 fn default_body_bytes() -> usize {
     1024 * 1024
 }
@@ -573,15 +637,13 @@ impl Config {
                 approval_roles: approval_roles.iter().map(|r| (*r).to_owned()).collect(),
             })
             .collect();
-        Config {
+        let mut config = Config {
             tokens,
-            pipeline: PipelineConfig {
-                secret: Some(DEMO_PIPELINE_SECRET.to_owned()),
-                ..PipelineConfig::default()
-            },
             demo: true,
             ..Config::default()
-        }
+        };
+        config.control.pipeline.secret = Some(DEMO_PIPELINE_SECRET.to_owned());
+        config
     }
 
     /// Reads a TOML config file.
@@ -624,10 +686,10 @@ impl Config {
             config.listen = listen;
         }
         if let Some(database) = &flags.database {
-            config.database = Database::parse(database);
+            config.control.database = Database::parse(database);
         }
         if let Some(policies) = &flags.policies {
-            config.policies = policies.clone();
+            config.control.policies = policies.clone();
         }
         config
             .bundle
@@ -655,18 +717,18 @@ impl Config {
                 name: ENV_DATABASE,
                 problem: e.to_string(),
             })?;
-            self.database = database;
+            self.control.database = database;
         }
         if let Some(policies) = set(&env, ENV_POLICIES) {
-            self.policies = PathBuf::from(policies);
+            self.control.policies = PathBuf::from(policies);
         }
         if let Some(dir) = set(&env, ENV_UI_WASM_DIR) {
             self.ui.wasm_dir = Some(PathBuf::from(dir));
         }
         if let Some(secret) = set(&env, ENV_PIPELINE_SECRET) {
-            self.pipeline.secret = Some(secret);
+            self.control.pipeline.secret = Some(secret);
         }
-        if let ExecutorConfig::Webhook { secret, .. } = &mut self.executor
+        if let ExecutorConfig::Webhook { secret, .. } = &mut self.control.executor
             && let Some(value) = set(&env, ENV_WEBHOOK_SECRET)
         {
             *secret = Some(value);
@@ -905,16 +967,9 @@ impl Config {
     /// read by [`Config::trusted_keys`]).
     pub fn control(&self) -> ControlConfig {
         ControlConfig {
-            policies: self.policies.clone(),
-            database: self.database.clone(),
-            postgres: self.postgres.clone(),
+            settings: self.control.clone(),
             public_url: self.public_url(),
-            pipeline: self.pipeline.clone(),
-            executor: self.executor.clone(),
-            dispatch: self.dispatch.clone(),
-            retention: self.retention.clone(),
             evaluation: self.limits.evaluation(),
-            decision_log: self.decision_log.clone(),
             trusted_keys: Vec::new(),
             attestations: None,
         }
@@ -934,21 +989,14 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             listen: default_listen(),
-            database: default_database(),
-            postgres: PostgresConfig::default(),
-            policies: default_policies(),
+            control: ControlSettings::default(),
             public_url: None,
             anonymous_read: false,
             tokens: Vec::new(),
             cors: CorsConfig::default(),
-            pipeline: PipelineConfig::default(),
-            executor: ExecutorConfig::default(),
             limits: LimitsConfig::default(),
-            dispatch: DispatchConfig::default(),
             ui: UiConfig::default(),
-            retention: RetentionConfig::default(),
             metrics: MetricsConfig::default(),
-            decision_log: DecisionLogConfig::default(),
             bundle: BundleConfig::default(),
             attestations: AttestationsConfig::default(),
             demo: false,
@@ -959,6 +1007,7 @@ impl Default for Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use gatehouse_control::config::DispatchConfig;
 
     #[test]
     fn the_empty_file_is_all_defaults() {
@@ -966,7 +1015,7 @@ mod tests {
         assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
         assert_eq!(c.limits.body_bytes, 1 << 20);
         assert!(!c.anonymous_read && c.tokens.is_empty());
-        assert_eq!(c.executor.kind(), "none");
+        assert_eq!(c.control.executor.kind(), "none");
     }
 
     #[test]
@@ -974,6 +1023,104 @@ mod tests {
         let err = Config::from_toml("listen = \"127.0.0.1:1\"\nlisten_port = 3\n").unwrap_err();
         assert!(err.contains("listen_port"), "{err}");
         assert!(err.contains("line 2"), "{err}");
+    }
+
+    #[test]
+    fn errors_in_the_control_plane_keys_point_into_them() {
+        let err = Config::from_toml(
+            "listen = \"127.0.0.1:1\"\n\n\n  [dispatch]\n  lease_ms = \"soon\"\n",
+        )
+        .unwrap_err();
+        assert!(
+            err.starts_with("TOML parse error at line 5, column 14\n"),
+            "{err}"
+        );
+        assert!(
+            err.ends_with("invalid type: string \"soon\", expected u64\n"),
+            "{err}"
+        );
+        let err =
+            Config::from_toml("database = \"x.db\"\n[pipeline]\nsecrett = \"x\"\n").unwrap_err();
+        assert!(
+            err.starts_with("TOML parse error at line 3, column 1\n"),
+            "{err}"
+        );
+        assert!(
+            err.ends_with(
+                "unknown field `secrett`, expected `secret` or `timestamp_tolerance_s`\n"
+            ),
+            "{err}"
+        );
+        // An unknown top-level key is refused at its place, with every key of the file listed.
+        let err = Config::from_toml("[cors]\n[retention]\n[pipelines]\n").unwrap_err();
+        assert!(
+            err.starts_with("TOML parse error at line 3, column 2\n"),
+            "{err}"
+        );
+        assert!(
+            err.ends_with(
+                "unknown field `pipelines`, expected one of `listen`, `database`, `postgres`, `policies`, `public_url`, `anonymous_read`, `tokens`, `cors`, `pipeline`, `executor`, `limits`, `dispatch`, `ui`, `retention`, `metrics`, `decision_log`, `bundle`, `attestations`\n"
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn every_key_is_read_into_its_part() {
+        let text = "listen = \"127.0.0.1:7000\"\ndatabase = \"x.db\"\npolicies = \"p\"\npublic_url = \"https://g.example.com\"\nanonymous_read = true\ntokens = []\n\
+            [postgres]\npool_size = 2\n[cors]\nallowed_origins = [\"https://p.example.com\"]\n[pipeline]\ntimestamp_tolerance_s = 60\n\
+            [executor]\nkind = \"webhook\"\nurl = \"http://h\"\n[limits]\njson_depth = 8\n[dispatch]\nmax_attempts = 2\n[ui]\nwasm_dir = \"w\"\n\
+            [retention]\nidempotency_hours = 2\n[metrics]\npublic = true\n[decision_log]\nenabled = true\n[bundle]\ntrusted_keys = [\"k\"]\n\
+            [attestations]\nrequire_for_truth = true\n";
+        for key in KEYS {
+            assert!(
+                text.starts_with(&format!("{key} ="))
+                    || text.contains(&format!("\n{key} ="))
+                    || text.contains(&format!("[{key}]")),
+                "{key}"
+            );
+        }
+        let c = Config::from_toml(text).unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:7000");
+        assert_eq!(c.control.database, Database::Sqlite("x.db".into()));
+        assert_eq!(c.control.policies, PathBuf::from("p"));
+        assert_eq!(c.public_url.as_deref(), Some("https://g.example.com"));
+        assert!(c.anonymous_read && c.tokens.is_empty());
+        assert_eq!(c.control.postgres.pool_size, 2);
+        assert_eq!(c.cors.allowed_origins, ["https://p.example.com"]);
+        assert_eq!(c.control.pipeline.timestamp_tolerance_s, 60);
+        assert_eq!(c.control.executor.kind(), "webhook");
+        assert_eq!(c.limits.json_depth, 8);
+        assert_eq!(c.control.dispatch.max_attempts, 2);
+        assert_eq!(c.ui.wasm_dir, Some(PathBuf::from("w")));
+        assert_eq!(c.control.retention.idempotency_hours, 2);
+        assert!(c.metrics.public);
+        assert!(c.control.decision_log.enabled);
+        assert_eq!(c.bundle.trusted_keys, [PathBuf::from("k")]);
+        assert!(c.attestations.require_for_truth);
+        // What a key leaves out keeps its default.
+        assert_eq!(
+            c.control.dispatch.lease_ms,
+            DispatchConfig::default().lease_ms
+        );
+        assert!(!c.demo);
+    }
+
+    /// The example of this module's documentation, which docs/control-plane.md points to.
+    #[test]
+    fn the_documented_example_is_a_valid_file() {
+        let doc: String = include_str!("config.rs")
+            .lines()
+            .map_while(|line| line.strip_prefix("//!"))
+            .skip_while(|line| *line != " ```toml")
+            .skip(1)
+            .take_while(|line| *line != " ```")
+            .map(|line| format!("{}\n", line.strip_prefix(' ').unwrap_or(line)))
+            .collect();
+        let c = Config::from_toml(&doc).unwrap();
+        assert_eq!(c.control.executor.kind(), "github");
+        assert_eq!(c.control.decision_log.mask, ["spec.tags.owner"]);
+        assert_eq!(c.tokens.len(), 2);
     }
 
     #[test]
@@ -987,7 +1134,7 @@ mod tests {
             token_env,
             event_type,
             ..
-        } = c.executor
+        } = c.control.executor
         else {
             panic!("not github")
         };
@@ -999,15 +1146,15 @@ mod tests {
     #[test]
     fn the_database_is_a_file_or_a_postgres_url_with_its_pool() {
         assert_eq!(
-            Config::from_toml("").unwrap().database,
+            Config::from_toml("").unwrap().control.database,
             Database::Sqlite("gatehouse.db".into())
         );
         let c = Config::from_toml(
             "database = \"postgres://gh@db:5432/gatehouse\"\n[postgres]\npool_size = 4\n",
         )
         .unwrap();
-        assert!(matches!(c.database, Database::Postgres(_)));
-        assert_eq!(c.postgres.pool_size, 4);
+        assert!(matches!(c.control.database, Database::Postgres(_)));
+        assert_eq!(c.control.postgres.pool_size, 4);
         assert!(c.validate().is_ok());
         let c = Config::from_toml("database = \"postgres://gh@db:x/gatehouse\"\n").unwrap();
         let err = c.validate().unwrap_err().to_string();
@@ -1037,10 +1184,10 @@ mod tests {
         c.apply_env(|name| name.ends_with("_SECRET").then(|| format!("{name}-value")))
             .unwrap();
         assert_eq!(
-            c.pipeline.secret.as_deref(),
+            c.control.pipeline.secret.as_deref(),
             Some("GATEHOUSE_PIPELINE_SECRET-value")
         );
-        let ExecutorConfig::Webhook { secret, .. } = c.executor else {
+        let ExecutorConfig::Webhook { secret, .. } = c.control.executor else {
             panic!()
         };
         assert_eq!(secret.as_deref(), Some("GATEHOUSE_WEBHOOK_SECRET-value"));
@@ -1084,8 +1231,8 @@ mod tests {
         let c = Config::load(&Overrides::default(), env_of(&[(ENV_CONFIG, file_var)])).unwrap();
         assert!(!c.demo);
         assert_eq!(c.listen.to_string(), "127.0.0.1:7001");
-        assert_eq!(c.database, Database::Sqlite("file.db".into()));
-        assert_eq!(c.policies, PathBuf::from("file-policies"));
+        assert_eq!(c.control.database, Database::Sqlite("file.db".into()));
+        assert_eq!(c.control.policies, PathBuf::from("file-policies"));
         assert_eq!(c.ui.wasm_dir, Some(PathBuf::from("file-pkg")));
 
         // The environment over the file.
@@ -1099,10 +1246,10 @@ mod tests {
         let c = Config::load(&Overrides::default(), env_of(&env)).unwrap();
         assert_eq!(c.listen.to_string(), "0.0.0.0:8080");
         assert_eq!(
-            c.database,
+            c.control.database,
             Database::Postgres("postgres://gh@db:5432/gatehouse".into())
         );
-        assert_eq!(c.policies, PathBuf::from("/etc/gatehouse/policies"));
+        assert_eq!(c.control.policies, PathBuf::from("/etc/gatehouse/policies"));
         assert_eq!(
             c.ui.wasm_dir,
             Some(PathBuf::from("/usr/share/gatehouse/ui/pkg"))
@@ -1136,8 +1283,8 @@ mod tests {
             [PathBuf::from("a.pub.pem"), PathBuf::from("b.pub.pem")]
         );
         assert_eq!(c.listen.to_string(), "127.0.0.1:9000");
-        assert_eq!(c.database, Database::Sqlite("flag.db".into()));
-        assert_eq!(c.policies, PathBuf::from("flag-policies"));
+        assert_eq!(c.control.database, Database::Sqlite("flag.db".into()));
+        assert_eq!(c.control.policies, PathBuf::from("flag-policies"));
         let c = Config::load(
             &Overrides {
                 config: flags.config.clone(),
@@ -1156,8 +1303,8 @@ mod tests {
         .unwrap();
         assert!(c.demo);
         assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
-        assert_eq!(c.database, Database::Sqlite("gatehouse.db".into()));
-        assert_eq!(c.policies, PathBuf::from("policies"));
+        assert_eq!(c.control.database, Database::Sqlite("gatehouse.db".into()));
+        assert_eq!(c.control.policies, PathBuf::from("policies"));
         assert_eq!(c.ui.wasm_dir, None);
     }
 

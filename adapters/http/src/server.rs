@@ -484,22 +484,27 @@ impl Server {
                 "attestations name no server as their verifier: set `public_url` or `[attestations] verifier_id`"
             );
         }
-        let bundle = load_bundle(&config.policies, &config.limits.evaluation(), &trusted_keys)?;
-        let opened = gatehouse_store::open(&config.database, &config.postgres)
+        let bundle = load_bundle(
+            &config.control.policies,
+            &config.limits.evaluation(),
+            &trusted_keys,
+        )?;
+        let opened = gatehouse_store::open(&config.control.database, &config.control.postgres)
             .await
             .map_err(|source| ServeError::Store {
-                database: config.database.to_string(),
+                database: config.control.database.to_string(),
                 source,
             })?;
         if opened.schema_before < opened.schema_now {
             tracing::info!(
-                database = %config.database,
+                database = %config.control.database,
                 from = opened.schema_before,
                 to = opened.schema_now,
                 "database schema migrated"
             );
         }
-        let executor = Executor::from_config(&config.executor, &config.dispatch, env)?;
+        let executor =
+            Executor::from_config(&config.control.executor, &config.control.dispatch, env)?;
         let listener =
             TcpListener::bind(config.listen)
                 .await
@@ -528,7 +533,7 @@ impl Server {
             .announce()
             .await
             .map_err(|source| ServeError::Announce {
-                database: config.database.to_string(),
+                database: config.control.database.to_string(),
                 source,
             })?;
         let (shutdown, watch_shutdown) = watch::channel(false);

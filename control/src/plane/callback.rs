@@ -62,7 +62,7 @@ impl ControlPlane {
         headers: SignedHeaders<'_>,
         body: &[u8],
     ) -> Result<VerifiedDelivery, ControlError> {
-        let pipeline = &self.config.pipeline;
+        let pipeline = &self.config.settings.pipeline;
         let secret = pipeline
             .secret
             .as_deref()

@@ -61,9 +61,11 @@ impl ControlPlane {
         principal.require(Permission::Audit)?;
         match self.store.decision(decision_id).await? {
             Some(record) => Ok(record),
-            None if !self.config.decision_log.enabled => Err(ControlError::DecisionLogDisabled {
-                decision_id: decision_id.to_owned(),
-            }),
+            None if !self.config.settings.decision_log.enabled => {
+                Err(ControlError::DecisionLogDisabled {
+                    decision_id: decision_id.to_owned(),
+                })
+            }
             None => Err(ControlError::DecisionNotFound {
                 decision_id: decision_id.to_owned(),
             }),

@@ -49,7 +49,7 @@ impl ControlPlane {
         attempts: u32,
         result: Result<Value, String>,
     ) -> Result<(), ControlError> {
-        let executor = self.config.executor.kind();
+        let executor = self.config.settings.executor.kind();
         for _ in 0..CAS_RETRIES {
             let record = self.current(deployment_id).await?;
             let (kind, data, outcome) = match &result {

@@ -21,12 +21,12 @@ impl ControlPlane {
         let now = self.now();
         let before =
             |hours: u64| shift(now, Duration::from_secs(hours.saturating_mul(3600)), false);
-        let retention = &self.config.retention;
+        let retention = &self.config.settings.retention;
         let purge = Purge {
             idempotency_before: before(retention.idempotency_hours),
             deliveries_before: before(retention.delivery_hours),
             replicas_before: before(REPLICA_RETENTION_HOURS),
-            decisions_before: before(self.config.decision_log.retention_hours),
+            decisions_before: before(self.config.settings.decision_log.retention_hours),
         };
         Ok(self.store.purge(&purge).await?)
     }

@@ -146,7 +146,7 @@ impl ControlPlane {
     /// Reloads the bundle from the configured directory (the operator's signal); on error the
     /// running bundle stays.
     pub async fn reload_from_disk(&self) -> Result<Arc<Engine>, ControlError> {
-        let dir = self.config.policies.clone();
+        let dir = self.config.settings.policies.clone();
         let limits = self.config.evaluation.clone();
         let keys = self.config.trusted_keys.clone();
         let loaded = tokio::task::spawn_blocking(move || load_bundle(&dir, &limits, &keys))
@@ -216,7 +216,7 @@ impl ControlPlane {
         deployment_id: Option<&str>,
         intent: &Value,
     ) -> Option<DecisionRecord> {
-        let log = &self.config.decision_log;
+        let log = &self.config.settings.decision_log;
         if !log.enabled {
             return None;
         }
@@ -314,11 +314,11 @@ impl ControlPlane {
         record: &DeploymentRecord,
         attestation: Option<&AttestationRecord>,
     ) -> Option<NewDispatch> {
-        if matches!(self.config.executor, ExecutorConfig::None) {
+        if matches!(self.config.settings.executor, ExecutorConfig::None) {
             return None;
         }
         Some(NewDispatch {
-            executor: self.config.executor.kind().to_owned(),
+            executor: self.config.settings.executor.kind().to_owned(),
             payload: json!({
                 "deployment_id": record.head.id,
                 "service": record.head.service,

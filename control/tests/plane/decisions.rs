@@ -14,8 +14,9 @@ use crate::support::*;
 async fn every_evaluation_is_logged_with_masked_fields_and_read_back_in_pages() {
     let dir = tempfile::tempdir().unwrap();
     let mut config = config(fresh_database(dir.path()).await, ExecutorConfig::None);
-    config.decision_log.enabled = true;
-    config.decision_log.mask = vec!["spec.tags.owner".into(), "spec.resources.*.name".into()];
+    config.settings.decision_log.enabled = true;
+    config.settings.decision_log.mask =
+        vec!["spec.tags.owner".into(), "spec.resources.*.name".into()];
     let store = open(&config).await;
     let plane = plane_over(config, store);
     let requester = principal("dev@example.com", Role::Requester, &[]);

@@ -148,15 +148,19 @@ async fn a_result_that_cannot_be_recorded_is_kept_not_delivered_again() {
     );
     // The lease ends long before recording works again: the kept result, not the lease,
     // prevents a second delivery.
-    config.dispatch.initial_backoff_ms = 20;
-    config.dispatch.max_backoff_ms = 50;
-    config.dispatch.attempt_timeout_ms = 100;
-    config.dispatch.lease_ms = 200;
+    config.settings.dispatch.initial_backoff_ms = 20;
+    config.settings.dispatch.max_backoff_ms = 50;
+    config.settings.dispatch.attempt_timeout_ms = 100;
+    config.settings.dispatch.lease_ms = 200;
     let store = FlakyStore {
         inner: open(&config).await,
         failures: AtomicU32::new(5),
     };
-    let executor = Executor::from_config(&config.executor, &config.dispatch, |_| None).unwrap();
+    let executor =
+        Executor::from_config(&config.settings.executor, &config.settings.dispatch, |_| {
+            None
+        })
+        .unwrap();
     let plane = plane_over(config, Arc::new(store));
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let running = workers::start(&plane, executor, stopped);
@@ -207,8 +211,8 @@ async fn a_slow_batch_never_delivers_an_entry_whose_lease_passed_to_another_serv
             secret: Some("webhook-secret-0123456789".into()),
         },
     );
-    config.dispatch.attempt_timeout_ms = 300;
-    config.dispatch.lease_ms = 400;
+    config.settings.dispatch.attempt_timeout_ms = 300;
+    config.settings.dispatch.lease_ms = 400;
     let requester = principal("dev@example.com", Role::Requester, &[]);
     let first = plane_over(config.clone(), open(&config).await);
     for n in 0..10 {
@@ -220,7 +224,11 @@ async fn a_slow_batch_never_delivers_an_entry_whose_lease_passed_to_another_serv
     let mut running = Vec::new();
     let (stop, stopped) = tokio::sync::watch::channel(false);
     for plane in [&first, &second] {
-        let executor = Executor::from_config(&config.executor, &config.dispatch, |_| None).unwrap();
+        let executor =
+            Executor::from_config(&config.settings.executor, &config.settings.dispatch, |_| {
+                None
+            })
+            .unwrap();
         running.push(workers::start(plane, executor, stopped.clone()));
     }
     let deadline = Instant::now() + Duration::from_secs(60);

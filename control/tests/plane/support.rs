@@ -75,8 +75,8 @@ pub async fn fresh_database(dir: &Path) -> Database {
 /// pipeline secret.
 pub fn config(database: Database, executor: ExecutorConfig) -> ControlConfig {
     let mut config = ControlConfig::new(policies(), database, "http://127.0.0.1:9".into());
-    config.executor = executor;
-    config.pipeline.secret = Some(PIPELINE_SECRET.into());
+    config.settings.executor = executor;
+    config.settings.pipeline.secret = Some(PIPELINE_SECRET.into());
     config
 }
 
@@ -85,7 +85,12 @@ pub const PIPELINE_SECRET: &str = "test-pipeline-secret-0123456789";
 
 /// A control plane over `store`.
 pub fn plane_over(config: ControlConfig, store: Arc<dyn Store>) -> Arc<ControlPlane> {
-    let bundle = load_bundle(&config.policies, &config.evaluation, &config.trusted_keys).unwrap();
+    let bundle = load_bundle(
+        &config.settings.policies,
+        &config.evaluation,
+        &config.trusted_keys,
+    )
+    .unwrap();
     Arc::new(ControlPlane::new(
         config,
         bundle,
@@ -97,7 +102,7 @@ pub fn plane_over(config: ControlConfig, store: Arc<dyn Store>) -> Arc<ControlPl
 
 /// The store `config` names.
 pub async fn open(config: &ControlConfig) -> Arc<dyn Store> {
-    gatehouse_store::open(&config.database, &PostgresConfig::default())
+    gatehouse_store::open(&config.settings.database, &PostgresConfig::default())
         .await
         .unwrap()
         .store

@@ -300,8 +300,8 @@ async fn a_key_that_is_not_an_ed25519_private_key_stops_the_start() {
         json!(key("trusted.pub.pem").display().to_string())
     )))
     .unwrap();
-    config.database = database_for(&dir.path().join("gatehouse.db")).await;
-    config.policies = policies();
+    config.control.database = database_for(&dir.path().join("gatehouse.db")).await;
+    config.control.policies = policies();
     let error = gatehouse_http::Server::start_with(config, clock(), |_| None)
         .await
         .err()

@@ -157,8 +157,8 @@ async fn a_webhook_executor_without_a_secret_of_16_characters_does_not_start() {
         };
         let dir = tempfile::tempdir().unwrap();
         let mut config = Config::from_toml(&config_toml(&executor)).unwrap();
-        config.database = dir.path().join("gatehouse.db").into();
-        config.policies = policies();
+        config.control.database = dir.path().join("gatehouse.db").into();
+        config.control.policies = policies();
         let err = match Server::start_with(config, clock(), |_| None).await {
             Ok(server) => {
                 server.shutdown().await.unwrap();

@@ -190,8 +190,8 @@ async fn server_with_shifted_clock(extra: &str, shift: Arc<AtomicI64>) -> Harnes
     });
     let dir = tempfile::tempdir().unwrap();
     let mut config = gatehouse_http::Config::from_toml(&config_toml(extra)).unwrap();
-    config.database = database_for(&dir.path().join("gatehouse.db")).await;
-    config.policies = policies();
+    config.control.database = database_for(&dir.path().join("gatehouse.db")).await;
+    config.control.policies = policies();
     let server = gatehouse_http::Server::start_with(config, shifted, |_| None)
         .await
         .unwrap();

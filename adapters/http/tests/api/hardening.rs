@@ -37,8 +37,8 @@ async fn demo_mode_refuses_a_non_loopback_address() {
     let mut config = Config::demo();
     config.listen = "0.0.0.0:0".parse().unwrap();
     let dir = tempfile::tempdir().unwrap();
-    config.database = dir.path().join("demo.db").into();
-    config.policies = policies();
+    config.control.database = dir.path().join("demo.db").into();
+    config.control.policies = policies();
     let err = match Server::start_with(config, clock(), |_| None).await {
         Ok(server) => {
             server.shutdown().await.unwrap();

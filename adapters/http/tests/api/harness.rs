@@ -194,8 +194,8 @@ impl Harness {
         policies: PathBuf,
     ) -> Self {
         let mut config = Config::from_toml(&config_toml(extra)).unwrap();
-        config.database = database_for(&database).await;
-        config.policies = policies;
+        config.control.database = database_for(&database).await;
+        config.control.policies = policies;
         Self::with_loaded(dir, config).await
     }
 

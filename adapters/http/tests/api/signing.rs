@@ -50,8 +50,8 @@ async fn a_server_does_not_start_on_an_unsigned_bundle_when_keys_are_configured(
     let dir = tempfile::tempdir().unwrap();
     let bundle = bundle_in(dir.path());
     let mut config = Config::from_toml(&config_toml(&trusted_toml())).unwrap();
-    config.database = database_for(&dir.path().join("gatehouse.db")).await;
-    config.policies = bundle.clone();
+    config.control.database = database_for(&dir.path().join("gatehouse.db")).await;
+    config.control.policies = bundle.clone();
     let error = Server::start_with(config.clone(), clock(), |_| None)
         .await
         .err()
