@@ -50,7 +50,7 @@ static SERVER: LazyLock<Server> = LazyLock::new(|| {
         .enable_all()
         .build()
         .expect("runtime");
-    let mut control = config.control();
+    let mut control = config.control_config();
     control.settings.policies = policies.clone();
     let bundle =
         load_bundle(&policies, &control.evaluation, &control.trusted_keys).expect("bundle");

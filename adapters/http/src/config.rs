@@ -846,7 +846,7 @@ impl Config {
                 ),
             );
         }
-        self.control().validate(self.demo)?;
+        self.control_config().validate(self.demo)?;
         Ok(())
     }
 
@@ -965,7 +965,7 @@ impl Config {
 
     /// The control plane's part of the configuration, without the trusted keys (their files are
     /// read by [`Config::trusted_keys`]).
-    pub fn control(&self) -> ControlConfig {
+    pub fn control_config(&self) -> ControlConfig {
         ControlConfig {
             settings: self.control.clone(),
             public_url: self.public_url(),

@@ -522,7 +522,7 @@ impl Server {
             ControlConfig {
                 trusted_keys,
                 attestations,
-                ..config.control()
+                ..config.control_config()
             },
             bundle,
             opened.store,
