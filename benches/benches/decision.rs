@@ -30,8 +30,8 @@ fn bench_decision(
         let decision = engine
             .evaluate_text(black_box(intent), black_box(context))
             .expect("intent parses");
-        assert_eq!(decision.outcome, outcome, "{}", decision.to_json());
-        black_box(decision.to_json())
+        assert_eq!(decision.outcome, outcome, "{decision:?}");
+        black_box(decision.to_json().expect("a decision is JSON"))
     });
 }
 

@@ -50,6 +50,6 @@ fn main() {
         let decision = engine
             .evaluate_text(black_box(&intent), black_box(&context))
             .expect("intent parses");
-        black_box(decision.to_json());
+        black_box(decision.to_json().expect("a decision is JSON"));
     }
 }

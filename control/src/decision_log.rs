@@ -9,7 +9,7 @@
 //! commits in the same transaction as its events; a preview's record commits before the answer,
 //! so a decision the caller saw is a decision the log holds.
 
-use gatehouse_core::intent_digest;
+use gatehouse_core::{Decision, intent_digest};
 use gatehouse_store::decision_log::DecisionRecord;
 use serde::Serialize;
 use serde_json::Value;
@@ -68,14 +68,17 @@ fn mask_collecting(intent: &Value, paths: &[String]) -> (Value, Vec<String>, Vec
 ///   canonical JSON), so the stored digest cannot be used to test guesses of the masked values
 ///   (the digest of the unmasked intent could: hashing candidate values recovered them);
 /// - every masked string value replaced by [`MASKED`] wherever it appears in the decision's
-///   text (violation messages, evidence, approvals).
+///   text: every text field of its violations (their evidence included), errors, approvals and
+///   bundle. Its outcome, statuses, severities and times are not text and are kept as they are,
+///   so the stored decision is still a decision (a masked `low` or `12` cannot turn `allow` or
+///   the decision time into something that no longer reads back).
 ///
 /// With nothing masked the decision is kept exactly as answered.
 pub fn mask_decision(
     intent: &Value,
-    decision: &Value,
+    decision: &Decision,
     paths: &[String],
-) -> (Value, Vec<String>, Value) {
+) -> (Value, Vec<String>, Decision) {
     let (masked, found, values) = mask_collecting(intent, paths);
     if found.is_empty() {
         return (masked, found, decision.clone());
@@ -89,26 +92,75 @@ pub fn mask_decision(
     secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
     secrets.dedup();
     let mut stored = decision.clone();
-    scrub(&mut stored, &secrets);
-    if let Some(object) = stored.as_object_mut() {
-        object.insert(
-            "intent_digest".to_owned(),
-            Value::String(intent_digest(&masked)),
-        );
-    }
+    scrub_decision(&mut stored, &secrets);
+    stored.intent_digest = intent_digest(&masked);
     (masked, found, stored)
+}
+
+/// Replaces each of `secrets` by [`MASKED`] in every text field of `decision`.
+fn scrub_decision(decision: &mut Decision, secrets: &[&str]) {
+    let text = |field: &mut String| scrub_text(field, secrets);
+    for v in &mut decision.violations {
+        [
+            &mut v.policy,
+            &mut v.title,
+            &mut v.message,
+            &mut v.path,
+            &mut v.remediation,
+        ]
+        .into_iter()
+        .chain(
+            [
+                &mut v.override_role,
+                &mut v.exempted_by,
+                &mut v.expired_exemption,
+                &mut v.overridden_by,
+                &mut v.inherited_from,
+            ]
+            .into_iter()
+            .flatten(),
+        )
+        .for_each(text);
+        if let Some(evidence) = &mut v.evidence {
+            scrub(evidence, secrets);
+        }
+    }
+    for e in &mut decision.errors {
+        [&mut e.code, &mut e.message]
+            .into_iter()
+            .chain(
+                [&mut e.help, &mut e.policy, &mut e.path]
+                    .into_iter()
+                    .flatten(),
+            )
+            .chain(e.span.as_mut().map(|span| &mut span.file))
+            .for_each(text);
+    }
+    for a in &mut decision.approvals {
+        [&mut a.by, &mut a.role]
+            .into_iter()
+            .chain([&mut a.comment, &mut a.reference].into_iter().flatten())
+            .for_each(text);
+    }
+    let bundle = &mut decision.bundle;
+    [&mut bundle.name, &mut bundle.revision, &mut bundle.digest]
+        .into_iter()
+        .for_each(text);
+}
+
+/// Replaces each of `secrets` by [`MASKED`] in `text`.
+fn scrub_text(text: &mut String, secrets: &[&str]) {
+    for secret in secrets {
+        if text.contains(secret) {
+            *text = text.replace(secret, MASKED);
+        }
+    }
 }
 
 /// Replaces each of `secrets` by [`MASKED`] in every string inside `value`.
 fn scrub(value: &mut Value, secrets: &[&str]) {
     match value {
-        Value::String(text) => {
-            for secret in secrets {
-                if text.contains(secret) {
-                    *text = text.replace(secret, MASKED);
-                }
-            }
-        }
+        Value::String(text) => scrub_text(text, secrets),
         Value::Array(items) => items.iter_mut().for_each(|v| scrub(v, secrets)),
         Value::Object(map) => map.values_mut().for_each(|v| scrub(v, secrets)),
         _ => {}
@@ -192,25 +244,68 @@ mod tests {
         assert!(valid_mask("spec.tags.owner") && !valid_mask("spec..owner") && !valid_mask(""));
     }
 
+    /// A decision on `intent` held by `team.owner`, whose message and evidence quote the
+    /// requester and the owning team.
+    fn quoting_decision(intent: &Value) -> Decision {
+        use gatehouse_core::{Outcome, ViolationStatus};
+        let mut decision = gatehouse_store::testing::decision(
+            Outcome::NeedsApproval,
+            &[("team.owner", ViolationStatus::PendingApproval)],
+        );
+        decision.intent_digest = intent_digest(intent);
+        let violation = &mut decision.violations[0];
+        violation.message = "requester `carol@example.com` of team-zeta".into();
+        violation.evidence = Some(json!({"requested_by": "carol@example.com"}));
+        decision
+    }
+
     #[test]
     fn a_masked_decision_keeps_no_trace_of_the_masked_values() {
         let intent = json!({"metadata": {"requested_by": "carol@example.com"}, "spec": {"tags": {"owner": "team-zeta"}}});
-        let decision = json!({
-            "intent_digest": intent_digest(&intent),
-            "violations": [{"message": "requester `carol@example.com` of team-zeta", "evidence": {"requested_by": "carol@example.com"}}]
-        });
+        let decision = quoting_decision(&intent);
         let paths = [
             "metadata.requested_by".to_owned(),
             "spec.tags.owner".to_owned(),
         ];
         let (masked, found, logged) = mask_decision(&intent, &decision, &paths);
         assert_eq!(found, ["metadata.requested_by", "spec.tags.owner"]);
-        assert_eq!(logged["intent_digest"], intent_digest(&masked).as_str());
-        assert_eq!(logged["violations"][0]["message"], "requester `***` of ***");
-        assert_eq!(logged["violations"][0]["evidence"]["requested_by"], MASKED);
+        assert_eq!(logged.intent_digest, intent_digest(&masked));
+        assert_eq!(logged.violations[0].message, "requester `***` of ***");
+        assert_eq!(
+            logged.violations[0].evidence,
+            Some(json!({"requested_by": MASKED}))
+        );
         // Nothing masked: the decision as answered.
         let (_, found, logged) = mask_decision(&intent, &decision, &["spec.none".to_owned()]);
         assert!(found.is_empty());
         assert_eq!(logged, decision);
+    }
+
+    #[test]
+    fn a_masked_value_inside_the_outcome_or_the_time_leaves_them_readable() {
+        // `low` is inside `allow`, `11-23` inside the decision time `2026-11-23T12:00:00Z`.
+        let intent = json!({"spec": {"tags": {"tier": "low", "window": "11-23"}}});
+        let mut decision = quoting_decision(&intent);
+        decision.outcome = gatehouse_core::Outcome::Allow;
+        decision.violations[0].status = gatehouse_core::ViolationStatus::Overridden;
+        decision.violations[0].message = "tier low in window 11-23".into();
+        decision.violations[0].evidence = Some(json!({"tier": "low", "at": ["11-23"]}));
+        let paths = ["spec.tags.*".to_owned()];
+        let (_, found, logged) = mask_decision(&intent, &decision, &paths);
+        assert_eq!(found, ["spec.tags.tier", "spec.tags.window"]);
+        let text = serde_json::to_string(&logged).unwrap();
+        let back: Decision = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, logged);
+        assert_eq!(back.outcome, gatehouse_core::Outcome::Allow);
+        assert_eq!(back.evaluated_at, decision.evaluated_at);
+        assert_eq!(back.violations[0].message, "tier *** in window ***");
+        // The secrets are nowhere but inside the outcome and the time, which are not text.
+        let time = format!("\"evaluated_at\":\"{}\"", decision.evaluated_at);
+        let rest = text.replace("\"outcome\":\"allow\"", "").replace(&time, "");
+        assert_eq!(
+            rest.len() + time.len() + "\"outcome\":\"allow\"".len(),
+            text.len()
+        );
+        assert!(!rest.contains("low") && !rest.contains("11-23"), "{rest}");
     }
 }

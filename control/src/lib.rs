@@ -44,4 +44,7 @@ pub use clock::{Clock, system_clock};
 pub use config::{ControlConfig, ControlSettings};
 pub use error::ControlError;
 pub use error_code::ControlErrorCode;
-pub use plane::{CallbackAnswer, ControlPlane, Evaluation, Submitted, VerifiedDelivery};
+pub use plane::{
+    CallbackAnswer, CallbackReply, ControlPlane, Evaluation, RecordedEvent, Replay, Submitted,
+    VerifiedDelivery,
+};

@@ -171,7 +171,7 @@ mod tests {
                 updated_at: at,
             },
             intent: json!({}),
-            decision: json!({}),
+            decision: gatehouse_store::testing::decision(gatehouse_core::Outcome::Allow, &[]),
             bundle_digest: "sha256:x".into(),
             decision_id: None,
             last_seq: 2,

@@ -151,8 +151,8 @@ pub fn compute(data: SignalData, since: Timestamp, until: Timestamp, window_days
 
 #[cfg(test)]
 mod tests {
-    use gatehouse_core::{DeploymentStatus, EventType, NewEvent, State};
-    use serde_json::{Value, json};
+    use gatehouse_core::{DeploymentStatus, EventType, NewEvent, Outcome, State, ViolationStatus};
+    use serde_json::json;
 
     use super::*;
     use gatehouse_store::deployment::{DeploymentHead, DeploymentRecord};
@@ -171,7 +171,7 @@ mod tests {
         kinds: &[EventType],
         created: &str,
         updated: &str,
-        violations: Value,
+        violations: &[(&str, ViolationStatus)],
     ) {
         let id = format!("dep_{env}_{created}");
         let (mut status, first) = DeploymentStatus::start(&id, t(created), "a", json!({}));
@@ -212,7 +212,7 @@ mod tests {
                 updated_at: first_two[1].at,
             },
             intent: json!({}),
-            decision: json!({"outcome": "allow", "violations": violations}),
+            decision: gatehouse_store::testing::decision(Outcome::Allow, violations),
             bundle_digest: "sha256:x".into(),
             decision_id: None,
             last_seq: first_two[1].seq,
@@ -246,12 +246,12 @@ mod tests {
     async fn dora_and_policy_counts() {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(&dir.path().join("s.db")).await.unwrap();
-        let deny = json!([
-            {"policy": "tags.required", "status": "blocking"},
-            {"policy": "tags.required", "status": "blocking"},
-            {"policy": "cost.budget-warning", "status": "advisory"}
-        ]);
-        let held = json!([{"policy": "cost.ceiling", "status": "pending_approval"}]);
+        let deny = [
+            ("tags.required", ViolationStatus::Blocking),
+            ("tags.required", ViolationStatus::Blocking),
+            ("cost.budget-warning", ViolationStatus::Advisory),
+        ];
+        let held = [("cost.ceiling", ViolationStatus::PendingApproval)];
         let success = [
             EventType::Validated,
             EventType::Started,
@@ -263,7 +263,7 @@ mod tests {
             &success,
             "2026-11-20T10:00:00Z",
             "2026-11-20T10:10:00Z",
-            json!([]),
+            &[],
         )
         .await;
         store_one(
@@ -272,7 +272,7 @@ mod tests {
             &success,
             "2026-11-21T10:00:00Z",
             "2026-11-21T10:30:00Z",
-            json!([]),
+            &[],
         )
         .await;
         store_one(
@@ -281,7 +281,7 @@ mod tests {
             &[EventType::Validated, EventType::Started, EventType::Failed],
             "2026-11-22T10:00:00Z",
             "2026-11-22T10:05:00Z",
-            json!([]),
+            &[],
         )
         .await;
         store_one(
@@ -290,7 +290,7 @@ mod tests {
             &[EventType::Rejected],
             "2026-11-22T11:00:00Z",
             "2026-11-22T11:00:00Z",
-            deny,
+            &deny,
         )
         .await;
         store_one(
@@ -299,7 +299,7 @@ mod tests {
             &[EventType::ApprovalRequired],
             "2026-11-22T12:00:00Z",
             "2026-11-22T12:00:00Z",
-            held,
+            &held,
         )
         .await;
         // Before the window: not counted.
@@ -309,7 +309,7 @@ mod tests {
             &success,
             "2026-10-01T10:00:00Z",
             "2026-10-01T10:10:00Z",
-            json!([]),
+            &[],
         )
         .await;
         let since = t("2026-11-16T00:00:00Z");

@@ -237,7 +237,10 @@ mod tests {
         let later = EvaluationContext::at(Timestamp::parse("2026-11-23T12:00:01Z").unwrap());
         let intent = serde_json::json!({"x": 1});
         let first = cache.decide(&engine, Stage::Admission, &intent, &now, &Sequential);
-        assert_eq!(first.to_json(), engine.evaluate(&intent, &now).to_json());
+        assert_eq!(
+            first.to_json().unwrap(),
+            engine.evaluate(&intent, &now).to_json().unwrap()
+        );
         let again = cache.decide(&engine, Stage::Admission, &intent, &now, &Sequential);
         assert!(Arc::ptr_eq(&first, &again));
         // Another context, another stage, another intent: misses.
@@ -276,8 +279,8 @@ mod tests {
         cache.decide(&engine, Stage::Admission, &intent, &plain, &Sequential);
         let served = cache.decide(&engine, Stage::Admission, &intent, &approved, &Sequential);
         assert_eq!(
-            served.to_json(),
-            engine.evaluate(&intent, &approved).to_json()
+            served.to_json().unwrap(),
+            engine.evaluate(&intent, &approved).to_json().unwrap()
         );
         let stats = cache.stats();
         assert_eq!((stats.hits, stats.misses), (0, 2));

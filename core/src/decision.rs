@@ -158,15 +158,41 @@ impl Decision {
         self.outcome == Outcome::Allow
     }
 
-    /// The decision as compact JSON, the contract's byte form.
-    pub fn to_json(&self) -> String {
-        serde_json::to_string(self).unwrap_or_default()
+    /// The decision as compact JSON, the contract's byte form. A decision is plain data, so
+    /// this fails only on a bug; the error says what could not be written.
+    pub fn to_json(&self) -> Result<String, serde_json::Error> {
+        serde_json::to_string(self)
     }
 
-    /// The decision as a JSON value.
-    pub fn to_value(&self) -> Value {
-        serde_json::to_value(self).unwrap_or(Value::Null)
+    /// The decision as a JSON value (fails as [`Decision::to_json`] does).
+    pub fn to_value(&self) -> Result<Value, serde_json::Error> {
+        serde_json::to_value(self)
     }
+
+    /// The policies that hold (`pending_approval`) or block (`blocking`) the deployment this
+    /// decision judged, in the order of its violations: each policy once, its first such
+    /// violation deciding whether it blocks.
+    pub fn held_policies(&self) -> Vec<HeldPolicy<'_>> {
+        let mut held: Vec<HeldPolicy<'_>> = Vec::new();
+        for v in self.violations.iter().filter(|v| v.blocks()) {
+            if held.iter().all(|h| h.policy != v.policy) {
+                held.push(HeldPolicy {
+                    policy: &v.policy,
+                    blocking: v.status == ViolationStatus::Blocking,
+                });
+            }
+        }
+        held
+    }
+}
+
+/// A policy that holds or blocks a deployment (see [`Decision::held_policies`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeldPolicy<'a> {
+    /// The policy id.
+    pub policy: &'a str,
+    /// Whether it blocks (`blocking`) rather than waits for an approval (`pending_approval`).
+    pub blocking: bool,
 }
 
 /// The outcome implied by violations and errors: deny on any error or blocking violation, else
@@ -196,18 +222,21 @@ pub const DECISION_SCHEMA_ID: &str = "https://gatehouse.dev/schemas/v1/decision.
 /// implementations: [`Decision`] at the root and every type it uses under `$defs`, named as in the
 /// OpenAPI document's `components.schemas`. `docs/decision.schema.json` is a copy (`gatehouse
 /// schema --decision`), from which the Python and TypeScript types are checked or generated.
+///
+/// The schemas are plain data, so this fails only on a bug; the error says what could not be
+/// written.
 #[cfg(feature = "openapi")]
-pub fn decision_schema() -> Value {
+pub fn decision_schema() -> Result<Value, serde_json::Error> {
     use utoipa::{PartialSchema, ToSchema};
 
     let mut components = Vec::new();
     <Decision as ToSchema>::schemas(&mut components);
     let mut defs = serde_json::Map::new();
     for (name, schema) in components {
-        defs.insert(name, serde_json::to_value(schema).unwrap_or(Value::Null));
+        defs.insert(name, serde_json::to_value(schema)?);
     }
-    let mut root = match serde_json::to_value(<Decision as PartialSchema>::schema()) {
-        Ok(Value::Object(root)) => root,
+    let mut root = match serde_json::to_value(<Decision as PartialSchema>::schema())? {
+        Value::Object(root) => root,
         _ => serde_json::Map::new(),
     };
     let mut document = serde_json::Map::new();
@@ -221,7 +250,7 @@ pub fn decision_schema() -> Value {
     document.insert("$defs".into(), Value::Object(defs));
     let mut document = Value::Object(document);
     components_to_defs(&mut document);
-    document
+    Ok(document)
 }
 
 /// Rewrites OpenAPI's `#/components/schemas/X` references to the document's `#/$defs/X`.
@@ -238,5 +267,68 @@ fn components_to_defs(value: &mut Value) {
         }
         Value::Array(items) => items.iter_mut().for_each(components_to_defs),
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn violation(policy: &str, status: ViolationStatus) -> Violation {
+        Violation {
+            policy: policy.into(),
+            title: String::new(),
+            severity: Severity::High,
+            enforcement: Enforcement::HardMandatory,
+            status,
+            message: String::new(),
+            path: String::new(),
+            remediation: String::new(),
+            override_role: None,
+            exempted_by: None,
+            expired_exemption: None,
+            overridden_by: None,
+            inherited_from: None,
+            evidence: None,
+        }
+    }
+
+    #[test]
+    fn held_policies_are_listed_once_as_their_first_holding_violation_says() {
+        use ViolationStatus::*;
+        let decision = Decision {
+            outcome: Outcome::Deny,
+            violations: vec![
+                violation("cost.ceiling", PendingApproval),
+                violation("tags.advice", Advisory),
+                violation("tags.required", Blocking),
+                violation("cost.ceiling", Blocking),
+                violation("net.open", Exempted),
+                violation("prod.four-eyes", Overridden),
+            ],
+            errors: Vec::new(),
+            truncated: None,
+            approvals: Vec::new(),
+            bundle: BundleInfo {
+                name: "t".into(),
+                revision: "1".into(),
+                digest: "sha256:x".into(),
+            },
+            intent_digest: "sha256:0".into(),
+            evaluated_at: Timestamp::parse("2026-12-07T12:00:00Z").unwrap(),
+        };
+        let held: Vec<(&str, bool)> = decision
+            .held_policies()
+            .into_iter()
+            .map(|h| (h.policy, h.blocking))
+            .collect();
+        assert_eq!(held, [("cost.ceiling", false), ("tags.required", true)]);
+        let text = decision.to_json().unwrap();
+        assert_eq!(
+            serde_json::from_str::<Decision>(&text).unwrap(),
+            decision,
+            "{text}"
+        );
+        assert_eq!(decision.to_value().unwrap()["outcome"], "deny");
     }
 }

@@ -51,7 +51,9 @@ pub use context::{
 };
 #[cfg(feature = "openapi")]
 pub use decision::{DECISION_SCHEMA_ID, decision_schema};
-pub use decision::{Decision, MAX_LISTED, Outcome, Truncated, Violation, ViolationStatus};
+pub use decision::{
+    Decision, HeldPolicy, MAX_LISTED, Outcome, Truncated, Violation, ViolationStatus,
+};
 pub use engine::{Engine, EngineOptions, run_bundle_tests};
 pub use error::{ContextError, Diagnostic, ErrorDetail, IntentError, PROBLEM_TYPE_BASE, Span};
 pub use events::{ChainError, DeploymentStatus, Event, NewEvent, replay, verify_chain};

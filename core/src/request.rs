@@ -76,6 +76,12 @@ pub enum RequestError {
     /// A `context` that does not match its format.
     #[error(transparent)]
     Context(#[from] ContextError),
+    /// The decision could not be written as JSON (a bug: a decision is plain data).
+    #[error("the decision could not be written as JSON: {message}")]
+    Unwritable {
+        /// What serde found.
+        message: String,
+    },
 }
 
 impl Diagnostic for RequestError {
@@ -86,6 +92,7 @@ impl Diagnostic for RequestError {
             Self::Shape { .. } => "request_invalid",
             Self::MissingContext => "context_missing",
             Self::Context(e) => e.code(),
+            Self::Unwritable { .. } => "unserializable_answer",
         }
     }
 
@@ -173,7 +180,12 @@ impl EvaluateRequest {
 /// contract JSON: the same bytes from every front end.
 pub fn evaluate_json(engine: &Engine, request_json: &str) -> Result<String, RequestError> {
     let request = EvaluateRequest::from_json(request_json)?;
-    Ok(request.evaluate(engine, None, &Sequential)?.to_json())
+    request
+        .evaluate(engine, None, &Sequential)?
+        .to_json()
+        .map_err(|e| RequestError::Unwritable {
+            message: e.to_string(),
+        })
 }
 
 #[cfg(test)]
@@ -217,7 +229,8 @@ mod tests {
             let text = format!(r#"{{"intent": {{"x": 1}}, "context": {NOW}{field}}}"#);
             let want = engine
                 .evaluate_stage(stage, &intent, &context, &Sequential)
-                .to_json();
+                .to_json()
+                .unwrap();
             assert_eq!(evaluate_json(&engine, &text).unwrap(), want);
         }
     }

@@ -32,7 +32,12 @@ fn dev_intent() -> Value {
 #[test]
 fn the_dev_fixture_is_allowed() {
     let decision = ENGINE.evaluate(&dev_intent(), &now());
-    assert_eq!(decision.outcome, Outcome::Allow, "{}", decision.to_json());
+    assert_eq!(
+        decision.outcome,
+        Outcome::Allow,
+        "{}",
+        decision.to_json().unwrap()
+    );
 }
 
 #[test]
@@ -47,7 +52,7 @@ fn hundreds_of_thousands_of_bad_items_give_a_small_decision() {
     // maxItems, then two missing fields per item: 800,001 errors in all.
     assert_eq!(decision.violations.len() + truncated.violations, 800_001);
     assert_eq!(truncated.errors, 0);
-    let bytes = decision.to_json().len();
+    let bytes = decision.to_json().unwrap().len();
     assert!(bytes < 100_000, "decision is {bytes} bytes");
 }
 
@@ -79,7 +84,7 @@ fn a_decision_keeps_what_blocks_when_it_cannot_list_everything() {
             .iter()
             .any(|v| v.status == ViolationStatus::Blocking),
         "{}",
-        decision.to_json()
+        decision.to_json().unwrap()
     );
     let blocking = decision
         .violations
@@ -115,7 +120,7 @@ fn free_form_config_is_bounded_per_level() {
             .iter()
             .any(|v| v.path.starts_with("spec.resources[0].config")),
         "{}",
-        decision.to_json()
+        decision.to_json().unwrap()
     );
     let wide: serde_json::Map<String, Value> =
         (0..101).map(|i| (format!("k{i}"), json!(i))).collect();
@@ -140,7 +145,7 @@ fn a_requester_with_a_control_character_is_refused() {
                 .iter()
                 .any(|v| v.path == "metadata.requested_by"),
             "{bad:?}: {}",
-            decision.to_json()
+            decision.to_json().unwrap()
         );
     }
 }

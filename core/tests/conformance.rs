@@ -48,7 +48,8 @@ fn run_case(path: &Path) -> Result<(), Failed> {
         engine.evaluate_stage(case.stage, &case.intent, &case.context, &Sequential)
     };
     let decision = decide(&engine);
-    check_golden(path, &decision.to_json())?;
+    let json = decision.to_json()?;
+    check_golden(path, &json)?;
     case.want.check(&decision).map_err(|problems| {
         format!(
             "{}\n{problems}\ndecision: {}",
@@ -58,7 +59,7 @@ fn run_case(path: &Path) -> Result<(), Failed> {
     })?;
     // Same inputs, same bytes.
     let again = decide(&engine);
-    if again.to_json() != decision.to_json() {
+    if again.to_json()? != json {
         return Err("evaluation is not deterministic".into());
     }
     // The one JSON call of the front ends: `{intent, context, stage}` in, the same bytes out.
@@ -68,7 +69,7 @@ fn run_case(path: &Path) -> Result<(), Failed> {
         "stage": case.stage,
     });
     let through_json = evaluate_json(&engine, &request.to_string())?;
-    if through_json != decision.to_json() {
+    if through_json != json {
         return Err(format!("evaluate_json differs:\n  {through_json}").into());
     }
     Ok(())

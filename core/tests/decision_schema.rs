@@ -11,9 +11,9 @@ fn repo_root() -> PathBuf {
 }
 
 /// The document exactly as `gatehouse schema --decision` prints it.
-fn rendered() -> String {
-    let text = serde_json::to_string_pretty(&decision_schema()).unwrap_or_default();
-    format!("{text}\n")
+fn rendered() -> Result<String, serde_json::Error> {
+    let text = serde_json::to_string_pretty(&decision_schema()?)?;
+    Ok(format!("{text}\n"))
 }
 
 #[test]
@@ -21,7 +21,7 @@ fn committed_copy_is_current() {
     let path = repo_root().join("docs/decision.schema.json");
     let committed = std::fs::read_to_string(&path).unwrap_or_default();
     assert!(
-        committed == rendered(),
+        committed == rendered().unwrap(),
         "{} is stale: refresh it with `cargo run -p gatehouse-cli -- schema --decision > docs/decision.schema.json`",
         path.display()
     );
@@ -29,7 +29,7 @@ fn committed_copy_is_current() {
 
 #[test]
 fn every_golden_decision_matches_the_schema() {
-    let schema = decision_schema();
+    let schema = decision_schema().unwrap();
     let validator = jsonschema::draft202012::new(&schema).expect("the schema compiles");
     let dir = repo_root().join("policies/conformance/golden");
     let mut checked = 0;
@@ -56,7 +56,7 @@ type Mutation = (&'static str, fn(&mut Value));
 
 #[test]
 fn the_schema_refuses_what_serde_never_writes() {
-    let schema = decision_schema();
+    let schema = decision_schema().unwrap();
     let validator = jsonschema::draft202012::new(&schema).expect("the schema compiles");
     let dir = repo_root().join("policies/conformance/golden");
     let text = std::fs::read_to_string(dir.join("allow-prod-reference.json"))

@@ -191,14 +191,14 @@ proptest! {
     #[test]
     fn evaluation_is_deterministic((intent, approvals) in intents()) {
         let context = with_approvals(&now(), &approvals);
-        let a = ENGINE.evaluate(&intent, &context).to_json();
-        let b = ENGINE.evaluate(&intent, &context).to_json();
+        let a = ENGINE.evaluate(&intent, &context).to_json().unwrap();
+        let b = ENGINE.evaluate(&intent, &context).to_json().unwrap();
         prop_assert_eq!(&a, &b);
         // Key order in the input does not matter either, nor the order of the approvals.
         let reordered: Value = serde_json::from_str(&gatehouse_core::to_canonical_json(&intent)).unwrap();
         let mut reversed = approvals.clone();
         reversed.reverse();
-        prop_assert_eq!(a, ENGINE.evaluate(&reordered, &with_approvals(&now(), &reversed)).to_json());
+        prop_assert_eq!(a, ENGINE.evaluate(&reordered, &with_approvals(&now(), &reversed)).to_json().unwrap());
     }
 
     #[test]
@@ -223,7 +223,7 @@ proptest! {
             v.enforcement == Enforcement::HardMandatory && v.status != ViolationStatus::Exempted
         });
         if hard {
-            prop_assert_eq!(decision.outcome, Outcome::Deny, "{}", decision.to_json());
+            prop_assert_eq!(decision.outcome, Outcome::Deny, "{}", decision.to_json().unwrap());
         }
         // And an exempted violation is only ever lifted by an exemption active at `now`.
         for v in &decision.violations {

@@ -76,9 +76,14 @@ fn a_huge_range_in_a_policy_denies_with_limit_exceeded_at_the_call() {
             decision.outcome,
             Outcome::Deny,
             "{call}: {}",
-            decision.to_json()
+            decision.to_json().unwrap()
         );
-        assert_eq!(decision.errors.len(), 1, "{call}: {}", decision.to_json());
+        assert_eq!(
+            decision.errors.len(),
+            1,
+            "{call}: {}",
+            decision.to_json().unwrap()
+        );
         let error = &decision.errors[0];
         assert_eq!(error.code, "limit_exceeded", "{call}: {error:?}");
         assert!(
@@ -139,7 +144,7 @@ fn ranges_within_the_limit_keep_their_values() {
         assert!(
             got.contains(&want.to_string().as_str()),
             "{call}: {}",
-            decision.to_json()
+            decision.to_json().unwrap()
         );
     }
 }
@@ -207,6 +212,6 @@ fn runaway_packages_cost_a_decision_one_more_limit_not_one_each() {
             "package `gatehouse.policies.zz_c`: not evaluated: an earlier package used up the time limit",
         ],
         "{}",
-        decision.to_json()
+        decision.to_json().unwrap()
     );
 }

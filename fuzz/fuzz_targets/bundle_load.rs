@@ -51,7 +51,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     if !decision.errors.is_empty() {
-        assert_eq!(decision.outcome, Outcome::Deny, "{}", decision.to_json());
+        assert_eq!(decision.outcome, Outcome::Deny, "{decision:?}");
     }
     let _ = engine.evaluate_stage(
         gatehouse_core::Stage::Gates,

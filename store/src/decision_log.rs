@@ -2,7 +2,7 @@
 //! the stage, the operation that made it, the caller, the bundle, the masked intent and the
 //! decision), and the time-range query that reads them back with its cursor.
 
-use gatehouse_core::{Stage, Timestamp};
+use gatehouse_core::{Decision, Stage, Timestamp};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -85,8 +85,7 @@ pub struct DecisionRecord {
         rustdoc::broken_intra_doc_links,
         reason = "the OpenAPI document carries this text; `mask_decision` is the control plane's"
     )]
-    #[cfg_attr(feature = "openapi", schema(value_type = gatehouse_core::Decision))]
-    pub decision: Value,
+    pub decision: Decision,
 }
 
 /// A query of the log by time range, oldest first.

@@ -3,7 +3,7 @@
 //! status) is one function for both; a value that does not parse is [`StoreError::Corrupt`].
 //! The row readers (`rows`) use these, and so do the backends for single values.
 
-use gatehouse_core::{EventType, Stage, State, Timestamp};
+use gatehouse_core::{Decision, EventType, Stage, State, Timestamp};
 
 use crate::decision_log::DecisionSource;
 use crate::error::StoreError;
@@ -17,6 +17,16 @@ pub(crate) fn time(what: &'static str, text: &str) -> Result<Timestamp, StoreErr
 /// A stored JSON document.
 pub(crate) fn json(what: &'static str, text: &str) -> Result<serde_json::Value, StoreError> {
     serde_json::from_str(text).map_err(|e| StoreError::corrupt(what, e))
+}
+
+/// A stored decision of `owner` (e.g. ``deployment `dep_1` ``), which the error names with the
+/// column `what`: a stored decision that is not a full core decision is corrupt, never a default.
+pub(crate) fn decision(
+    what: &'static str,
+    owner: impl std::fmt::Display,
+    text: &str,
+) -> Result<Decision, StoreError> {
+    serde_json::from_str(text).map_err(|e| StoreError::corrupt(what, format!("{owner}: {e}")))
 }
 
 /// A `COUNT(*)` (never negative).

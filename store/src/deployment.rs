@@ -103,8 +103,7 @@ pub struct DeploymentRecord {
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub intent: Value,
     /// The latest admission decision.
-    #[cfg_attr(feature = "openapi", schema(value_type = gatehouse_core::Decision))]
-    pub decision: Value,
+    pub decision: Decision,
     /// Digest of the bundle that made that decision.
     pub bundle_digest: String,
     /// The id of that decision (in the decision log); none for deployments stored before
@@ -129,7 +128,7 @@ impl DeploymentRecord {
     ) -> Self {
         Self {
             head: DeploymentHead::new(&intent, status, submitted_by, created_at),
-            decision: decision.to_value(),
+            decision: decision.clone(),
             bundle_digest: decision.bundle.digest.clone(),
             decision_id: Some(decision_id.to_owned()),
             last_seq: status.last_seq,
@@ -305,13 +304,17 @@ mod tests {
         let record = DeploymentRecord {
             head: DeploymentHead::new(&json!({}), &status, "ci", at),
             intent: json!({}),
-            decision: json!({}),
+            decision: crate::testing::decision(gatehouse_core::Outcome::Allow, &[]),
             bundle_digest: "sha256:x".into(),
             decision_id: None,
             last_seq: 2,
             last_hash: "h2".into(),
         };
-        let text = serde_json::to_string(&record).unwrap();
+        // The top-level keys: the decision's own are left out.
+        let decision = serde_json::to_string(&record.decision).unwrap();
+        let text = serde_json::to_string(&record)
+            .unwrap()
+            .replace(&decision, "{}");
         let keys: Vec<&str> = text
             .split(',')
             .filter_map(|part| part.trim_start_matches('{').split('"').nth(1))

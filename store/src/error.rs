@@ -112,6 +112,14 @@ pub enum StoreError {
         /// Why it cannot be read.
         detail: String,
     },
+    /// A value to store cannot be written as JSON (a bug in the caller): nothing was stored.
+    #[error("cannot write {what} as JSON: {detail}")]
+    Unwritable {
+        /// What was being written, e.g. `masked paths`.
+        what: &'static str,
+        /// Why it cannot be written.
+        detail: String,
+    },
     /// The database was written by a newer gatehouse.
     #[error(
         "{location} has schema version {found} but this gatehouse knows only up to {known}: it was written by a newer gatehouse; run that version (or newer), or restore a backup taken before the upgrade"
@@ -169,6 +177,17 @@ impl StoreError {
     /// Whether the database could not be reached or was busy (retrying later may succeed).
     pub fn is_unavailable(&self) -> bool {
         matches!(self, Self::Unavailable { .. } | Self::Connect { .. })
+    }
+
+    /// `value` as JSON text for the column `what`, or [`StoreError::Unwritable`].
+    pub(crate) fn json_text<T: serde::Serialize + ?Sized>(
+        what: &'static str,
+        value: &T,
+    ) -> Result<String, Self> {
+        serde_json::to_string(value).map_err(|e| Self::Unwritable {
+            what,
+            detail: e.to_string(),
+        })
     }
 
     pub(crate) fn corrupt(what: &'static str, detail: impl std::fmt::Display) -> Self {

@@ -21,7 +21,6 @@ use crate::config::{Database, PostgresConfig};
 pub mod attestations;
 pub mod audit;
 pub mod config;
-mod decision;
 pub mod decision_log;
 mod decode;
 pub mod deployment;
@@ -35,6 +34,8 @@ mod rows;
 mod signals;
 pub mod sqlite;
 mod store;
+#[cfg(any(test, feature = "test-support"))]
+pub mod testing;
 mod write;
 
 pub use error::{Backend, BoxError, StoreError, chain};

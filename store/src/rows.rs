@@ -61,10 +61,16 @@ fn attempts(n: i64) -> Result<u32, StoreError> {
 
 /// A deployment row ([`RECORD_COLUMNS`]).
 pub(crate) fn record<R: Columns>(row: &R) -> Result<DeploymentRecord, R::Fault> {
+    let head = head(row)?;
+    let decision = decode::decision(
+        "decision",
+        format_args!("deployment `{}`", head.id),
+        &row.text(14)?,
+    )?;
     Ok(DeploymentRecord {
-        head: head(row)?,
+        head,
         intent: json("intent", &row.text(13)?)?,
-        decision: json("decision", &row.text(14)?)?,
+        decision,
         bundle_digest: row.text(15)?,
         last_seq: unsigned("last seq", row.integer(16)?)?,
         last_hash: row.text(17)?,
@@ -94,8 +100,14 @@ fn head<R: Columns>(row: &R) -> Result<DeploymentHead, R::Fault> {
 
 /// A decision log row ([`DECISION_COLUMNS`]).
 pub(crate) fn decision<R: Columns>(row: &R) -> Result<DecisionRecord, R::Fault> {
+    let decision_id = row.text(0)?;
+    let decision = decode::decision(
+        "logged decision",
+        format_args!("decision `{decision_id}`"),
+        &row.text(12)?,
+    )?;
     Ok(DecisionRecord {
-        decision_id: row.text(0)?,
+        decision_id,
         at: time("decision time", &row.text(1)?)?,
         evaluated_at: time("decision evaluated_at", &row.text(13)?)?,
         stage: decode::stage(&row.text(2)?)?,
@@ -108,7 +120,7 @@ pub(crate) fn decision<R: Columns>(row: &R) -> Result<DecisionRecord, R::Fault> 
         outcome: row.text(9)?,
         intent: json("logged intent", &row.text(10)?)?,
         masked: decode::masked(&row.text(11)?)?,
-        decision: json("logged decision", &row.text(12)?)?,
+        decision,
     })
 }
 

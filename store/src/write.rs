@@ -4,8 +4,7 @@
 
 use std::time::Instant;
 
-use gatehouse_core::{Event, Timestamp};
-use serde_json::Value;
+use gatehouse_core::{Decision, Event, Timestamp};
 
 use crate::attestations::AttestationRecord;
 use crate::decision_log::DecisionRecord;
@@ -47,8 +46,8 @@ pub enum SubmitResult {
 /// A new admission decision on a deployment (after an approval).
 #[derive(Debug, Clone)]
 pub struct DecisionUpdate {
-    /// The decision JSON.
-    pub decision: Value,
+    /// The decision.
+    pub decision: Decision,
     /// The digest of the bundle that made it.
     pub bundle_digest: String,
     /// Its id.

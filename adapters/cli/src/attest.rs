@@ -79,6 +79,10 @@ impl AttestArgs {
                 .to_owned()
         };
         let bundle = &decision.bundle;
+        let decision_value = decision.to_value().map_err(|source| CliError::Json {
+            what: "decision",
+            source,
+        })?;
         let facts = DecisionFacts {
             verifier_id: self.verifier_id.clone().unwrap_or_else(default_verifier_id),
             time_verified: decision.evaluated_at,
@@ -86,7 +90,7 @@ impl AttestArgs {
             environment: field("environment"),
             // The CLI keeps no decision log: the id is the decision's own digest (the SHA-256
             // of its canonical JSON, as the core digests intents), the same for the same bytes.
-            decision_id: gatehouse_core::intent_digest(&decision.to_value()),
+            decision_id: gatehouse_core::intent_digest(&decision_value),
             outcome: decision.outcome.as_str().to_owned(),
             stage: Stage::Admission.as_str().to_owned(),
             intent_digest: decision.intent_digest.clone(),

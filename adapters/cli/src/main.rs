@@ -221,18 +221,16 @@ fn main() -> ExitCode {
             write_stdout(gatehouse_core::INTENT_SCHEMA);
             Ok(ExitCode::SUCCESS)
         }
-        Command::Schema { decision: true } => {
-            let schema = gatehouse_core::decision_schema();
-            serde_json::to_string_pretty(&schema)
-                .map(|text| {
-                    write_stdout(&format!("{text}\n"));
-                    ExitCode::SUCCESS
-                })
-                .map_err(|source| cli_error::CliError::Json {
-                    what: "decision schema",
-                    source,
-                })
-        }
+        Command::Schema { decision: true } => gatehouse_core::decision_schema()
+            .and_then(|schema| serde_json::to_string_pretty(&schema))
+            .map(|text| {
+                write_stdout(&format!("{text}\n"));
+                ExitCode::SUCCESS
+            })
+            .map_err(|source| cli_error::CliError::Json {
+                what: "decision schema",
+                source,
+            }),
         Command::Bundle {
             command: Some(BundleCommand::Sign(args)),
             ..

@@ -190,7 +190,8 @@ pub async fn evaluate(State(app): AppState, request: Request) -> Result<Response
     let request: EvaluateRequest = parse_json(&body, app.config.limits.json_depth)?;
     drop(body);
     let evaluation = app.plane.evaluate(&principal, request).await?;
-    let mut response = json_response(StatusCode::OK, evaluation.decision.to_json());
+    let body = encode::to_json("decision", &evaluation.decision)?;
+    let mut response = json_response(StatusCode::OK, body);
     if let Ok(id) = HeaderValue::from_str(&evaluation.decision_id) {
         response.headers_mut().insert(DECISION_ID_HEADER, id);
     }
@@ -256,14 +257,11 @@ pub async fn submit(State(app): AppState, request: Request) -> Result<Response, 
             }
             Ok(response)
         }
-        Submitted::Replayed(stored) => {
+        Submitted::Replayed(replay) => {
             // The first answer, as it was: a submission answers 201 Created.
             let status = StatusCode::CREATED;
-            let etag = serde_json::from_str::<Value>(&stored.body)
-                .ok()
-                .and_then(|v| v.get("etag").and_then(Value::as_str).map(str::to_owned))
-                .unwrap_or_default();
-            let mut response = with_etag(json_response(status, stored.body), &etag);
+            let body = String::from(Box::<str>::from(replay.body));
+            let mut response = with_etag(json_response(status, body), &replay.etag);
             response
                 .headers_mut()
                 .insert("idempotent-replayed", HeaderValue::from_static("true"));
@@ -563,7 +561,10 @@ pub async fn callback(
     let plane = Arc::clone(&app.plane);
     let answer =
         to_completion(async move { plane.callback(&delivery, report, deadline).await }).await?;
-    Ok(json_response(StatusCode::OK, answer.body))
+    Ok(json_response(
+        StatusCode::OK,
+        String::from(Box::<str>::from(answer.body)),
+    ))
 }
 
 /// The time range and page of `GET /v1/decisions`.

@@ -257,7 +257,7 @@ mod tests {
             );
         }
         // The document's components are the core's decision schema, reference for reference.
-        let mut core = gatehouse_core::decision_schema();
+        let mut core = gatehouse_core::decision_schema().unwrap();
         let defs = core
             .as_object_mut()
             .and_then(|o| o.remove("$defs"))

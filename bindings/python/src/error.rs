@@ -24,6 +24,8 @@ const TIMESTAMP_INVALID: &str = "timestamp_invalid";
 const SETTING_INVALID: &str = "setting_invalid";
 /// Code of a bug: a panic in the native module.
 const INTERNAL: &str = "internal";
+/// Code of a bug: an answer that could not be written as JSON (as the HTTP server's).
+const UNSERIALIZABLE_ANSWER: &str = "unserializable_answer";
 
 /// The exception classes of `gatehouse.errors`.
 #[derive(Debug, Clone, Copy)]
@@ -132,7 +134,11 @@ pub fn intent(py: Python<'_>, error: &IntentError) -> PyErr {
 /// An evaluation request that cannot be evaluated: its context does not match its format (the
 /// intent and the stage are checked before the request is made).
 pub fn request(py: Python<'_>, error: &RequestError) -> PyErr {
-    raise(py, Class::Context, error.to_string(), &error.details())
+    let class = match error {
+        RequestError::Unwritable { .. } => Class::Internal,
+        _ => Class::Context,
+    };
+    raise(py, class, error.to_string(), &error.details())
 }
 
 /// A broken chain; an intact chain with an illegal transition is an `IllegalTransitionError`.
@@ -189,6 +195,16 @@ pub fn value(py: Python<'_>, what: &str, too_deep: bool, message: String, help: 
     };
     let detail = ErrorDetail::new(code, message.clone()).with_help(help);
     raise(py, class, message, &[detail])
+}
+
+/// The `what` a call answers could not be written as JSON: a bug, raised as an `InternalError`,
+/// never an empty answer.
+pub fn unwritable(py: Python<'_>, what: &str, error: &serde_json::Error) -> PyErr {
+    let message = format!("the {what} could not be written as JSON: {error}");
+    let detail = ErrorDetail::new(UNSERIALIZABLE_ANSWER, message.clone()).with_help(
+        "this is a bug in gatehouse, not in your input: please report it with the call that raised it",
+    );
+    raise(py, Class::Internal, message, &[detail])
 }
 
 /// Runs `call`; a panic in it (a bug) becomes an `InternalError`, a `GatehouseError`, instead of

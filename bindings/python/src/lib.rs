@@ -213,7 +213,10 @@ impl Engine {
                 }
             })
             .map_err(|e| error::request(py, &e))?;
-        Ok((decision.outcome.as_str(), decision.to_json()))
+        let json = decision
+            .to_json()
+            .map_err(|e| error::unwritable(py, "decision", &e))?;
+        Ok((decision.outcome.as_str(), json))
     }
 
     /// The intent as a JSON value: text is parsed (JSON or YAML), a dict is converted.
@@ -396,7 +399,9 @@ fn intent_schema(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
 #[pyfunction]
 fn decision_schema(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
     error::guard(py, || {
-        convert::to_python(py, &gatehouse_core::decision_schema())
+        let schema = gatehouse_core::decision_schema()
+            .map_err(|e| error::unwritable(py, "decision schema", &e))?;
+        convert::to_python(py, &schema)
     })
 }
 

@@ -27,6 +27,8 @@ pub(crate) mod code {
     /// The options of `new Engine(bundle, options)` are not `{trustedKeys?: string[]}` (an
     /// unknown option is refused, so a misspelt `trustedKeys` never skips verification).
     pub(crate) const OPTIONS_INVALID: &str = "options_invalid";
+    /// An answer the binding could not write as JSON (a bug), as the HTTP server's code.
+    pub(crate) const UNSERIALIZABLE_ANSWER: &str = "unserializable_answer";
 }
 
 /// Something the caller passed that cannot be used, as contract error records.
@@ -54,6 +56,15 @@ impl Failure {
             ErrorDetail::new(code::ENGINE_FREED, "the engine was freed")
                 .with_help("create a new `Engine`; `free()` (or `using`) ends an engine's life"),
         )
+    }
+
+    /// The `what` this binding answers could not be written as JSON: a bug, never an empty
+    /// answer.
+    pub(crate) fn unwritable(what: &str, error: &serde_json::Error) -> Self {
+        Self::new(ErrorDetail::new(
+            code::UNSERIALIZABLE_ANSWER,
+            format!("the {what} could not be written as JSON: {error}"),
+        ))
     }
 
     /// An evaluation stopped after `limit_ms` milliseconds (a worker terminated at its deadline):

@@ -267,7 +267,9 @@ impl Engine {
         let intent = convert::intent_from_json(intent_json)?;
         let request = EvaluateRequest::new(intent, Some(context), stage);
         let decision = request.evaluate(&*self.engine()?, None, &Sequential)?;
-        Ok(decision.to_json())
+        decision
+            .to_json()
+            .map_err(|e| Failure::unwritable("decision", &e))
     }
 }
 

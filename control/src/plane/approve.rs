@@ -7,9 +7,9 @@ use std::time::Instant;
 use gatehouse_core::{Approval, ApprovalSource, EventType, NewEvent, Outcome, Stage};
 use gatehouse_store::decision_log::DecisionSource;
 use gatehouse_store::{Append, DecisionUpdate};
-use serde_json::json;
+use serde_json::Value;
 
-use super::ControlPlane;
+use super::{ControlPlane, event_data, event_value};
 use crate::access::{Permission, Principal};
 use crate::deployment::DeploymentView;
 use crate::error::ControlError;
@@ -54,13 +54,18 @@ impl ControlPlane {
             .judge(Stage::Admission, Arc::new(record.intent.clone()), context)
             .await?;
         let decision = &judged.decision;
+        let data = event_data([
+            ("approval", event_value("write the approval", &approval)?),
+            ("decision", event_value("write the decision", decision)?),
+            ("decision_id", Value::String(judged.id.clone())),
+        ]);
         let (status, recorded) = record
             .status()
             .append(NewEvent {
                 kind: EventType::ApprovalRecorded,
                 at: now,
                 actor: principal.actor().to_owned(),
-                data: json!({"approval": approval, "decision": decision.to_value(), "decision_id": judged.id}),
+                data,
             })
             .map_err(|e| ControlError::internal("chain the approval event", e))?;
         let mut events = vec![recorded];
@@ -75,7 +80,10 @@ impl ControlPlane {
                     kind,
                     at: now,
                     actor: "gatehouse".into(),
-                    data: json!({"decision_after": "approval_recorded", "outcome": decision.outcome}),
+                    data: event_data([
+                        ("decision_after", Value::from("approval_recorded")),
+                        ("outcome", Value::from(decision.outcome.as_str())),
+                    ]),
                 })
                 .map_err(|e| ControlError::internal("chain the decision event", e))?;
             events.push(event);
@@ -98,7 +106,7 @@ impl ControlPlane {
             .store
             .append(Append {
                 decision: Some(DecisionUpdate {
-                    decision: decision.to_value(),
+                    decision: decision.clone(),
                     bundle_digest: decision.bundle.digest.clone(),
                     decision_id: judged.id.clone(),
                 }),

@@ -6,14 +6,16 @@
 
 use std::time::Instant;
 
-use gatehouse_core::{Decision, EventType, NewEvent, Stage};
+use gatehouse_core::{Decision, EventType, NewEvent, Stage, State};
 use gatehouse_store::decision_log::DecisionSource;
 use gatehouse_store::deployment::DeploymentRecord;
 use gatehouse_store::{Append, StoreError, StoredResponse};
+use serde::Serialize;
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use super::{CAS_RETRIES, ControlPlane};
+use super::{CAS_RETRIES, ControlPlane, event_value};
 use crate::attestations::{PROBLEM_FIELD, RESERVED_FIELDS, VERIFIED_FIELD};
 use crate::clock::unix_seconds;
 use crate::error::ControlError;
@@ -43,14 +45,50 @@ impl VerifiedDelivery {
     }
 }
 
-/// The answer to a report: `{deployment_id, state, event, gates, decision_id}` as JSON (the gate
-/// decision and its id for `succeeded`), the same bytes for every redelivery.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The answer to a report: a [`CallbackReply`] written once as JSON when the report is recorded,
+/// and those bytes again for every redelivery.
+#[derive(Debug)]
 pub struct CallbackAnswer {
-    /// The JSON answer.
-    pub body: String,
+    /// The JSON answer, as stored.
+    pub body: Box<RawValue>,
     /// True when this is the stored answer of an earlier delivery.
     pub replayed: bool,
+}
+
+/// What a recorded report answers: the deployment's new state, the event recorded, and for
+/// `succeeded` the gate decision and its id (`null` otherwise).
+#[derive(Debug, Serialize)]
+pub struct CallbackReply<'a> {
+    /// The deployment.
+    pub deployment_id: &'a str,
+    /// Its state after the report.
+    pub state: State,
+    /// The event the report recorded.
+    pub event: RecordedEvent<'a>,
+    /// The release gates' decision (`succeeded` only).
+    pub gates: Option<&'a Decision>,
+    /// That decision's id.
+    pub decision_id: Option<&'a str>,
+}
+
+/// The event a report recorded.
+#[derive(Debug, Serialize)]
+pub struct RecordedEvent<'a> {
+    /// Its sequence number.
+    pub seq: u64,
+    /// Its type.
+    #[serde(rename = "type")]
+    pub kind: EventType,
+    /// Its hash: the deployment's new ETag.
+    pub hash: &'a str,
+}
+
+/// The answer `stored` for a delivery, as it was; stored text that is not JSON is an internal
+/// error.
+fn stored_answer(stored: String, replayed: bool) -> Result<CallbackAnswer, ControlError> {
+    let body = RawValue::from_string(stored)
+        .map_err(|e| ControlError::internal("read the stored answer of a callback delivery", e))?;
+    Ok(CallbackAnswer { body, replayed })
 }
 
 impl ControlPlane {
@@ -97,10 +135,7 @@ impl ControlPlane {
         self.in_step().await?;
         let replay = |seen: StoredResponse| {
             if seen.body_sha256 == delivery.body_sha256 {
-                Ok(CallbackAnswer {
-                    body: seen.body,
-                    replayed: true,
-                })
+                stored_answer(seen.body, true)
             } else {
                 Err(ControlError::DeliveryReused {
                     deployment_id: id.to_owned(),
@@ -117,10 +152,7 @@ impl ControlPlane {
             match self.store.append(Append { deadline, ..append }).await {
                 Ok(_) => {
                     self.observer.callback(report.status);
-                    return Ok(CallbackAnswer {
-                        body,
-                        replayed: false,
-                    });
+                    return stored_answer(body, false);
                 }
                 Err(StoreError::DeliveryExists { stored, .. }) => return replay(stored),
                 Err(StoreError::Conflict { .. }) => continue,
@@ -143,9 +175,18 @@ impl ControlPlane {
         let id = record.head.id.as_str();
         let now = self.now();
         let mut data = serde_json::Map::new();
-        data.insert("run_url".into(), json!(report.run_url));
-        data.insert("evidence".into(), json!(report.evidence));
-        data.insert("delivery_id".into(), json!(delivery.delivery_id));
+        data.insert(
+            "run_url".into(),
+            report.run_url.clone().map_or(Value::Null, Value::String),
+        );
+        data.insert(
+            "evidence".into(),
+            report.evidence.clone().unwrap_or(Value::Null),
+        );
+        data.insert(
+            "delivery_id".into(),
+            Value::String(delivery.delivery_id.clone()),
+        );
         let mut attestation = None;
         let (kind, gates, decision_log) = match report.status {
             CallbackStatus::Started => (EventType::Started, None, None),
@@ -154,7 +195,7 @@ impl ControlPlane {
                     .reason
                     .clone()
                     .unwrap_or_else(|| "the pipeline reported failure".into());
-                data.insert("reason".into(), json!(reason));
+                data.insert("reason".into(), Value::String(reason));
                 (EventType::Failed, None, None)
             }
             CallbackStatus::Succeeded => {
@@ -180,16 +221,22 @@ impl ControlPlane {
                 if judged.decision.allowed() {
                     (EventType::Succeeded, Some(judged), log)
                 } else {
-                    data.insert("reason".into(), json!(gate_failure(&judged.decision)));
+                    data.insert(
+                        "reason".into(),
+                        Value::String(gate_failure(&judged.decision)),
+                    );
                     (EventType::Failed, Some(judged), log)
                 }
             }
         };
         if let Some(gates) = &gates {
-            data.insert("gates".into(), gates.decision.to_value());
-            data.insert("decision_id".into(), json!(gates.id));
+            data.insert(
+                "gates".into(),
+                event_value("write the gate decision", &gates.decision)?,
+            );
+            data.insert("decision_id".into(), Value::String(gates.id.clone()));
         }
-        data.insert("reported".into(), json!(report.status.as_str()));
+        data.insert("reported".into(), Value::from(report.status.as_str()));
         let (status, event) = record
             .status()
             .append(NewEvent {
@@ -199,14 +246,19 @@ impl ControlPlane {
                 data: Value::Object(data),
             })
             .map_err(|_| report_refused(record, report.status))?;
-        let body = json!({
-            "deployment_id": id,
-            "state": status.state,
-            "event": {"seq": event.seq, "type": event.kind, "hash": event.hash},
-            "gates": gates.as_ref().map(|g| g.decision.to_value()),
-            "decision_id": gates.as_ref().map(|g| g.id.as_str()),
-        })
-        .to_string();
+        let reply = CallbackReply {
+            deployment_id: id,
+            state: status.state,
+            event: RecordedEvent {
+                seq: event.seq,
+                kind: event.kind,
+                hash: &event.hash,
+            },
+            gates: gates.as_ref().map(|g| &g.decision),
+            decision_id: gates.as_ref().map(|g| g.id.as_str()),
+        };
+        let body = serde_json::to_string(&reply)
+            .map_err(|e| ControlError::internal("write the answer to a callback", e))?;
         let append = Append {
             delivery: Some((
                 delivery.delivery_id.clone(),

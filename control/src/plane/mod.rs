@@ -40,9 +40,9 @@ mod reads;
 mod replicas;
 mod submit;
 
-pub use callback::{CallbackAnswer, VerifiedDelivery};
+pub use callback::{CallbackAnswer, CallbackReply, RecordedEvent, VerifiedDelivery};
 pub use decisions::Evaluation;
-pub use submit::Submitted;
+pub use submit::{Replay, Submitted};
 
 /// How often a write that lost a compare-and-swap to a concurrent one is tried again before the
 /// caller is told the deployment is busy (pipeline callbacks and dispatch results send no
@@ -221,7 +221,7 @@ impl ControlPlane {
             return None;
         }
         let decision = &judged.decision;
-        let (intent, masked, logged) = mask_decision(intent, &decision.to_value(), &log.mask);
+        let (intent, masked, logged) = mask_decision(intent, decision, &log.mask);
         Some(DecisionRecord {
             decision_id: judged.id.clone(),
             // The server's clock, never the caller's `context.now` (kept as `evaluated_at`):
@@ -325,7 +325,7 @@ impl ControlPlane {
                 "version": record.head.version,
                 "environment": record.head.environment,
                 "intent": record.intent,
-                "decision_digest": record.decision.get("intent_digest"),
+                "decision_digest": record.decision.intent_digest,
                 "bundle_digest": record.bundle_digest,
                 "callback_url": format!("{}/v1/deployments/{}/callbacks", self.config.public_url.trim_end_matches('/'), record.head.id),
                 "attestation": attestation.and_then(AttestationRecord::envelope_value),
@@ -351,6 +351,25 @@ struct Judged {
     decision: Decision,
     id: String,
     stage: Stage,
+}
+
+/// `value` as a field of an event's data; a value that cannot be written (a bug) is an internal
+/// error naming `what`, never a null.
+fn event_value<T: serde::Serialize + ?Sized>(
+    what: &'static str,
+    value: &T,
+) -> Result<Value, ControlError> {
+    serde_json::to_value(value).map_err(|e| ControlError::internal(what, e))
+}
+
+/// An event's data: the object of `fields`.
+fn event_data<const N: usize>(fields: [(&str, Value); N]) -> Value {
+    Value::Object(
+        fields
+            .into_iter()
+            .map(|(key, value)| (key.to_owned(), value))
+            .collect(),
+    )
 }
 
 /// `value` out of its `Arc` (a clone only if someone else still holds it).

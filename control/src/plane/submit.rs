@@ -9,9 +9,11 @@ use gatehouse_core::{DeploymentStatus, ErrorDetail, EventType, NewEvent, Outcome
 use gatehouse_store::decision_log::DecisionSource;
 use gatehouse_store::deployment::DeploymentRecord;
 use gatehouse_store::{IdempotencyKey, StoredResponse, Submission, SubmitResult};
-use serde_json::{Value, json};
+use serde::Deserialize;
+use serde_json::Value;
+use serde_json::value::RawValue;
 
-use super::{ControlPlane, unshare};
+use super::{ControlPlane, event_data, event_value, unshare};
 use crate::access::{Permission, Principal};
 use crate::deployment::DeploymentView;
 use crate::error::ControlError;
@@ -21,9 +23,37 @@ use crate::error::ControlError;
 pub enum Submitted {
     /// A new deployment.
     Created(Box<DeploymentView>),
-    /// The answer stored for this idempotency key: the deployment view (JSON) as it was when
-    /// the key was first used.
-    Replayed(StoredResponse),
+    /// The answer stored for this idempotency key: the deployment view as it was when the key
+    /// was first used.
+    Replayed(Replay),
+}
+
+/// The stored answer of an idempotency key, replayed as it was.
+#[derive(Debug)]
+pub struct Replay {
+    /// The deployment's ETag in that answer (its `etag` then).
+    pub etag: String,
+    /// The answer: the deployment view's JSON, the stored bytes exactly (a view read back and
+    /// written again might not give the same bytes).
+    pub body: Box<RawValue>,
+}
+
+impl Replay {
+    /// The replay of `stored`; an answer that is not a stored deployment view (JSON with an
+    /// `etag`) is an internal error, never an answer without an ETag.
+    fn of(stored: StoredResponse) -> Result<Self, ControlError> {
+        /// The one field of a stored view a replay reads.
+        #[derive(Deserialize)]
+        struct Head {
+            etag: String,
+        }
+        let unreadable = |e: serde_json::Error| {
+            ControlError::internal("read the stored answer of an idempotency key", e)
+        };
+        let body = RawValue::from_string(stored.body).map_err(unreadable)?;
+        let Head { etag } = serde_json::from_str(body.get()).map_err(unreadable)?;
+        Ok(Self { etag, body })
+    }
 }
 
 impl ControlPlane {
@@ -45,7 +75,7 @@ impl ControlPlane {
             && let Some(seen) = self.store.idempotent(principal.actor(), &key.key).await?
         {
             return if seen.body_sha256 == key.body_sha256 {
-                Ok(Submitted::Replayed(seen))
+                Ok(Submitted::Replayed(Replay::of(seen)?))
             } else {
                 Err(ControlError::IdempotencyKeyReused {
                     key: key.key.clone(),
@@ -91,8 +121,18 @@ impl ControlPlane {
             &id,
             now,
             principal.actor(),
-            json!({"intent": intent, "intent_digest": decision.intent_digest}),
+            event_data([
+                ("intent", intent.clone()),
+                (
+                    "intent_digest",
+                    Value::String(decision.intent_digest.clone()),
+                ),
+            ]),
         );
+        let decided_data = event_data([
+            ("decision", event_value("write the decision", decision)?),
+            ("decision_id", Value::String(judged.id.clone())),
+        ]);
         let (status, decided) = status
             .append(NewEvent {
                 kind: match decision.outcome {
@@ -102,7 +142,7 @@ impl ControlPlane {
                 },
                 at: now,
                 actor: "gatehouse".into(),
-                data: json!({"decision": decision.to_value(), "decision_id": judged.id}),
+                data: decided_data,
             })
             .map_err(|e| ControlError::internal("chain the decision event", e))?;
         let decision_log = self.log_record(
@@ -127,17 +167,22 @@ impl ControlPlane {
             None
         };
         let key = idempotency.as_ref().map(|k| k.key.clone());
-        let idempotency = idempotency.map(|k| {
-            let first = DeploymentView::new(record.clone(), None);
-            (
-                principal.actor().to_owned(),
-                k.key,
-                StoredResponse {
-                    body_sha256: k.body_sha256,
-                    body: serde_json::to_string(&first).unwrap_or_default(),
-                },
-            )
-        });
+        let idempotency = idempotency
+            .map(|k| {
+                let first = DeploymentView::new(record.clone(), None);
+                let body = serde_json::to_string(&first).map_err(|e| {
+                    ControlError::internal("write the answer of an idempotency key", e)
+                })?;
+                Ok::<_, ControlError>((
+                    principal.actor().to_owned(),
+                    k.key,
+                    StoredResponse {
+                        body_sha256: k.body_sha256,
+                        body,
+                    },
+                ))
+            })
+            .transpose()?;
         let has_dispatch = dispatch.is_some();
         let result = self
             .store
@@ -162,7 +207,7 @@ impl ControlPlane {
                 };
                 Ok(Submitted::Created(Box::new(view)))
             }
-            SubmitResult::Replayed(seen) => Ok(Submitted::Replayed(seen)),
+            SubmitResult::Replayed(seen) => Ok(Submitted::Replayed(Replay::of(seen)?)),
             SubmitResult::KeyReused => Err(ControlError::IdempotencyKeyReused {
                 key: key.unwrap_or_default(),
             }),

@@ -54,7 +54,8 @@ async fn an_allowed_intent_is_validated_and_an_idempotent_retry_replays_it() {
     let Submitted::Replayed(stored) = again else {
         panic!("stored twice")
     };
-    assert!(stored.body.contains(&view.deployment.head.id));
+    assert!(stored.body.get().contains(&view.deployment.head.id));
+    assert_eq!(stored.etag, view.etag);
     let other = plane
         .submit(
             &requester(),
@@ -207,7 +208,7 @@ async fn cancel_and_reports_follow_the_lifecycle() {
     let first = report("r-1", started.clone()).await.unwrap();
     assert!(!first.replayed);
     let again = report("r-1", started).await.unwrap();
-    assert!(again.replayed && again.body == first.body);
+    assert!(again.replayed && again.body.get() == first.body.get());
     // A running deployment cannot be cancelled.
     let current = plane.deployment(&id).await.unwrap();
     let err = plane

@@ -89,7 +89,7 @@ async fn one_idempotency_key_stores_one_deployment_across_servers() {
         }
     }
     assert_eq!(created.len(), 1, "{created:?}");
-    assert!(replayed.iter().all(|body| body.contains(&created[0])));
+    assert!(replayed.iter().all(|body| body.get().contains(&created[0])));
     let page = a
         .list(&gatehouse_store::deployment::ListQuery {
             limit: 50,

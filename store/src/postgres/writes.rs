@@ -6,7 +6,6 @@ use gatehouse_core::{Event, LedgerHead};
 
 use super::{Fault, PostgresStore, nanos, past, signed, stored_response};
 use crate::attestations::AttestationRecord;
-use crate::decision::outcome_of;
 use crate::decision_log::DecisionRecord;
 use crate::deployment::DeploymentRecord;
 use crate::error::StoreError;
@@ -117,7 +116,7 @@ async fn insert_dispatch(
 async fn write_policies(
     tx: &deadpool_postgres::Transaction<'_>,
     id: &str,
-    decision: &serde_json::Value,
+    decision: &gatehouse_core::Decision,
     fresh: bool,
 ) -> Result<(), Fault> {
     if !fresh {
@@ -126,8 +125,11 @@ async fn write_policies(
             .await?;
         tx.execute(&stmt, &[&id]).await?;
     }
-    let (policies, blocking): (Vec<String>, Vec<bool>) =
-        crate::decision::held_policies(decision).into_iter().unzip();
+    let (policies, blocking): (Vec<&str>, Vec<bool>) = decision
+        .held_policies()
+        .into_iter()
+        .map(|held| (held.policy, held.blocking))
+        .unzip();
     if !policies.is_empty() {
         let stmt = tx
             .prepare_cached(
@@ -145,6 +147,8 @@ pub(super) async fn insert_decision(
     client: &impl deadpool_postgres::GenericClient,
     d: &DecisionRecord,
 ) -> Result<(), Fault> {
+    let masked = StoreError::json_text("masked paths", &d.masked)?;
+    let decision = StoreError::json_text("logged decision", &d.decision)?;
     let stmt = client
         .prepare_cached(
             "INSERT INTO decisions (decision_id, at, at_ns, stage, source, caller, deployment_id, replica_id, \
@@ -168,8 +172,8 @@ pub(super) async fn insert_decision(
                 &d.bundle_revision,
                 &d.outcome,
                 &d.intent.to_string(),
-                &serde_json::to_string(&d.masked).unwrap_or_default(),
-                &d.decision.to_string(),
+                &masked,
+                &decision,
                 &d.evaluated_at.to_string(),
             ],
         )
@@ -244,6 +248,7 @@ impl PostgresStore {
                 });
             }
         }
+        let decision = StoreError::json_text("decision", &r.decision)?;
         let insert = tx
             .prepare_cached(
                 "INSERT INTO deployments (id, state, service, version, artifact, environment, cloud, account, \
@@ -270,12 +275,12 @@ impl PostgresStore {
                 &nanos(r.head.created_at),
                 &r.head.updated_at.to_string(),
                 &r.intent.to_string(),
-                &r.decision.to_string(),
+                &decision,
                 &r.bundle_digest,
                 &signed(r.last_seq),
                 &r.last_hash,
                 &r.decision_id,
-                &outcome_of(&r.decision),
+                &r.decision.outcome.as_str(),
             ],
         )
         .await?;
@@ -350,6 +355,7 @@ impl PostgresStore {
                 .into());
             }
         }
+        let decision = StoreError::json_text("decision", &record.decision)?;
         let update = tx
             .prepare_cached(
                 "UPDATE deployments SET state = $2, updated_at = $3, decision = $4, bundle_digest = $5, \
@@ -362,12 +368,12 @@ impl PostgresStore {
                 &record.head.id,
                 &record.head.state.as_str(),
                 &record.head.updated_at.to_string(),
-                &record.decision.to_string(),
+                &decision,
                 &record.bundle_digest,
                 &signed(record.last_seq),
                 &record.last_hash,
                 &record.decision_id,
-                &outcome_of(&record.decision),
+                &record.decision.outcome.as_str(),
             ],
         )
         .await?;

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use gatehouse_core::{Event, HistoryEntry, LedgerHead, Timestamp};
+use gatehouse_core::{Decision, Event, HistoryEntry, LedgerHead, Timestamp};
 use rusqlite::{
     Connection, ErrorCode, OptionalExtension, Transaction, TransactionBehavior, params,
 };
@@ -20,7 +20,6 @@ use serde_json::Value;
 
 use crate::attestations::AttestationRecord;
 use crate::audit::{Audit, AuditReport};
-use crate::decision::outcome_of;
 use crate::decision_log::{DecisionQuery, DecisionRecord};
 use crate::deployment::{DeploymentPage, DeploymentRecord, ListQuery};
 use crate::error::{Backend, StoreError};
@@ -343,7 +342,7 @@ fn insert_dispatch(tx: &Transaction<'_>, id: &str, d: &NewDispatch) -> Result<()
 fn write_policies(
     tx: &Transaction<'_>,
     id: &str,
-    decision: &Value,
+    decision: &Decision,
     fresh: bool,
 ) -> Result<(), Fault> {
     if !fresh {
@@ -355,14 +354,16 @@ fn write_policies(
     let mut insert = tx.prepare_cached(
         "INSERT INTO deployment_policies (deployment_id, policy, blocking) VALUES (?1, ?2, ?3)",
     )?;
-    for (policy, blocking) in crate::decision::held_policies(decision) {
-        insert.execute(params![id, policy, blocking])?;
+    for held in decision.held_policies() {
+        insert.execute(params![id, held.policy, held.blocking])?;
     }
     Ok(())
 }
 
 /// Records a decision in the log, inside the caller's transaction.
 fn insert_decision(tx: &Transaction<'_>, d: &DecisionRecord) -> Result<(), Fault> {
+    let masked = StoreError::json_text("masked paths", &d.masked)?;
+    let decision = StoreError::json_text("logged decision", &d.decision)?;
     tx.prepare_cached(
         "INSERT INTO decisions (decision_id, at, at_ns, stage, source, caller, deployment_id, replica_id, \
          bundle_digest, bundle_revision, outcome, intent, masked, decision, evaluated_at) \
@@ -381,8 +382,8 @@ fn insert_decision(tx: &Transaction<'_>, d: &DecisionRecord) -> Result<(), Fault
         d.bundle_revision,
         d.outcome,
         d.intent.to_string(),
-        serde_json::to_string(&d.masked).unwrap_or_default(),
-        d.decision.to_string(),
+        masked,
+        decision,
         d.evaluated_at.to_string(),
     ])?;
     Ok(())
@@ -455,6 +456,7 @@ fn submit(tx: &Transaction<'_>, s: Submission) -> Result<SubmitResult, Fault> {
         )?;
     }
     let r = &s.record;
+    let decision = StoreError::json_text("decision", &r.decision)?;
     tx.execute(
         "INSERT INTO deployments (id, state, service, version, artifact, environment, cloud, account, \
          region, requested_by, submitted_by, created_at, created_ns, updated_at, intent, decision, \
@@ -476,12 +478,12 @@ fn submit(tx: &Transaction<'_>, s: Submission) -> Result<SubmitResult, Fault> {
             nanos(r.head.created_at),
             r.head.updated_at.to_string(),
             r.intent.to_string(),
-            r.decision.to_string(),
+            decision,
             r.bundle_digest,
             r.last_seq as i64,
             r.last_hash,
             r.decision_id,
-            outcome_of(&r.decision),
+            r.decision.outcome.as_str(),
         ],
     )?;
     write_policies(tx, &r.head.id, &r.decision, true)?;
@@ -522,6 +524,7 @@ fn append(tx: &Transaction<'_>, a: Append) -> Result<DeploymentRecord, Fault> {
     if let Some(now) = a.close_dispatches {
         refuse_leased(tx, &record.head.id, now)?;
     }
+    let decision = StoreError::json_text("decision", &record.decision)?;
     tx.execute(
         "UPDATE deployments SET state = ?2, updated_at = ?3, decision = ?4, bundle_digest = ?5, \
          last_seq = ?6, last_hash = ?7, decision_id = ?8, outcome = ?9 WHERE id = ?1",
@@ -529,12 +532,12 @@ fn append(tx: &Transaction<'_>, a: Append) -> Result<DeploymentRecord, Fault> {
             record.head.id,
             record.head.state.as_str(),
             record.head.updated_at.to_string(),
-            record.decision.to_string(),
+            decision,
             record.bundle_digest,
             record.last_seq as i64,
             record.last_hash,
             record.decision_id,
-            outcome_of(&record.decision),
+            record.decision.outcome.as_str(),
         ],
     )?;
     if a.decision.is_some() {

@@ -1,3 +1,4 @@
+use gatehouse_core::{Outcome, ViolationStatus};
 use serde_json::json;
 
 use super::*;
@@ -13,17 +14,24 @@ fn t(s: &str) -> Timestamp {
 fn version_1_file(path: &Path) {
     let conn = Connection::open(path).unwrap();
     conn.execute_batch(migrations::MIGRATIONS[0]).unwrap();
-    let decision = json!({"outcome": "needs_approval", "violations": [
-        {"policy": "cost.ceiling", "status": "pending_approval"},
-        {"policy": "tags.required", "status": "blocking"},
-        {"policy": "cost.ceiling", "status": "blocking"}
-    ]});
+    // A full core decision, as every version stored (the migration reads its violations).
+    let decision = crate::testing::decision(
+        Outcome::NeedsApproval,
+        &[
+            ("cost.ceiling", ViolationStatus::PendingApproval),
+            ("tags.required", ViolationStatus::Blocking),
+            ("cost.ceiling", ViolationStatus::Blocking),
+        ],
+    );
     conn.execute(
         "INSERT INTO deployments (id, state, service, version, artifact, environment, cloud, account, \
          region, requested_by, submitted_by, created_at, created_ns, updated_at, intent, decision, \
          bundle_digest, last_seq, last_hash) VALUES ('dep_1', 'VALIDATED', 'svc', '1', 'a', 'dev', 'aws', \
          '1', 'r', 'erin', 'dev', '2026-11-23T10:00:00Z', ?1, '2026-11-23T10:00:00Z', '{}', ?2, 'sha256:x', 3, 'h3')",
-        params![nanos(t("2026-11-23T10:00:00Z")), decision.to_string()],
+        params![
+            nanos(t("2026-11-23T10:00:00Z")),
+            serde_json::to_string(&decision).unwrap()
+        ],
     )
     .unwrap();
     conn.execute(
@@ -257,4 +265,26 @@ async fn expired_idempotency_and_delivery_records_are_purged() {
     );
     assert!(store.idempotent("dev", "k-1").await.unwrap().is_none());
     assert!(store.delivery("dep_1", "run-1").await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn a_stored_decision_that_is_not_a_decision_is_a_corrupt_row_naming_the_deployment() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("partial.db");
+    version_1_file(&path);
+    let store = SqliteStore::open(&path).await.unwrap();
+    assert!(store.get("dep_1").await.unwrap().is_some());
+    Connection::open(&path)
+        .unwrap()
+        .execute(
+            "UPDATE deployments SET decision = '{\"outcome\": \"allow\"}' WHERE id = 'dep_1'",
+            [],
+        )
+        .unwrap();
+    let err = store.get("dep_1").await.unwrap_err();
+    let StoreError::Corrupt { what, detail } = &err else {
+        panic!("{err}")
+    };
+    assert_eq!(*what, "decision");
+    assert!(detail.starts_with("deployment `dep_1`: "), "{detail}");
 }

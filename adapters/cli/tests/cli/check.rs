@@ -264,7 +264,7 @@ fn every_example_matches_its_name() {
         let local = engine()
             .evaluate_text(&text, &context)
             .expect("the example parses");
-        if local.to_json() != decision.to_json() {
+        if local.to_json().unwrap() != decision.to_json().unwrap() {
             problems.push(format!(
                 "{}: the CLI's decision differs from the engine's",
                 entry.file
