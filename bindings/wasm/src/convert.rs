@@ -274,12 +274,15 @@ pub(crate) fn intent_object_from_text(text: &str) -> Result<JsValue, Failure> {
             "the text holds no intent: it is not a mapping (an object)",
         )));
     }
-    Ok(to_js(&intent))
+    to_js("intent", &intent)
 }
 
-/// A value this crate serialises itself, as a JS value (`JSON.parse` of its compact JSON).
-pub(crate) fn to_js(value: &impl serde::Serialize) -> JsValue {
-    serde_json::to_string(value).map_or(JsValue::NULL, |text| parse_own_json(&text))
+/// A value this crate serialises itself, as a JS value (`JSON.parse` of its compact JSON); `what`
+/// names it in the `unserializable_answer` failure (a bug, never a `null` answer).
+pub(crate) fn to_js(what: &str, value: &impl serde::Serialize) -> Result<JsValue, Failure> {
+    serde_json::to_string(value)
+        .map(|text| parse_own_json(&text))
+        .map_err(|e| Failure::unwritable(what, &e))
 }
 
 thread_local! {

@@ -227,7 +227,7 @@ impl Engine {
     pub fn catalog(&self) -> Result<JsValue, JsValue> {
         let engine = self.engine()?;
         let catalog: BTreeMap<&str, &PolicyMeta> = engine.catalog().iter().collect();
-        Ok(convert::to_js(&catalog))
+        Ok(convert::to_js("catalogue", &catalog)?)
     }
 }
 
@@ -281,14 +281,13 @@ pub fn validate_intent(
 ) -> Result<JsValue, JsValue> {
     let intent = convert::intent_from_json(&convert::intent_from_js(&intent)?)?;
     let errors = IntentSchema::shared().validate(&intent);
-    let text = serde_json::to_string(&errors).unwrap_or_else(|_| "[]".to_owned());
-    Ok(convert::parse_own_json(&text))
+    Ok(convert::to_js("schema errors", &errors)?)
 }
 
 /// The intent JSON Schema (draft 2020-12) that `validateIntent` and every evaluation check.
 #[wasm_bindgen(js_name = intentSchema, unchecked_return_type = "Record<string, unknown>")]
-pub fn intent_schema() -> JsValue {
-    convert::to_js(&IntentSchema::as_json())
+pub fn intent_schema() -> Result<JsValue, JsValue> {
+    Ok(convert::to_js("intent schema", &IntentSchema::as_json())?)
 }
 
 /// Reads an intent from text, JSON or YAML as the CLI reads intent files (text whose first
