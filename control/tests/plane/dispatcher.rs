@@ -199,10 +199,12 @@ async fn a_result_that_cannot_be_recorded_is_kept_not_delivered_again() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_slow_batch_never_delivers_an_entry_whose_lease_passed_to_another_server() {
-    // Each delivery takes 150 ms and a lease lasts 400 ms: a claimed batch of 10 outlives the
+    // Each delivery takes 250 ms and a lease lasts 1.2 s: a claimed batch of 10 outlives the
     // leases of its tail, which the other server claims. Renewing the lease right before each
-    // attempt keeps the first server from delivering those entries too.
-    let receiver = Receiver::start_slow(Duration::from_millis(150)).await;
+    // attempt keeps the first server from delivering those entries too. The attempt timeout
+    // (1 s) leaves a loaded machine four times the delivery's time: an attempt that timed out
+    // is retried, and its receiver would count that delivery twice.
+    let receiver = Receiver::start_slow(Duration::from_millis(250)).await;
     let dir = tempfile::tempdir().unwrap();
     let mut config = config(
         fresh_database(dir.path()).await,
@@ -211,8 +213,8 @@ async fn a_slow_batch_never_delivers_an_entry_whose_lease_passed_to_another_serv
             secret: Some("webhook-secret-0123456789".into()),
         },
     );
-    config.settings.dispatch.attempt_timeout_ms = 300;
-    config.settings.dispatch.lease_ms = 400;
+    config.settings.dispatch.attempt_timeout_ms = 1_000;
+    config.settings.dispatch.lease_ms = 1_200;
     let requester = principal("dev@example.com", Role::Requester, &[]);
     let first = plane_over(config.clone(), open(&config).await);
     for n in 0..10 {
