@@ -9,7 +9,7 @@
 //! commits in the same transaction as its events; a preview's record commits before the answer,
 //! so a decision the caller saw is a decision the log holds.
 
-use gatehouse_core::{Decision, intent_digest};
+use gatehouse_core::{Approval, BundleInfo, Decision, ErrorDetail, Violation, intent_digest};
 use gatehouse_store::decision_log::DecisionRecord;
 use serde::Serialize;
 use serde_json::Value;
@@ -97,55 +97,91 @@ pub fn mask_decision(
     (masked, found, stored)
 }
 
-/// Replaces each of `secrets` by [`MASKED`] in every text field of `decision`.
+/// Replaces each of `secrets` by [`MASKED`] in every text field of `decision`. The structs are
+/// taken apart field by field, without `..`: a field added to the decision does not compile here
+/// until it is scrubbed or said not to be text.
 fn scrub_decision(decision: &mut Decision, secrets: &[&str]) {
     let text = |field: &mut String| scrub_text(field, secrets);
-    for v in &mut decision.violations {
-        [
-            &mut v.policy,
-            &mut v.title,
-            &mut v.message,
-            &mut v.path,
-            &mut v.remediation,
-        ]
-        .into_iter()
-        .chain(
-            [
-                &mut v.override_role,
-                &mut v.exempted_by,
-                &mut v.expired_exemption,
-                &mut v.overridden_by,
-                &mut v.inherited_from,
-            ]
+    let Decision {
+        outcome: _,
+        violations,
+        errors,
+        truncated: _,
+        approvals,
+        bundle,
+        intent_digest: _, // replaced by the masked intent's digest
+        evaluated_at: _,
+    } = decision;
+    for violation in violations {
+        let Violation {
+            policy,
+            title,
+            severity: _,
+            enforcement: _,
+            status: _,
+            message,
+            path,
+            remediation,
+            override_role,
+            exempted_by,
+            expired_exemption,
+            overridden_by,
+            inherited_from,
+            evidence,
+        } = violation;
+        [policy, title, message, path, remediation]
             .into_iter()
-            .flatten(),
-        )
-        .for_each(text);
-        if let Some(evidence) = &mut v.evidence {
+            .chain(
+                [
+                    override_role,
+                    exempted_by,
+                    expired_exemption,
+                    overridden_by,
+                    inherited_from,
+                ]
+                .into_iter()
+                .flatten(),
+            )
+            .for_each(text);
+        if let Some(evidence) = evidence {
             scrub(evidence, secrets);
         }
     }
-    for e in &mut decision.errors {
-        [&mut e.code, &mut e.message]
+    for error in errors {
+        let ErrorDetail {
+            code,
+            message,
+            help,
+            policy,
+            path,
+            span,
+        } = error;
+        [code, message]
             .into_iter()
-            .chain(
-                [&mut e.help, &mut e.policy, &mut e.path]
-                    .into_iter()
-                    .flatten(),
-            )
-            .chain(e.span.as_mut().map(|span| &mut span.file))
+            .chain([help, policy, path].into_iter().flatten())
+            .chain(span.as_mut().map(|span| &mut span.file))
             .for_each(text);
     }
-    for a in &mut decision.approvals {
-        [&mut a.by, &mut a.role]
+    for approval in approvals {
+        let Approval {
+            by,
+            role,
+            at: _,
+            comment,
+            source: _,
+            reference,
+        } = approval;
+        [by, role]
             .into_iter()
-            .chain([&mut a.comment, &mut a.reference].into_iter().flatten())
+            .chain([comment, reference].into_iter().flatten())
             .for_each(text);
     }
-    let bundle = &mut decision.bundle;
-    [&mut bundle.name, &mut bundle.revision, &mut bundle.digest]
-        .into_iter()
-        .for_each(text);
+    let BundleInfo {
+        name,
+        revision,
+        digest,
+    } = bundle;
+    [name, revision, digest].into_iter().for_each(text);
 }
 
 /// Replaces each of `secrets` by [`MASKED`] in `text`.
