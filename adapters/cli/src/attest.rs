@@ -139,7 +139,7 @@ fn signing_key_from(
         }
         (Some(text), None) => (text, KEY_ENV.to_owned()),
         (None, Some(path)) => (
-            crate::check::read(&path)?,
+            crate::files::read(&path)?,
             format!("{KEY_FILE_ENV} (`{}`)", path.display()),
         ),
     };
@@ -215,7 +215,7 @@ pub fn verify(args: &VerifyArgs) -> Result<ExitCode, CliError> {
         trusted_keys: args.trusted_keys.clone(),
     }
     .keys()?;
-    let text = crate::check::read(&args.envelope)?;
+    let text = crate::files::read(&args.envelope)?;
     let expect = Expectation {
         artifact: &args.artifact,
         environment: args.environment.as_deref(),

@@ -17,8 +17,8 @@ use serde_json::Value;
 use crate::Format;
 use crate::attest::AttestArgs;
 use crate::cli_error::CliError;
-use crate::github::GithubReviewArgs;
-use crate::github_reviews::{self, ActionsEnv};
+use crate::files::read;
+use crate::github_reviews::{self, ActionsEnv, GithubReviewArgs};
 
 /// One evaluated file: its display name, its text, its decision or why not, and the intent
 /// when an attestation of its decision is to be written.
@@ -181,13 +181,6 @@ fn read_all(files: &[PathBuf]) -> Vec<ReadIntent> {
             }
         })
         .collect()
-}
-
-pub fn read(path: &Path) -> Result<String, CliError> {
-    std::fs::read_to_string(path).map_err(|source| CliError::Read {
-        path: path.to_path_buf(),
-        source,
-    })
 }
 
 /// The evaluation context flags shared by `check`, `explain` and `diff`.

@@ -9,8 +9,9 @@ use gatehouse_core::{Decision, Diagnostic, Outcome};
 use serde::Serialize;
 
 use crate::ExplainFormat;
-use crate::check::{ContextArgs, load_engine, read};
+use crate::check::{ContextArgs, load_engine};
 use crate::cli_error::CliError;
+use crate::files::read;
 
 /// `--format json`: the decision and the verdicts.
 #[derive(Serialize)]

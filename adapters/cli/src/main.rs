@@ -8,6 +8,7 @@ mod cli_error;
 mod diff;
 mod events;
 mod explain;
+mod files;
 mod github;
 mod github_reviews;
 mod serve;

@@ -174,7 +174,7 @@ fn parse_case(spec: &str) -> Result<Case, CliError> {
         other => return Err(usage(&format!("`{other}` is not an outcome"))),
     };
     let path = PathBuf::from(file);
-    let text = crate::check::read(&path)?;
+    let text = crate::files::read(&path)?;
     let intent = gatehouse_core::parse_intent(&text).map_err(|e| CliError::Details {
         summary: format!("cannot read intent `{file}`"),
         details: gatehouse_core::Diagnostic::details(&e),

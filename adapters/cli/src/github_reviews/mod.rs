@@ -20,9 +20,38 @@ use std::path::{Path, PathBuf};
 use gatehouse_core::{Diagnostic, ErrorDetail, GithubTeam, PullRequestEvidence};
 use serde::Deserialize;
 
-use crate::github::GithubReviewArgs;
 use client::{GithubApiError, GithubClient};
 use rules::{EventPullRequest, api_url, approval_head, is_repository, is_sha};
+
+/// The flags of `--github-reviews` (part of the context flags of `check`, `explain`, `diff`).
+#[derive(clap::Args, Debug, Clone)]
+pub struct GithubReviewArgs {
+    /// Add the pull request's approving reviews as approvals (source `github_review`): each
+    /// reviewer's latest review, if it approves the head commit and the reviewer is not the
+    /// author, in every role the bundle's `governance.approvers` gives them. Reads the GitHub
+    /// API with the token in `$GITHUB_TOKEN`; the pull request comes from the Actions
+    /// environment (`GITHUB_REPOSITORY`, `GITHUB_EVENT_PATH`) unless the flags below say.
+    #[arg(long)]
+    pub github_reviews: bool,
+    /// The repository (default: `$GITHUB_REPOSITORY`).
+    #[arg(long, value_name = "OWNER/REPO", requires = "github_reviews")]
+    pub github_repository: Option<String>,
+    /// The pull request number (default: `pull_request.number` of the event at
+    /// `$GITHUB_EVENT_PATH`).
+    #[arg(long, value_name = "N", requires = "github_reviews")]
+    pub github_pull_request: Option<u64>,
+    /// The commit approvals must be of (default: the event's `pull_request.head.sha`, else the
+    /// pull request's current head).
+    #[arg(long, value_name = "SHA", requires = "github_reviews")]
+    pub github_head_sha: Option<String>,
+    /// The REST API (default: `$GITHUB_API_URL`, else https://api.github.com).
+    #[arg(long, value_name = "URL", requires = "github_reviews")]
+    pub github_api_url: Option<String>,
+    /// The environment variable that holds the token (default: `GITHUB_TOKEN`); a token itself
+    /// is never a flag, which `ps` would show.
+    #[arg(long, value_name = "NAME", requires = "github_reviews")]
+    pub github_token_env: Option<String>,
+}
 
 /// The GitHub REST API when `GITHUB_API_URL` and `--github-api-url` are absent.
 const DEFAULT_API_URL: &str = "https://api.github.com";
