@@ -1,130 +1,21 @@
 //! Request bodies: JSON only, size-limited, depth-limited, unknown fields refused, each failure a
-//! precise problem (415, 413, 400, 422) instead of axum's plain-text rejections; and the budget
-//! of body bytes in flight, which bounds the memory of requests that wait to be evaluated.
+//! precise problem (415, 413, 400, 422) instead of axum's plain-text rejections; read within the
+//! budget of body bytes in flight ([`crate::budget`]).
 
-use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderMap, StatusCode, header};
 use serde::de::DeserializeOwned;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::config::LimitsConfig;
+use crate::budget::BodyReservation;
 use crate::problem::Problem;
 use crate::state::{App, ClientAddr};
 
-/// The budget's unit: a reservation is counted in whole KiB.
-const BUDGET_UNIT: usize = 1024;
-
-/// The bytes of request bodies that may be read, parsed and evaluated at once, overall
-/// (`limits.body_bytes_in_flight`) and per client address
-/// (`limits.body_bytes_in_flight_per_client`).
-///
-/// A request reserves its declared `Content-Length` (or `limits.body_bytes` when it declares
-/// none) before a byte of its body is read, and keeps the reservation until its answer is
-/// ready: the body, the parsed intent and the evaluation of waiting requests then take memory
-/// in proportion to the budget, not to the number of connections. A request that does not fit
-/// waits up to `limits.evaluation_wait_ms`, then is answered 503 `overloaded`, its body unread.
-pub struct BodyBudget {
-    total: Arc<Semaphore>,
-    per_client: u32,
-    clients: Mutex<HashMap<IpAddr, Arc<Semaphore>>>,
-    wait: Duration,
-}
-
-/// Body bytes reserved by one request; dropping it returns them.
-pub struct BodyReservation {
-    total: Option<OwnedSemaphorePermit>,
-    client: Option<OwnedSemaphorePermit>,
-    budget: Arc<BodyBudget>,
-    addr: IpAddr,
-}
-
-/// Units of the budget for `bytes`, rounded up.
-fn units(bytes: usize) -> u32 {
-    u32::try_from(bytes.div_ceil(BUDGET_UNIT)).unwrap_or(u32::MAX)
-}
-
-impl BodyBudget {
-    /// The budget `limits` configure.
-    pub fn new(limits: &LimitsConfig) -> Self {
-        Self {
-            total: Arc::new(Semaphore::new(
-                (units(limits.body_bytes_in_flight) as usize).min(Semaphore::MAX_PERMITS),
-            )),
-            per_client: units(limits.body_bytes_in_flight_per_client),
-            clients: Mutex::new(HashMap::new()),
-            wait: Duration::from_millis(limits.evaluation_wait_ms),
-        }
-    }
-
-    /// Reserves `bytes` for a request of `addr`: its own budget first, then the shared one,
-    /// each waited for within the same `limits.evaluation_wait_ms`.
-    async fn reserve(
-        self: &Arc<Self>,
-        addr: IpAddr,
-        bytes: usize,
-    ) -> Result<BodyReservation, Problem> {
-        let need = units(bytes);
-        let client = {
-            let mut clients = self.clients.lock().unwrap_or_else(|p| p.into_inner());
-            Arc::clone(
-                clients
-                    .entry(addr)
-                    .or_insert_with(|| Arc::new(Semaphore::new(self.per_client as usize))),
-            )
-        };
-        let mut reservation = BodyReservation {
-            total: None,
-            client: None,
-            budget: Arc::clone(self),
-            addr,
-        };
-        let take = async {
-            reservation.client = Arc::clone(&client).acquire_many_owned(need).await.ok();
-            reservation.total = Arc::clone(&self.total).acquire_many_owned(need).await.ok();
-        };
-        let taken = tokio::time::timeout(self.wait, take).await.is_ok();
-        drop(client);
-        if taken && reservation.client.is_some() && reservation.total.is_some() {
-            Ok(reservation)
-        } else {
-            Err(Problem::unavailable(
-                "overloaded",
-                format!(
-                    "the server is reading and evaluating as many request bodies as its limits allow (`limits.body_bytes_in_flight`, `limits.body_bytes_in_flight_per_client`) and none finished within {} ms; retry after the Retry-After delay",
-                    self.wait.as_millis()
-                ),
-            )
-            .with_header(header::CONNECTION, "close"))
-        }
-    }
-}
-
-impl Drop for BodyReservation {
-    fn drop(&mut self) {
-        self.total.take();
-        self.client.take();
-        // Forget an address whose budget is whole again and that nobody waits on.
-        let mut clients = self
-            .budget
-            .clients
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        if clients
-            .get(&self.addr)
-            .is_some_and(|s| Arc::strong_count(s) == 1)
-        {
-            clients.remove(&self.addr);
-        }
-    }
-}
-
-/// The body of `req`, read within the budget of bodies in flight (see [`BodyBudget`]): 413 at
+/// The body of `req`, read within the budget of bodies in flight (see [`crate::budget::BodyBudget`]): 413 at
 /// once for a declared length above `limits.body_bytes`, 503 `overloaded` when the budget has
 /// no room in time; the reservation is to be held until the answer is ready.
 pub async fn read_within_budget(

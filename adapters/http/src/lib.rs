@@ -7,6 +7,7 @@
 pub mod api;
 pub mod auth;
 pub mod body;
+pub mod budget;
 mod conditional;
 pub mod config;
 pub mod encode;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use gatehouse_control::ControlPlane;
 
 use crate::auth::Authenticator;
-use crate::body::BodyBudget;
+use crate::budget::BodyBudget;
 use crate::config::Config;
 use crate::metrics::Metrics;
 
