@@ -9,9 +9,10 @@ use std::path::{Path, PathBuf};
 
 use crate::bundle::PackedBundle;
 use crate::bundle::{BundleError, BundleSource, FileRole, MAX_BUNDLE_BYTES, file_role};
+use crate::bundle_signing::verify_bundle;
 use crate::engine::{Engine, EngineOptions};
 use crate::error::{Diagnostic, ErrorDetail, Span};
-use crate::signing::{Envelope, SIGNATURE_FILE, SignatureError, TrustedKey, verify_bundle};
+use crate::signing::{Envelope, SIGNATURE_FILE, SignatureError, TrustedKey};
 
 /// Folders inside a bundle directory that hold examples and test data, not bundle files.
 pub const SKIPPED_DIRS: [&str; 3] = ["examples", "conformance", "target"];

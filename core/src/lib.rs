@@ -5,6 +5,7 @@ pub mod attestation;
 pub mod bundle;
 #[cfg(feature = "fs")]
 pub mod bundle_dir;
+pub mod bundle_signing;
 pub mod cache;
 mod canonical;
 pub mod catalog;
@@ -42,6 +43,7 @@ pub use bundle::{
 };
 #[cfg(feature = "fs")]
 pub use bundle_dir::{DirBundle, DirLoadError, DirOptions, load_dir};
+pub use bundle_signing::{sign_bundle, verify_bundle};
 pub use cache::{CacheKey, CacheStats, DecisionCache, context_digest};
 pub use canonical::to_canonical_json;
 pub use catalog::{Catalog, Enforcement, PolicyMeta, Severity};
@@ -71,7 +73,6 @@ pub use request::{EvaluateRequest, RequestError, evaluate_json};
 pub use schema::{INTENT_SCHEMA, IntentSchema, SchemaError, SchemaReport};
 pub use signing::{
     BundleStatement, Envelope, KeyError, SIGNATURE_FILE, SignatureError, SigningKey, TrustedKey,
-    sign_bundle, verify_bundle,
 };
 pub use stage::Stage;
 pub use timestamp::{Timestamp, TimestampError};
