@@ -1,14 +1,15 @@
 //! Values in and out: Python objects (dict, list, str, int, float, bool, None) to and from
-//! `serde_json::Value`, walking the objects directly (no JSON text in between). A value JSON
+//! `serde_json::Value`, walking the objects directly (no JSON text in between; the way out is
+//! [`crate::output`], which the error mapping uses too). A value JSON
 //! cannot hold is an `IntentError`, `ContextError` or `LifecycleError` after the argument
 //! (`error::value`), naming where it is.
 
-use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 use serde_json::{Map, Number, Value};
 
 use crate::error;
+use crate::output::to_python;
 
 /// Deepest nesting accepted from Python, the same as `serde_json`'s parser: deeper (or cyclic)
 /// structures are refused instead of exhausting the stack.
@@ -184,44 +185,12 @@ fn type_name(obj: &Bound<'_, PyAny>) -> String {
         .map_or_else(|_| "object".to_owned(), |n| n.to_string())
 }
 
-/// Converts a JSON value into plain Python objects.
-pub fn to_python<'py>(py: Python<'py>, value: &Value) -> PyResult<Bound<'py, PyAny>> {
-    Ok(match value {
-        Value::Null => py.None().into_bound(py),
-        Value::Bool(b) => PyBool::new(py, *b).to_owned().into_any(),
-        Value::Number(n) => {
-            if let Some(i) = n.as_i64() {
-                i.into_pyobject(py)?.into_any()
-            } else if let Some(u) = n.as_u64() {
-                u.into_pyobject(py)?.into_any()
-            } else {
-                PyFloat::new(py, n.as_f64().unwrap_or(f64::NAN)).into_any()
-            }
-        }
-        Value::String(s) => PyString::new(py, s).into_any(),
-        Value::Array(items) => {
-            let list = PyList::empty(py);
-            for item in items {
-                list.append(to_python(py, item)?)?;
-            }
-            list.into_any()
-        }
-        Value::Object(map) => {
-            let dict = PyDict::new(py);
-            for (key, item) in map {
-                dict.set_item(key, to_python(py, item)?)?;
-            }
-            dict.into_any()
-        }
-    })
-}
-
-/// Serialises a core type and converts it into plain Python objects.
+/// Serialises a core type and converts it into plain Python objects; one that cannot be
+/// written is an `InternalError` (`unserializable_answer`).
 pub fn serialize_to_python<'py, T: serde::Serialize>(
     py: Python<'py>,
     value: &T,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let value = serde_json::to_value(value)
-        .map_err(|e| PyValueError::new_err(format!("cannot convert a result: {e}")))?;
+    let value = serde_json::to_value(value).map_err(|e| error::unwritable(py, "result", &e))?;
     to_python(py, &value)
 }

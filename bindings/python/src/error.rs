@@ -8,11 +8,12 @@ use gatehouse_core::{
 };
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::PyModule;
 
-use crate::convert;
+use crate::output;
 
 /// Code of an event record that does not match the event format (as `gatehouse events verify`).
 pub const EVENT_INVALID: &str = "event_invalid";
@@ -74,7 +75,9 @@ pub fn raise(py: Python<'_>, class: Class, message: String, details: &[ErrorDeta
         let module = ERRORS_MODULE.get_or_try_init(py, || {
             PyModule::import(py, "gatehouse.errors").map(Bound::unbind)
         })?;
-        let records = convert::serialize_to_python(py, &details)?;
+        let records = serde_json::to_value(details)
+            .map_err(|e| PyValueError::new_err(format!("cannot convert error records: {e}")))?;
+        let records = output::to_python(py, &records)?;
         let exception = module
             .bind(py)
             .getattr(class.name())?

@@ -7,6 +7,7 @@
 
 mod convert;
 mod error;
+mod output;
 
 use std::collections::BTreeMap;
 use std::num::NonZeroUsize;
@@ -392,7 +393,7 @@ impl Engine {
 /// The intent JSON Schema (draft 2020-12).
 #[pyfunction]
 fn intent_schema(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
-    error::guard(py, || convert::to_python(py, &IntentSchema::as_json()))
+    error::guard(py, || output::to_python(py, &IntentSchema::as_json()))
 }
 
 /// The decision's JSON Schema (draft 2020-12), the contract's: `docs/decision.schema.json`.
@@ -401,7 +402,7 @@ fn decision_schema(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
     error::guard(py, || {
         let schema = gatehouse_core::decision_schema()
             .map_err(|e| error::unwritable(py, "decision schema", &e))?;
-        convert::to_python(py, &schema)
+        output::to_python(py, &schema)
     })
 }
 
