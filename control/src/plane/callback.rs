@@ -83,12 +83,15 @@ pub struct RecordedEvent<'a> {
     pub hash: &'a str,
 }
 
-/// The answer `stored` for a delivery, as it was; stored text that is not JSON is an internal
-/// error.
-fn stored_answer(stored: String, replayed: bool) -> Result<CallbackAnswer, ControlError> {
+/// The answer stored for an earlier delivery, replayed as it was; stored text that is not JSON is
+/// an internal error.
+fn replayed_answer(stored: String) -> Result<CallbackAnswer, ControlError> {
     let body = RawValue::from_string(stored)
         .map_err(|e| ControlError::internal("read the stored answer of a callback delivery", e))?;
-    Ok(CallbackAnswer { body, replayed })
+    Ok(CallbackAnswer {
+        body,
+        replayed: true,
+    })
 }
 
 impl ControlPlane {
@@ -135,7 +138,7 @@ impl ControlPlane {
         self.in_step().await?;
         let replay = |seen: StoredResponse| {
             if seen.body_sha256 == delivery.body_sha256 {
-                stored_answer(seen.body, true)
+                replayed_answer(seen.body)
             } else {
                 Err(ControlError::DeliveryReused {
                     deployment_id: id.to_owned(),
@@ -152,7 +155,10 @@ impl ControlPlane {
             match self.store.append(Append { deadline, ..append }).await {
                 Ok(_) => {
                     self.observer.callback(report.status);
-                    return stored_answer(body, false);
+                    return Ok(CallbackAnswer {
+                        body,
+                        replayed: false,
+                    });
                 }
                 Err(StoreError::DeliveryExists { stored, .. }) => return replay(stored),
                 Err(StoreError::Conflict { .. }) => continue,
@@ -170,7 +176,7 @@ impl ControlPlane {
         record: &DeploymentRecord,
         delivery: &VerifiedDelivery,
         report: &Callback,
-    ) -> Result<(Append, String), ControlError> {
+    ) -> Result<(Append, Box<RawValue>), ControlError> {
         check_report(record, report.status)?;
         let id = record.head.id.as_str();
         let now = self.now();
@@ -257,14 +263,14 @@ impl ControlPlane {
             gates: gates.as_ref().map(|g| &g.decision),
             decision_id: gates.as_ref().map(|g| g.id.as_str()),
         };
-        let body = serde_json::to_string(&reply)
+        let body = serde_json::value::to_raw_value(&reply)
             .map_err(|e| ControlError::internal("write the answer to a callback", e))?;
         let append = Append {
             delivery: Some((
                 delivery.delivery_id.clone(),
                 StoredResponse {
                     body_sha256: delivery.body_sha256.clone(),
-                    body: body.clone(),
+                    body: body.get().to_owned(),
                 },
             )),
             decision_log,
